@@ -1,0 +1,86 @@
+"""The one exception tree of Cairn.
+
+Names and base classes follow ``wandb.errors`` and ``wandb.sdk.artifacts.exceptions`` so
+``except`` clauses written for wandb keep working: validation problems are ``ValueError``,
+artifact state problems are ``AttributeError`` (so ``hasattr(draft, "entity")`` is False),
+missing paths are ``FileNotFoundError``/``KeyError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Error(Exception):
+    """Base of the errors Cairn raises that have no built-in twin (``wandb.errors.Error``)."""
+
+    def __init__(self, message: str = "", context: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class CommError(Error):
+    """A backend could not answer, or the thing asked for does not exist or is not visible."""
+
+    def __init__(
+        self, message: str = "", exc: Exception | None = None, context: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, context)
+        self.exc = exc
+
+
+class UsageError(Error):
+    """The API was called in a way it does not support."""
+
+
+class ArtifactStatusError(AttributeError):
+    """The artifact is in an invalid state for the requested operation."""
+
+    def __init__(
+        self,
+        msg: str = "Artifact is in an invalid state for the requested operation.",
+        name: str | None = None,
+        obj: object | None = None,
+    ) -> None:
+        super().__init__(msg, name=name, obj=obj)
+
+
+class ArtifactNotLoggedError(ArtifactStatusError):
+    """A member that needs a logged artifact was used on a draft."""
+
+    def __init__(self, fullname: str, obj: object | None = None) -> None:
+        *_, name = fullname.split(".")
+        super().__init__(
+            f"{fullname!r} used prior to logging artifact or while in offline mode. "
+            "Call Artifact.wait() before accessing logged artifact properties.",
+            name=name,
+            obj=obj,
+        )
+
+
+class ArtifactFinalizedError(ArtifactStatusError):
+    """A mutating member was used on an artifact that is finalized (logged or being logged)."""
+
+    def __init__(self, fullname: str, obj: object | None = None) -> None:
+        *_, name = fullname.split(".")
+        super().__init__(
+            f"{fullname!r} used on logged artifact. Can't modify finalized artifact.",
+            name=name,
+            obj=obj,
+        )
+
+
+class WaitTimeoutError(Error):
+    """Waiting for an artifact to be saved timed out."""
+
+
+class StoreError(Error, OSError):
+    """The Cairn store directory cannot be used (missing permissions, not a directory, ...).
+
+    The message names the directory; Cairn never falls back silently to another one.
+    """
+
+
+class CorruptionError(Error, ValueError):
+    """Stored bytes do not match the digest recorded for them."""

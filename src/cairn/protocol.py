@@ -1,0 +1,231 @@
+"""The Backend protocol: the coarse verbs the SDK needs, and the plain wire models they use.
+
+The SDK opens a backend with ``open_backend(settings)``; ``cairn.connect`` registers the
+implementations (embedded, remote) in the factory registry below, so the SDK never imports
+them. Every verb is one user-visible step (never one call per file), and every model is plain
+data, never an ORM row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from cairn.config import Settings
+
+# ---------------------------------------------------------------- wire models
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobRef:
+    """Content address of one blob: the entry digest (base64) and its algorithm."""
+
+    digest: str
+    algorithm: str  # "md5" or "xxh128"
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestedBlob:
+    """A file copied into a backend's blob area while hashed."""
+
+    digest: str
+    algorithm: str
+    size: int
+    local_path: Path  # where the bytes now live (read-only); valid until committed or GC'd
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    id: str
+    entity: str
+    project: str
+    name: str
+    job_type: str | None
+    config: dict[str, Any]
+    state: str  # "running", "finished", "failed"
+    created_at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionInfo:
+    """One artifact version as seen through one collection (its sequence or a portfolio)."""
+
+    id: str  # W&B-style base64 id, e.g. "QXJ0aWZhY3Q6MTIz" == "Artifact:123"
+    entity: str
+    project: str
+    collection: str
+    version_index: int
+    source_entity: str
+    source_project: str
+    source_collection: str
+    source_version_index: int
+    type: str
+    digest: str
+    digest_algorithm: str  # "MD5" or "XXH128"
+    description: str | None
+    metadata: dict[str, Any]
+    aliases: list[str]  # user aliases and "latest" in this collection; never "vN"
+    tags: list[str]
+    state: str  # "COMMITTED", "DELETED"
+    size: int
+    file_count: int
+    created_at: str  # ISO 8601, UTC, "Z"-suffixed
+    updated_at: str
+    commit_hash: str
+    ttl_duration_seconds: int | None
+    ttl_is_inherited: bool
+    history_step: int | None
+    logged_by_run_id: str | None
+    storage_region: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CommitRequest:
+    """Everything needed to commit a new version from a finished manifest."""
+
+    entity: str
+    project: str
+    collection: str
+    type: str
+    digest: str
+    digest_algorithm: str
+    manifest_json: bytes
+    size: int
+    file_count: int
+    description: str | None = None
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    aliases: Sequence[str] = ()  # validated; "latest" is added by the service
+    tags: Sequence[str] = ()
+    run_id: str | None = None
+    history_step: int | None = None
+    ttl_duration_seconds: int | None = None  # None: inherit
+    storage_region: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CommitResult:
+    version: VersionInfo
+    created: bool  # False when the digest equalled the latest version's (a no-op)
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectionInfo:
+    id: str
+    entity: str
+    project: str
+    name: str
+    type: str
+    description: str | None
+    tags: list[str]
+    aliases: list[str]
+    is_sequence: bool
+    created_at: str
+    version_count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TypeInfo:
+    entity: str
+    project: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """A page of items and the cursor to pass for the next one (None when exhausted)."""
+
+    items: list[Any]
+    next_cursor: str | None
+    total: int
+
+
+# ---------------------------------------------------------------- the protocol
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the SDK may ask of a store. Embedded and remote backends behave identically.
+
+    Errors: an unknown entity/project/collection/version/run raises
+    ``cairn.errors.CommError`` naming what was not found; invalid input raises
+    ``ValueError`` before anything is written.
+    """
+
+    settings: Settings
+
+    # runs
+    def create_run(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        name: str | None,
+        job_type: str | None,
+        config: dict[str, Any],
+    ) -> RunInfo: ...
+    def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None: ...
+    def get_run(self, entity: str, project: str, run_id: str) -> RunInfo: ...
+
+    # bytes in
+    def ingest_file(self, source: Path, algorithm: str) -> IngestedBlob:
+        """Copy ``source`` into the backend's blob area while hashing it (one read, one write)."""
+        ...
+
+    def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
+        """Which of ``blobs`` the store does not hold yet (one call for a whole draft)."""
+        ...
+
+    def put_blob(self, entity: str, blob: BlobRef, source: Path) -> None:
+        """Store ``source`` under ``blob``; raises ``CorruptionError`` if its digest differs."""
+        ...
+
+    # versions
+    def commit_version(self, request: CommitRequest) -> CommitResult: ...
+    def resolve_version(
+        self, entity: str, project: str, collection: str, selector: str
+    ) -> VersionInfo:
+        """``selector`` is an alias (``latest``, user aliases) or ``vN``."""
+        ...
+
+    def get_version(self, version_id: str) -> VersionInfo: ...
+    def read_manifest(self, version_id: str) -> bytes: ...
+    def list_versions(
+        self, entity: str, project: str, collection: str, cursor: str | None, per_page: int
+    ) -> Page: ...
+    def list_collections(
+        self, entity: str, project: str, type_name: str | None
+    ) -> list[CollectionInfo]: ...
+    def get_collection(self, entity: str, project: str, name: str) -> CollectionInfo: ...
+    def list_types(self, entity: str, project: str) -> list[TypeInfo]: ...
+    def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None: ...
+
+    # bytes out
+    def fetch_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
+        """Write the blob's bytes to ``dest`` (a fresh path chosen by the caller)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+BackendFactory = Callable[[Settings], Backend]
+
+_factories: dict[str, BackendFactory] = {}
+
+
+def register_backend(mode: str, factory: BackendFactory) -> None:
+    """Called by ``cairn.connect``: make ``mode`` ("embedded", "server") openable."""
+    _factories[mode] = factory
+
+
+def open_backend(settings: Settings) -> Backend:
+    """Open the backend the settings select (``settings.mode``)."""
+    try:
+        factory = _factories[settings.mode]
+    except KeyError:
+        raise RuntimeError(
+            f"No backend registered for mode {settings.mode!r}; import cairn to register them"
+        ) from None
+    return factory(settings)

@@ -1,0 +1,26 @@
+"""Shared fixtures: every test runs against its own throwaway Cairn directories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh ``CAIRN_DIR`` (plus cache and download roots) for one test."""
+    root = tmp_path / "cairn-home"
+    monkeypatch.setenv("CAIRN_DIR", str(root))
+    monkeypatch.setenv("CAIRN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CAIRN_ARTIFACT_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("CAIRN_ENTITY", "tester")
+    monkeypatch.setenv("CAIRN_SILENT", "true")
+    for name in ("CAIRN_PROJECT", "CAIRN_BASE_URL", "WANDB_PROJECT", "WANDB_ENTITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield root
+    from cairn.sdk import session
+
+    session.close_all()
