@@ -1,0 +1,108 @@
+"""Chunked file hashing, hashing while copying, and parallel hashing of many files.
+
+Entry digests (base64 MD5 or XXH3-128, see ``cairn.core.digest``) are computed here for
+every file Cairn reads. Files are read in 1 MiB chunks into one reused buffer, never
+mapped or loaded whole, so memory stays flat for any file size. ``copy_and_hash`` reads
+the source once and writes the copy once (DESIGN §4, §6). hashlib releases the GIL on
+large updates, so a thread pool hashes several files truly in parallel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cairn.core.digest import b64, new_hasher
+
+CHUNK_SIZE = 1024 * 1024
+
+
+def default_workers() -> int:
+    """The thread count used when a caller passes ``workers=None``."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+def hash_file(path: Path, algorithm: str) -> tuple[str, int]:
+    """Return the base64 entry digest and the size in bytes of the file at ``path``.
+
+    ``algorithm`` is an entry-level id (``"md5"`` or ``"xxh128"``).
+
+    Raises:
+        OSError: the file cannot be opened or read (``FileNotFoundError``,
+            ``IsADirectoryError``, ...).
+        ValueError: ``algorithm`` is unknown.
+    """
+    hasher = new_hasher(algorithm)
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    with open(path, "rb", buffering=0) as src:
+        while n := src.readinto(buffer):
+            hasher.update(view[:n])
+            size += n
+    return b64(hasher.digest()), size
+
+
+def copy_and_hash(src: Path, dest: Path, algorithm: str) -> tuple[str, int]:
+    """Copy ``src`` to the new file ``dest`` while hashing it; return (b64 digest, size).
+
+    The source is read once and the copy written once, in 1 MiB chunks; ``dest`` is
+    created exclusively with mode 0o600 and fsynced before returning. If anything fails,
+    ``dest`` is removed before the error propagates, so no partial copy is left behind.
+
+    Raises:
+        FileExistsError: ``dest`` already exists (callers pass a fresh temporary name).
+        OSError: ``src`` cannot be read or ``dest`` cannot be written.
+        ValueError: ``algorithm`` is unknown.
+    """
+    hasher = new_hasher(algorithm)
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    with open(src, "rb", buffering=0) as reader:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            while n := reader.readinto(buffer):
+                chunk = view[:n]
+                hasher.update(chunk)
+                written = 0
+                while written < n:
+                    written += os.write(fd, chunk[written:])
+                size += n
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise
+        os.close(fd)
+    return b64(hasher.digest()), size
+
+
+def hash_files(
+    paths: Sequence[Path], algorithm: str, workers: int | None = None
+) -> list[tuple[str, int]]:
+    """Hash many files on a thread pool; results are in the order of ``paths``.
+
+    ``workers`` defaults to ``default_workers()``; 1 (or a single path) hashes serially.
+
+    Raises:
+        OSError: a file cannot be read (the first failure in ``paths`` order; remaining
+            work is cancelled).
+        ValueError: ``algorithm`` is unknown.
+    """
+    count = workers if workers is not None else default_workers()
+    if count <= 1 or len(paths) <= 1:
+        return [hash_file(path, algorithm) for path in paths]
+    with ThreadPoolExecutor(max_workers=min(count, len(paths))) as pool:
+        futures = [pool.submit(hash_file, path, algorithm) for path in paths]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
