@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 from cairn.core.digest import b64, new_hasher
 
@@ -41,7 +42,7 @@ def hash_file(path: Path, algorithm: str) -> tuple[str, int]:
     size = 0
     with open(path, "rb", buffering=0) as src:
         while n := src.readinto(buffer):
-            hasher.update(view[:n])
+            hasher.update(_as_bytes(view[:n]))
             size += n
     return b64(hasher.digest()), size
 
@@ -67,7 +68,7 @@ def copy_and_hash(src: Path, dest: Path, algorithm: str) -> tuple[str, int]:
         try:
             while n := reader.readinto(buffer):
                 chunk = view[:n]
-                hasher.update(chunk)
+                hasher.update(_as_bytes(chunk))
                 written = 0
                 while written < n:
                     written += os.write(fd, chunk[written:])
@@ -106,3 +107,8 @@ def hash_files(
                 future.cancel()
             raise
 
+
+def _as_bytes(chunk: memoryview) -> bytes:
+    """Type ``chunk`` as bytes: hashlib and xxhash accept any buffer, and a memoryview
+    slice of the reused read buffer avoids copying each chunk (``Hasher`` says bytes)."""
+    return cast(bytes, chunk)

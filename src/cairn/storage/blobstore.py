@@ -1,0 +1,354 @@
+"""The local content-addressed blob store: loose files under ``root/<blob_key>``.
+
+This is where the bytes of the embedded mode live (DESIGN §4): each blob is a file named
+by its entry digest (``md5/b1/946ac9...``, ``xxh128/...``). A blob is written to a unique
+temporary file in ``root/tmp`` (same file system), hashed while it is copied, fsynced,
+made read-only (0o444) and renamed into place, so a reader never sees a partial file under
+a final name and a crash leaves at most a stale temporary file (``cleanup_tmp`` removes
+those). Writing a blob that is already stored keeps the existing file (deduplication).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes
+from cairn.errors import CorruptionError, StoreError
+from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
+
+TMP_DIR = "tmp"
+BLOB_MODE = 0o444
+COPY_MODE = 0o644
+_HEX_LENGTH = 32  # MD5 and XXH3-128 are both 128-bit digests
+_HEX_DIGITS = frozenset("0123456789abcdef")
+_COPY_FALLBACK_ERRNOS = frozenset(
+    {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF, errno.EPERM}
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredBlob:
+    """A blob held by the store: its base64 entry digest, algorithm id, size and file."""
+
+    digest: str
+    algorithm: str
+    size: int
+    path: Path
+
+
+class LocalBlobStore:
+    """Content-addressed blobs as read-only loose files under one root directory.
+
+    Safe for many threads and processes at once: every writer uses its own temporary
+    file and publishes it with an atomic rename.
+    """
+
+    def __init__(self, root: Path) -> None:
+        """Open (creating if needed) the store at ``root``.
+
+        Raises:
+            StoreError: ``root`` (or its ``tmp`` directory) cannot be created or written;
+                the message names ``root``.
+        """
+        self.root = Path(root).absolute()
+        self.tmp_dir = self.root / TMP_DIR
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.tmp_dir.mkdir(exist_ok=True)
+            probe = self._tmp_path()
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StoreError(
+                f"Cannot use '{self.root}' as a blob store: {reason}",
+                context={"root": str(self.root)},
+            ) from exc
+
+    def path_for(self, digest: str, algorithm: str) -> Path:
+        """Return the final path of the blob with base64 ``digest`` (it may not exist).
+
+        Raises:
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        return self.root / blob_key(digest, algorithm)
+
+    def has(self, digest: str, algorithm: str) -> bool:
+        """Return True if the blob is stored.
+
+        Raises:
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        return self.path_for(digest, algorithm).is_file()
+
+    def ingest(self, src: Path, algorithm: str) -> StoredBlob:
+        """Copy the file ``src`` into the store, hashing it on the way (one read, one write).
+
+        Raises:
+            OSError: ``src`` cannot be read or the store cannot be written; nothing is left
+                under a final name and the temporary file is removed.
+            ValueError: ``algorithm`` is unknown.
+        """
+        return self._ingest(src, algorithm, expected=None)
+
+    def ingest_many(
+        self,
+        srcs: Sequence[Path],
+        algorithm: str,
+        workers: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[StoredBlob]:
+        """Ingest many files on a thread pool; results are in the order of ``srcs``.
+
+        ``on_progress(files_done, files_total)`` is called from the calling thread after
+        each file. ``workers`` defaults to ``hashing.default_workers()``.
+
+        Raises:
+            OSError: a file cannot be ingested (remaining work is cancelled; files already
+                ingested stay stored).
+            ValueError: ``algorithm`` is unknown.
+        """
+        total = len(srcs)
+        count = workers if workers is not None else default_workers()
+        if count <= 1 or total <= 1:
+            results = []
+            for index, src in enumerate(srcs):
+                results.append(self.ingest(src, algorithm))
+                if on_progress is not None:
+                    on_progress(index + 1, total)
+            return results
+        with ThreadPoolExecutor(max_workers=min(count, total)) as pool:
+            futures: dict[Future[StoredBlob], int] = {
+                pool.submit(self.ingest, src, algorithm): index for index, src in enumerate(srcs)
+            }
+            blobs: list[StoredBlob | None] = [None] * total
+            try:
+                for done, future in enumerate(as_completed(futures), start=1):
+                    blobs[futures[future]] = future.result()
+                    if on_progress is not None:
+                        on_progress(done, total)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return [blob for blob in blobs if blob is not None]
+
+    def put(self, src: Path, digest: str, algorithm: str) -> StoredBlob:
+        """Store the file ``src`` whose content must have the base64 ``digest``.
+
+        If the blob is already stored, ``src`` is only hashed to check it.
+
+        Raises:
+            CorruptionError: the content of ``src`` does not match ``digest``; nothing is
+                stored (neither under ``digest`` nor under the actual digest).
+            OSError: ``src`` cannot be read or the store cannot be written.
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        final = self.path_for(digest, algorithm)
+        if final.is_file():
+            actual, size = hash_file(src, algorithm)
+            self._check_digest(src, digest, actual)
+            return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
+        return self._ingest(src, algorithm, expected=digest)
+
+    def put_bytes(self, data: bytes, algorithm: str = MD5) -> StoredBlob:
+        """Store ``data`` as a blob and return it.
+
+        Raises:
+            OSError: the store cannot be written.
+            ValueError: ``algorithm`` is unknown.
+        """
+        digest = digest_bytes(data, algorithm)
+        final = self.path_for(digest, algorithm)
+        if not final.is_file():
+            tmp = self._tmp_path()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                view = memoryview(data)
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, view[written:])
+                os.fsync(fd)
+            except BaseException:
+                os.close(fd)
+                _unlink_quietly(tmp)
+                raise
+            os.close(fd)
+            self._publish(tmp, final)
+        return StoredBlob(digest=digest, algorithm=algorithm, size=len(data), path=final)
+
+    def read_bytes(self, digest: str, algorithm: str) -> bytes:
+        """Return the content of a stored blob.
+
+        Raises:
+            FileNotFoundError: the blob is not stored.
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        return self.path_for(digest, algorithm).read_bytes()
+
+    def copy_to(self, digest: str, algorithm: str, dest: Path) -> None:
+        """Copy a stored blob to the new regular file ``dest`` (mode 0o644, writable).
+
+        Uses ``os.copy_file_range`` (in-kernel copy, reflink where the file system can)
+        and falls back to a buffered copy. ``dest`` must not exist (callers pass a fresh
+        temporary path) and is never followed if it is a symlink. It is not fsynced.
+
+        Raises:
+            FileNotFoundError: the blob is not stored.
+            FileExistsError: ``dest`` already exists; it is left untouched.
+            OSError: ``dest`` cannot be written; a partial ``dest`` is removed.
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        src = self.path_for(digest, algorithm)
+        with open(src, "rb", buffering=0) as reader:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(dest, flags, COPY_MODE)
+            try:
+                os.fchmod(fd, COPY_MODE)
+                _copy_fd(reader.fileno(), fd)
+            except BaseException:
+                os.close(fd)
+                _unlink_quietly(dest)
+                raise
+            os.close(fd)
+
+    def iter_blobs(self) -> Iterator[tuple[str, str, Path]]:
+        """Yield ``(algorithm, hex digest, path)`` for every stored blob, sorted.
+
+        Files under the algorithm directories whose names do not form a 32-digit
+        lowercase hex digest are skipped; ``root/tmp`` is never listed.
+
+        Raises:
+            OSError: a directory of the store cannot be listed.
+        """
+        for algorithm in (MD5, XXH128):
+            base = self.root / algorithm
+            if not base.is_dir():
+                continue
+            for prefix in sorted(os.listdir(base)):
+                prefix_dir = base / prefix
+                if len(prefix) != 2 or not prefix_dir.is_dir():
+                    continue
+                for name in sorted(os.listdir(prefix_dir)):
+                    hex_digest = prefix + name
+                    path = prefix_dir / name
+                    if _is_hex_digest(hex_digest) and path.is_file():
+                        yield algorithm, hex_digest, path
+
+    def verify(self, digest: str, algorithm: str) -> bool:
+        """Rehash a stored blob; True if its content matches ``digest``, False if it does
+        not or the blob is missing.
+
+        Raises:
+            OSError: the blob exists but cannot be read.
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        path = self.path_for(digest, algorithm)
+        try:
+            actual, _size = hash_file(path, algorithm)
+        except FileNotFoundError:
+            return False
+        return b64_to_hex(actual) == b64_to_hex(digest)
+
+    def cleanup_tmp(self, older_than_seconds: float) -> int:
+        """Remove temporary files last modified more than ``older_than_seconds`` ago.
+
+        Use an age well above the longest write in progress: younger files may belong to
+        a writer in another process. Returns the number of files removed.
+
+        Raises:
+            OSError: ``root/tmp`` cannot be listed.
+        """
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        with os.scandir(self.tmp_dir) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+    def _ingest(self, src: Path, algorithm: str, expected: str | None) -> StoredBlob:
+        """Copy ``src`` to a temporary file while hashing, check ``expected``, publish."""
+        tmp = self._tmp_path()
+        digest, size = copy_and_hash(src, tmp, algorithm)
+        try:
+            if expected is not None:
+                self._check_digest(src, expected, digest)
+            final = self.path_for(digest, algorithm)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        self._publish(tmp, final)
+        return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
+
+    def _publish(self, tmp: Path, final: Path) -> None:
+        """Make ``tmp`` read-only and rename it to ``final``, or drop it if ``final`` exists."""
+        try:
+            if final.is_file():
+                os.unlink(tmp)
+                return
+            os.chmod(tmp, BLOB_MODE)
+            try:
+                os.replace(tmp, final)
+            except FileNotFoundError:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def _tmp_path(self) -> Path:
+        """A temporary file name unique to this process, thread and call."""
+        token = secrets.token_hex(8)
+        return self.tmp_dir / f"{os.getpid()}-{threading.get_ident()}-{token}.tmp"
+
+    @staticmethod
+    def _check_digest(src: Path, expected: str, actual: str) -> None:
+        """Raise CorruptionError if ``actual`` differs from ``expected``."""
+        if b64_to_hex(actual) != b64_to_hex(expected):
+            raise CorruptionError(
+                f"Content of '{src}' has digest {actual}, expected {expected}",
+                context={"path": str(src), "expected": expected, "actual": actual},
+            )
+
+
+def _copy_fd(src_fd: int, dest_fd: int) -> None:
+    """Copy all of ``src_fd`` to ``dest_fd`` in the kernel, or buffered if unsupported."""
+    copied = 0
+    while True:
+        try:
+            n = os.copy_file_range(src_fd, dest_fd, 1 << 30)
+        except OSError as exc:
+            if copied or exc.errno not in _COPY_FALLBACK_ERRNOS:
+                raise
+            break
+        if n == 0:
+            return
+        copied += n
+    with open(src_fd, "rb", closefd=False) as reader, open(dest_fd, "wb", closefd=False) as writer:
+        shutil.copyfileobj(reader, writer, 1024 * 1024)
+
+
+def _is_hex_digest(value: str) -> bool:
+    """True if ``value`` is a 32-digit lowercase hex string."""
+    return len(value) == _HEX_LENGTH and set(value) <= _HEX_DIGITS
+
+
+def _unlink_quietly(path: Path) -> None:
+    """Remove ``path`` if it exists (cleanup after a failure)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
