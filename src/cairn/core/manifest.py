@@ -1,0 +1,205 @@
+"""The W&B artifact manifest, version 1 (spec §1.1-1.2), as a pure in-memory model.
+
+A manifest maps logical paths to entries (digest, optional reference, size, extra data). Cairn
+reads and writes exactly the JSON ``wandb``'s Python writer produces, so manifests can move
+between the two, and the artifact digest is computed here from it (TV1-TV3). Reading is
+tolerant where wandb is (unknown entry keys, the Go core's ``local_path``/``skip_cache``) and
+strict where bad data would otherwise travel further (wrong types raise ``ValueError``).
+Entry paths are not normalised here: callers turn them into files only through
+:func:`cairn.core.paths.safe_join`. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cairn.core.digest import MD5, XXH128, artifact_digest
+
+STORAGE_POLICY = "wandb-storage-policy-v1"
+MANIFEST_VERSION = 1
+
+
+def _default_policy_config() -> dict[str, Any]:
+    return {"storageLayout": "V2"}
+
+
+@dataclass
+class ManifestEntry:
+    """One file (or reference) of an artifact.
+
+    ``digest`` is the base64 content digest for stored files, or an ETag/URI for references.
+    ``local_path`` and ``skip_cache`` are client-side only and never serialised.
+    """
+
+    path: str
+    digest: str
+    ref: str | None = None
+    birth_artifact_id: str | None = None
+    size: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    local_path: str | None = None
+    skip_cache: bool = False
+
+    def algorithm(self) -> str:
+        """Return the entry-level digest algorithm: ``"xxh128"`` if tagged so, else ``"md5"``."""
+        return XXH128 if self.extra.get("alg") == "XXH128" else MD5
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the entry as wandb writes it.
+
+        Key order ``digest, ref, birthArtifactID, size, extra``; fields equal to their default
+        (``None``, empty ``extra``) are dropped; ``size: 0`` is kept. Raises nothing.
+        """
+        result: dict[str, Any] = {"digest": self.digest}
+        if self.ref is not None:
+            result["ref"] = self.ref
+        if self.birth_artifact_id is not None:
+            result["birthArtifactID"] = self.birth_artifact_id
+        if self.size is not None:
+            result["size"] = self.size
+        if self.extra:
+            result["extra"] = dict(self.extra)
+        return result
+
+
+@dataclass
+class Manifest:
+    """An ordered set of entries plus the storage policy header.
+
+    ``entries`` keeps insertion order, which is the order of ``contents`` in the JSON.
+    """
+
+    storage_policy: str = STORAGE_POLICY
+    storage_policy_config: dict[str, Any] = field(default_factory=_default_policy_config)
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)
+
+    def add_entry(self, entry: ManifestEntry, overwrite: bool = False) -> ManifestEntry:
+        """Add ``entry`` under ``entry.path`` and return it (spec §4.2 collision rule).
+
+        An existing entry with the same digest is replaced silently (keeping its position);
+        with a different digest it is replaced only if ``overwrite``.
+        Raises ``ValueError("Cannot add the same path twice: '<path>'")`` otherwise.
+        """
+        existing = self.entries.get(entry.path)
+        if existing is not None and existing.digest != entry.digest and not overwrite:
+            raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
+        self.entries[entry.path] = entry
+        return entry
+
+    def remove_entry(self, path: str) -> None:
+        """Remove the entry at ``path``.
+
+        Raises ``FileNotFoundError("Cannot remove missing entry: '<path>'")`` if there is none.
+        """
+        if path not in self.entries:
+            raise FileNotFoundError(f"Cannot remove missing entry: '{path}'")
+        del self.entries[path]
+
+    def get_entry_by_path(self, path: str) -> ManifestEntry | None:
+        """Return the entry at exactly ``path``, or ``None``. Raises nothing."""
+        return self.entries.get(path)
+
+    def digest(self, algorithm: str = MD5) -> str:
+        """Return the artifact digest (hex) over paths and entry digests (spec §1.4).
+
+        ``algorithm`` is ``"md5"`` or ``"xxh128"`` (the artifact's digest algorithm).
+        Raises ``ValueError`` for an unknown algorithm.
+        """
+        return artifact_digest(
+            ((path, entry.digest) for path, entry in self.entries.items()), algorithm
+        )
+
+    @property
+    def size(self) -> int:
+        """Total size in bytes; entries of unknown size count as 0."""
+        return sum(entry.size or 0 for entry in self.entries.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the manifest as wandb's ``to_manifest_json``: ``version``, ``storagePolicy``,
+        ``storagePolicyConfig`` (``None`` values dropped), ``contents`` in insertion order.
+        Raises nothing.
+        """
+        return {
+            "version": MANIFEST_VERSION,
+            "storagePolicy": self.storage_policy,
+            "storagePolicyConfig": {
+                key: value for key, value in self.storage_policy_config.items() if value is not None
+            },
+            "contents": {path: entry.to_json() for path, entry in self.entries.items()},
+        }
+
+    def to_json_bytes(self) -> bytes:
+        """Return ``json.dumps(self.to_json())`` encoded as UTF-8.
+
+        Default ``json.dumps`` settings: separators ``", "``/``": "``, keys not sorted,
+        ``ensure_ascii=True`` (so the bytes are ASCII; ``é`` is written ``\\u00e9``). These
+        are the bytes Cairn stores and digests as the manifest file. Raises nothing.
+        """
+        return json.dumps(self.to_json()).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes | str | dict[str, Any]) -> Manifest:
+        """Build a manifest from its JSON (bytes, text or an already parsed dict).
+
+        Accepts wandb's Python and Go writers: unknown keys, ``local_path`` and ``skip_cache``
+        inside entries are ignored; a missing ``storagePolicyConfig`` or ``contents`` is empty.
+
+        Raises ``ValueError`` (``json.JSONDecodeError``/``UnicodeDecodeError`` included) for
+        text that is not JSON, and, with wandb's messages, ``"Invalid manifest format. Must
+        contain version field."``, ``"Invalid manifest version."`` and ``"Failed to find
+        storage policy '<name>'"``; ``"Invalid manifest format. ..."``/``"Invalid manifest
+        entry '<path>': ..."`` for values of the wrong type.
+        """
+        parsed: object = data if isinstance(data, dict) else json.loads(data)
+        if not isinstance(parsed, dict):
+            raise ValueError("Invalid manifest format. Must be a JSON object.")
+        if "version" not in parsed:
+            raise ValueError("Invalid manifest format. Must contain version field.")
+        version = parsed["version"]
+        if type(version) is not int or version != MANIFEST_VERSION:
+            raise ValueError("Invalid manifest version.")
+        policy = parsed.get("storagePolicy")
+        if policy != STORAGE_POLICY:
+            raise ValueError(f"Failed to find storage policy '{policy}'")
+        config = parsed.get("storagePolicyConfig", {})
+        contents = parsed.get("contents", {})
+        if not isinstance(config, dict):
+            raise ValueError("Invalid manifest format. storagePolicyConfig must be an object.")
+        if not isinstance(contents, dict):
+            raise ValueError("Invalid manifest format. contents must be an object.")
+        manifest = cls(storage_policy=policy, storage_policy_config=dict(config))
+        for path, raw in contents.items():
+            manifest.entries[path] = _entry_from_json(path, raw)
+        return manifest
+
+
+def _entry_from_json(path: str, raw: object) -> ManifestEntry:
+    """Build one entry from its JSON object; raise ``ValueError`` naming the path if malformed."""
+
+    def invalid(reason: str) -> ValueError:
+        return ValueError(f"Invalid manifest entry '{path}': {reason}")
+
+    if not isinstance(raw, dict):
+        raise invalid("must be an object")
+    digest = raw.get("digest")
+    if not isinstance(digest, str):
+        raise invalid("digest must be a string")
+    ref = raw.get("ref")
+    birth = raw.get("birthArtifactID")
+    if not (ref is None or isinstance(ref, str)):
+        raise invalid("ref must be a string")
+    if not (birth is None or isinstance(birth, str)):
+        raise invalid("birthArtifactID must be a string")
+    size = raw.get("size")
+    if size is not None and (type(size) is not int or size < 0):
+        raise invalid("size must be a non-negative integer")
+    extra = raw.get("extra")
+    if extra is None:
+        extra = {}
+    if not isinstance(extra, dict):
+        raise invalid("extra must be an object")
+    return ManifestEntry(
+        path=path, digest=digest, ref=ref, birth_artifact_id=birth, size=size, extra=dict(extra)
+    )
