@@ -1,0 +1,217 @@
+"""``Api``: read what the store holds without a run (``wandb.Api`` for artifacts).
+
+Names are resolved against the Api's default entity and project (from ``overrides``, else
+the settings: ``CAIRN_ENTITY``/``WANDB_ENTITY`` or the OS user, ``CAIRN_PROJECT``/
+``WANDB_PROJECT`` or ``uncategorized``), read when the ``Api`` is created. Every call is one
+backend request (or one per page), so the same code works embedded and against a server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cairn.config import Settings
+from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
+from cairn.errors import CommError
+from cairn.sdk.artifact import Artifact
+from cairn.sdk.collections import (
+    ArtifactCollection,
+    ArtifactCollections,
+    Artifacts,
+    ArtifactType,
+    ArtifactTypes,
+    PublicRun,
+)
+from cairn.sdk.session import backend_for
+
+_SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
+# ``wandb.Api`` overrides with no meaning for Cairn; accepted so W&B code runs unchanged.
+_IGNORED_OVERRIDES = frozenset({"run", "username", "anonymous"})
+
+
+class Api:
+    """Query artifacts, collections, types and runs.
+
+    ``overrides`` takes ``entity`` and ``project`` (the defaults for short names) and any
+    ``cairn.config.Settings`` field (``base_url``, ``cairn_dir``, ...); ``api_key`` sets the
+    server key. ``timeout`` is accepted for W&B compatibility; the embedded store has none.
+
+    Raises ``ValueError`` for an unknown override or invalid default entity/project, and
+    ``cairn.errors.StoreError`` when the store directory is unusable (the message names it).
+    """
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        timeout: int | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        unknown = set(given) - _SETTINGS_FIELDS - _IGNORED_OVERRIDES
+        if unknown:
+            raise ValueError(f"Unknown Api overrides: {', '.join(sorted(unknown))}")
+        store_overrides = {
+            k: v
+            for k, v in given.items()
+            if k in _SETTINGS_FIELDS and k not in ("entity", "project")
+        }
+        if api_key is not None:
+            store_overrides["api_key"] = api_key
+        self._settings = Settings.load(store_overrides)
+        self._entity = validate_entity_name(given.get("entity") or self._settings.entity)
+        self._project = validate_project_name(given.get("project") or self._settings.project)
+        self._timeout = timeout
+        self._backend = backend_for(self._settings)
+
+    @property
+    def default_entity(self) -> str:
+        """The entity short names resolve in."""
+        return self._entity
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The Api's defaults as W&B shows them: entity, project, base_url, organization."""
+        return {
+            "entity": self._entity,
+            "project": self._project,
+            "base_url": self._settings.base_url,
+            "organization": self._settings.organization,
+        }
+
+    @property
+    def timeout(self) -> int | None:
+        return self._timeout
+
+    # ------------------------------------------------------------------ paths
+
+    def _collection_path(self, name: str) -> tuple[str, str, str, str]:
+        path = parse_artifact_path(name)
+        return (
+            path.entity or self._entity,
+            path.project or self._project,
+            path.collection,
+            path.selector,
+        )
+
+    def _project_path(self, path: str | None) -> tuple[str, str]:
+        if not path:
+            return self._entity, self._project
+        parts = path.split("/")
+        if len(parts) == 1:
+            return self._entity, validate_project_name(parts[0])
+        if len(parts) == 2:
+            return validate_entity_name(parts[0]), validate_project_name(parts[1])
+        raise ValueError(f"Invalid project path {path!r}: expected 'project' or 'entity/project'")
+
+    # ------------------------------------------------------------------ artifacts
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """The version ``name`` names: ``[[entity/]project/]collection[:alias|vN]``.
+
+        The alias defaults to ``latest``. Raises ``cairn.errors.CommError`` when nothing has
+        that name (the message names it); ``ValueError`` when the name is malformed or
+        ``type`` is given and differs from the version's type.
+        """
+        if not name:
+            raise ValueError("You must specify name= to fetch an artifact.")
+        entity, project, collection, selector = self._collection_path(name)
+        info = self._backend.resolve_version(entity, project, collection, selector)
+        if type is not None and info.type != type:
+            raise ValueError(f"type {type} specified but this artifact is of type {info.type}")
+        return Artifact._from_version(info, self._backend)
+
+    def artifacts(
+        self,
+        type_name: str,
+        name: str,
+        per_page: int = 50,
+        tags: str | Sequence[str] | None = None,
+    ) -> Artifacts:
+        """The versions of collection ``name`` (``[[entity/]project/]collection``).
+
+        ``tags`` keeps the versions carrying all of them. Raises ``cairn.errors.CommError``
+        when there is no such collection of type ``type_name``.
+        """
+        return self.artifact_collection(type_name, name).artifacts(per_page=per_page, tags=tags)
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> Artifacts:
+        """Deprecated twin of ``artifacts``."""
+        warnings.warn(
+            "Api.artifact_versions(type_name, name) is deprecated, "
+            "use Api.artifacts(type_name, name) instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.artifacts(type_name, name, per_page=per_page)
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        """Whether ``artifact(name, type)`` would return a version."""
+        try:
+            self.artifact(name, type)
+        except (CommError, ValueError):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ collections and types
+
+    def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
+        """The collection ``name`` (``[[entity/]project/]collection``) of type ``type_name``.
+
+        Raises ``cairn.errors.CommError`` when there is no such collection of that type.
+        """
+        entity, project, collection, _ = self._collection_path(name)
+        return ArtifactCollection(self._backend, entity, project, collection, type_name)
+
+    def artifact_collection_exists(self, name: str, type: str) -> bool:
+        """Whether ``artifact_collection(type, name)`` would find a collection."""
+        try:
+            self.artifact_collection(type, name)
+        except (CommError, ValueError):
+            return False
+        return True
+
+    def artifact_collections(
+        self, project_name: str, type_name: str, per_page: int = 50
+    ) -> ArtifactCollections:
+        """The collections of type ``type_name`` in ``project_name`` (``[entity/]project``)."""
+        entity, project = self._project_path(project_name)
+        return ArtifactCollections(self._backend, entity, project, type_name, per_page)
+
+    def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
+        """The type ``type_name`` in ``project`` (``[entity/]project``, default the Api's).
+
+        Raises ``cairn.errors.CommError`` when the project has no artifact of that type.
+        """
+        entity, project_name = self._project_path(project)
+        return ArtifactType(self._backend, entity, project_name, type_name)
+
+    def artifact_types(self, project: str | None = None) -> ArtifactTypes:
+        """The artifact types used in ``project`` (``[entity/]project``, default the Api's)."""
+        entity, project_name = self._project_path(project)
+        return ArtifactTypes(self._backend, entity, project_name)
+
+    # ------------------------------------------------------------------ runs
+
+    def run(self, path: str = "") -> PublicRun:
+        """The run at ``[[entity/]project/]run_id`` (``entity/project/runs/run_id`` too).
+
+        Raises ``ValueError`` for an empty or malformed path and ``cairn.errors.CommError``
+        when there is no such run.
+        """
+        parts = [p for p in path.strip("/").split("/") if p]
+        if len(parts) == 4 and parts[2] == "runs":
+            parts = [parts[0], parts[1], parts[3]]
+        if not parts or len(parts) > 3:
+            raise ValueError(
+                f"Invalid run path {path!r}: expected 'entity/project/run_id', "
+                "'project/run_id' or 'run_id'"
+            )
+        run_id = parts[-1]
+        entity, project = self._project_path("/".join(parts[:-1]) or None)
+        return PublicRun(self._backend, self._backend.get_run(entity, project, run_id))
+
+    def __repr__(self) -> str:
+        return f"<Api {self._entity}/{self._project} ({self._settings.mode})>"

@@ -1,0 +1,587 @@
+"""Runs: ``init``, the ``Run`` object, and the module-level helpers that act on the current run.
+
+W&B code writes ``with wandb.init(project=...) as run: run.log_artifact(art)``; this module
+gives that code the same shape over a Cairn backend. A run is one record in the store (id,
+entity, project, name, job type, config, state) plus the edges to the versions it logged and
+used, so lineage survives. The process keeps one *current* run (``cairn.run``), exactly as
+``wandb.run``.
+
+Modes: ``"online"``, ``"offline"``, ``"shared"`` (and their legacy spellings ``"run"`` and
+``"dryrun"``) all write to the store the settings select: the embedded store is local, so
+there is nothing to sync later and "offline" loses nothing. ``"disabled"`` opens no store for
+writing: ``log_artifact`` finalizes the draft and returns it unlogged (as W&B does offline)
+and ``use_artifact`` reads from the configured store without recording the use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import secrets
+import string
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cairn.config import Settings
+from cairn.core.names import (
+    parse_artifact_path,
+    validate_aliases,
+    validate_entity_name,
+    validate_project_name,
+    validate_tags,
+)
+from cairn.errors import CommError, UsageError
+from cairn.protocol import Backend, RunInfo, VersionInfo
+from cairn.sdk.artifact import Artifact
+from cairn.sdk.session import backend_for
+
+logger = logging.getLogger(__name__)
+
+_MODES = ("online", "offline", "disabled", "shared", "run", "dryrun")
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_FORBIDDEN_ID_CHARS = set("/\\#?%:\r\n")
+_ADJECTIVES = (
+    "amber", "bold", "brisk", "calm", "clever", "crisp", "dapper", "eager", "fancy", "gentle",
+    "golden", "hardy", "jolly", "lively", "lucky", "misty", "noble", "proud", "quiet", "rapid",
+    "rosy", "silver", "sunny", "swift", "vivid", "wild", "wise", "young",
+)  # fmt: skip
+_NOUNS = (
+    "brook", "canyon", "cloud", "dawn", "dew", "dune", "field", "forest", "frost", "glade",
+    "grove", "harbor", "hill", "lake", "meadow", "moon", "night", "ocean", "pine", "rain",
+    "river", "sea", "sky", "snow", "star", "stone", "sun", "wave",
+)  # fmt: skip
+
+_current: Run | None = None
+_current_lock = threading.Lock()
+_atexit_registered = False
+
+
+def current_run() -> Run | None:
+    """The run this process is working in (``cairn.run``), or ``None`` when there is none."""
+    return _current
+
+
+def _set_current(run: Run | None) -> None:
+    global _current, _atexit_registered
+    with _current_lock:
+        _current = run
+        if run is not None and not _atexit_registered:
+            atexit.register(_finish_at_exit)
+            _atexit_registered = True
+
+
+def _clear_current(run: Run) -> None:
+    global _current
+    with _current_lock:
+        if _current is run:
+            _current = None
+
+
+def _finish_at_exit() -> None:
+    """Finish a run the script left open, as W&B does when the interpreter exits."""
+    run = _current
+    if run is not None:
+        try:
+            run.finish()
+        except Exception:  # the interpreter is going away; record why and move on
+            logger.exception("Could not finish run %s at exit", run.id)
+
+
+def generate_id(length: int = 8) -> str:
+    """A random run id of lowercase letters and digits, as W&B generates them."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def _generate_name() -> str:
+    """A readable default run name such as ``swift-river-42`` (the number is random)."""
+    adjective = secrets.choice(_ADJECTIVES)
+    noun = secrets.choice(_NOUNS)
+    return f"{adjective}-{noun}-{secrets.randbelow(999) + 1}"
+
+
+def _validate_run_id(run_id: str) -> str:
+    if not run_id or len(run_id) > 128 or _FORBIDDEN_ID_CHARS & set(run_id):
+        raise ValueError(
+            f"Invalid run id {run_id!r}: it must be 1-128 characters and contain none of "
+            "/ \\ # ? % : or newlines"
+        )
+    return run_id
+
+
+class Config(dict[str, Any]):
+    """A run's configuration: a dict whose keys also read and write as attributes.
+
+    ``run.config.lr`` and ``run.config["lr"]`` are the same value. ``update`` accepts a
+    mapping or any object with attributes (an ``argparse.Namespace``), as W&B's does.
+    Values are stored in the run record when the run starts.
+    """
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def update(  # type: ignore[override]
+        self, d: object = None, allow_val_change: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Merge ``d`` (a mapping or an object with attributes) and ``kwargs`` into the config."""
+        super().update(_as_mapping(d))
+        super().update(kwargs)
+
+    def setdefaults(self, d: object) -> None:
+        """Set the keys of ``d`` that are not set yet (W&B ``config.setdefaults``)."""
+        for key, value in _as_mapping(d).items():
+            self.setdefault(key, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly copy (values JSON cannot hold are stored as their ``str``)."""
+        result: dict[str, Any] = json.loads(json.dumps(dict(self), default=str))
+        return result
+
+
+def _as_mapping(value: object) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    if hasattr(value, "__dict__"):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_")}
+    raise TypeError(f"config must be a mapping or an object with attributes, not {type(value)}")
+
+
+class Run:
+    """One execution that logs and uses artifacts; a context manager that finishes on exit.
+
+    Leaving the ``with`` block normally marks the run ``finished``; leaving it through an
+    exception marks it ``failed`` (the exception propagates).
+    """
+
+    def __init__(
+        self,
+        backend: Backend | None,
+        settings: Settings,
+        info: RunInfo,
+        *,
+        config: Config,
+        mode: str,
+        tags: tuple[str, ...] = (),
+        notes: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        self._backend = backend
+        self._settings = settings
+        self._info = info
+        self._config = config
+        self._mode = mode
+        self._state = "running"
+        self._lock = threading.Lock()
+        self.tags = tags
+        self.notes = notes
+        self.group = group
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def id(self) -> str:
+        """The run id: 8 lowercase letters and digits unless ``init(id=...)`` chose one."""
+        return self._info.id
+
+    @property
+    def entity(self) -> str:
+        return self._info.entity
+
+    @property
+    def project(self) -> str:
+        return self._info.project
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def job_type(self) -> str | None:
+        return self._info.job_type
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def path(self) -> str:
+        """``"entity/project/run_id"``: what ``Api().run(path)`` accepts."""
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def state(self) -> str:
+        """``"running"``, ``"finished"`` or ``"failed"``."""
+        return self._state
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def disabled(self) -> bool:
+        """True when the run was started with ``mode="disabled"`` and records nothing."""
+        return self._backend is None
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} ({self._state})>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(exit_code=0 if exc_type is None else 1)
+
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """Mark the run finished (``exit_code`` 0 or None) or failed; a second call does nothing.
+
+        Raises ``cairn.errors.CommError`` when the store cannot record it.
+        """
+        with self._lock:
+            if self._state != "running":
+                return
+            code = exit_code or 0
+            if self._backend is not None:
+                self._backend.finish_run(self.entity, self.project, self.id, code)
+            self._state = "finished" if code == 0 else "failed"
+        _clear_current(self)
+
+    def _require_running(self, method: str) -> None:
+        if self._state != "running":
+            raise UsageError(
+                f"Run ({self.id}) is finished. The call to `{method}` will be ignored. "
+                "Please make sure that you are using an active run."
+            )
+
+    # ------------------------------------------------------------------ artifacts
+
+    def log_artifact(
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,
+        aliases: str | Iterable[str] | None = None,
+        tags: str | Iterable[str] | None = None,
+    ) -> Artifact:
+        """Log an artifact (or a file, directory or ``scheme://`` reference) as this run's output.
+
+        A path becomes ``Artifact(name or f"run-{run.id}-{basename}", type or "unspecified")``
+        holding that file, directory or reference; ``name`` and ``type`` are ignored for an
+        ``Artifact``. Aliases are ``set(aliases or ["latest"]) | {"latest"}``; logging the
+        same content as the latest version returns that version (no new one).
+
+        Raises ``cairn.errors.UsageError`` on a finished run; ``ValueError`` for bad aliases,
+        tags, names, paths, or a name already logged with another type, before anything is
+        written; ``cairn.errors.CommError`` when the store refuses the commit.
+        """
+        self._require_running("log_artifact")
+        alias_list = validate_aliases(aliases)
+        tag_list = validate_tags(tags)
+        artifact = self._prepare_artifact(artifact_or_path, name, type)
+        if self._backend is None:
+            artifact.finalize()
+            return artifact
+        artifact._log(
+            self._backend,
+            entity=self.entity,
+            project=self.project,
+            run_id=self.id,
+            aliases=alias_list or None,
+            tags=tag_list,
+        )
+        return artifact
+
+    def _prepare_artifact(
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | None,
+        type_: str | None,
+    ) -> Artifact:
+        if isinstance(artifact_or_path, Artifact):
+            return artifact_or_path
+        if not isinstance(artifact_or_path, str | os.PathLike):
+            raise ValueError(
+                "You must pass an instance of wandb.Artifact or a valid file path to log_artifact"
+            )
+        path = os.fspath(artifact_or_path)
+        basename = os.path.basename(path.rstrip("/")) if "://" in path else Path(path).name
+        artifact = Artifact(name or f"run-{self.id}-{basename}", type_ or "unspecified")
+        if "://" in path:
+            artifact.add_reference(path)
+        elif os.path.isfile(path):
+            artifact.add_file(path)
+        elif os.path.isdir(path):
+            artifact.add_dir(path)
+        else:
+            raise ValueError(
+                "path must be a file, directory or external reference like s3://bucket/path: "
+                f"{path!r}"
+            )
+        return artifact
+
+    def use_artifact(
+        self,
+        artifact_or_name: Artifact | str,
+        type: str | None = None,
+        aliases: str | Iterable[str] | None = None,
+        use_as: str | None = None,
+    ) -> Artifact:
+        """Declare an artifact as this run's input and return it.
+
+        A name (``"name[:alias|vN]"``, ``"project/name:alias"``, ``"entity/project/name:alias"``;
+        the run's entity and project fill what is missing, the alias defaults to ``latest``)
+        is resolved in the store. A draft ``Artifact`` is logged by this run first (with
+        ``aliases``), then used. ``use_as`` is deprecated and ignored.
+
+        Raises ``cairn.errors.UsageError`` on a finished run; ``cairn.errors.CommError`` when
+        the name resolves to nothing (the message names it); ``ValueError`` when ``type`` is
+        given and differs from the artifact's type, or the name is malformed.
+        """
+        self._require_running("use_artifact")
+        if use_as is not None:
+            warnings.warn(
+                "`use_as` argument is deprecated and does not affect the behaviour of "
+                "`use_artifact`",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if isinstance(artifact_or_name, str):
+            artifact = self._resolve(artifact_or_name)
+        elif isinstance(artifact_or_name, Artifact):
+            artifact = artifact_or_name
+            if artifact.is_draft():
+                self.log_artifact(artifact, aliases=aliases)
+        else:
+            raise ValueError(
+                'You must pass an artifact name (e.g. "pedestrian-dataset:v1"), an instance of '
+                "`wandb.Artifact`, or `wandb.Api().artifact()` to `use_artifact`"
+            )
+        if type is not None and type != artifact.type:
+            raise ValueError(
+                f"Supplied type {type} does not match type {artifact.type} "
+                f"of artifact {artifact.name}"
+            )
+        if self._backend is not None and not artifact.is_draft():
+            artifact_id = artifact.id
+            if artifact_id is None:  # a logged artifact always has an id
+                raise ValueError(f"Artifact {artifact.name} has no id and cannot be used")
+            self._backend.record_use(self.entity, self.project, self.id, artifact_id)
+        return artifact
+
+    def _resolve(self, name: str) -> Artifact:
+        path = parse_artifact_path(name)
+        backend = self._backend if self._backend is not None else backend_for(self._settings)
+        info: VersionInfo = backend.resolve_version(
+            path.entity or self.entity,
+            path.project or self.project,
+            path.collection,
+            path.selector,
+        )
+        return Artifact._from_version(info, backend)
+
+
+# ---------------------------------------------------------------------- init
+
+
+def _load_settings(settings: Settings | Mapping[str, Any] | None) -> Settings:
+    if isinstance(settings, Settings):
+        return settings
+    return Settings.load(settings)
+
+
+def _normalize_mode(mode: str | None) -> str:
+    mode = (mode or "online").lower()
+    if mode not in _MODES:
+        raise UsageError(f"Settings field `mode`: {mode!r} not in {list(_MODES)}")
+    return mode
+
+
+def init(
+    project: str | None = None,
+    entity: str | None = None,
+    job_type: str | None = None,
+    name: str | None = None,
+    config: object = None,
+    mode: str | None = None,
+    id: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    tags: Iterable[str] | None = None,
+    notes: str | None = None,
+    group: str | None = None,
+    reinit: bool | str | None = None,
+    resume: bool | str | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> Run:
+    """Start a run and make it the current one (``cairn.run``); use it as a context manager.
+
+    ``entity``/``project`` default to the settings (``CAIRN_ENTITY``/``WANDB_ENTITY``, else
+    the OS user; ``CAIRN_PROJECT``/``WANDB_PROJECT``, else ``uncategorized``), read now.
+    ``settings`` is a ``cairn.config.Settings`` or a mapping of its field names.
+    ``config`` is a mapping or an object with attributes (``argparse.Namespace``).
+    ``reinit`` decides what happens while a run is active: ``None``/``False``/``"default"``/
+    ``"return_previous"`` return it, ``True``/``"finish_previous"`` finish it first,
+    ``"create_new"`` starts another and makes it current. An existing ``id`` continues that
+    run (marked running again, config merged); ``resume="must"`` requires it to exist and
+    ``resume="never"`` requires it not to. ``dir`` and keyword arguments of
+    ``wandb.init`` that Cairn has no use for (``save_code``, ``anonymous``, ...) are accepted
+    and ignored.
+
+    Raises ``ValueError`` for an invalid entity, project or id; ``cairn.errors.UsageError``
+    for an unknown ``mode``/``reinit`` or a ``resume`` condition that does not hold;
+    ``cairn.errors.StoreError`` when the store directory is unusable (the message names it).
+    """
+    if kwargs or dir is not None:
+        logger.debug("init: ignoring arguments %s", sorted([*kwargs, *(["dir"] if dir else [])]))
+    mode = _normalize_mode(mode)
+    active = current_run()
+    if active is not None:
+        if reinit in (None, False, "default", "return_previous"):
+            return active
+        if reinit in (True, "finish_previous"):
+            active.finish()
+        elif reinit != "create_new":
+            raise UsageError(
+                f"reinit must be one of 'default', 'return_previous', 'finish_previous', "
+                f"'create_new' or a bool, not {reinit!r}"
+            )
+    loaded = _load_settings(settings)
+    run_entity = validate_entity_name(entity or loaded.entity)
+    run_project = validate_project_name(project or loaded.project)
+    run_id = _validate_run_id(id) if id is not None else generate_id()
+    run_config = Config()
+    run_config.update(config)
+    backend: Backend | None = None
+    if mode == "disabled":
+        info = RunInfo(
+            id=run_id,
+            entity=run_entity,
+            project=run_project,
+            name=name or _generate_name(),
+            job_type=job_type,
+            config=run_config.as_dict(),
+            state="running",
+            created_at="",
+        )
+    else:
+        backend = backend_for(loaded)
+        info = _start_run(
+            backend, run_entity, run_project, run_id, name, job_type, run_config, id, resume
+        )
+        run_config.setdefaults(info.config)
+    run = Run(
+        backend,
+        loaded,
+        info,
+        config=run_config,
+        mode=mode,
+        tags=tuple(tags or ()),
+        notes=notes,
+        group=group,
+    )
+    _set_current(run)
+    return run
+
+
+def _start_run(
+    backend: Backend,
+    entity: str,
+    project: str,
+    run_id: str,
+    name: str | None,
+    job_type: str | None,
+    config: Config,
+    given_id: str | None,
+    resume: bool | str | None,
+) -> RunInfo:
+    """Create the run record, or continue the existing run ``given_id`` as ``resume`` allows.
+
+    Continuing marks the run running again and keeps its name unless ``name`` is given.
+    """
+    exists = False
+    if given_id is not None:
+        try:
+            backend.get_run(entity, project, run_id)
+            exists = True
+        except CommError:
+            exists = False
+    if resume == "must" and not exists:
+        raise UsageError(f"resume='must' but run ({run_id}) doesn't exist in {entity}/{project}")
+    if resume == "never" and exists:
+        raise UsageError(f"resume='never' but run ({run_id}) already exists in {entity}/{project}")
+    if not exists:
+        name = name or _generate_name()
+    return backend.create_run(entity, project, run_id, name, job_type, config.as_dict())
+
+
+# ---------------------------------------------------------------------- module-level helpers
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if there is one (``wandb.finish``)."""
+    run = current_run()
+    if run is not None:
+        run.finish(exit_code=exit_code, quiet=quiet)
+
+
+def log_artifact(
+    artifact_or_path: Artifact | str | os.PathLike[str],
+    name: str | None = None,
+    type: str | None = None,
+    aliases: str | Iterable[str] | None = None,
+    tags: str | Iterable[str] | None = None,
+) -> Artifact:
+    """``Run.log_artifact`` on the current run; with no run, in a run of job type ``auto``.
+
+    That automatic run is finished as soon as the artifact is logged (as W&B's
+    ``Artifact.save()`` outside a run does). Raises what ``Run.log_artifact`` raises.
+    """
+    run = current_run()
+    if run is not None:
+        return run.log_artifact(artifact_or_path, name=name, type=type, aliases=aliases, tags=tags)
+    with init(job_type="auto") as auto_run:
+        return auto_run.log_artifact(
+            artifact_or_path, name=name, type=type, aliases=aliases, tags=tags
+        )
+
+
+def use_artifact(
+    artifact_or_name: Artifact | str,
+    type: str | None = None,
+    aliases: str | Iterable[str] | None = None,
+    use_as: str | None = None,
+) -> Artifact:
+    """``Run.use_artifact`` on the current run.
+
+    Raises ``cairn.errors.UsageError`` when no run is active (use ``Api().artifact`` to read
+    without a run), and what ``Run.use_artifact`` raises.
+    """
+    run = current_run()
+    if run is None:
+        raise UsageError("You must call wandb.init() before wandb.use_artifact()")
+    return run.use_artifact(artifact_or_name, type=type, aliases=aliases, use_as=use_as)
