@@ -1,0 +1,146 @@
+"""Logging a draft: validate everything, upload the blobs the store lacks, commit once.
+
+This is the body of ``Artifact._log`` (called by ``Run.log_artifact``). Order matters for
+the "bad input changes nothing" rule: names, type, aliases, tags and metadata are checked
+before any byte is sent; blobs are uploaded before the single ``commit_version`` call, so a
+failure midway leaves no version (blobs already stored are harmless: they are content
+addressed and collected by GC when unreferenced).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from cairn.core.manifest import Manifest, ManifestEntry
+from cairn.core.metadata import validate_metadata
+from cairn.core.names import validate_aliases, validate_artifact_name, validate_artifact_type
+from cairn.core.names import validate_tags as _validate_tags
+from cairn.errors import CommError
+from cairn.protocol import Backend, BlobRef, CommitRequest, CommitResult
+
+UPLOAD_WORKERS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """What a draft contributes to its commit."""
+
+    name: str
+    type: str
+    description: str | None
+    metadata: object
+    digest_algorithm: str  # "MD5" | "XXH128"
+    entry_algorithm: str  # "md5" | "xxh128"
+    storage_region: str | None
+    incremental: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Validated:
+    aliases: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+
+
+def validate(draft: Draft, aliases: Sequence[str] | None, tags: Sequence[str] | None) -> Validated:
+    """Check the draft and the log arguments; nothing has been written yet.
+
+    Aliases become ``set(aliases or ["latest"]) | {"latest"}`` (spec §4.9), sorted.
+    Raises ``ValueError``/``TypeError`` with the messages of spec §3.
+    """
+    validate_artifact_name(draft.name)
+    validate_artifact_type(draft.type, draft.name)
+    checked_aliases = validate_aliases(aliases)
+    checked_tags = _validate_tags(tags)
+    metadata = validate_metadata(draft.metadata)
+    resolved = sorted(set(checked_aliases or ["latest"]) | {"latest"})
+    return Validated(resolved, checked_tags, metadata)
+
+
+def merge_with_latest(
+    backend: Backend, entity: str, project: str, draft: Draft, manifest: Manifest
+) -> Manifest:
+    """For ``incremental=True``: the latest version's entries plus the draft's (draft wins).
+
+    Files absent from the draft are kept, not deleted (spec §4.10). Without a latest
+    version the draft's manifest is returned unchanged.
+    """
+    try:
+        latest = backend.resolve_version(entity, project, draft.name, "latest")
+    except CommError:
+        return manifest
+    base = Manifest.from_json(backend.read_manifest(latest.id))
+    merged = Manifest(manifest.storage_policy, dict(manifest.storage_policy_config))
+    for path, entry in base.entries.items():
+        if path not in manifest.entries:
+            merged.entries[path] = entry
+    merged.entries.update(manifest.entries)
+    return merged
+
+
+def upload_missing(backend: Backend, entity: str, entries: Sequence[ManifestEntry]) -> None:
+    """Ask once which blobs the store lacks, then upload each from an entry's local copy.
+
+    Raises:
+        ValueError: a missing blob has no local copy to upload (named).
+        CorruptionError: a local copy changed since it was added (immutable policy).
+        OSError: a local copy cannot be read.
+    """
+    sources: dict[tuple[str, str], tuple[BlobRef, ManifestEntry]] = {}
+    for entry in entries:
+        if entry.ref is not None:
+            continue
+        key = (entry.digest, entry.algorithm())
+        known = sources.get(key)
+        if known is None or (known[1].local_path is None and entry.local_path is not None):
+            sources[key] = (BlobRef(entry.digest, key[1], entry.size or 0), entry)
+    missing = backend.missing_blobs(entity, [blob for blob, _ in sources.values()])
+    uploads: list[tuple[BlobRef, Path]] = []
+    for blob in missing:
+        _, entry = sources[(blob.digest, blob.algorithm)]
+        if entry.local_path is None:
+            raise ValueError(
+                f"Cannot log '{entry.path}': its content ({entry.digest}) is not in the store "
+                "and the artifact has no local copy of it"
+            )
+        uploads.append((blob, Path(entry.local_path)))
+    if not uploads:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_WORKERS, len(uploads)))) as pool:
+        for future in [pool.submit(backend.put_blob, entity, b, p) for b, p in uploads]:
+            future.result()
+
+
+def commit(
+    backend: Backend,
+    draft: Draft,
+    manifest: Manifest,
+    checked: Validated,
+    *,
+    entity: str,
+    project: str,
+    run_id: str | None,
+) -> CommitResult:
+    """Commit ``manifest`` as the next version of ``draft.name`` (one backend call)."""
+    request = CommitRequest(
+        entity=entity,
+        project=project,
+        collection=draft.name,
+        type=draft.type,
+        digest=manifest.digest(draft.entry_algorithm),
+        digest_algorithm=draft.digest_algorithm,
+        manifest_json=manifest.to_json_bytes(),
+        size=manifest.size,
+        file_count=len(manifest.entries),
+        description=draft.description,
+        metadata=checked.metadata,
+        aliases=checked.aliases,
+        tags=checked.tags,
+        run_id=run_id,
+        storage_region=draft.storage_region,
+    )
+    return backend.commit_version(request)

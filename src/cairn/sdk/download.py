@@ -1,0 +1,257 @@
+"""Putting a logged artifact's files on disk, and checking files on disk against it.
+
+Used by ``Artifact.download``/``checkout``/``verify`` (spec §4.14) and by entry and file
+downloads. Rules that hold for every write (issue 2, "Must hold"):
+
+- every destination comes from :func:`cairn.core.paths.safe_join`, so it stays under root;
+- nothing is written or deleted *through* a symlink inside root: a destination whose path
+  below root contains a symlink is refused with ``ValueError`` naming it (``checkout``
+  deletes links themselves, never their targets);
+- bytes go to a temporary file in the destination directory that is checked against the
+  entry digest and then renamed over the final name, so an interrupted download or a full
+  disk never leaves a truncated file under a final name;
+- a destination that already holds the entry's digest is left untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cairn.core.manifest import ManifestEntry
+from cairn.core.paths import safe_join
+from cairn.errors import CorruptionError
+from cairn.progress import ProgressCallback, ProgressEvent
+from cairn.protocol import Backend, BlobRef
+from cairn.sdk._adding import local_path_of
+from cairn.storage.hashing import copy_and_hash, hash_file
+
+DOWNLOAD_WORKERS = 8
+_FILE_MODE = 0o644
+
+
+def destination(root: Path, logical_path: str) -> Path:
+    """The file ``logical_path`` names below ``root``, after checking the way there.
+
+    Raises:
+        ValueError: the path is invalid, or a component below ``root`` (the destination
+            included) is a symlink; the message names the symlink.
+        NotADirectoryError: a parent component exists and is not a directory.
+        IsADirectoryError: the destination is a directory.
+    """
+    dest = safe_join(root, logical_path)
+    current = root
+    parts = dest.relative_to(root).parts
+    for index, part in enumerate(parts):
+        current = current / part
+        if current.is_symlink():
+            raise ValueError(
+                f"Refusing to write through a symlink inside the download root: '{current}'"
+            )
+        last = index == len(parts) - 1
+        if not last and current.exists() and not current.is_dir():
+            raise NotADirectoryError(f"Not a directory: '{current}'")
+        if last and current.is_dir():
+            raise IsADirectoryError(f"Is a directory: '{current}'")
+    return dest
+
+
+def has_digest(path: Path, entry: ManifestEntry) -> bool:
+    """Tell whether the regular file at ``path`` already holds ``entry``'s content."""
+    if not path.is_file():
+        return False
+    try:
+        digest, _size = hash_file(path, entry.algorithm())
+    except OSError:
+        return False
+    return digest == entry.digest
+
+
+def _temp_beside(dest: Path) -> Path:
+    return dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.cairn-tmp"
+
+
+def _fetcher(backend: Backend, entity: str, entry: ManifestEntry) -> Callable[[Path], None]:
+    """The function that writes ``entry``'s verified bytes to a fresh path.
+
+    Raises ``ValueError`` at once for a reference whose scheme cannot be read (spec §5.7).
+    """
+    if entry.ref is None:
+        algorithm = entry.algorithm()
+        blob = BlobRef(entry.digest, algorithm, entry.size or 0)
+
+        def fetch_blob(tmp: Path) -> None:
+            backend.fetch_blob(entity, blob, tmp)
+            digest, _size = hash_file(tmp, algorithm)
+            if digest != entry.digest:
+                raise CorruptionError(
+                    f"Stored bytes of '{entry.path}' do not match their digest: "
+                    f"expected {entry.digest!r} but found {digest!r}"
+                )
+
+        return fetch_blob
+    scheme = urlparse(entry.ref).scheme
+    if scheme != "file":
+        raise ValueError(
+            f"Cannot download file at path {entry.ref}, scheme {scheme} not recognized"
+        )
+    source = local_path_of(entry.ref)
+
+    def fetch_file(tmp: Path) -> None:
+        if not os.path.exists(source):
+            raise ValueError(f"Local file reference: Failed to find file at path {source!r}")
+        digest, _size = copy_and_hash(Path(source), tmp, "md5")
+        if digest != entry.digest:
+            raise ValueError(
+                f"Local file reference: Digest mismatch for path {source!r}: "
+                f"expected {entry.digest!r} but found {digest!r}"
+            )
+
+    return fetch_file
+
+
+def download_entry(backend: Backend, entity: str, entry: ManifestEntry, root: Path) -> Path:
+    """Write ``entry`` to its place below ``root`` (unless already there); return the path.
+
+    Raises:
+        ValueError: see :func:`destination`; an unreadable reference scheme; a ``file://``
+            reference whose source is missing or changed (spec §5.5).
+        CorruptionError: the store returned bytes that do not match the digest.
+        NotADirectoryError, IsADirectoryError: see :func:`destination`.
+        OSError: the destination cannot be written.
+    """
+    dest = destination(root, entry.path)
+    if has_digest(dest, entry):
+        return dest
+    fetch = _fetcher(backend, entity, entry)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_beside(dest)
+    try:
+        fetch(tmp)
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return dest
+
+
+def download_entries(
+    backend: Backend,
+    entity: str,
+    entries: Collection[ManifestEntry],
+    root: Path,
+    allow_missing_references: bool,
+    progress: ProgressCallback,
+) -> None:
+    """Download ``entries`` below ``root`` in parallel (spec §4.14 skip rules).
+
+    A destination that is a directory, or below a file, is skipped with a warning; with
+    ``allow_missing_references`` a ``FileNotFoundError`` is a warning too.
+    Raises the first other error met (see :func:`download_entry`).
+    """
+    total_files = len(entries)
+    total_bytes = sum(entry.size or 0 for entry in entries)
+    done_files = 0
+    done_bytes = 0
+
+    def one(entry: ManifestEntry) -> None:
+        try:
+            download_entry(backend, entity, entry, root)
+        except FileNotFoundError as exc:
+            if not allow_missing_references:
+                raise
+            warnings.warn(str(exc), UserWarning, stacklevel=2)
+        except IsADirectoryError:
+            warnings.warn(
+                f"Unable to download file {entry.path!r} as there is a directory with the "
+                "same path, skipping.",
+                UserWarning,
+                stacklevel=2,
+            )
+        except NotADirectoryError:
+            warnings.warn(
+                f"Unable to download file {entry.path!r} as there is a file with the same "
+                "path as a directory this file is expected to be in, skipping.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    workers = max(1, min(DOWNLOAD_WORKERS, total_files))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(entry, pool.submit(one, entry)) for entry in entries]
+        try:
+            for entry, future in futures:
+                future.result()
+                done_files += 1
+                done_bytes += entry.size or 0
+                progress(
+                    ProgressEvent("Downloading", done_files, total_files, done_bytes, total_bytes)
+                )
+        except BaseException:
+            for _entry, future in futures:
+                future.cancel()
+            raise
+    progress(
+        ProgressEvent("Downloading", done_files, total_files, done_bytes, total_bytes, done=True)
+    )
+
+
+def remove_extraneous(root: Path, keep: Collection[str]) -> None:
+    """Delete every file below ``root`` whose relative POSIX path is not in ``keep``.
+
+    Symlinks below ``root`` are never followed: each one (to a file or a directory) is
+    removed itself, since an artifact file is never a link. Directories are kept.
+    Raises ``OSError`` if something cannot be deleted.
+    """
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        for dirname in list(dirnames):
+            link = os.path.join(dirpath, dirname)
+            if os.path.islink(link):
+                os.unlink(link)
+                dirnames.remove(dirname)
+        for filename in filenames:
+            full = os.path.join(dirpath, filename)
+            relative = Path(os.path.relpath(full, start=root)).as_posix()
+            if os.path.islink(full) or relative not in keep:
+                os.unlink(full)
+
+
+def verify_tree(
+    root: Path, entries: Iterable[ManifestEntry], members: Collection[str], name: str
+) -> None:
+    """Check that ``root`` holds exactly the artifact's files with their digests (spec §4.14).
+
+    Reference entries are skipped with the warning ``skipped verification of N refs``;
+    empty directories are ignored.
+
+    Raises:
+        ValueError: ``"Found file <full path> which is not a member of artifact <name>"``
+            or ``"Digest mismatch for file: <path>"``.
+        FileNotFoundError: a file of the artifact is missing.
+    """
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for filename in filenames:
+            full = os.path.join(dirpath, filename)
+            relative = Path(os.path.relpath(full, start=root)).as_posix()
+            if relative not in members:
+                raise ValueError(f"Found file {full} which is not a member of artifact {name}")
+    refs = 0
+    for entry in entries:
+        if entry.ref is not None:
+            refs += 1
+            continue
+        digest, _size = hash_file(safe_join(root, entry.path), entry.algorithm())
+        if digest != entry.digest:
+            raise ValueError(f"Digest mismatch for file: {entry.path}")
+    if refs:
+        warnings.warn(f"skipped verification of {refs} refs", UserWarning, stacklevel=3)
