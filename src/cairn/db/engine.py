@@ -1,0 +1,107 @@
+"""Engines and transactions: the one place that knows how each database must be driven.
+
+SQLite (the embedded store) runs in WAL mode so readers never wait for the writer, with a
+60 s busy timeout and foreign keys on. pysqlite's own transaction handling is switched
+off (``isolation_level=None``) so that SQLAlchemy's ``begin`` event decides how a
+transaction starts: write transactions start with ``BEGIN IMMEDIATE``, taking the write
+lock up front, so several processes committing at once queue up instead of failing with
+"database is locked" on a lock upgrade. Read transactions start with a plain ``BEGIN``
+(a consistent snapshot that blocks nobody).
+
+PostgreSQL needs none of this: its writers lock the rows they change with
+``SELECT ... FOR UPDATE`` (which SQLAlchemy omits on SQLite, where the whole database is
+already locked).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session
+
+BUSY_TIMEOUT_SECONDS = 60.0
+_WRITE_OPTION = "cairn_write"
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite database file at ``path``."""
+    return f"sqlite+pysqlite:///{path}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Autocommit at the driver level; transactions are begun explicitly below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def create_db_engine(url: str) -> Engine:
+    """Create the engine for ``url`` with the settings its database needs (see module doc).
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: ``url`` is not a valid database URL.
+        ModuleNotFoundError: the database driver is not installed.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """An engine plus the two kinds of unit of work the service uses.
+
+    ``read()`` yields a session whose transaction only reads; ``write()`` yields one whose
+    transaction holds the database write lock on SQLite from its first statement, and
+    commits when the block ends without error (rolls back otherwise).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work (its changes, if any, are rolled back)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A unit of work that commits at the end of the block (see class doc)."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A Core connection inside a write transaction (migrations use it)."""
+        with self._write_engine.connect() as connection, connection.begin():
+            yield connection
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,222 @@
+"""The relational model of a Cairn store (DESIGN §3), as typed SQLAlchemy 2 ORM classes.
+
+Only portable column types are used (no SQLite- or PostgreSQL-only SQL), so the same
+models serve the embedded SQLite store and a server's PostgreSQL. Unique constraints are
+the backstop behind the service's locking: a version index, an alias or a membership can
+never be taken twice in one collection, whatever a buggy writer does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Explicit constraint names keep migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+COLLECTION_SEQUENCE = "sequence"
+COLLECTION_PORTFOLIO = "portfolio"
+
+STATE_PENDING = "PENDING"
+STATE_COMMITTED = "COMMITTED"
+STATE_DELETED = "DELETED"
+
+RUN_RUNNING = "running"
+RUN_FINISHED = "finished"
+RUN_FAILED = "failed"
+
+NAME_LENGTH = 128
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware in UTC (what every timestamp column receives)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Organization(Base):
+    """The top of the tree; the embedded store has exactly one (``settings.organization``)."""
+
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Entity(Base):
+    """A user or team; entity names are global, as in W&B."""
+
+    __tablename__ = "entity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Project(Base):
+    __tablename__ = "project"
+    __table_args__ = (UniqueConstraint("entity_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ArtifactType(Base):
+    """An artifact type, scoped to a project as in W&B."""
+
+    __tablename__ = "artifact_type"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Collection(Base):
+    """A sequence (where versions are born) or a portfolio (where they are linked).
+
+    ``next_index`` is the index the next membership gets; it only grows, so indices are
+    never reused. Writers lock this row before reading it.
+    """
+
+    __tablename__ = "collection"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    type_id: Mapped[int] = mapped_column(ForeignKey("artifact_type.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    __tablename__ = "run"
+    __table_args__ = (UniqueConstraint("project_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    run_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    job_type: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Version(Base):
+    """One artifact version, born at ``index`` of its source sequence ``collection_id``.
+
+    The manifest itself is a blob (md5 of its bytes in ``manifest_digest``); the row holds
+    only what listing and resolving need.
+    """
+
+    __tablename__ = "version"
+    __table_args__ = (UniqueConstraint("collection_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    index: Mapped[int] = mapped_column(Integer)
+    type_id: Mapped[int] = mapped_column(ForeignKey("artifact_type.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    digest_algorithm: Mapped[str] = mapped_column(String(16))
+    manifest_digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    file_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    ttl_duration_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    ttl_is_inherited: Mapped[bool] = mapped_column(Boolean)
+    history_step: Mapped[int | None] = mapped_column(BigInteger)
+    commit_hash: Mapped[str] = mapped_column(String(32))
+    storage_region: Mapped[str | None] = mapped_column(String(64))
+    logged_by_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Membership(Base):
+    """A version's place in a collection: one for its birth, one per link."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "index"),
+        UniqueConstraint("collection_id", "version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    index: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Alias(Base):
+    """A named pointer to one version, unique within its collection (``vN`` is never stored)."""
+
+    __tablename__ = "alias"
+    __table_args__ = (UniqueConstraint("collection_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    alias: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Tag(Base):
+    """A label on a version, shared by all collections the version is a member of."""
+
+    __tablename__ = "tag"
+    __table_args__ = (UniqueConstraint("version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunInput(Base):
+    """A run used a version (``use_artifact``)."""
+
+    __tablename__ = "run_input"
+    __table_args__ = (UniqueConstraint("run_id", "version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,57 @@
+"""Collection and type use cases: list a project's collections and types, get one collection."""
+
+from __future__ import annotations
+
+from cairn.db import repositories as repo
+from cairn.protocol import CollectionInfo, TypeInfo
+from cairn.service.lookup import require_collection, require_project
+from cairn.service.store import Store
+from cairn.service.views import CollectionRef, collection_infos
+
+
+def list_collections(
+    store: Store, entity: str, project: str, type_name: str | None
+) -> list[CollectionInfo]:
+    """The collections of a project, by name; only those of ``type_name`` when given
+    (an unknown type gives an empty list).
+
+    Raises:
+        CommError: ``"project '<entity>/<project>' not found"``.
+    """
+    with store.db.read() as session:
+        project_row = require_project(session, entity, project)
+        types = {row.id: row.name for row in repo.list_types(session, project_row.id)}
+        type_id = None
+        if type_name is not None:
+            type_id = next((tid for tid, name in types.items() if name == type_name), None)
+            if type_id is None:
+                return []
+        refs = [
+            CollectionRef(row=row, entity=entity, project=project, type_name=types[row.type_id])
+            for row in repo.list_collections(session, project_row.id, type_id)
+        ]
+        return collection_infos(session, refs)
+
+
+def get_collection(store: Store, entity: str, project: str, name: str) -> CollectionInfo:
+    """The collection ``entity/project/name``.
+
+    Raises:
+        CommError: ``"artifact collection '<entity>/<project>/<name>' not found"``.
+    """
+    with store.db.read() as session:
+        return collection_infos(session, [require_collection(session, entity, project, name)])[0]
+
+
+def list_types(store: Store, entity: str, project: str) -> list[TypeInfo]:
+    """The artifact types of a project, by name.
+
+    Raises:
+        CommError: ``"project '<entity>/<project>' not found"``.
+    """
+    with store.db.read() as session:
+        project_row = require_project(session, entity, project)
+        return [
+            TypeInfo(entity=entity, project=project, name=row.name)
+            for row in repo.list_types(session, project_row.id)
+        ]

@@ -1,0 +1,262 @@
+"""Commit a version from a finished manifest (DESIGN §3, spec §4.9): the one write path.
+
+Everything that can be checked without the lock is checked first: names, aliases, tags,
+metadata, the manifest itself, its digest, and that every stored (non-reference) entry's
+blob is present. The manifest bytes are then stored as an MD5 blob. Only then does one
+write transaction lock the collection and either add version ``v<next>`` (moving
+``latest`` and the requested aliases to it) or, when the digest equals the latest
+version's, apply the requested aliases and tags to that version and return it unchanged
+(``created=False``). Several processes committing to one collection at once queue on the
+lock and get consecutive indices; nothing is written when any check fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cairn.core.digest import entry_algorithm, normalize_digest_algorithm
+from cairn.core.manifest import Manifest
+from cairn.core.metadata import validate_metadata
+from cairn.core.names import (
+    is_version_alias,
+    validate_aliases,
+    validate_artifact_name,
+    validate_entity_name,
+    validate_project_name,
+    validate_tags,
+)
+from cairn.db import repositories as repo
+from cairn.db.models import (
+    COLLECTION_SEQUENCE,
+    STATE_COMMITTED,
+    ArtifactType,
+    Collection,
+    Membership,
+    Version,
+    utcnow,
+)
+from cairn.errors import CommError
+from cairn.protocol import CommitRequest, CommitResult
+from cairn.service.lookup import require_run
+from cairn.service.store import MANIFEST_ALGORITHM, Store
+from cairn.service.views import CollectionRef, version_infos
+
+LATEST = "latest"
+MAX_ALIAS_LENGTH = 128
+# Wire value of ttlDurationSeconds meaning "inherit" (spec §4.12); None means the same.
+TTL_INHERIT = -1
+
+
+def user_aliases(aliases: Sequence[str]) -> list[str]:
+    """The aliases to store: validated, ``vN`` dropped silently, ``latest`` dropped (it is
+    always moved anyway), duplicates removed keeping the first.
+
+    Raises:
+        ValueError: an alias contains ``/`` or ``:``, is empty or longer than 128 characters.
+    """
+    result = []
+    for alias in validate_aliases(list(aliases)):
+        if not 1 <= len(alias) <= MAX_ALIAS_LENGTH:
+            raise ValueError(
+                f"Invalid alias {alias!r}: aliases must be 1 to {MAX_ALIAS_LENGTH} characters long"
+            )
+        if alias != LATEST and not is_version_alias(alias):
+            result.append(alias)
+    return list(dict.fromkeys(result))
+
+
+def _ttl(seconds: int | None) -> tuple[int | None, bool]:
+    """``(ttl_duration_seconds, ttl_is_inherited)`` for a request's TTL.
+
+    None or -1 inherit; any other value ≤ 0 disables the TTL; a positive value is kept.
+    """
+    if seconds is None or seconds == TTL_INHERIT:
+        return None, True
+    return (seconds if seconds > 0 else None), False
+
+
+def _check_manifest(store: Store, request: CommitRequest, digest_algorithm: str) -> Manifest:
+    """Parse the manifest, check the request's digest against it, check blobs are present.
+
+    Raises:
+        ValueError: the manifest is malformed, an entry digest is not a valid digest, or
+            the artifact digest does not match the manifest.
+        CommError: a stored entry's blob is not in the store (naming the entry's path).
+    """
+    manifest = Manifest.from_json(request.manifest_json)
+    expected = manifest.digest(entry_algorithm(digest_algorithm))
+    if request.digest != expected:
+        raise ValueError(
+            f"Artifact digest {request.digest!r} does not match its manifest ({expected!r})"
+        )
+    for path, entry in manifest.entries.items():
+        if entry.ref is not None:
+            continue
+        try:
+            present = store.blobs.has(entry.digest, entry.algorithm())
+        except ValueError as exc:
+            raise ValueError(f"Invalid digest for artifact entry '{path}': {exc}") from None
+        if not present:
+            raise CommError(
+                f"Cannot commit {request.entity}/{request.project}/{request.collection}: "
+                f"the content of '{path}' ({entry.digest}) was never uploaded"
+            )
+    return manifest
+
+
+def _lock_collection(session: Session, store: Store, request: CommitRequest) -> CollectionRef:
+    """Get (or create) the request's sequence and lock it for this transaction.
+
+    Raises:
+        ValueError: the name is taken by a collection of another type, or by a portfolio.
+    """
+    project = repo.get_or_create_project(
+        session, store.organization, request.entity, request.project
+    )
+    collection = repo.find_collection(session, project.id, request.collection, for_update=True)
+    if collection is None:
+        type_row = repo.get_or_create_type(session, project.id, request.type)
+        collection = repo.get_or_create_collection(
+            session, project.id, type_row.id, request.collection, COLLECTION_SEQUENCE
+        )
+        # Another writer may have created it meanwhile (PostgreSQL): lock it all the same.
+        session.refresh(collection, with_for_update=True)
+    type_name = session.get_one(ArtifactType, collection.type_id).name
+    if type_name != request.type:
+        raise ValueError(
+            f"Artifact {request.collection} already exists with type '{type_name}'; "
+            f"cannot create another with type '{request.type}'"
+        )
+    if collection.kind != COLLECTION_SEQUENCE:
+        raise ValueError(
+            f"Artifact collection '{request.collection}' is a portfolio: versions can only be "
+            "linked into it, not logged"
+        )
+    return CollectionRef(
+        row=collection, entity=request.entity, project=request.project, type_name=type_name
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """What the checks outside the lock produced, ready to be written."""
+
+    aliases: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+    digest_algorithm: str
+    manifest_digest: str
+    size: int
+    file_count: int
+    ttl_seconds: int | None
+    ttl_inherited: bool
+
+
+def _prepare(store: Store, request: CommitRequest) -> _Prepared:
+    """Validate the request and store its manifest blob (see ``commit_version`` errors)."""
+    validate_entity_name(request.entity)
+    validate_project_name(request.project)
+    validate_artifact_name(request.collection)
+    if not request.type:
+        raise ValueError("Artifact type must not be empty")
+    aliases = user_aliases(request.aliases)
+    tags = validate_tags(list(request.tags))
+    metadata = validate_metadata(request.metadata)
+    digest_algorithm = normalize_digest_algorithm(request.digest_algorithm)
+    manifest = _check_manifest(store, request, digest_algorithm)
+    manifest_blob = store.blobs.put_bytes(request.manifest_json, MANIFEST_ALGORITHM)
+    ttl_seconds, ttl_inherited = _ttl(request.ttl_duration_seconds)
+    return _Prepared(
+        aliases=aliases,
+        tags=tags,
+        metadata=metadata,
+        digest_algorithm=digest_algorithm,
+        manifest_digest=manifest_blob.digest,
+        size=manifest.size,
+        file_count=len(manifest.entries),
+        ttl_seconds=ttl_seconds,
+        ttl_inherited=ttl_inherited,
+    )
+
+
+def _add_version(
+    session: Session,
+    ref: CollectionRef,
+    request: CommitRequest,
+    prepared: _Prepared,
+    run_pk: int | None,
+) -> Version:
+    """Insert version ``v<next_index>`` of the locked collection and its birth membership."""
+    collection: Collection = ref.row
+    now = utcnow()
+    index = collection.next_index
+    collection.next_index = index + 1
+    collection.updated_at = now
+    version = Version(
+        collection_id=collection.id,
+        index=index,
+        type_id=collection.type_id,
+        digest=request.digest,
+        digest_algorithm=prepared.digest_algorithm,
+        manifest_digest=prepared.manifest_digest,
+        size=prepared.size,
+        file_count=prepared.file_count,
+        state=STATE_COMMITTED,
+        description=request.description,
+        metadata_=prepared.metadata,
+        ttl_duration_seconds=prepared.ttl_seconds,
+        ttl_is_inherited=prepared.ttl_inherited,
+        history_step=request.history_step,
+        commit_hash=secrets.token_hex(6),
+        storage_region=request.storage_region,
+        logged_by_run_id=run_pk,
+        created_at=now,
+        updated_at=now,
+        committed_at=now,
+    )
+    session.add(version)
+    session.flush()
+    session.add(
+        Membership(collection_id=collection.id, index=index, version_id=version.id, created_at=now)
+    )
+    return version
+
+
+def commit_version(store: Store, request: CommitRequest) -> CommitResult:
+    """Commit ``request`` as the next version of its collection, or no-op on equal digest.
+
+    The collection (and its entity, project and type) is created on first use.
+
+    Raises:
+        ValueError: invalid names, aliases, tags, metadata or manifest; a digest that does
+            not match the manifest; a collection name taken by another type.
+        CommError: a stored entry's blob is missing, or ``request.run_id`` names no run of
+            the project.
+        OSError: the manifest blob cannot be written.
+    """
+    prepared = _prepare(store, request)
+    with store.db.write() as session:
+        ref = _lock_collection(session, store, request)
+        run_pk = None
+        if request.run_id is not None:
+            run_pk = require_run(session, request.entity, request.project, request.run_id).id
+        latest = repo.member_by_alias(session, ref.row.id, LATEST, (STATE_COMMITTED,))
+        if latest is not None and latest[1].digest == request.digest:
+            index, version = latest
+            created = False
+            changed = repo.set_aliases(session, ref.row.id, version.id, prepared.aliases)
+            if repo.add_tags(session, version.id, prepared.tags) or changed:
+                version.updated_at = utcnow()
+        else:
+            version = _add_version(session, ref, request, prepared, run_pk)
+            index, created = version.index, True
+            repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])
+            repo.add_tags(session, version.id, prepared.tags)
+        session.flush()
+        info = version_infos(session, ref, [(index, version)])[0]
+    return CommitResult(version=info, created=created)

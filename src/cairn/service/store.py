@@ -1,0 +1,82 @@
+"""The state a service call works on: a database, a blob store and the organization name.
+
+``open_store`` opens the embedded store of a ``Settings`` (``$CAIRN_DIR/cairn.db`` and
+``$CAIRN_DIR/blobs``), creating and migrating it on first use. It refuses a directory it
+cannot use with a ``StoreError`` naming it, and never falls back to another place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from cairn.config import Settings
+from cairn.db.engine import Database, create_db_engine, sqlite_url
+from cairn.db.migrate import upgrade_to_head
+from cairn.errors import StoreError
+from cairn.storage.blobstore import LocalBlobStore
+
+DB_FILE = "cairn.db"
+BLOBS_DIR = "blobs"
+# Manifests are stored as blobs addressed by the MD5 of their bytes.
+MANIFEST_ALGORITHM = "md5"
+
+
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """Everything a use case needs; shared by all calls of one backend."""
+
+    db: Database
+    blobs: LocalBlobStore
+    organization: str
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+
+def _prepare_dir(cairn_dir: Path) -> None:
+    """Create ``cairn_dir`` if needed and check it is a writable directory."""
+    try:
+        cairn_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot use Cairn directory '{cairn_dir}': {exc.strerror or exc}",
+            context={"cairn_dir": str(cairn_dir)},
+        ) from exc
+    if not cairn_dir.is_dir():
+        raise StoreError(
+            f"Cannot use Cairn directory '{cairn_dir}': it is not a directory",
+            context={"cairn_dir": str(cairn_dir)},
+        )
+    if not os.access(cairn_dir, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"Cannot use Cairn directory '{cairn_dir}': it is not writable",
+            context={"cairn_dir": str(cairn_dir)},
+        )
+
+
+def open_store(settings: Settings) -> Store:
+    """Open (creating and migrating if needed) the embedded store under ``settings.cairn_dir``.
+
+    Raises:
+        StoreError: the directory, its database or its blob area cannot be used; the
+            message names the path.
+    """
+    cairn_dir = settings.cairn_dir
+    _prepare_dir(cairn_dir)
+    blobs = LocalBlobStore(cairn_dir / BLOBS_DIR)
+    db_path = cairn_dir / DB_FILE
+    engine = create_db_engine(sqlite_url(db_path))
+    try:
+        upgrade_to_head(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"Cannot open the Cairn database '{db_path}': {exc.__cause__ or exc}",
+            context={"cairn_dir": str(cairn_dir)},
+        ) from exc
+    return Store(db=Database(engine), blobs=blobs, organization=settings.organization)

@@ -1,0 +1,107 @@
+"""Read use cases on versions: resolve a selector, fetch by id, read a manifest, list a page.
+
+Only committed versions are visible through selectors and listings. Listing is newest
+first, paged with a keyset cursor (the index of the last version returned), so versions
+committed while a caller pages through never shift or repeat items.
+"""
+
+from __future__ import annotations
+
+from cairn.core.names import is_version_alias
+from cairn.db import repositories as repo
+from cairn.db.models import STATE_COMMITTED, Collection
+from cairn.errors import CommError
+from cairn.protocol import Page, VersionInfo
+from cairn.service.lookup import collection_ref, require_collection, require_version
+from cairn.service.store import MANIFEST_ALGORITHM, Store
+from cairn.service.views import version_infos
+
+_VISIBLE = (STATE_COMMITTED,)
+
+
+def _index_of(selector: str) -> int | None:
+    """The index a ``vN`` selector names (None for an alias)."""
+    rest = selector[1:]
+    if is_version_alias(selector) and rest.isascii() and rest.isdigit():
+        return int(rest)
+    return None
+
+
+def resolve_version(
+    store: Store, entity: str, project: str, collection: str, selector: str
+) -> VersionInfo:
+    """The version ``selector`` (``vN``, ``latest`` or a user alias) names in a collection.
+
+    Raises:
+        CommError: ``"artifact '<entity>/<project>/<collection>:<selector>' not found"``
+            when the collection or the version does not exist.
+    """
+    not_found = CommError(f"artifact '{entity}/{project}/{collection}:{selector}' not found")
+    with store.db.read() as session:
+        try:
+            ref = require_collection(session, entity, project, collection)
+        except CommError:
+            raise not_found from None
+        index = _index_of(selector)
+        if index is not None:
+            version = repo.member_by_index(session, ref.row.id, index, _VISIBLE)
+            member = None if version is None else (index, version)
+        else:
+            member = repo.member_by_alias(session, ref.row.id, selector, _VISIBLE)
+        if member is None:
+            raise not_found
+        return version_infos(session, ref, [member])[0]
+
+
+def get_version(store: Store, version_id: str) -> VersionInfo:
+    """The version with wire id ``version_id``, seen through its source sequence.
+
+    Raises:
+        CommError: ``"artifact '<id>' not found"``.
+    """
+    with store.db.read() as session:
+        version = require_version(session, version_id)
+        ref = collection_ref(session, session.get_one(Collection, version.collection_id))
+        return version_infos(session, ref, [(version.index, version)])[0]
+
+
+def read_manifest(store: Store, version_id: str) -> bytes:
+    """The manifest JSON bytes of a version, exactly as committed.
+
+    Raises:
+        CommError: the version does not exist, or its manifest blob is missing from the store.
+    """
+    with store.db.read() as session:
+        digest = require_version(session, version_id).manifest_digest
+    try:
+        return store.blobs.read_bytes(digest, MANIFEST_ALGORITHM)
+    except FileNotFoundError:
+        raise CommError(
+            f"manifest {digest} of artifact '{version_id}' is missing from the store "
+            "(run `cairn fsck`)"
+        ) from None
+
+
+def list_versions(
+    store: Store, entity: str, project: str, collection: str, cursor: str | None, per_page: int
+) -> Page:
+    """A page of ``VersionInfo``, newest first; pass ``next_cursor`` back for the next page.
+
+    Raises:
+        CommError: the collection does not exist.
+        ValueError: ``per_page`` is below 1 or ``cursor`` is not one this function returned.
+    """
+    if per_page < 1:
+        raise ValueError(f"per_page must be at least 1, got {per_page}")
+    before: int | None = None
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit()):
+            raise ValueError(f"Invalid cursor: {cursor!r}")
+        before = int(cursor)
+    with store.db.read() as session:
+        ref = require_collection(session, entity, project, collection)
+        members = repo.members_page(session, ref.row.id, _VISIBLE, before, per_page + 1)
+        total = repo.count_members(session, [ref.row.id], _VISIBLE)[ref.row.id]
+        page = members[:per_page]
+        next_cursor = str(page[-1][0]) if len(members) > per_page else None
+        return Page(items=version_infos(session, ref, page), next_cursor=next_cursor, total=total)

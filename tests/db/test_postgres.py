@@ -1,0 +1,105 @@
+"""The same schema and commit path on PostgreSQL (run when CAIRN_TEST_POSTGRES_URL is set).
+
+The URL names a server and a database the test may connect to, e.g.
+``postgresql+psycopg://postgres@/postgres?host=/tmp/pg&port=5432``; each test creates
+and drops its own scratch database there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, make_url
+
+from cairn.core.manifest import Manifest, ManifestEntry
+from cairn.db.engine import Database, create_db_engine
+from cairn.db.migrate import upgrade_to_head
+from cairn.db.models import Base
+from cairn.protocol import CommitRequest
+from cairn.service.commit import commit_version
+from cairn.service.store import Store
+from cairn.service.versions import list_versions
+from cairn.storage.blobstore import LocalBlobStore
+
+ADMIN_URL = os.environ.get("CAIRN_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="CAIRN_TEST_POSTGRES_URL not set")
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    assert ADMIN_URL is not None
+    name = f"cairn_test_{secrets.token_hex(4)}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    scratch = create_db_engine(make_url(ADMIN_URL).set(database=name).render_as_string(False))
+    try:
+        yield scratch
+    finally:
+        scratch.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name}")
+        admin.dispose()
+
+
+def test_concurrent_migrations_build_the_model_schema(engine: Engine) -> None:
+    threads = [threading.Thread(target=upgrade_to_head, args=(engine,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_concurrent_commits_get_consecutive_indices(engine: Engine, tmp_path: Path) -> None:
+    upgrade_to_head(engine)
+    store = Store(Database(engine), LocalBlobStore(tmp_path / "blobs"), "local")
+    requests = []
+    for n in range(8):
+        source = tmp_path / f"file-{n}"
+        source.write_bytes(f"content {n}".encode())
+        blob = store.blobs.ingest(source, "md5")
+        manifest = Manifest()
+        manifest.add_entry(ManifestEntry(path="f", digest=blob.digest, size=blob.size))
+        requests.append(
+            CommitRequest(
+                entity="e",
+                project="p",
+                collection="c",
+                type="dataset",
+                digest=manifest.digest(),
+                digest_algorithm="MD5",
+                manifest_json=manifest.to_json_bytes(),
+                size=manifest.size,
+                file_count=1,
+            )
+        )
+    barrier = threading.Barrier(len(requests))
+    indices: list[int] = []
+    errors: list[BaseException] = []
+
+    def commit(request: CommitRequest) -> None:
+        barrier.wait()
+        try:
+            indices.append(commit_version(store, request).version.version_index)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=commit, args=(r,)) for r in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(indices) == list(range(8))
+    page = list_versions(store, "e", "p", "c", None, 3)
+    assert [v.version_index for v in page.items] == [7, 6, 5]
+    assert page.items[0].aliases == ["latest"]

@@ -1,0 +1,54 @@
+"""Listing collections and types, and getting one collection."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import pytest
+
+from cairn.errors import CommError
+from cairn.protocol import CommitRequest, TypeInfo
+from cairn.service.backend import EmbeddedBackend
+
+MakeRequest = Callable[..., CommitRequest]
+
+
+@pytest.fixture
+def populated(backend: EmbeddedBackend, make_request: MakeRequest) -> None:
+    backend.commit_version(make_request({"f": b"1"}, collection="images"))
+    backend.commit_version(make_request({"f": b"2"}, collection="images", aliases=["prod"]))
+    backend.commit_version(make_request({"f": b"3"}, collection="weights", type="model"))
+
+
+def test_list_collections(backend: EmbeddedBackend, populated: None) -> None:
+    names = [c.name for c in backend.list_collections("tester", "proj", None)]
+    assert names == ["images", "weights"]
+    models = backend.list_collections("tester", "proj", "model")
+    assert [(c.name, c.type) for c in models] == [("weights", "model")]
+    assert backend.list_collections("tester", "proj", "unknown-type") == []
+
+
+def test_get_collection(backend: EmbeddedBackend, populated: None) -> None:
+    info = backend.get_collection("tester", "proj", "images")
+    assert info.version_count == 2
+    assert sorted(info.aliases) == ["latest", "prod"]
+    assert info.is_sequence is True
+    assert info.type == "dataset"
+    assert base64.b64decode(info.id).decode().startswith("ArtifactCollection:")
+    with pytest.raises(CommError, match="artifact collection 'tester/proj/nope' not found"):
+        backend.get_collection("tester", "proj", "nope")
+
+
+def test_list_types(backend: EmbeddedBackend, populated: None) -> None:
+    assert backend.list_types("tester", "proj") == [
+        TypeInfo("tester", "proj", "dataset"),
+        TypeInfo("tester", "proj", "model"),
+    ]
+
+
+def test_unknown_project(backend: EmbeddedBackend) -> None:
+    with pytest.raises(CommError, match="project 'tester/ghost' not found"):
+        backend.list_types("tester", "ghost")
+    with pytest.raises(CommError, match="project 'tester/ghost' not found"):
+        backend.list_collections("tester", "ghost", None)
