@@ -2,6 +2,12 @@
 # Install what the tests need, then run every check: lint, format, types, layer contracts, tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# PostgreSQL server binaries for the throwaway test cluster (Debian's package).
+have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]; }
+if ! have_postgres; then
+  if [ "$(id -u)" != 0 ]; then echo "install Debian's postgresql package first" >&2; exit 1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 echo "== ruff";          python3 -m ruff check src tests
 echo "== ruff format";   python3 -m ruff format --check src tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,16 @@ def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     from cairn.sdk import session
 
     session.close_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """An admin URL of a PostgreSQL server: ``CAIRN_TEST_POSTGRES_URL``, or a throwaway cluster."""
+    given = os.environ.get("CAIRN_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    from pgcluster import postgres_cluster
+
+    with postgres_cluster() as url:
+        yield url

@@ -1,13 +1,11 @@
-"""The same schema and commit path on PostgreSQL (run when CAIRN_TEST_POSTGRES_URL is set).
+"""The same schema and commit path on PostgreSQL.
 
-The URL names a server and a database the test may connect to, e.g.
-``postgresql+psycopg://postgres@/postgres?host=/tmp/pg&port=5432``; each test creates
-and drops its own scratch database there.
+The server is the ``postgres_admin_url`` fixture's (a throwaway cluster unless
+``CAIRN_TEST_POSTGRES_URL`` names one); each test creates and drops its own scratch database.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -28,18 +26,15 @@ from cairn.service.store import Store
 from cairn.service.versions import list_versions
 from cairn.storage.blobstore import LocalBlobStore
 
-ADMIN_URL = os.environ.get("CAIRN_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="CAIRN_TEST_POSTGRES_URL not set")
-
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    assert ADMIN_URL is not None
+def engine(postgres_admin_url: str) -> Iterator[Engine]:
+    admin_url = postgres_admin_url
     name = f"cairn_test_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    scratch = create_db_engine(make_url(ADMIN_URL).set(database=name).render_as_string(False))
+    scratch = create_db_engine(make_url(admin_url).set(database=name).render_as_string(False))
     try:
         yield scratch
     finally:

@@ -21,9 +21,7 @@ def _write_dataset(root: Path, seed: int, rows: int) -> None:
     (root / "shards").mkdir(parents=True, exist_ok=True)
     for shard in range(4):
         lines = ["x,y,label"]
-        lines += [
-            f"{rng.random():.6f},{rng.random():.6f},{rng.randint(0, 9)}" for _ in range(rows)
-        ]
+        lines += [f"{rng.random():.6f},{rng.random():.6f},{rng.randint(0, 9)}" for _ in range(rows)]
         (root / "shards" / f"part-{shard:03d}.csv").write_text("\n".join(lines) + "\n")
     (root / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
     (root / "README.txt").write_text(f"demo data set, seed {seed}\n")
@@ -45,7 +43,9 @@ def demo(project: str, rows: int) -> None:
             _write_dataset(data, seed=seed, rows=rows + step * 10)
             with cairn.init(project=project, job_type="prepare") as run:
                 art = cairn.Artifact(
-                    "demo-dataset", type="dataset", description=f"generated, seed {seed}",
+                    "demo-dataset",
+                    type="dataset",
+                    description=f"generated, seed {seed}",
                     metadata={"seed": seed, "rows_per_shard": rows + step * 10},
                 )
                 art.add_dir(str(data))
