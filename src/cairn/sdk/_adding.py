@@ -15,8 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlparse
 
 from cairn.core.digest import XXH128, digest_bytes
 from cairn.core.paths import normalize_artifact_path
@@ -195,7 +194,7 @@ def join_logical(name: str | None, relative: str) -> str:
 
 def local_path_of(uri: str) -> str:
     """The filesystem path a ``file://`` URI names (wandb ``local_file_uri_to_path``)."""
-    return url2pathname(urlparse(uri).path)
+    return unquote(urlparse(uri).path)
 
 
 def _path_digest(physical: str) -> str:
