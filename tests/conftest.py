@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cairn.protocol import Backend
+
 
 @pytest.fixture
 def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -25,6 +27,29 @@ def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     from cairn.sdk import session
 
     session.close_all()
+
+
+# The backends the behaviour suite runs against (DESIGN §7); the server issue adds its own.
+KNOWN_BACKENDS = ("embedded",)
+
+
+def _requested_backends() -> list[str]:
+    wanted = os.environ.get("CAIRN_TEST_BACKENDS", ",".join(KNOWN_BACKENDS))
+    return [name for name in (w.strip() for w in wanted.split(",")) if name in KNOWN_BACKENDS]
+
+
+@pytest.fixture(params=_requested_backends())
+def backend(request: pytest.FixtureRequest, cairn_dir: Path) -> Backend:
+    """The backend a behaviour test runs against; the SDK (drafts, runs, ``Api``) opens the
+    same one from the environment this fixture prepares.
+
+    ``CAIRN_TEST_BACKENDS`` (comma-separated) narrows the parameters.
+    """
+    import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
+    from cairn.sdk.session import backend_for
+
+    assert request.param == "embedded"
+    return backend_for()
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,7 @@ class VersionInfo:
     history_step: int | None
     logged_by_run_id: str | None
     storage_region: str | None = None
+    linked_at: str | None = None  # when seen through a portfolio: when it was linked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +143,56 @@ class Page:
     total: int
 
 
+# ---- wire models of the artifact surface (issue 3): edits, links, registries, lineage, TTL
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionEdit:
+    """Changes to a logged version, as W&B sends them (``updateArtifact`` + alias diffs).
+
+    Aliases are edited in the collection the version was fetched through (``entity``/
+    ``project``/``collection``); description, metadata, tags and TTL belong to the version
+    and are shared by all its links. ``ttl_duration_seconds``: None leaves it unchanged,
+    -1 inherits the default, -2 disables it, a positive value sets it.
+    """
+
+    entity: str
+    project: str
+    collection: str
+    description: str | None
+    metadata: dict[str, Any]
+    aliases_to_add: Sequence[str] = ()
+    aliases_to_remove: Sequence[str] = ()
+    tags_to_add: Sequence[str] = ()
+    tags_to_remove: Sequence[str] = ()
+    ttl_duration_seconds: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryInfo:
+    """A registry: the project ``wandb-registry-<name>`` of the organization's entity."""
+
+    id: str
+    organization: str
+    entity: str
+    name: str  # without the prefix
+    full_name: str  # "wandb-registry-<name>"
+    description: str | None
+    visibility: str  # "organization" | "restricted"
+    allow_all_artifact_types: bool
+    artifact_types: list[str]
+    created_at: str
+    updated_at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Lineage:
+    """The run that logged a version (None when no run did) and the runs that used it."""
+
+    logged_by: RunInfo | None
+    used_by: list[RunInfo]
+
+
 # ---------------------------------------------------------------- the protocol
 
 
@@ -172,6 +223,18 @@ class Backend(Protocol):
     # bytes in
     def ingest_file(self, source: Path, algorithm: str) -> IngestedBlob:
         """Copy ``source`` into the backend's blob area while hashing it (one read, one write)."""
+        ...
+
+    def ingest_files(
+        self,
+        sources: Sequence[Path],
+        algorithm: str,
+        on_progress: Callable[[int, int, int, int], None] | None = None,
+    ) -> list[IngestedBlob]:
+        """``ingest_file`` for a whole folder in one call (results in ``sources`` order);
+        the backend may skip files it knows unchanged and pack small blobs.
+        ``on_progress(files_done, files_total, bytes_done, bytes_total)`` is called from
+        the calling thread."""
         ...
 
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
@@ -207,7 +270,94 @@ class Backend(Protocol):
         """Write the blob's bytes to ``dest`` (a fresh path chosen by the caller)."""
         ...
 
+    # ---- the artifact surface (issue 3): edits, links, deletion, lineage, registries, TTL
+    def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:
+        """Apply ``edit`` in one transaction; returns the version seen through the edit's
+        collection. Raises ``ValueError`` for invalid values (nothing changed)."""
+        ...
+
+    def delete_version(self, version_id: str, delete_aliases: bool) -> None:
+        """Soft-delete a source version (and so its links). Raises ``CommError`` while it
+        has aliases and ``delete_aliases`` is False."""
+        ...
+
+    def link_version(
+        self, version_id: str, entity: str, project: str, collection: str, aliases: Sequence[str]
+    ) -> VersionInfo:
+        """Link a version into the portfolio ``entity/project/collection`` (created if
+        needed); returns the link (its own index and aliases)."""
+        ...
+
+    def unlink_version(self, version_id: str, entity: str, project: str, collection: str) -> None:
+        """Remove the version's membership (and aliases) in a portfolio; nothing else."""
+        ...
+
+    def list_links(self, version_id: str, limit: int) -> list[VersionInfo]:
+        """The version as seen through each portfolio it is linked into (at most ``limit``)."""
+        ...
+
+    def edit_collection(
+        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+    ) -> CollectionInfo: ...
+    def delete_collection(self, entity: str, project: str, name: str) -> None: ...
+    def lineage(self, version_id: str) -> Lineage: ...
+    def run_versions(self, entity: str, project: str, run_id: str, used: bool) -> list[VersionInfo]:
+        """Versions the run logged (``used`` False) or used (``used`` True), oldest first."""
+        ...
+
+    def log_history(
+        self, entity: str, project: str, run_id: str, step: int | None, data: dict[str, Any]
+    ) -> int | None:
+        """Record ``data`` at ``step`` (None: the next step); returns the step used, or None
+        when ``step`` is below the run's last step (ignored, as W&B does)."""
+        ...
+
+    def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
+        """Every history row of the run, by step, each with its ``_step``."""
+        ...
+
+    def create_registry(
+        self,
+        organization: str | None,
+        name: str,
+        visibility: str,
+        description: str | None,
+        artifact_types: Sequence[str] | None,
+    ) -> RegistryInfo: ...
+    def get_registry(self, organization: str | None, name: str) -> RegistryInfo: ...
+    def list_registries(self, organization: str | None) -> list[RegistryInfo]: ...
+    def edit_registry(
+        self,
+        organization: str | None,
+        name: str,
+        description: str | None,
+        visibility: str,
+        artifact_types: Sequence[str] | None,
+    ) -> RegistryInfo:
+        """``artifact_types`` None allows all types; a list restricts (types are add-only)."""
+        ...
+
+    def delete_registry(self, organization: str | None, name: str) -> None: ...
+    def set_default_ttl(self, entity: str, project: str | None, seconds: int | None) -> None:
+        """Set (None: clear) the TTL inherited by versions of an entity or one project."""
+        ...
+
+    def get_default_ttl(self, entity: str, project: str | None) -> int | None: ...
+
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class LocalBlobs(Protocol):
+    """Optional: a backend whose blobs are loose files on this machine (embedded mode).
+
+    ``download`` uses it to place files by reflink, or by hard link with ``link=True``,
+    instead of copying bytes.
+    """
+
+    def local_blob_path(self, entity: str, blob: BlobRef) -> Path | None:
+        """The read-only loose file holding ``blob``, or None (packed, remote or missing)."""
+        ...
 
 
 BackendFactory = Callable[[Settings], Backend]

@@ -1,4 +1,5 @@
-"""Fixtures for SDK tests: the real embedded backend, and logging a draft through ``_log``."""
+"""Fixtures for SDK tests: logging a draft through ``_log`` on the ``backend`` of the root
+conftest (parametrised over backends), and the TV1 tree."""
 
 from __future__ import annotations
 
@@ -10,15 +11,8 @@ import pytest
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
 from cairn.protocol import Backend
 from cairn.sdk.artifact import Artifact
-from cairn.sdk.session import backend_for
 
 LogFn = Callable[..., Artifact]
-
-
-@pytest.fixture
-def backend(cairn_dir: Path) -> Backend:
-    """The embedded backend of this test's ``CAIRN_DIR`` (the one drafts use too)."""
-    return backend_for()
 
 
 @pytest.fixture

@@ -75,6 +75,8 @@ class Entity(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # TTL inherited by versions of this entity's projects that have no project default.
+    default_ttl_seconds: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Project(Base):
@@ -85,6 +87,8 @@ class Project(Base):
     entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # TTL inherited by this project's versions whose TTL is "inherit" (None: the entity's).
+    default_ttl_seconds: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ArtifactType(Base):
@@ -220,3 +224,53 @@ class RunInput(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CollectionTag(Base):
+    """A label on a collection (edited through ``ArtifactCollection.tags`` + ``save()``)."""
+
+    __tablename__ = "collection_tag"
+    __table_args__ = (UniqueConstraint("collection_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Registry(Base):
+    """The settings of a registry: its project is ``wandb-registry-<name>`` of the
+    organization's entity (DESIGN §3); collections in it are portfolios."""
+
+    __tablename__ = "registry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(16))
+    allow_all_types: Mapped[bool] = mapped_column(Boolean)
+    artifact_types: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunHistory(Base):
+    """One step of a run's history (``Run.log``): the values logged at that step."""
+
+    __tablename__ = "run_history"
+    __table_args__ = (UniqueConstraint("run_id", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    step: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoreState(Base):
+    """Small named facts about the store itself (last TTL sweep, GC epoch)."""
+
+    __tablename__ = "store_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))

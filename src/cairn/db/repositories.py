@@ -23,6 +23,7 @@ from cairn.db.models import (
     ArtifactType,
     Base,
     Collection,
+    CollectionTag,
     Entity,
     Membership,
     Organization,
@@ -51,20 +52,25 @@ def _get_or_create(session: Session, query: Select[RowT], make: Callable[[], Row
     return row
 
 
-def get_or_create_project(
-    session: Session, organization: str, entity: str, project: str
-) -> Project:
-    """The project ``entity/project``, creating it (and the entity and organization) if needed."""
+def get_or_create_entity(session: Session, organization: str, entity: str) -> Entity:
+    """The entity ``entity``, creating it (and the organization) if needed."""
     org = _get_or_create(
         session,
         select(Organization).where(Organization.name == organization),
         lambda: Organization(name=organization, created_at=utcnow()),
     )
-    entity_row = _get_or_create(
+    return _get_or_create(
         session,
         select(Entity).where(Entity.name == entity),
         lambda: Entity(organization_id=org.id, name=entity, created_at=utcnow()),
     )
+
+
+def get_or_create_project(
+    session: Session, organization: str, entity: str, project: str
+) -> Project:
+    """The project ``entity/project``, creating it (and the entity and organization) if needed."""
+    entity_row = get_or_create_entity(session, organization, entity)
     return _get_or_create(
         session,
         select(Project).where(Project.entity_id == entity_row.id, Project.name == project),
@@ -323,3 +329,27 @@ def find_run_input(session: Session, run_pk: int, version_id: int) -> RunInput |
     """The record that run ``run_pk`` used ``version_id``, or None."""
     query = select(RunInput).where(RunInput.run_id == run_pk, RunInput.version_id == version_id)
     return session.scalars(query).one_or_none()
+
+
+def default_ttls(session: Session, version_ids: Sequence[int]) -> dict[int, int | None]:
+    """The TTL each version would inherit: its source project's default, else its entity's."""
+    if not version_ids:
+        return {}
+    query = (
+        select(Version.id, Project.default_ttl_seconds, Entity.default_ttl_seconds)
+        .join(Collection, Version.collection_id == Collection.id)
+        .join(Project, Collection.project_id == Project.id)
+        .join(Entity, Project.entity_id == Entity.id)
+        .where(Version.id.in_(version_ids))
+    )
+    return {vid: (p if p is not None else e) for vid, p, e in session.execute(query)}
+
+
+def collection_tags(session: Session, collection_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tags of each collection, in the order they were added."""
+    query = (
+        select(CollectionTag.collection_id, CollectionTag.name)
+        .where(CollectionTag.collection_id.in_(collection_ids))
+        .order_by(CollectionTag.id)
+    )
+    return _grouped(session.execute(query))

@@ -8,7 +8,7 @@ files, so logged bytes are stored once. Entities are irrelevant to where blobs l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,31 @@ from cairn.protocol import (
     CommitRequest,
     CommitResult,
     IngestedBlob,
+    Lineage,
     Page,
+    RegistryInfo,
     RunInfo,
     TypeInfo,
+    VersionEdit,
     VersionInfo,
 )
-from cairn.service import collections, commit, runs, versions
+from cairn.service import (
+    collections,
+    commit,
+    deletion,
+    edits,
+    gc,
+    history,
+    lineage,
+    links,
+    registries,
+    runs,
+    ttl,
+    versions,
+)
+from cairn.service.ingest import ingest_files
 from cairn.service.store import open_store
+from cairn.storage.statcache import STATCACHE_FILE, StatCache
 
 
 class EmbeddedBackend:
@@ -40,6 +58,8 @@ class EmbeddedBackend:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._store = open_store(settings)
+        self._statcache: StatCache | None = None
+        ttl.sweep_if_due(self._store)  # expired versions go, at most once an hour
 
     # runs
 
@@ -70,13 +90,38 @@ class EmbeddedBackend:
             ValueError: unknown ``algorithm``.
         """
         blob = self._store.blobs.ingest(source, algorithm)
+        gc.freshen(self._store.blobs, blob.digest, blob.algorithm)
         return IngestedBlob(
             digest=blob.digest, algorithm=blob.algorithm, size=blob.size, local_path=blob.path
         )
 
+    def ingest_files(
+        self,
+        sources: Sequence[Path],
+        algorithm: str,
+        on_progress: Callable[[int, int, int, int], None] | None = None,
+    ) -> list[IngestedBlob]:
+        """Store many files at once: unchanged ones (stat cache) are not re-read, small
+        ones are packed (see ``cairn.service.ingest``).
+
+        Raises:
+            OSError: a file cannot be read or the store written.
+            ValueError: unknown ``algorithm``.
+            StoreError: the stat cache cannot be used.
+        """
+        if self._statcache is None:
+            self._statcache = StatCache(self.settings.cairn_dir / STATCACHE_FILE)
+        return ingest_files(self._store.blobs, self._statcache, sources, algorithm, on_progress)
+
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
         """Raises: ValueError for a digest that is not valid for its algorithm."""
-        return [blob for blob in blobs if not self._store.blobs.has(blob.digest, blob.algorithm)]
+        missing = []
+        for blob in blobs:
+            if self._store.blobs.has(blob.digest, blob.algorithm):
+                gc.freshen(self._store.blobs, blob.digest, blob.algorithm)
+            else:
+                missing.append(blob)
+        return missing
 
     def put_blob(self, entity: str, blob: BlobRef, source: Path) -> None:
         """Raises: CorruptionError if ``source`` does not hash to ``blob.digest``; OSError."""
@@ -134,5 +179,95 @@ class EmbeddedBackend:
                 raise
             raise CommError(f"blob {blob.algorithm} {blob.digest} not found in the store") from None
 
+    def local_blob_path(self, entity: str, blob: BlobRef) -> Path | None:
+        """The loose read-only file of ``blob`` in the store, or None if it has none.
+
+        Raises: ValueError for a digest that is not valid for its algorithm.
+        """
+        path = self._store.blobs.path_for(blob.digest, blob.algorithm)
+        return path if path.is_file() else None
+
+    # the artifact surface: edits, links, deletion, lineage, history, registries, TTL
+
+    def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:
+        return edits.edit_version(self._store, version_id, edit)
+
+    def delete_version(self, version_id: str, delete_aliases: bool) -> None:
+        deletion.delete_version(self._store, version_id, delete_aliases)
+
+    def link_version(
+        self, version_id: str, entity: str, project: str, collection: str, aliases: Sequence[str]
+    ) -> VersionInfo:
+        return links.link_version(self._store, version_id, entity, project, collection, aliases)
+
+    def unlink_version(self, version_id: str, entity: str, project: str, collection: str) -> None:
+        links.unlink_version(self._store, version_id, entity, project, collection)
+
+    def list_links(self, version_id: str, limit: int) -> list[VersionInfo]:
+        return links.list_links(self._store, version_id, limit)
+
+    def edit_collection(
+        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+    ) -> CollectionInfo:
+        return edits.edit_collection(self._store, entity, project, name, description, tags)
+
+    def delete_collection(self, entity: str, project: str, name: str) -> None:
+        edits.delete_collection(self._store, entity, project, name)
+
+    def lineage(self, version_id: str) -> Lineage:
+        return lineage.lineage(self._store, version_id)
+
+    def run_versions(self, entity: str, project: str, run_id: str, used: bool) -> list[VersionInfo]:
+        return lineage.run_versions(self._store, entity, project, run_id, used)
+
+    def log_history(
+        self, entity: str, project: str, run_id: str, step: int | None, data: dict[str, Any]
+    ) -> int | None:
+        return history.log_history(self._store, entity, project, run_id, step, data)
+
+    def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
+        return history.read_history(self._store, entity, project, run_id)
+
+    def create_registry(
+        self,
+        organization: str | None,
+        name: str,
+        visibility: str,
+        description: str | None,
+        artifact_types: Sequence[str] | None,
+    ) -> RegistryInfo:
+        return registries.create_registry(
+            self._store, organization, name, visibility, description, artifact_types
+        )
+
+    def get_registry(self, organization: str | None, name: str) -> RegistryInfo:
+        return registries.get_registry(self._store, organization, name)
+
+    def list_registries(self, organization: str | None) -> list[RegistryInfo]:
+        return registries.list_registries(self._store, organization)
+
+    def edit_registry(
+        self,
+        organization: str | None,
+        name: str,
+        description: str | None,
+        visibility: str,
+        artifact_types: Sequence[str] | None,
+    ) -> RegistryInfo:
+        return registries.edit_registry(
+            self._store, organization, name, description, visibility, artifact_types
+        )
+
+    def delete_registry(self, organization: str | None, name: str) -> None:
+        registries.delete_registry(self._store, organization, name)
+
+    def set_default_ttl(self, entity: str, project: str | None, seconds: int | None) -> None:
+        ttl.set_default_ttl(self._store, entity, project, seconds)
+
+    def get_default_ttl(self, entity: str, project: str | None) -> int | None:
+        return ttl.get_default_ttl(self._store, entity, project)
+
     def close(self) -> None:
+        if self._statcache is not None:
+            self._statcache.close()
         self._store.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from cairn.db import repositories as repo
+from cairn.errors import CommError
 from cairn.protocol import CollectionInfo, TypeInfo
 from cairn.service.lookup import require_collection, require_project
+from cairn.service.registries import scope
 from cairn.service.store import Store
 from cairn.service.views import CollectionRef, collection_infos
 
@@ -13,11 +15,13 @@ def list_collections(
     store: Store, entity: str, project: str, type_name: str | None
 ) -> list[CollectionInfo]:
     """The collections of a project, by name; only those of ``type_name`` when given
-    (an unknown type gives an empty list).
+    (an unknown type gives an empty list). Collections with no live version (all deleted)
+    are not listed. A registry project is looked up in the organization's entity.
 
     Raises:
         CommError: ``"project '<entity>/<project>' not found"``.
     """
+    entity = scope(store, entity, project)
     with store.db.read() as session:
         project_row = require_project(session, entity, project)
         types = {row.id: row.name for row in repo.list_types(session, project_row.id)}
@@ -30,17 +34,21 @@ def list_collections(
             CollectionRef(row=row, entity=entity, project=project, type_name=types[row.type_id])
             for row in repo.list_collections(session, project_row.id, type_id)
         ]
-        return collection_infos(session, refs)
+        return [info for info in collection_infos(session, refs) if info.version_count]
 
 
 def get_collection(store: Store, entity: str, project: str, name: str) -> CollectionInfo:
-    """The collection ``entity/project/name``.
+    """The collection ``entity/project/name`` (hidden once every version of it is deleted).
 
     Raises:
         CommError: ``"artifact collection '<entity>/<project>/<name>' not found"``.
     """
+    entity = scope(store, entity, project)
     with store.db.read() as session:
-        return collection_infos(session, [require_collection(session, entity, project, name)])[0]
+        info = collection_infos(session, [require_collection(session, entity, project, name)])[0]
+    if not info.version_count:
+        raise CommError(f"artifact collection '{entity}/{project}/{name}' not found")
+    return info
 
 
 def list_types(store: Store, entity: str, project: str) -> list[TypeInfo]:
@@ -49,6 +57,7 @@ def list_types(store: Store, entity: str, project: str) -> list[TypeInfo]:
     Raises:
         CommError: ``"project '<entity>/<project>' not found"``.
     """
+    entity = scope(store, entity, project)
     with store.db.read() as session:
         project_row = require_project(session, entity, project)
         return [

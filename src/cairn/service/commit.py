@@ -42,6 +42,7 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest, CommitResult
+from cairn.service import history, store_state
 from cairn.service.lookup import require_run
 from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.service.views import CollectionRef, version_infos
@@ -127,6 +128,12 @@ def _lock_collection(session: Session, store: Store, request: CommitRequest) -> 
         # Another writer may have created it meanwhile (PostgreSQL): lock it all the same.
         session.refresh(collection, with_for_update=True)
     type_name = session.get_one(ArtifactType, collection.type_id).name
+    if type_name != request.type and not repo.count_members(
+        session, [collection.id], (STATE_COMMITTED,)
+    ).get(collection.id):
+        # Every version of the collection was deleted: the name is free for another type.
+        collection.type_id = repo.get_or_create_type(session, project.id, request.type).id
+        type_name = request.type
     if type_name != request.type:
         raise ValueError(
             f"Artifact {request.collection} already exists with type '{type_name}'; "
@@ -190,6 +197,7 @@ def _add_version(
     request: CommitRequest,
     prepared: _Prepared,
     run_pk: int | None,
+    history_step: int | None,
 ) -> Version:
     """Insert version ``v<next_index>`` of the locked collection and its birth membership."""
     collection: Collection = ref.row
@@ -211,7 +219,7 @@ def _add_version(
         metadata_=prepared.metadata,
         ttl_duration_seconds=prepared.ttl_seconds,
         ttl_is_inherited=prepared.ttl_inherited,
-        history_step=request.history_step,
+        history_step=history_step,
         commit_hash=secrets.token_hex(6),
         storage_region=request.storage_region,
         logged_by_run_id=run_pk,
@@ -239,12 +247,22 @@ def commit_version(store: Store, request: CommitRequest) -> CommitResult:
             the project.
         OSError: the manifest blob cannot be written.
     """
+    with store.db.read() as session:
+        epoch = store_state.gc_epoch(session)
     prepared = _prepare(store, request)
     with store.db.write() as session:
+        if store_state.gc_epoch(session) != epoch:
+            # A garbage collection ran since the blobs were checked: check them again, now
+            # that the lock keeps any other collection out until this commit is done.
+            _check_manifest(store, request, prepared.digest_algorithm)
+            store.blobs.put_bytes(request.manifest_json, MANIFEST_ALGORITHM)
         ref = _lock_collection(session, store, request)
         run_pk = None
+        history_step = request.history_step
         if request.run_id is not None:
             run_pk = require_run(session, request.entity, request.project, request.run_id).id
+            if history_step is None:
+                history_step = history.next_step(session, run_pk)
         latest = repo.member_by_alias(session, ref.row.id, LATEST, (STATE_COMMITTED,))
         if latest is not None and latest[1].digest == request.digest:
             index, version = latest
@@ -253,7 +271,7 @@ def commit_version(store: Store, request: CommitRequest) -> CommitResult:
             if repo.add_tags(session, version.id, prepared.tags) or changed:
                 version.updated_at = utcnow()
         else:
-            version = _add_version(session, ref, request, prepared, run_pk)
+            version = _add_version(session, ref, request, prepared, run_pk, history_step)
             index, created = version.index, True
             repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])
             repo.add_tags(session, version.id, prepared.tags)

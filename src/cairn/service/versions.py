@@ -13,6 +13,7 @@ from cairn.db.models import STATE_COMMITTED, Collection
 from cairn.errors import CommError
 from cairn.protocol import Page, VersionInfo
 from cairn.service.lookup import collection_ref, require_collection, require_version
+from cairn.service.registries import scope
 from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.service.views import version_infos
 
@@ -36,6 +37,7 @@ def resolve_version(
         CommError: ``"artifact '<entity>/<project>/<collection>:<selector>' not found"``
             when the collection or the version does not exist.
     """
+    entity = scope(store, entity, project)
     not_found = CommError(f"artifact '{entity}/{project}/{collection}:{selector}' not found")
     with store.db.read() as session:
         try:
@@ -98,6 +100,7 @@ def list_versions(
         if not (cursor.isascii() and cursor.isdigit()):
             raise ValueError(f"Invalid cursor: {cursor!r}")
         before = int(cursor)
+    entity = scope(store, entity, project)
     with store.db.read() as session:
         ref = require_collection(session, entity, project, collection)
         members = repo.members_page(session, ref.row.id, _VISIBLE, before, per_page + 1)

@@ -23,6 +23,7 @@ from cairn.db.models import (
     ArtifactType,
     Collection,
     Entity,
+    Membership,
     Project,
     Run,
     Version,
@@ -99,6 +100,13 @@ def version_infos(
     run_ids = {pk: run_id for pk, run_id in session.execute(run_query)} if run_pks else {}
     aliases = repo.aliases_by_version(session, view.row.id, ids)
     tags = repo.tags_by_version(session, ids)
+    inherited = repo.default_ttls(session, [v.id for v in versions if v.ttl_is_inherited])
+    linked_at: dict[int, dt.datetime] = {}
+    if view.row.kind != COLLECTION_SEQUENCE:
+        link_query = select(Membership.version_id, Membership.created_at).where(
+            Membership.collection_id == view.row.id, Membership.version_id.in_(ids)
+        )
+        linked_at = {vid: moment for vid, moment in session.execute(link_query)}
     infos = []
     for index, version in members:
         source_entity, source_project, source_collection = sources[version.id]
@@ -126,7 +134,11 @@ def version_infos(
                 created_at=iso(version.created_at),
                 updated_at=iso(version.updated_at),
                 commit_hash=version.commit_hash,
-                ttl_duration_seconds=version.ttl_duration_seconds,
+                ttl_duration_seconds=(
+                    inherited.get(version.id)
+                    if version.ttl_is_inherited
+                    else version.ttl_duration_seconds
+                ),
                 ttl_is_inherited=version.ttl_is_inherited,
                 history_step=version.history_step,
                 logged_by_run_id=(
@@ -135,6 +147,7 @@ def version_infos(
                     else None
                 ),
                 storage_region=version.storage_region,
+                linked_at=iso(linked_at[version.id]) if version.id in linked_at else None,
             )
         )
     return infos
@@ -145,6 +158,7 @@ def collection_infos(session: Session, refs: Sequence[CollectionRef]) -> list[Co
     ids = [ref.row.id for ref in refs]
     counts = repo.count_members(session, ids, [STATE_COMMITTED]) if ids else {}
     aliases = repo.aliases_by_collection(session, ids) if ids else {}
+    tags = repo.collection_tags(session, ids) if ids else {}
     return [
         CollectionInfo(
             id=encode_collection_id(ref.row.id),
@@ -153,7 +167,7 @@ def collection_infos(session: Session, refs: Sequence[CollectionRef]) -> list[Co
             name=ref.row.name,
             type=ref.type_name,
             description=ref.row.description,
-            tags=[],
+            tags=tags.get(ref.row.id, []),
             aliases=list(dict.fromkeys(aliases.get(ref.row.id, []))),
             is_sequence=ref.row.kind == COLLECTION_SEQUENCE,
             created_at=iso(ref.row.created_at),

@@ -1,0 +1,203 @@
+"""Garbage collection of the embedded blob store (DESIGN §4): plan first, then execute.
+
+``plan_gc(settings, grace_seconds)`` lists the blobs nothing live needs: a blob is live
+when a version that is not deleted (committed or pending, whatever collection or link it
+is seen through) has it as its manifest or as the content of a stored entry. A blob
+younger than ``grace_seconds`` is never planned either: a draft in another process may
+have just copied it (or found it already stored, which refreshes its time, see
+``freshen``) and be about to commit it. ``GcPlan.execute()`` takes the database write lock
+(so no version can be committed meanwhile), checks every planned blob again against the
+live set and its age, bumps the store's GC epoch (a commit that checked its blobs before
+re-checks them under its lock) and deletes the blobs through ``LocalBlobStore.delete``.
+Stale temporary files older than the grace period are removed too.
+
+Only loose blobs are freed. Small blobs the store packed into pack files (storage/packs.py)
+cannot be removed one by one: unreferenced packed blobs are reported (``GcPlan.packed``)
+and stay until the blob store can rewrite their packs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cairn.config import Settings
+from cairn.core.digest import b64_to_hex, hex_to_b64
+from cairn.core.manifest import Manifest
+from cairn.db.models import STATE_DELETED, Version
+from cairn.service import store_state
+from cairn.service.store import MANIFEST_ALGORITHM, Store, open_store
+from cairn.storage.blobstore import LocalBlobStore
+
+DEFAULT_GRACE_SECONDS = 3600.0
+
+BlobKey = tuple[str, str]  # (algorithm, hex digest)
+
+
+@dataclasses.dataclass(frozen=True)
+class GcBlob:
+    """A blob the collector would delete (``size`` is 0 for a packed blob, which it keeps)."""
+
+    algorithm: str
+    hex_digest: str
+    size: int
+    path: Path
+
+    @property
+    def digest(self) -> str:
+        """The base64 entry digest (as manifests write it)."""
+        return hex_to_b64(self.hex_digest)
+
+
+@dataclasses.dataclass(frozen=True)
+class GcResult:
+    """What ``GcPlan.execute()`` freed, and what it kept because it became needed."""
+
+    files: int
+    bytes: int
+    kept: int
+    tmp_files: int
+
+
+@dataclasses.dataclass
+class GcPlan:
+    """The blobs a collection would free (``bytes`` in ``files`` blobs); nothing is deleted
+    until ``execute()``."""
+
+    settings: Settings
+    grace_seconds: float
+    blobs: list[GcBlob]
+    packed: list[GcBlob] = dataclasses.field(default_factory=list)
+
+    @property
+    def bytes(self) -> int:
+        return sum(blob.size for blob in self.blobs)
+
+    @property
+    def files(self) -> int:
+        return len(self.blobs)
+
+    def describe(self) -> list[str]:
+        """One line per blob, then a summary line (what ``cairn gc`` prints)."""
+        lines = [f"{b.algorithm}/{b.hex_digest}  {b.size} bytes" for b in self.blobs]
+        lines.append(
+            f"{self.files} unreferenced blob(s), {self.bytes} bytes to free "
+            f"(blobs younger than {self.grace_seconds:g} s are kept)"
+        )
+        if self.packed:
+            lines.append(f"{len(self.packed)} unreferenced packed blob(s) stay in their packs")
+        return lines
+
+    def execute(self) -> GcResult:
+        """Delete the planned blobs that are still unreferenced and old enough.
+
+        Raises:
+            StoreError: the store cannot be opened.
+            OSError: a blob cannot be deleted (those deleted before stay deleted).
+        """
+        store = open_store(self.settings)
+        try:
+            return _execute(store, self.blobs, self.grace_seconds)
+        finally:
+            store.close()
+
+
+def _live_blobs(session: Session, blobs: LocalBlobStore) -> set[BlobKey]:
+    """Every blob a version that is not deleted needs: its manifest and its stored entries."""
+    live: set[BlobKey] = set()
+    digests = session.scalars(
+        select(Version.manifest_digest).where(Version.state != STATE_DELETED).distinct()
+    )
+    for manifest_digest in digests:
+        live.add((MANIFEST_ALGORITHM, b64_to_hex(manifest_digest)))
+        try:
+            raw = blobs.read_bytes(manifest_digest, MANIFEST_ALGORITHM)
+        except FileNotFoundError:
+            continue  # fsck reports it; nothing of it can be protected
+        for entry in Manifest.from_json(raw).entries.values():
+            if entry.ref is None:
+                live.add((entry.algorithm(), b64_to_hex(entry.digest)))
+    return live
+
+
+def _age_ok(path: Path, cutoff: float) -> int | None:
+    """The blob's size if it was last written before ``cutoff``, else None (or if gone)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size if stat.st_mtime < cutoff else None
+
+
+def plan_gc(settings: Settings, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> GcPlan:
+    """Plan a collection of the embedded store of ``settings`` (see module doc).
+
+    Raises:
+        ValueError: ``grace_seconds`` is negative.
+        StoreError: the store cannot be opened.
+    """
+    if grace_seconds < 0:
+        raise ValueError(f"grace_seconds must not be negative, got {grace_seconds}")
+    store = open_store(settings)
+    try:
+        with store.db.read() as session:
+            live = _live_blobs(session, store.blobs)
+        cutoff = time.time() - grace_seconds
+        planned: list[GcBlob] = []
+        packed: list[GcBlob] = []
+        for algorithm, hex_digest, path in store.blobs.iter_blobs():
+            if (algorithm, hex_digest) in live:
+                continue
+            if path != store.blobs.path_for(hex_to_b64(hex_digest), algorithm):
+                packed.append(GcBlob(algorithm, hex_digest, 0, path))
+                continue
+            size = _age_ok(path, cutoff)
+            if size is not None:
+                planned.append(GcBlob(algorithm, hex_digest, size, path))
+        return GcPlan(settings=settings, grace_seconds=grace_seconds, blobs=planned, packed=packed)
+    finally:
+        store.close()
+
+
+def _execute(store: Store, planned: list[GcBlob], grace_seconds: float) -> GcResult:
+    freed = freed_bytes = kept = 0
+    with store.db.write() as session:
+        live = _live_blobs(session, store.blobs)
+        cutoff = time.time() - grace_seconds
+        doomed = [
+            blob
+            for blob in planned
+            if (blob.algorithm, blob.hex_digest) not in live
+            and _age_ok(blob.path, cutoff) is not None
+        ]
+        kept = len(planned) - len(doomed)
+        if doomed:
+            store_state.write(session, store_state.GC_EPOCH, str(store_state.gc_epoch(session) + 1))
+            session.flush()
+        for blob in doomed:
+            if store.blobs.delete(blob.digest, blob.algorithm):
+                freed += 1
+                freed_bytes += blob.size
+    tmp_files = store.blobs.cleanup_tmp(max(grace_seconds, 1.0))
+    return GcResult(files=freed, bytes=freed_bytes, kept=kept, tmp_files=tmp_files)
+
+
+def freshen(blobs: LocalBlobStore, digest: str, algorithm: str) -> None:
+    """Mark a stored blob as just used, so a collection keeps it for a grace period.
+
+    Called when a draft ingests a file whose blob was already stored, and when a draft
+    asks which of its blobs are missing: the blob may be unreferenced (its versions were
+    deleted) yet about to be committed again.
+    """
+    try:
+        os.utime(blobs.path_for(digest, algorithm))
+    except (FileNotFoundError, PermissionError):
+        return
+
+
+__all__ = ["GcBlob", "GcPlan", "GcResult", "freshen", "plan_gc"]

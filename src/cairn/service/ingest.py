@@ -1,0 +1,80 @@
+"""Copy a batch of files into the embedded blob store, skipping files the stat cache knows.
+
+``add_dir`` hands over every file of a folder in one call (``Backend.ingest_files``): files
+whose size, mtime, inode and ctime match the stat cache and whose blob is still stored are
+not read at all; the rest go to ``LocalBlobStore.ingest_many`` (small ones packed, large
+ones loose, in parallel) and their digests are recorded for the next time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cairn.protocol import IngestedBlob
+from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.statcache import StatCache, stat_key
+
+
+def ingest_files(
+    blobs: LocalBlobStore,
+    cache: StatCache,
+    sources: Sequence[Path],
+    algorithm: str,
+    on_progress: Callable[[int, int, int, int], None] | None = None,
+) -> list[IngestedBlob]:
+    """Store every file of ``sources``; results are in the order of ``sources``.
+
+    ``on_progress(files_done, files_total, bytes_done, bytes_total)`` is called from the
+    calling thread. For a file served by the stat cache, ``local_path`` is the file itself
+    (it still has those bytes).
+
+    Raises:
+        OSError: a file cannot be read or the store written (files already stored stay).
+        ValueError: unknown ``algorithm``.
+        StoreError: the stat cache cannot be read or written.
+    """
+    total = len(sources)
+    absolute = [_absolute(os.fspath(source)) for source in sources]
+    keys = [stat_key(os.stat(path)) for path in absolute]
+    total_bytes = sum(key[0] for key in keys)
+    cached = cache.lookup(absolute, algorithm)
+    results: list[IngestedBlob | None] = [None] * total
+    todo: list[int] = []
+    hit_bytes = 0
+    for index, (path, key) in enumerate(zip(absolute, keys, strict=True)):
+        hit = cached.get(path)
+        if hit is not None and hit[0] == key and blobs.has(hit[1], algorithm):
+            results[index] = IngestedBlob(hit[1], algorithm, key[0], sources[index])
+            hit_bytes += key[0]
+        else:
+            todo.append(index)
+    hits = total - len(todo)
+    todo_bytes = total_bytes - hit_bytes
+
+    def progress(done: int, count: int) -> None:
+        if on_progress is not None:
+            estimate = hit_bytes + todo_bytes * done // max(count, 1)
+            on_progress(hits + done, total, estimate, total_bytes)
+
+    if on_progress is not None and hits:
+        on_progress(hits, total, hit_bytes, total_bytes)
+    stored = blobs.ingest_many(
+        [sources[i] for i in todo],
+        algorithm,
+        on_progress=progress,
+        sizes=[keys[i][0] for i in todo],
+    )
+    recorded = []
+    for index, blob in zip(todo, stored, strict=True):
+        results[index] = IngestedBlob(blob.digest, blob.algorithm, blob.size, blob.path)
+        recorded.append((absolute[index], keys[index], blob.digest))
+    cache.record(recorded, algorithm)
+    return [result for result in results if result is not None]
+
+
+def _absolute(path: str) -> str:
+    """``path`` made absolute (the stat cache key); already absolute paths, as ``add_dir``
+    passes, are kept as they are (cheaper than ``abspath`` on every file)."""
+    return path if path.startswith("/") else os.path.abspath(path)

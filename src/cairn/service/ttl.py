@@ -1,0 +1,151 @@
+"""Time to live (spec §4.12): default TTLs per entity and project, and the expiry sweeper.
+
+A version's TTL is its own (seconds, or disabled) or inherited: then the default of its
+source project applies, else its entity's, else none. A version expires at
+``created_at + ttl`` and the sweeper deletes it (soft deletion, aliases dropped, ``latest``
+repaired; GC frees the bytes later). Versions linked into a registry never expire. The
+embedded store runs the sweeper when it is opened, at most once an hour
+(``sweep_if_due``; the last run is recorded in the database so several processes share
+the hour); ``run_sweep(settings)`` runs it by hand; a server runs it periodically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+
+from sqlalchemy import select
+
+from cairn.config import Settings
+from cairn.core.names import validate_entity_name, validate_project_name
+from cairn.db import repositories as repo
+from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version, utcnow
+from cairn.errors import CommError
+from cairn.service import store_state
+from cairn.service.deletion import retire_version
+from cairn.service.links import linked_to_registry
+from cairn.service.store import Store, open_store
+
+SWEEP_INTERVAL_SECONDS = 3600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """What a sweep deleted: ``entity/project/collection:vN`` of each expired version."""
+
+    deleted: list[str]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def set_default_ttl(store: Store, entity: str, project: str | None, seconds: int | None) -> None:
+    """Set the TTL inherited by versions of ``entity`` (or of one of its projects).
+
+    ``seconds`` None clears the default (a project then inherits its entity's). The entity
+    and project are created if they do not exist yet.
+
+    Raises:
+        ValueError: invalid names, or ``seconds`` not positive.
+    """
+    validate_entity_name(entity)
+    if project is not None:
+        validate_project_name(project)
+    if seconds is not None and seconds <= 0:
+        raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
+    with store.db.write() as session:
+        if project is None:
+            repo.get_or_create_entity(
+                session, store.organization, entity
+            ).default_ttl_seconds = seconds
+        else:
+            project_row = repo.get_or_create_project(session, store.organization, entity, project)
+            project_row.default_ttl_seconds = seconds
+
+
+def get_default_ttl(store: Store, entity: str, project: str | None) -> int | None:
+    """The default TTL set on ``entity`` (or on one project, without the entity fallback).
+
+    Raises:
+        CommError: the entity or project does not exist.
+    """
+    with store.db.read() as session:
+        if project is None:
+            row = session.scalars(select(Entity).where(Entity.name == entity)).one_or_none()
+            if row is None:
+                raise CommError(f"entity '{entity}' not found")
+            return row.default_ttl_seconds
+        project_row = repo.find_project(session, entity, project)
+        if project_row is None:
+            raise CommError(f"project '{entity}/{project}' not found")
+        return project_row.default_ttl_seconds
+
+
+def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
+    """Delete every committed version whose TTL has passed (one write transaction).
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the database cannot be written.
+    """
+    moment = _aware(now or utcnow())
+    deleted: list[str] = []
+    with store.db.write() as session:
+        candidates = list(
+            session.scalars(
+                select(Version).where(
+                    Version.state == STATE_COMMITTED,
+                    (Version.ttl_is_inherited.is_(True))
+                    | (Version.ttl_duration_seconds.is_not(None)),
+                )
+            )
+        )
+        inherited = repo.default_ttls(session, [v.id for v in candidates if v.ttl_is_inherited])
+        expired = []
+        for version in candidates:
+            seconds = (
+                inherited.get(version.id)
+                if version.ttl_is_inherited
+                else version.ttl_duration_seconds
+            )
+            if seconds is None or seconds <= 0:
+                continue
+            if _aware(version.created_at) + dt.timedelta(seconds=seconds) <= moment:
+                expired.append(version)
+        protected = linked_to_registry(session, [v.id for v in expired])
+        for version in expired:
+            if version.id in protected:
+                continue
+            collection = session.get_one(Collection, version.collection_id)
+            project = session.get_one(Project, collection.project_id)
+            entity = session.get_one(Entity, project.entity_id)
+            retire_version(session, version)
+            deleted.append(f"{entity.name}/{project.name}/{collection.name}:v{version.index}")
+        store_state.write(session, store_state.TTL_LAST_SWEEP, repr(time.time()))
+    return SweepResult(deleted=deleted)
+
+
+def sweep_if_due(store: Store, interval: float = SWEEP_INTERVAL_SECONDS) -> SweepResult | None:
+    """Sweep unless a sweep ran less than ``interval`` seconds ago (in any process).
+
+    Returns the sweep's result, or None when it was not due.
+    """
+    with store.db.read() as session:
+        last = store_state.read(session, store_state.TTL_LAST_SWEEP)
+    if last is not None and time.time() - float(last) < interval:
+        return None
+    return sweep_expired(store)
+
+
+def run_sweep(settings: Settings) -> SweepResult:
+    """Sweep expired versions of the embedded store of ``settings`` now (by hand).
+
+    Raises:
+        StoreError: the store cannot be opened.
+    """
+    store = open_store(settings)
+    try:
+        return sweep_expired(store)
+    finally:
+        store.close()
