@@ -30,6 +30,37 @@ def _env(environ: Mapping[str, str], *names: str) -> str | None:
     return None
 
 
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``text``: an integer with an optional decimal unit (``10GB``, ``500 mb``, ``1024``).
+
+    Units are decimal as in ``wandb artifact cache cleanup``: KB = 1000 B, ..., PB; case does
+    not matter. Raises ``ValueError`` naming ``text`` for anything else.
+    """
+    stripped = text.strip().upper()
+    number = stripped.rstrip("KMGTPB ")
+    unit = stripped[len(number) :].strip()
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _SIZE_UNITS or not 0 <= value < 1e21 or not number:
+        raise ValueError(f"Invalid size {text!r}: expected a number with B, KB, MB, GB, TB or PB")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def _size_env(environ: Mapping[str, str], name: str) -> int | None:
+    value = _env(environ, name)
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def _default_entity() -> str:
     try:
         user = getpass.getuser()
@@ -52,6 +83,12 @@ class Settings:
     api_key: str | None = None
     ui_url: str = DEFAULT_UI_URL
     silent: bool = False
+    cache_max_bytes: int | None = None  # None: 10 GB or 10% of the disk (storage.cache)
+    # references (storage.handlers): S3-compatible endpoint and region, Azure account
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    azure_storage_connection_string: str | None = None
+    azure_account_url: str | None = None
 
     @property
     def mode(self) -> str:
@@ -81,6 +118,13 @@ class Settings:
             "api_key": _env(env, "CAIRN_API_KEY"),
             "ui_url": _env(env, "CAIRN_UI_URL") or DEFAULT_UI_URL,
             "silent": (_env(env, "CAIRN_SILENT", "WANDB_SILENT") or "").lower() in _TRUE,
+            "cache_max_bytes": _size_env(env, "CAIRN_CACHE_MAX_BYTES"),
+            "s3_endpoint_url": _env(
+                env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_ENDPOINT_URL"
+            ),
+            "s3_region": _env(env, "AWS_REGION", "AWS_DEFAULT_REGION"),
+            "azure_storage_connection_string": _env(env, "AZURE_STORAGE_CONNECTION_STRING"),
+            "azure_account_url": _env(env, "CAIRN_AZURE_ACCOUNT_URL"),
         }
         values.update(given)
         for key in ("cairn_dir", "cache_dir", "artifact_dir"):

@@ -84,3 +84,22 @@ class StoreError(Error, OSError):
 
 class CorruptionError(Error, ValueError):
     """Stored bytes do not match the digest recorded for them."""
+
+
+class MissingReferenceError(Error, FileNotFoundError):
+    """The object a reference entry recorded no longer exists.
+
+    ``download(allow_missing_references=True)`` skips such entries with a warning.
+    """
+
+
+class ChangedReferenceError(Error, ValueError):
+    """The object a reference entry recorded changed, and no copy of the recorded one is left.
+
+    ``download(allow_missing_references=True)`` skips such entries with a warning.
+    """
+
+
+class MissingExtraError(Error, ImportError):
+    """The cloud SDK a reference scheme needs is not installed; the message names the extra
+    (``pip install cairn[s3]``, ``cairn[gcs]``, ``cairn[azure]``)."""

@@ -61,6 +61,7 @@ class TerminalProgress:
             BarColumn,
             DownloadColumn,
             Progress,
+            TextColumn,
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
@@ -70,19 +71,33 @@ class TerminalProgress:
             bar = Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
-                DownloadColumn(),
+                TextColumn("{task.fields[files]} files"),
+                DownloadColumn(binary_units=False),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
+                console=_console(self._stream),
                 transient=False,
             )
             bar.start()
-            task_id = bar.add_task(event.task, total=event.bytes_total or None)
+            task_id = bar.add_task(event.task, total=event.bytes_total or None, files="")
             entry = self._bars[event.task] = (bar, task_id)
         bar, task_id = entry
-        bar.update(task_id, completed=event.bytes_done, total=event.bytes_total or None)
+        bar.update(
+            task_id,
+            completed=event.bytes_done,
+            total=event.bytes_total or None,
+            files=f"{event.files_done}/{event.files_total}",
+        )
         if event.done:
             bar.stop()
             del self._bars[event.task]
+
+
+def _console(stream: Any) -> Any:
+    """A rich console drawing on ``stream`` (stderr by default), never on stdout."""
+    from rich.console import Console
+
+    return Console(file=stream)
 
 
 def default_callback(silent_mode: bool) -> ProgressCallback:

@@ -1,0 +1,63 @@
+"""``cairn gc [--dry-run]``: free the embedded store's blobs that no live version needs.
+
+Prints the plan of ``cairn.service.gc.plan_gc`` (one line per blob, then a summary), then
+executes it unless ``--dry-run``. Blobs younger than the grace period are kept: a draft in
+another process may be about to commit them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from cairn.cli._common import command_options, emit, human_size
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Print the plan, delete nothing.")
+@click.option(
+    "--grace-seconds",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Keep blobs younger than this (drafts elsewhere may be about to commit them).",
+)
+@command_options
+def gc(dry_run: bool, grace_seconds: float, as_json: bool, quiet: bool) -> None:
+    """Delete unreferenced blobs of the embedded store (deleted versions free their bytes)."""
+    from cairn.config import Settings
+    from cairn.service.gc import plan_gc
+
+    settings = Settings.load()
+    if settings.mode != "embedded":
+        raise click.UsageError("cairn gc runs on the embedded store; unset CAIRN_BASE_URL")
+    plan = plan_gc(settings, grace_seconds=grace_seconds)
+    data: dict[str, object] = {
+        "dry_run": dry_run,
+        "planned_files": plan.files,
+        "planned_bytes": plan.bytes,
+        "blobs": [
+            {"algorithm": b.algorithm, "digest": b.hex_digest, "size": b.size} for b in plan.blobs
+        ],
+    }
+    if not as_json and not quiet:
+        for line in plan.describe():
+            click.echo(line)
+    result = None if dry_run else plan.execute()
+    if result is not None:
+        data.update(
+            freed_files=result.files,
+            freed_bytes=result.bytes,
+            kept_files=result.kept,
+            tmp_files=result.tmp_files,
+        )
+
+    def human() -> None:
+        if result is None:
+            click.echo(f"dry run: would free {human_size(plan.bytes)} in {plan.files} blobs")
+        else:
+            click.echo(
+                f"freed {human_size(result.bytes)} in {result.files} blobs ({result.kept} "
+                f"kept: needed again; {result.tmp_files} temporary files removed)"
+            )
+
+    emit(as_json, data, human)
