@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -45,25 +46,34 @@ def test_fsck_clean_store_after_demo(cairn_dir: Path) -> None:
     assert "no problems" in result.stdout
 
 
-def test_fsck_names_a_corrupted_blob(cairn_dir: Path) -> None:
-    assert _cairn("demo").returncode == 0
-    blobs = sorted(p for p in (cairn_dir / "blobs" / "md5").rglob("*") if p.is_file())
-    victim = blobs[0]
-    victim.chmod(0o644)
-    victim.write_bytes(victim.read_bytes() + b"corrupt")
+def _put_large_file(tmp_path: Path, cairn_dir: Path) -> Path:
+    """Log one file large enough to be a loose blob; return that blob's path in the store."""
+    data = bytes(range(256)) * 4096  # 1 MiB
+    source = tmp_path / "weights.bin"
+    source.write_bytes(data)
+    assert _cairn("put", str(source), "--name", "weights", "--type", "model").returncode == 0
+    hex_digest = hashlib.md5(data).hexdigest()
+    blob = cairn_dir / "blobs" / "md5" / hex_digest[:2] / hex_digest[2:]
+    assert blob.is_file()
+    return blob
+
+
+def test_fsck_names_a_corrupted_blob(cairn_dir: Path, tmp_path: Path) -> None:
+    blob = _put_large_file(tmp_path, cairn_dir)
+    blob.chmod(0o644)
+    blob.write_bytes(blob.read_bytes()[:-1] + b"X")
     assert _cairn("fsck").returncode == 0  # presence only: still there
     result = _cairn("fsck", "--read-data")
     assert result.returncode == 1
-    assert victim.name in result.stdout
+    assert f"blob {blob} is corrupt" in result.stdout
 
 
-def test_fsck_names_a_missing_blob(cairn_dir: Path) -> None:
-    assert _cairn("demo").returncode == 0
-    blobs = sorted(p for p in (cairn_dir / "blobs" / "md5").rglob("*") if p.is_file())
-    blobs[-1].unlink()
+def test_fsck_names_a_missing_blob(cairn_dir: Path, tmp_path: Path) -> None:
+    blob = _put_large_file(tmp_path, cairn_dir)
+    blob.unlink()
     result = _cairn("fsck")
     assert result.returncode == 1
-    assert "missing" in result.stdout
+    assert "missing" in result.stdout and "weights.bin" in result.stdout
 
 
 def test_unusable_store_is_one_clear_line(
