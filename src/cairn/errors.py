@@ -30,6 +30,14 @@ class CommError(Error):
         self.exc = exc
 
 
+class AuthenticationError(CommError):
+    """A server refused the API key (missing, unknown or revoked)."""
+
+
+class AuthorizationError(CommError):
+    """The caller may read the thing but not do this to it (its role does not allow it)."""
+
+
 class UsageError(Error):
     """The API was called in a way it does not support."""
 

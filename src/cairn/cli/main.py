@@ -20,6 +20,7 @@ from cairn.cli.get import get
 from cairn.cli.link import link
 from cairn.cli.ls import ls
 from cairn.cli.put import put
+from cairn.cli.server import server
 from cairn.cli.show import show
 from cairn.cli.tag import tag
 from cairn.cli.verify import verify
@@ -33,6 +34,7 @@ def cli() -> None:
 
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
+cli.add_command(server)
 
 
 def main() -> None:

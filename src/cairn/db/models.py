@@ -77,6 +77,9 @@ class Entity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # TTL inherited by versions of this entity's projects that have no project default.
     default_ttl_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    # Server accounts: "user", "team" or "organization"; None for the embedded store's
+    # entities, which are created on first use and have no owner.
+    kind: Mapped[str | None] = mapped_column(String(16))
 
 
 class Project(Base):
@@ -274,3 +277,50 @@ class StoreState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
+
+
+class EntityRole(Base):
+    """A user's role (admin, member, viewer) in an entity (a team, the organization, or
+    the user's own entity). A role in the organization's entity makes a server admin."""
+
+    __tablename__ = "entity_role"
+    __table_args__ = (UniqueConstraint("user_id", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistryRole(Base):
+    """A user's role (admin, member, viewer) in one registry."""
+
+    __tablename__ = "registry_role"
+    __table_args__ = (UniqueConstraint("user_id", "registry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    registry_id: Mapped[int] = mapped_column(ForeignKey("registry.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """An API key of a user: only a salted HMAC of its secret is stored (never the key).
+
+    ``key_id`` is the public part of the key, used to find the row; ``revoked_at`` set
+    means the key no longer authenticates.
+    """
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    salt: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

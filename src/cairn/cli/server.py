@@ -1,0 +1,124 @@
+"""``cairn server``: run the team server, migrate its database, create the first admin.
+
+Defaults are for trying it out: SQLite at ``$CAIRN_DIR/server/cairn.db`` and blobs under
+``$CAIRN_DIR/server/blobs``. The key that signs transfer URLs is read from
+``--secret-file`` (default ``$CAIRN_DIR/server/secret``, created 0600 on first start); all
+app processes of one server must share it. No default credentials exist: the first admin
+comes from ``create-admin``, which prints its API key once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import click
+
+from cairn.cli._errors import expected_errors
+
+
+def _server_dir() -> Path:
+    from cairn.config import Settings
+
+    return Settings.load().cairn_dir / "server"
+
+
+def _db_url(db: str | None) -> str:
+    if db:
+        return db.replace("postgresql://", "postgresql+psycopg://", 1)
+    from cairn.db.engine import sqlite_url
+
+    path = _server_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(path / "cairn.db")
+
+
+def _secret(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+def _organization() -> str:
+    from cairn.config import Settings
+
+    return Settings.load().organization
+
+
+@click.group(invoke_without_command=True)
+@click.option("--db", help="Database URL (default: SQLite under $CAIRN_DIR/server/).")
+@click.option("--store", "store", help="Blob directory (default: $CAIRN_DIR/server/blobs).")
+@click.option("--secret-file", type=click.Path(path_type=Path), help="URL-signing key file.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8420, show_default=True, type=int)
+@click.pass_context
+@expected_errors
+def server(
+    ctx: click.Context,
+    db: str | None,
+    store: str | None,
+    secret_file: Path | None,
+    host: str,
+    port: int,
+) -> None:
+    """Run the Cairn server (migrations are applied on start)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from cairn.server.app import create_app
+    from cairn.server.state import ServerConfig
+
+    if store is not None and store.startswith("s3://"):
+        raise click.UsageError("s3:// stores are not supported yet; give a directory")
+    config = ServerConfig(
+        db_url=_db_url(db),
+        store_dir=Path(store) if store else _server_dir() / "blobs",
+        secret=_secret(secret_file or _server_dir() / "secret"),
+        organization=_organization(),
+    )
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+
+
+@server.command()
+@click.option("--db", help="Database URL (default: SQLite under $CAIRN_DIR/server/).")
+@expected_errors
+def migrate(db: str | None) -> None:
+    """Apply the database migrations (a no-op when it is current)."""
+    from cairn.db.engine import create_db_engine
+    from cairn.db.migrate import current_revision, upgrade_to_head
+
+    engine = create_db_engine(_db_url(db))
+    try:
+        upgrade_to_head(engine)
+        click.echo(json.dumps({"revision": current_revision(engine)}))
+    finally:
+        engine.dispose()
+
+
+@server.command("create-admin")
+@click.option("--db", help="Database URL (default: SQLite under $CAIRN_DIR/server/).")
+@click.option("--name", required=True, help="The admin's user name.")
+@expected_errors
+def create_admin(db: str | None, name: str) -> None:
+    """Create a server admin and print its API key (shown only this once)."""
+    from cairn.server.state import ServerConfig, ServerState
+    from cairn.service.accounts import create_key, create_user
+
+    config = ServerConfig(
+        db_url=_db_url(db),
+        store_dir=_server_dir() / "blobs",
+        secret=b"",
+        organization=_organization(),
+    )
+    state = ServerState(config)
+    try:
+        create_user(state.store, name, admin=True)
+        click.echo(json.dumps({"api_key": create_key(state.store, name, "admin").api_key}))
+    finally:
+        state.close()

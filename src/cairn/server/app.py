@@ -1,0 +1,100 @@
+"""The Cairn server: a FastAPI app over ``cairn.service`` (DESIGN §1, §5).
+
+``create_app(config)`` opens the database (applying migrations) and the directory blob
+store, and mounts the routes: ``GET /health`` (no key), the REST API under ``/api/v1/``
+(``Authorization: Bearer <key>``), and the signed transfer URLs under ``/blobs/``. Other
+top-level names (DESIGN §5) are reserved: no entity can take them. Request bodies of the
+API are capped at ``config.max_body_bytes``; uploads at their signed size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cairn.server import api_admin, api_artifacts, api_blobs, errors, wire
+from cairn.server.state import ServerConfig, ServerState
+
+API_VERSION = "1"
+
+
+class BodyLimit:
+    """Refuse (413) API request bodies over ``limit`` bytes, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/blobs/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = errors.error_response(413, "too_large", f"request body over {self.limit} bytes")
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The server app for ``config``.
+
+    Raises: sqlalchemy errors (database unusable), StoreError (store unusable).
+    """
+    state = ServerState(config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="Cairn",
+        version=API_VERSION,
+        description="Cairn server REST API: artifacts, runs, registries, accounts.",
+        lifespan=lifespan,
+    )
+    app.state.cairn = state
+    errors.install(app)
+
+    @app.get("/health", response_model=wire.Health)
+    def health() -> Any:
+        return wire.Health(status="ok")
+
+    app.include_router(api_artifacts.router)
+    app.include_router(api_blobs.router)
+    app.include_router(api_admin.router)
+    app.include_router(api_blobs.transfers)
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    return app

@@ -1,0 +1,94 @@
+"""Short-lived HMAC-signed transfer URLs for a directory blob store (DESIGN §4).
+
+A signed URL names exactly one object and one operation: ``/blobs/<entity>/<algorithm>/
+<hex digest>?op=put|get&size=<bytes>&exp=<unix time>&sig=<hex HMAC-SHA256>``. The
+signature covers every one of those fields, so changing any of them (another blob, another
+entity, a longer upload, a later expiry, a download turned upload) invalidates it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from urllib.parse import quote, urlencode
+
+from cairn.core.digest import b64
+from cairn.errors import AuthenticationError
+
+OPS = ("put", "get")
+ALGORITHMS = ("md5", "xxh128")
+
+
+def digest_to_hex(digest: str) -> str:
+    """The hex form of a base64 entry digest. Raises: ValueError (not a 16-byte digest)."""
+    try:
+        raw = base64.b64decode(digest, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"Invalid digest {digest!r}") from None
+    if len(raw) != 16:
+        raise ValueError(f"Invalid digest {digest!r}: expected 16 bytes")
+    return raw.hex()
+
+
+def hex_to_digest(value: str) -> str:
+    """The base64 entry digest of a 32-hex-digit value. Raises: ValueError."""
+    if len(value) != 32:
+        raise ValueError(f"Invalid digest {value!r}")
+    return b64(bytes.fromhex(value))
+
+
+def _signature(
+    secret: bytes, op: str, entity: str, algorithm: str, hexdigest: str, size: int, exp: int
+) -> str:
+    message = "\n".join((op, entity, algorithm, hexdigest, str(size), str(exp))).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def sign(
+    secret: bytes,
+    base_url: str,
+    op: str,
+    entity: str,
+    algorithm: str,
+    digest: str,
+    size: int,
+    ttl_seconds: int,
+    now: float | None = None,
+) -> tuple[str, int]:
+    """A signed URL (and its expiry, unix seconds) for ``op`` on one blob.
+
+    Raises: ValueError (unknown op or algorithm, invalid digest).
+    """
+    if op not in OPS or algorithm not in ALGORITHMS:
+        raise ValueError(f"Invalid transfer {op!r} of {algorithm!r}")
+    hexdigest = digest_to_hex(digest)
+    exp = int(now if now is not None else time.time()) + ttl_seconds
+    sig = _signature(secret, op, entity, algorithm, hexdigest, size, exp)
+    query = urlencode({"op": op, "size": size, "exp": exp, "sig": sig})
+    path = f"/blobs/{quote(entity, safe='')}/{algorithm}/{hexdigest}"
+    return f"{base_url.rstrip('/')}{path}?{query}", exp
+
+
+def verify(
+    secret: bytes,
+    op: str,
+    entity: str,
+    algorithm: str,
+    hexdigest: str,
+    size: int,
+    exp: int,
+    sig: str,
+    now: float | None = None,
+) -> None:
+    """Check a transfer request against its signature and expiry.
+
+    Raises: AuthenticationError (bad signature, or expired).
+    """
+    expected = _signature(secret, op, entity, algorithm, hexdigest, size, exp)
+    if not hmac.compare_digest(expected, sig):
+        raise AuthenticationError("invalid transfer signature")
+    if (now if now is not None else time.time()) > exp:
+        raise AuthenticationError("transfer URL expired")

@@ -1,0 +1,391 @@
+"""Server accounts: users and teams, their roles, and API keys (DESIGN §3, §5).
+
+Users and teams are entities of the server's organization (``entity.kind``). A user is
+admin of its own entity; a server admin is an admin of the organization's entity. API
+keys look like ``cairn_<key id>_<secret>``: the key id finds the row, and only an HMAC of
+the secret under a random per-key salt is stored, so the key is shown once, at creation,
+and a stolen database does not yield usable keys. Who may call these functions is the
+caller's business (``cairn.service.authz``); they check only the values they are given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cairn.db import repositories as repo
+from cairn.db.models import ApiKey, Entity, EntityRole, Registry, RegistryRole, utcnow
+from cairn.errors import AuthenticationError, CommError
+from cairn.service.authz import (
+    ADMIN,
+    KIND_ORGANIZATION,
+    KIND_TEAM,
+    KIND_USER,
+    Principal,
+    validate_role,
+)
+from cairn.service.registries import REGISTRY_PREFIX
+from cairn.service.store import Store
+
+# Top-level server routes (DESIGN §5): no entity may take one of these names.
+RESERVED_NAMES = frozenset(
+    {
+        "api",
+        "graphql",
+        "files",
+        "artifacts",
+        "artifactsv2",
+        "health",
+        "ui",
+        "static",
+        "login",
+        "logout",
+        "blobs",
+        "storage",
+    }
+)
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+KEY_PREFIX = "cairn"
+_KEY_RE = re.compile(r"cairn_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+# last_used_at is refreshed at most this often, so authentication is not a write per request.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountInfo:
+    name: str
+    kind: str  # "user" or "team"
+    created_at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RoleInfo:
+    user: str
+    role: str
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    user: str
+    name: str
+    created_at: str
+    last_used_at: str | None
+    revoked: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class NewKey:
+    info: KeyInfo
+    api_key: str  # the only time the secret exists outside the caller's hands
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def validate_account_name(store: Store, name: str) -> str:
+    """Check a new user or team name.
+
+    Raises:
+        ValueError: not 1-64 of ``a-z 0-9 _ -`` starting with a letter or digit, a
+            reserved top-level route name (DESIGN §5), or the organization's name.
+    """
+    if not _NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"Invalid account name {name!r}: use 1 to 64 lowercase letters, digits, '_' "
+            "or '-', starting with a letter or digit"
+        )
+    if name in RESERVED_NAMES or name == store.organization.lower():
+        raise ValueError(f"Invalid account name {name!r}: it is reserved")
+    return name
+
+
+def _org_entity(session: Session, store: Store) -> Entity:
+    entity = repo.get_or_create_entity(session, store.organization, store.organization)
+    if entity.kind is None:
+        entity.kind = KIND_ORGANIZATION
+    return entity
+
+
+def _require_account(session: Session, name: str, kind: str | None = None) -> Entity:
+    row = session.scalars(select(Entity).where(Entity.name == name)).one_or_none()
+    if row is None or row.kind not in ((kind,) if kind else (KIND_USER, KIND_TEAM)):
+        raise CommError(f"{kind or 'entity'} '{name}' not found")
+    return row
+
+
+def _create_entity(session: Session, store: Store, name: str, kind: str) -> Entity:
+    validate_account_name(store, name)
+    org = _org_entity(session, store)
+    if session.scalars(select(Entity.id).where(Entity.name == name)).first() is not None:
+        raise ValueError(f"Entity '{name}' already exists")
+    row = Entity(organization_id=org.organization_id, name=name, kind=kind, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _set_role(session: Session, user: Entity, entity: Entity, role: str) -> None:
+    existing = session.scalars(
+        select(EntityRole).where(EntityRole.user_id == user.id, EntityRole.entity_id == entity.id)
+    ).one_or_none()
+    if existing is None:
+        session.add(
+            EntityRole(user_id=user.id, entity_id=entity.id, role=role, created_at=utcnow())
+        )
+    else:
+        existing.role = role
+
+
+def create_user(store: Store, name: str, admin: bool = False) -> AccountInfo:
+    """Create the user ``name`` (admin of its own entity; server admin with ``admin``).
+
+    Raises: ValueError for an invalid, reserved or taken name (nothing is created).
+    """
+    try:
+        with store.db.write() as session:
+            row = _create_entity(session, store, name, KIND_USER)
+            _set_role(session, row, row, ADMIN)
+            if admin:
+                _set_role(session, row, _org_entity(session, store), ADMIN)
+    except IntegrityError:
+        raise ValueError(f"Entity '{name}' already exists") from None
+    return AccountInfo(name=row.name, kind=KIND_USER, created_at=_iso(row.created_at) or "")
+
+
+def create_team(store: Store, name: str, admin_user: str | None) -> AccountInfo:
+    """Create the team ``name``; ``admin_user`` (if given) becomes its admin.
+
+    Raises: ValueError (invalid, reserved or taken name); CommError (unknown user).
+    """
+    try:
+        with store.db.write() as session:
+            row = _create_entity(session, store, name, KIND_TEAM)
+            if admin_user is not None:
+                _set_role(session, _require_account(session, admin_user, KIND_USER), row, ADMIN)
+    except IntegrityError:
+        raise ValueError(f"Entity '{name}' already exists") from None
+    return AccountInfo(name=row.name, kind=KIND_TEAM, created_at=_iso(row.created_at) or "")
+
+
+def list_accounts(store: Store, kind: str) -> list[AccountInfo]:
+    """Every user (``kind`` "user") or team ("team"), by name."""
+    with store.db.read() as session:
+        rows = session.scalars(select(Entity).where(Entity.kind == kind).order_by(Entity.name))
+        return [AccountInfo(r.name, kind, _iso(r.created_at) or "") for r in rows]
+
+
+def set_member(store: Store, entity: str, user: str, role: str) -> RoleInfo:
+    """Give ``user`` the ``role`` in the user or team ``entity`` (replacing any other).
+
+    Raises: ValueError (bad role); CommError (unknown entity or user).
+    """
+    validate_role(role)
+    with store.db.write() as session:
+        target = _require_account(session, entity)
+        _set_role(session, _require_account(session, user, KIND_USER), target, role)
+    return RoleInfo(user=user, role=role)
+
+
+def remove_member(store: Store, entity: str, user: str) -> None:
+    """Take ``user``'s role in ``entity`` away. Raises: CommError (no such role)."""
+    with store.db.write() as session:
+        target = _require_account(session, entity)
+        member = _require_account(session, user, KIND_USER)
+        row = session.scalars(
+            select(EntityRole).where(
+                EntityRole.user_id == member.id, EntityRole.entity_id == target.id
+            )
+        ).one_or_none()
+        if row is None:
+            raise CommError(f"user '{user}' is not a member of '{entity}'")
+        session.delete(row)
+
+
+def list_members(store: Store, entity: str) -> list[RoleInfo]:
+    """The users with a role in ``entity``, by name. Raises: CommError (unknown entity)."""
+    with store.db.read() as session:
+        target = _require_account(session, entity)
+        rows = session.execute(
+            select(Entity.name, EntityRole.role)
+            .join(EntityRole, EntityRole.user_id == Entity.id)
+            .where(EntityRole.entity_id == target.id)
+            .order_by(Entity.name)
+        ).all()
+    return [RoleInfo(user=name, role=role) for name, role in rows]
+
+
+def _require_registry(session: Session, store: Store, name: str) -> Registry:
+    bare = name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
+    project = repo.find_project(session, store.organization, REGISTRY_PREFIX + bare)
+    row = (
+        None
+        if project is None
+        else session.scalars(select(Registry).where(Registry.project_id == project.id)).first()
+    )
+    if row is None:
+        raise CommError(f"registry '{bare}' not found")
+    return row
+
+
+def set_registry_member(store: Store, registry: str, user: str, role: str) -> RoleInfo:
+    """Give ``user`` the ``role`` in ``registry``. Raises: ValueError, CommError."""
+    validate_role(role)
+    with store.db.write() as session:
+        reg = _require_registry(session, store, registry)
+        member = _require_account(session, user, KIND_USER)
+        row = session.scalars(
+            select(RegistryRole).where(
+                RegistryRole.user_id == member.id, RegistryRole.registry_id == reg.id
+            )
+        ).one_or_none()
+        if row is None:
+            session.add(
+                RegistryRole(user_id=member.id, registry_id=reg.id, role=role, created_at=utcnow())
+            )
+        else:
+            row.role = role
+    return RoleInfo(user=user, role=role)
+
+
+def remove_registry_member(store: Store, registry: str, user: str) -> None:
+    """Raises: CommError (unknown registry or user, or no role there)."""
+    with store.db.write() as session:
+        reg = _require_registry(session, store, registry)
+        member = _require_account(session, user, KIND_USER)
+        row = session.scalars(
+            select(RegistryRole).where(
+                RegistryRole.user_id == member.id, RegistryRole.registry_id == reg.id
+            )
+        ).one_or_none()
+        if row is None:
+            raise CommError(f"user '{user}' is not a member of registry '{registry}'")
+        session.delete(row)
+
+
+def list_registry_members(store: Store, registry: str) -> list[RoleInfo]:
+    """Raises: CommError (unknown registry)."""
+    with store.db.read() as session:
+        reg = _require_registry(session, store, registry)
+        rows = session.execute(
+            select(Entity.name, RegistryRole.role)
+            .join(RegistryRole, RegistryRole.user_id == Entity.id)
+            .where(RegistryRole.registry_id == reg.id)
+            .order_by(Entity.name)
+        ).all()
+    return [RoleInfo(user=name, role=role) for name, role in rows]
+
+
+def _hash(salt: str, secret: str) -> str:
+    return hmac.new(bytes.fromhex(salt), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _key_info(row: ApiKey, user: str) -> KeyInfo:
+    return KeyInfo(
+        key_id=row.key_id,
+        user=user,
+        name=row.name,
+        created_at=_iso(row.created_at) or "",
+        last_used_at=_iso(row.last_used_at),
+        revoked=row.revoked_at is not None,
+    )
+
+
+def create_key(store: Store, user: str, name: str = "default") -> NewKey:
+    """A new API key for ``user``; the returned ``api_key`` is never stored or shown again.
+
+    Raises: CommError (unknown user); ValueError (``name`` empty or over 128 characters).
+    """
+    if not name or len(name) > 128:
+        raise ValueError("A key name must be 1 to 128 characters")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    with store.db.write() as session:
+        owner = _require_account(session, user, KIND_USER)
+        row = ApiKey(
+            key_id=key_id,
+            user_id=owner.id,
+            name=name,
+            salt=salt,
+            secret_hash=_hash(salt, secret),
+            created_at=utcnow(),
+        )
+        session.add(row)
+    return NewKey(info=_key_info(row, user), api_key=f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def list_keys(store: Store, user: str) -> list[KeyInfo]:
+    """The keys of ``user`` (never their secrets). Raises: CommError (unknown user)."""
+    with store.db.read() as session:
+        owner = _require_account(session, user, KIND_USER)
+        rows = session.scalars(
+            select(ApiKey).where(ApiKey.user_id == owner.id).order_by(ApiKey.created_at)
+        )
+        return [_key_info(row, user) for row in rows]
+
+
+def revoke_key(store: Store, user: str, key_id: str) -> None:
+    """Revoke one key of ``user`` at once. Raises: CommError (unknown user or key)."""
+    with store.db.write() as session:
+        owner = _require_account(session, user, KIND_USER)
+        row = session.scalars(
+            select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.user_id == owner.id)
+        ).one_or_none()
+        if row is None:
+            raise CommError(f"key '{key_id}' not found")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+
+
+def authenticate(store: Store, api_key: str) -> Principal:
+    """The user an API key belongs to.
+
+    Raises:
+        AuthenticationError: malformed, unknown or revoked key (one message for all).
+    """
+    refused = AuthenticationError("invalid or revoked API key")
+    match = _KEY_RE.fullmatch(api_key)
+    if match is None:
+        raise refused
+    key_id, secret = match.groups()
+    with store.db.read() as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
+        if row is None or not hmac.compare_digest(row.secret_hash, _hash(row.salt, secret)):
+            raise refused
+        if row.revoked_at is not None:
+            raise refused
+        user = session.get_one(Entity, row.user_id)
+        org = session.scalars(select(Entity).where(Entity.name == store.organization)).first()
+        is_admin = org is not None and (
+            session.scalars(
+                select(EntityRole.role).where(
+                    EntityRole.user_id == user.id, EntityRole.entity_id == org.id
+                )
+            ).first()
+            == ADMIN
+        )
+        last_used = row.last_used_at
+        principal = Principal(user_id=user.id, name=user.name, key_id=key_id, is_admin=is_admin)
+    now = utcnow()
+    if last_used is None or now - _aware(last_used) > LAST_USED_RESOLUTION:
+        with store.db.write() as session:
+            session.get_one(ApiKey, row.id).last_used_at = now
+    return principal
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,71 @@
+"""Calls shared by the server tests: accounts set-up and logging a version over REST."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import httpx
+
+from cairn.core.manifest import Manifest, ManifestEntry
+
+from .conftest import Server
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+def new_key(server: Server, user: str) -> tuple[str, str]:
+    with server.client(server.admin_key) as admin:
+        body = ok(admin.post(f"/api/v1/users/{user}/keys", json={"name": "t"}))
+    return body["api_key"], body["key_id"]
+
+
+def setup_accounts(server: Server) -> dict[str, str]:
+    """Team vision (alice member, bob viewer), team other (carol admin); their keys."""
+    with server.client(server.admin_key) as admin:
+        for user in ("alice", "bob", "carol"):
+            ok(admin.post("/api/v1/admin/users", json={"name": user}))
+        ok(admin.post("/api/v1/admin/teams", json={"name": "vision"}))
+        ok(admin.post("/api/v1/admin/teams", json={"name": "other", "admin": "carol"}))
+        ok(admin.put("/api/v1/entities/vision/members/alice", json={"role": "member"}))
+        ok(admin.put("/api/v1/entities/vision/members/bob", json={"role": "viewer"}))
+    return {user: new_key(server, user)[0] for user in ("alice", "bob", "carol")}
+
+
+def md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def log_version(client: httpx.Client, files: dict[str, bytes], collection: str = "c") -> Any:
+    """Upload ``files`` through signed URLs and commit them as a version of
+    ``vision/p/<collection>``; returns the commit answer."""
+    base = "/api/v1/entities/vision"
+    ok(client.post(f"{base}/projects/p/runs", json={"run_id": "r1", "job_type": "t"}))
+    blobs = [
+        {"digest": md5_b64(data), "algorithm": "md5", "size": len(data)} for data in files.values()
+    ]
+    missing = ok(client.post(f"{base}/blobs/missing", json={"blobs": blobs}))["blobs"]
+    urls = ok(client.post(f"{base}/blobs/upload-urls", json={"blobs": missing}))["urls"]
+    by_digest = {md5_b64(data): data for data in files.values()}
+    for signed in urls:
+        ok(httpx.put(signed["url"], content=by_digest[signed["digest"]]))
+    manifest = Manifest()
+    for path, data in files.items():
+        manifest.add_entry(ManifestEntry(path=path, digest=md5_b64(data), size=len(data)))
+    body = {
+        "project": "p",
+        "collection": collection,
+        "type": "dataset",
+        "digest": manifest.digest(),
+        "digest_algorithm": "MD5",
+        "manifest_json": manifest.to_json_bytes().decode(),
+        "size": sum(len(d) for d in files.values()),
+        "file_count": len(files),
+        "aliases": ["best"],
+        "run_id": "r1",
+    }
+    return ok(client.post(f"{base}/projects/p/versions", json=body))
