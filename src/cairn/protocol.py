@@ -34,7 +34,9 @@ class IngestedBlob:
     digest: str
     algorithm: str
     size: int
-    local_path: Path  # where the bytes now live (read-only); valid until committed or GC'd
+    # A file holding the bytes: the store's read-only loose blob, or, for a packed blob or a
+    # file the stat cache knew, the source itself (packed bytes have no file of their own).
+    local_path: Path
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,10 @@ from pathlib import Path
 from cairn.config import Settings
 from cairn.core.digest import digest_bytes
 from cairn.protocol import BlobRef
+from cairn.sdk.artifact import Artifact
+from cairn.sdk.run import init
 from cairn.service.backend import EmbeddedBackend
+from cairn.service.fsck import check_store
 from cairn.storage.statcache import RACY_SECONDS
 
 
@@ -49,10 +52,6 @@ def test_unchanged_files_come_from_the_stat_cache(cairn_dir: Path, tmp_path: Pat
 
 
 def test_fsck_checks_packed_blobs(cairn_dir: Path, tmp_path: Path) -> None:
-    from cairn.sdk.artifact import Artifact
-    from cairn.sdk.run import init
-    from cairn.service.fsck import check_store
-
     source = tmp_path / "data"
     source.mkdir()
     for index in range(20):

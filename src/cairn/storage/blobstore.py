@@ -1,4 +1,4 @@
-"""The local content-addressed blob store: loose files under ``root/<blob_key>``.
+"""The local content-addressed blob store: loose files under ``root/<blob_key>`` and packs.
 
 This is where the bytes of the embedded mode live (DESIGN §4): each blob is a file named
 by its entry digest (``md5/b1/946ac9...``, ``xxh128/...``). A blob is written to a unique
@@ -6,6 +6,12 @@ temporary file in ``root/tmp`` (same file system), hashed while it is copied, fs
 made read-only (0o444) and renamed into place, so a reader never sees a partial file under
 a final name and a crash leaves at most a stale temporary file (``cleanup_tmp`` removes
 those). Writing a blob that is already stored keeps the existing file (deduplication).
+
+``ingest_many`` packs blobs of at most ``PACK_MAX_BLOB`` bytes into pack files with an
+index (``cairn.storage.packs``), published just as atomically: one sequential write and
+one fsync instead of one file and one fsync per blob. Every read (``has``, ``read_bytes``,
+``copy_to``, ``verify``, ``iter_blobs``) serves loose and packed blobs alike; only
+``path_for`` names loose files.
 """
 
 from __future__ import annotations
@@ -22,13 +28,24 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes
+from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
+from cairn.storage.packs import (
+    PACKS_DIR,
+    Location,
+    PackTable,
+    PackWriter,
+    read_range,
+)
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444
 COPY_MODE = 0o644
+PACK_MAX_BLOB = 256 * 1024  # larger blobs stay loose files (reflinks, hard links apply)
+PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack is published and a new one started past this
+_PACK_CHUNK_FILES = 256  # files read and hashed per worker task
+_PACK_CHUNK_BYTES = 8 * 1024 * 1024
 _HEX_LENGTH = 32  # MD5 and XXH3-128 are both 128-bit digests
 _HEX_DIGITS = frozenset("0123456789abcdef")
 _COPY_FALLBACK_ERRNOS = frozenset(
@@ -38,7 +55,9 @@ _COPY_FALLBACK_ERRNOS = frozenset(
 
 @dataclasses.dataclass(frozen=True)
 class StoredBlob:
-    """A blob held by the store: its base64 entry digest, algorithm id, size and file."""
+    """A blob held by the store: its base64 entry digest, algorithm id, size and a file
+    holding exactly its bytes: the loose blob, or for a packed blob the source it was
+    read from (packed bytes have no file of their own)."""
 
     digest: str
     algorithm: str
@@ -62,6 +81,7 @@ class LocalBlobStore:
         """
         self.root = Path(root).absolute()
         self.tmp_dir = self.root / TMP_DIR
+        self.packs = PackTable(self.root / PACKS_DIR)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self.tmp_dir.mkdir(exist_ok=True)
@@ -84,12 +104,37 @@ class LocalBlobStore:
         return self.root / blob_key(digest, algorithm)
 
     def has(self, digest: str, algorithm: str) -> bool:
-        """Return True if the blob is stored.
+        """Return True if the blob is stored (loose or packed).
 
         Raises:
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
+            CorruptionError: a pack index is corrupt.
         """
-        return self.path_for(digest, algorithm).is_file()
+        if self.packs.peek(algorithm, digest) is not None:
+            return True
+        if self.path_for(digest, algorithm).is_file():
+            return True
+        return self.packs.lookup(algorithm, digest) is not None
+
+    def _packed(self, digest: str, algorithm: str) -> Location | None:
+        """Where a packed blob lives (None if it is not packed)."""
+        blob_key(digest, algorithm)  # ValueError for a digest that is not one
+        return self.packs.lookup(algorithm, digest)
+
+    def delete(self, digest: str, algorithm: str) -> bool:
+        """Remove a stored blob (the garbage collector's only way to free bytes).
+
+        Returns True if it was removed, False if it was not stored.
+
+        Raises:
+            OSError: the blob exists but cannot be removed.
+            ValueError: ``digest`` is not a valid digest for ``algorithm``.
+        """
+        try:
+            os.unlink(self.path_for(digest, algorithm))
+        except FileNotFoundError:
+            return False
+        return True
 
     def ingest(self, src: Path, algorithm: str) -> StoredBlob:
         """Copy the file ``src`` into the store, hashing it on the way (one read, one write).
@@ -107,41 +152,133 @@ class LocalBlobStore:
         algorithm: str,
         workers: int | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        sizes: Sequence[int] | None = None,
     ) -> list[StoredBlob]:
-        """Ingest many files on a thread pool; results are in the order of ``srcs``.
+        """Ingest many files in parallel; results are in the order of ``srcs``.
 
-        ``on_progress(files_done, files_total)`` is called from the calling thread after
-        each file. ``workers`` defaults to ``hashing.default_workers()``.
+        Files of at most ``PACK_MAX_BLOB`` bytes are appended to pack files (published
+        when this call ends, or every ``PACK_MAX_SIZE`` bytes); larger ones become loose
+        blobs. ``on_progress(files_done, files_total)`` is called from the calling thread
+        after each file. ``workers`` defaults to ``hashing.default_workers()``. ``sizes`` (from
+        a ``stat`` the caller made anyway) only chooses between packing and a loose blob.
 
         Raises:
-            OSError: a file cannot be ingested (remaining work is cancelled; files already
-                ingested stay stored).
+            OSError: a file cannot be ingested (remaining work is cancelled; blobs of
+                packs already published and loose blobs already written stay stored).
             ValueError: ``algorithm`` is unknown.
         """
+        new_hasher(algorithm)  # ValueError before anything is read
         total = len(srcs)
-        count = workers if workers is not None else default_workers()
-        if count <= 1 or total <= 1:
-            results = []
-            for index, src in enumerate(srcs):
-                results.append(self.ingest(src, algorithm))
-                if on_progress is not None:
-                    on_progress(index + 1, total)
-            return results
-        with ThreadPoolExecutor(max_workers=min(count, total)) as pool:
+        count = max(1, workers if workers is not None else default_workers())
+        if sizes is None:
+            sizes = [os.stat(src).st_size for src in srcs]
+        blobs: list[StoredBlob | None] = [None] * total
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if on_progress is not None:
+                on_progress(done, total)
+
+        small = [index for index, size in enumerate(sizes) if size <= PACK_MAX_BLOB]
+        large = [index for index, size in enumerate(sizes) if size > PACK_MAX_BLOB]
+        if small:
+            self._pack_many(srcs, small, sizes, algorithm, count, blobs, tick)
+        if large:
+            self._ingest_loose(srcs, large, algorithm, count, blobs, tick)
+        return [blob for blob in blobs if blob is not None]
+
+    def _ingest_loose(
+        self,
+        srcs: Sequence[Path],
+        indices: list[int],
+        algorithm: str,
+        workers: int,
+        blobs: list[StoredBlob | None],
+        tick: Callable[[], None],
+    ) -> None:
+        """Ingest ``srcs[i]`` for ``i`` in ``indices`` as loose blobs on a thread pool."""
+        if workers <= 1 or len(indices) <= 1:
+            for index in indices:
+                blobs[index] = self.ingest(srcs[index], algorithm)
+                tick()
+            return
+        with ThreadPoolExecutor(max_workers=min(workers, len(indices))) as pool:
             futures: dict[Future[StoredBlob], int] = {
-                pool.submit(self.ingest, src, algorithm): index for index, src in enumerate(srcs)
+                pool.submit(self.ingest, srcs[index], algorithm): index for index in indices
             }
-            blobs: list[StoredBlob | None] = [None] * total
             try:
-                for done, future in enumerate(as_completed(futures), start=1):
+                for future in as_completed(futures):
                     blobs[futures[future]] = future.result()
-                    if on_progress is not None:
-                        on_progress(done, total)
+                    tick()
             except BaseException:
                 for future in futures:
                     future.cancel()
                 raise
-        return [blob for blob in blobs if blob is not None]
+
+    def _pack_many(
+        self,
+        srcs: Sequence[Path],
+        indices: list[int],
+        sizes: Sequence[int],
+        algorithm: str,
+        workers: int,
+        blobs: list[StoredBlob | None],
+        tick: Callable[[], None],
+    ) -> None:
+        """Read and hash ``srcs[i]`` on worker threads; append new blobs to packs here."""
+        chunks: list[list[int]] = [[]]
+        chunk_bytes = 0
+        for index in indices:
+            if len(chunks[-1]) >= _PACK_CHUNK_FILES or chunk_bytes >= _PACK_CHUNK_BYTES:
+                chunks.append([])
+                chunk_bytes = 0
+            chunks[-1].append(index)
+            chunk_bytes += sizes[index]
+
+        def read_chunk(chunk: list[int]) -> list[tuple[int, bytes, bytes]]:
+            out = []
+            for index in chunk:
+                with open(srcs[index], "rb") as reader:
+                    data = reader.read()
+                hasher = new_hasher(algorithm)
+                hasher.update(data)
+                out.append((index, hasher.digest(), data))
+            return out
+
+        self.packs.refresh()
+        writer = PackWriter(self.tmp_dir, self.packs.dir)
+        try:
+            with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+                window = 2 * workers
+                pending = [pool.submit(read_chunk, chunk) for chunk in chunks[:window]]
+                next_chunk = len(pending)
+                try:
+                    for position in range(len(chunks)):
+                        for index, raw, data in pending[position].result():
+                            digest = b64(raw)
+                            if self.packs.peek(algorithm, digest) is None:
+                                writer.append(algorithm, raw, data)
+                                if writer.size >= PACK_MAX_SIZE:
+                                    writer.publish()
+                                    self.packs.refresh()
+                                    writer = PackWriter(self.tmp_dir, self.packs.dir)
+                            blobs[index] = StoredBlob(digest, algorithm, len(data), srcs[index])
+                            tick()
+                        pending[position] = _DONE  # drop the chunk's bytes
+                        if next_chunk < len(chunks):
+                            pending.append(pool.submit(read_chunk, chunks[next_chunk]))
+                            next_chunk += 1
+                except BaseException:
+                    for future in pending:
+                        future.cancel()
+                    raise
+            writer.publish()
+        except BaseException:
+            writer.abort()
+            raise
+        self.packs.refresh()
 
     def put(self, src: Path, digest: str, algorithm: str) -> StoredBlob:
         """Store the file ``src`` whose content must have the base64 ``digest``.
@@ -154,11 +291,16 @@ class LocalBlobStore:
             OSError: ``src`` cannot be read or the store cannot be written.
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
-        final = self.path_for(digest, algorithm)
-        if final.is_file():
+        if self.has(digest, algorithm):
             actual, size = hash_file(src, algorithm)
             self._check_digest(src, digest, actual)
-            return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
+            final = self.path_for(digest, algorithm)
+            return StoredBlob(
+                digest=digest,
+                algorithm=algorithm,
+                size=size,
+                path=final if final.is_file() else src,
+            )
         return self._ingest(src, algorithm, expected=digest)
 
     def put_bytes(self, data: bytes, algorithm: str = MD5) -> StoredBlob:
@@ -170,7 +312,7 @@ class LocalBlobStore:
         """
         digest = digest_bytes(data, algorithm)
         final = self.path_for(digest, algorithm)
-        if not final.is_file():
+        if not self.has(digest, algorithm):
             tmp = self._tmp_path()
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:
@@ -192,9 +334,16 @@ class LocalBlobStore:
 
         Raises:
             FileNotFoundError: the blob is not stored.
+            CorruptionError: its pack is shorter than its index says.
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
-        return self.path_for(digest, algorithm).read_bytes()
+        try:
+            return self.path_for(digest, algorithm).read_bytes()
+        except FileNotFoundError:
+            location = self._packed(digest, algorithm)
+            if location is None:
+                raise
+            return read_range(location)
 
     def copy_to(self, digest: str, algorithm: str, dest: Path) -> None:
         """Copy a stored blob to the new regular file ``dest`` (mode 0o644, writable).
@@ -210,12 +359,21 @@ class LocalBlobStore:
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
         src = self.path_for(digest, algorithm)
+        offset, size = 0, -1
+        if not src.is_file():
+            location = self._packed(digest, algorithm)
+            if location is None:
+                raise FileNotFoundError(errno.ENOENT, "Blob not stored", str(src))
+            src, offset, size = location
         with open(src, "rb", buffering=0) as reader:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             fd = os.open(dest, flags, COPY_MODE)
             try:
                 os.fchmod(fd, COPY_MODE)
-                _copy_fd(reader.fileno(), fd)
+                if size < 0:
+                    _copy_fd(reader.fileno(), fd)
+                else:
+                    _write_all(fd, os.pread(reader.fileno(), size, offset), size)
             except BaseException:
                 os.close(fd)
                 _unlink_quietly(dest)
@@ -223,14 +381,21 @@ class LocalBlobStore:
             os.close(fd)
 
     def iter_blobs(self) -> Iterator[tuple[str, str, Path]]:
-        """Yield ``(algorithm, hex digest, path)`` for every stored blob, sorted.
+        """Yield ``(algorithm, hex digest, path)`` for every stored blob: loose ones sorted,
+        then packed ones (whose path is their pack file).
 
         Files under the algorithm directories whose names do not form a 32-digit
         lowercase hex digest are skipped; ``root/tmp`` is never listed.
 
         Raises:
             OSError: a directory of the store cannot be listed.
+            CorruptionError: a pack index is corrupt.
         """
+        yield from self._iter_loose()
+        for algorithm, digest, (pack, _offset, _size) in self.packs.items():
+            yield algorithm, b64_to_hex(digest), pack
+
+    def _iter_loose(self) -> Iterator[tuple[str, str, Path]]:
         for algorithm in (MD5, XXH128):
             base = self.root / algorithm
             if not base.is_dir():
@@ -257,11 +422,18 @@ class LocalBlobStore:
         try:
             actual, _size = hash_file(path, algorithm)
         except FileNotFoundError:
-            return False
+            location = self._packed(digest, algorithm)
+            if location is None:
+                return False
+            try:
+                actual = digest_bytes(read_range(location), algorithm)
+            except CorruptionError:
+                return False
         return b64_to_hex(actual) == b64_to_hex(digest)
 
     def cleanup_tmp(self, older_than_seconds: float) -> int:
-        """Remove temporary files last modified more than ``older_than_seconds`` ago.
+        """Remove temporary files, and packs a crash left without an index, last modified
+        more than ``older_than_seconds`` ago.
 
         Use an age well above the longest write in progress: younger files may belong to
         a writer in another process. Returns the number of files removed.
@@ -279,6 +451,13 @@ class LocalBlobStore:
                         removed += 1
                 except FileNotFoundError:
                     continue
+        for pack in self.packs.orphan_packs():
+            try:
+                if pack.stat().st_mtime < cutoff:
+                    os.unlink(pack)
+                    removed += 1
+            except FileNotFoundError:
+                continue
         return removed
 
     def _ingest(self, src: Path, algorithm: str, expected: str | None) -> StoredBlob:
@@ -341,6 +520,20 @@ def _copy_fd(src_fd: int, dest_fd: int) -> None:
         copied += n
     with open(src_fd, "rb", closefd=False) as reader, open(dest_fd, "wb", closefd=False) as writer:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
+
+
+def _write_all(fd: int, data: bytes, size: int) -> None:
+    """Write all of ``data`` to ``fd``; raise CorruptionError if it is not ``size`` bytes."""
+    if len(data) != size:
+        raise CorruptionError("A pack is shorter than its index says")
+    view = memoryview(data)
+    written = 0
+    while written < size:
+        written += os.write(fd, view[written:])
+
+
+_DONE: Future[list[tuple[int, bytes, bytes]]] = Future()
+_DONE.set_result([])
 
 
 def _is_hex_digest(value: str) -> bool:

@@ -1,0 +1,333 @@
+"""Run the benchmark: alternate Cairn and its peers on the same data, print medians.
+
+``python -m bench [--quick] [--runs N] [--huge] [--cache DIR]``. Data sets and peer
+venvs live under the cache directory (default ``~/.cache/cairn-bench``, or
+``$CAIRN_BENCH_CACHE``). For each row every tool runs once per round, rounds alternate
+tools (the disk here is noisy, so only alternating runs are compared), and the table
+shows the median, the ratio Cairn/peer and the peak RSS of each tool. Everything a job
+writes goes to a fresh directory removed afterwards; ``sync`` runs before each timed job
+so one job's dirty pages are not flushed during the next one.
+
+``--quick`` (under 3 minutes once data and venvs exist): small and medium data, wandb as
+the only peer, one round per peer and three for Cairn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from bench import datasets, jobs, peers
+
+Prepare = Callable[[Path], list[str]]  # given a fresh work dir: argv of the job
+
+
+@dataclasses.dataclass
+class Tool:
+    name: str
+    prepare: Prepare
+    env: Callable[[Path], dict[str, str]]
+    parse: bool = True  # the child prints {"seconds": ...}; else wall time from outside
+    rounds: int | None = None  # fewer rounds than the row (slow peers in --quick)
+
+
+@dataclasses.dataclass
+class Row:
+    title: str
+    tools: list[Tool]
+    samples: dict[str, list[tuple[float, float]]] = dataclasses.field(default_factory=dict)
+
+
+def run_child(argv: list[str], env: dict[str, str], cwd: Path, parse: bool) -> tuple[float, float]:
+    """Run one job; return (seconds, peak RSS in MB) or raise with its stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        if child.returncode != 0:
+            message = err.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{argv[:3]} failed ({child.returncode}):\n{message}")
+    seconds = wall
+    if parse:
+        seconds = json.loads(stdout.strip().splitlines()[-1])["seconds"]
+    return seconds, usage.ru_maxrss / 1024
+
+
+class Bench:
+    def __init__(self, cache: Path, quick: bool, runs: int, huge: bool) -> None:
+        self.cache = cache
+        self.quick = quick
+        self.runs = runs
+        self.data = cache / "data"
+        self.work = cache / "work"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.sets = ["small", "medium"] if quick else ["small", "medium", "large"]
+        if huge:
+            self.sets.append("huge")
+        self.peers = ["wandb"] if quick else list(peers.PEERS)
+        self.roots = {name: datasets.ensure(self.data, name) for name in self.sets}
+
+    # environments
+
+    def cairn_env(self, cairn_dir: Path, work: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            CAIRN_DIR=str(cairn_dir),
+            CAIRN_CACHE_DIR=str(work / "cache"),
+            CAIRN_ARTIFACT_DIR=str(work / "artifacts"),
+            CAIRN_ENTITY="bench",
+            CAIRN_SILENT="true",
+        )
+        return env
+
+    def peer_python(self, peer: str) -> str:
+        return str(peers.python_of(self.cache, peer))
+
+    def dvc_repo(self, name: str) -> Path:
+        """A DVC repo (no SCM) holding its own copy of data set ``name``."""
+        repo = self.cache / "dvc" / name
+        if not (repo / ".dvc").is_dir():
+            repo.mkdir(parents=True, exist_ok=True)
+            python = self.peer_python("dvc")
+            env = peers.peer_env(self.work / "dvc-init")
+            subprocess.run(
+                [python, "-m", "dvc", "init", "--no-scm", "-q"], cwd=repo, env=env, check=True
+            )
+            subprocess.run(
+                ["cp", "-r", "--reflink=auto", str(self.roots[name]), str(repo / name)], check=True
+            )
+        return repo
+
+    # rows
+
+    def add_row(self, name: str) -> Row:
+        root = str(self.roots[name])
+        tools = [
+            Tool(
+                "cairn",
+                lambda w: [sys.executable, "-c", jobs.CAIRN_ADD, root, name],
+                lambda w: self.cairn_env(w / "cairn", w),
+            )
+        ]
+        peer_rounds = 1 if self.quick else None
+        if "wandb" in self.peers:
+            tools.append(
+                Tool(
+                    "wandb",
+                    lambda w: [self.peer_python("wandb"), "-c", jobs.WANDB_ADD, root, name],
+                    peers.peer_env,
+                    rounds=peer_rounds,
+                )
+            )
+        if "dvc" in self.peers:
+            repo = self.dvc_repo(name)
+
+            def dvc_fresh(w: Path) -> list[str]:
+                shutil.rmtree(repo / ".dvc" / "cache", ignore_errors=True)
+                shutil.rmtree(repo / ".dvc" / "tmp", ignore_errors=True)
+                (repo / f"{name}.dvc").unlink(missing_ok=True)
+                return [self.peer_python("dvc"), "-c", jobs.DVC_ADD, str(repo), str(repo / name)]
+
+            tools.append(Tool("dvc", dvc_fresh, peers.peer_env, rounds=peer_rounds))
+        if "mlflow" in self.peers:
+            tools.append(
+                Tool(
+                    "mlflow",
+                    lambda w: [self.peer_python("mlflow"), "-c", jobs.MLFLOW_ADD, root],
+                    peers.peer_env,
+                    rounds=peer_rounds,
+                )
+            )
+        if name == "large":
+            tools.append(
+                Tool(
+                    "md5sum",
+                    lambda w: ["md5sum", str(self.roots[name] / "file-0000000.bin")],
+                    peers.peer_env,
+                    parse=False,
+                )
+            )
+        if name == "small":
+            script = f"cd {root} && find . -type f -print0 | xargs -0 md5sum > /dev/null"
+            tools.append(
+                Tool("md5sum", lambda w: ["sh", "-c", script], peers.peer_env, parse=False)
+            )
+        return Row(f"{name}: add + log (fresh store)", tools)
+
+    def reversion_rows(self, name: str) -> list[Row]:
+        """One file changed, then nothing changed, in one persistent store per data set."""
+        store = self.work / f"store-{name}"
+        shutil.rmtree(store, ignore_errors=True)
+        keep = self.work / f"keep-{name}"
+        keep.mkdir(parents=True, exist_ok=True)
+        root = self.roots[name]
+        argv = [sys.executable, "-c", jobs.CAIRN_ADD, str(root), name]
+        env = self.cairn_env(store, keep)
+        run_child(argv, env, keep, parse=True)  # v0, untimed
+        run_child(argv, env, keep, parse=True)  # warm the stat cache, untimed
+        edited = datasets.file_path(root, name, 0)
+        counter = iter(range(1, 1_000_000))
+
+        def changed(w: Path) -> list[str]:
+            edited.write_bytes(datasets.content(name, 0, next(counter)))
+            return argv
+
+        def unchanged(w: Path) -> list[str]:
+            return argv
+
+        return [
+            Row(f"{name}: one file changed", [Tool("cairn", changed, lambda w: env)]),
+            Row(f"{name}: nothing changed", [Tool("cairn", unchanged, lambda w: env)]),
+        ]
+
+    def download_row(self, name: str) -> Row:
+        store = self.work / f"store-{name}"
+        env_of = lambda w: self.cairn_env(store, w)  # noqa: E731
+        root = str(self.roots[name])
+        return Row(
+            f"{name}: download into an empty folder",
+            [
+                Tool(
+                    "cairn",
+                    lambda w: [sys.executable, "-c", jobs.CAIRN_DOWNLOAD, name, str(w / "out")],
+                    env_of,
+                ),
+                Tool(
+                    "cp -r",
+                    lambda w: ["cp", "-r", root, str(w / "out")],
+                    peers.peer_env,
+                    parse=False,
+                ),
+            ],
+        )
+
+    def import_row(self) -> Row:
+        tools = [
+            Tool(
+                "cairn",
+                lambda w: [sys.executable, "-c", jobs.IMPORTS["cairn"]],
+                lambda w: dict(os.environ),
+                parse=False,
+            )
+        ]
+        for peer in self.peers:
+            tools.append(
+                Tool(
+                    peer,
+                    lambda w, p=peer: [self.peer_python(p), "-c", jobs.IMPORTS[p]],
+                    peers.peer_env,
+                    parse=False,
+                )
+            )
+        tools.append(
+            Tool(
+                "python",
+                lambda w: [sys.executable, "-c", "pass"],
+                lambda w: dict(os.environ),
+                parse=False,
+            )
+        )
+        return Row("python -c 'import X'", tools)
+
+    def measure(self, row: Row) -> None:
+        rounds = self.runs
+        for index in range(rounds):
+            for tool in row.tools:
+                if tool.rounds is not None and index >= tool.rounds:
+                    continue
+                work = Path(tempfile.mkdtemp(prefix="job-", dir=self.work))
+                try:
+                    argv = tool.prepare(work)
+                    env = tool.env(work)
+                    os.sync()
+                    sample = run_child(argv, env, work, tool.parse)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+                row.samples.setdefault(tool.name, []).append(sample)
+                print(
+                    f"  {row.title:<40} {tool.name:<8} {sample[0]:8.3f} s {sample[1]:8.0f} MB",
+                    flush=True,
+                )
+
+    def rows(self, only: str | None) -> Iterator[Row]:
+        """Every row in order, built lazily; ``only`` keeps the jobs whose key contains it
+        (keys: ``import``, ``<set> add``, ``<set> reversion``, ``<set> download``)."""
+        plan: list[tuple[str, Callable[[], list[Row]]]] = [("import", lambda: [self.import_row()])]
+        for name in self.sets:
+            plan.append((f"{name} add", lambda n=name: [self.add_row(n)]))
+            if name in ("small", "medium", "huge"):
+                plan.append((f"{name} reversion", lambda n=name: self.reversion_rows(n)))
+            if name == "small":
+                plan.append((f"{name} download", lambda n=name: [self.download_row(n)]))
+        for key, build in plan:
+            if only is None or only in key:
+                yield from build()
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| job | tool | median s | runs | cairn / tool | peak RSS MB |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        cairn = statistics.median(s for s, _ in row.samples.get("cairn", [(float("nan"), 0)]))
+        for name, samples in row.samples.items():
+            median = statistics.median(s for s, _ in samples)
+            rss = max(r for _, r in samples)
+            ratio = "" if name == "cairn" else f"{cairn / median:.3f}"
+            lines.append(
+                f"| {row.title} | {name} | {median:.3f} | {len(samples)} | {ratio} | {rss:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a subset in under 3 minutes")
+    parser.add_argument("--runs", type=int, default=None, help="rounds per row (default 3)")
+    parser.add_argument("--huge", action="store_true", help="add the 1,000,000 x 100 B set")
+    parser.add_argument(
+        "--only", default=None, help="only jobs whose key contains this: import, small add, ..."
+    )
+    default_cache = os.environ.get("CAIRN_BENCH_CACHE") or Path.home() / ".cache" / "cairn-bench"
+    parser.add_argument("--cache", type=Path, default=Path(default_cache))
+    args = parser.parse_args(argv)
+    bench = Bench(args.cache, args.quick, args.runs or 3, args.huge)
+    bench.work.mkdir(parents=True, exist_ok=True)
+    versions = {peer: peers.version_of(args.cache, peer) for peer in bench.peers}
+    print("peers:", ", ".join(f"{k} {v}" for k, v in versions.items()), flush=True)
+    started = time.perf_counter()
+    rows = []
+    try:
+        for row in bench.rows(args.only):
+            bench.measure(row)
+            rows.append(row)
+    finally:
+        for name in set(bench.sets) - {"large"}:  # undo the "one file changed" edits
+            original = datasets.content(name, 0)
+            path = datasets.file_path(bench.roots[name], name, 0)
+            if path.read_bytes() != original:
+                path.write_bytes(original)
+    print()
+    print(table(rows))
+    print(f"\n{time.perf_counter() - started:.0f} s in all")
+    results = {row.title: row.samples for row in rows}
+    (args.cache / "results.json").write_text(
+        json.dumps({"peers": versions, "rows": results}, indent=1)
+    )
+    return 0

@@ -1,0 +1,265 @@
+"""Pack files: many small blobs in one file plus an index, as git packs objects (DESIGN §4, §6).
+
+Writing 20,000 small files costs far more than writing their bytes (file creation, one
+fsync each). The blob store therefore appends small blobs to one pack file and publishes
+it with an index:
+
+1. blobs are appended to a temporary file in ``root/tmp`` (unique per writer);
+2. the pack is fsynced, made read-only and renamed to ``packs/pack-<id>.pack``;
+3. the index (a header, one fixed record per blob, an MD5 trailer over everything before
+   it) is written to a temporary file, fsynced and renamed to ``packs/pack-<id>.idx``.
+
+A blob is visible only through an index, and an index is published only after its pack is
+durable under its final name, so a crash at any point leaves no partial blob visible: at
+worst a temporary file or a pack without an index, which ``orphan_packs`` lists for
+cleanup. Readers load every index into one in-memory table and reload when a lookup
+misses (another process may have published a pack since).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import secrets
+import struct
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from cairn.core.digest import MD5, XXH128
+from cairn.errors import CorruptionError
+
+PACKS_DIR = "packs"
+PACK_SUFFIX = ".pack"
+INDEX_SUFFIX = ".idx"
+PACK_MODE = 0o444
+_MAGIC = b"CAIRNIX1"
+_HEADER = struct.Struct("<8sQ")  # magic, record count
+_RECORD = struct.Struct("<B16sQQ")  # algorithm id, raw digest, offset, size
+_TRAILER = 16  # MD5 of header + records
+_ALGORITHMS = (MD5, XXH128)
+_ALGORITHM_IDS = {name: index for index, name in enumerate(_ALGORITHMS)}
+
+# (pack path, offset, size)
+Location = tuple[Path, int, int]
+
+
+def index_key(algorithm: str, digest: str) -> tuple[int, str]:
+    """The table key of a blob: (algorithm id, base64 entry digest), so a lookup needs no
+    decoding (a digest spelt another way than base64's canonical form simply misses).
+
+    Raises ``ValueError`` for an unknown algorithm.
+    """
+    try:
+        return _ALGORITHM_IDS[algorithm], digest
+    except KeyError:
+        raise ValueError(f"Unknown digest algorithm: {algorithm!r}") from None
+
+
+def encode_index(records: list[tuple[str, bytes, int, int]]) -> bytes:
+    """The bytes of an index for ``(algorithm, raw digest, offset, size)`` records."""
+    parts = [_HEADER.pack(_MAGIC, len(records))]
+    parts.extend(
+        _RECORD.pack(_ALGORITHM_IDS[alg], raw, offset, size) for alg, raw, offset, size in records
+    )
+    body = b"".join(parts)
+    return body + hashlib.md5(body).digest()
+
+
+def decode_index(data: bytes, name: str) -> list[tuple[int, bytes, int, int]]:
+    """Parse index bytes into ``(algorithm id, raw digest, offset, size)`` records.
+
+    Raises:
+        CorruptionError: bad magic, length or trailer checksum (``name`` is in the message).
+    """
+    if len(data) < _HEADER.size + _TRAILER:
+        raise CorruptionError(f"Pack index '{name}' is truncated", context={"index": name})
+    body, trailer = data[:-_TRAILER], data[-_TRAILER:]
+    magic, count = _HEADER.unpack_from(body)
+    if (
+        magic != _MAGIC
+        or len(body) != _HEADER.size + count * _RECORD.size
+        or hashlib.md5(body).digest() != trailer
+    ):
+        raise CorruptionError(f"Pack index '{name}' is corrupt", context={"index": name})
+    return list(_RECORD.iter_unpack(body[_HEADER.size :]))
+
+
+class PackTable:
+    """Every published pack index of one store, loaded into memory; thread-safe."""
+
+    def __init__(self, packs_dir: Path) -> None:
+        self.dir = packs_dir
+        self._lock = threading.Lock()
+        self._loaded: set[str] = set()
+        self._table: dict[tuple[int, str], Location] = {}
+
+    def lookup(self, algorithm: str, digest: str) -> Location | None:
+        """Where the blob lives, or None; reloads the indexes once on a miss.
+
+        Raises:
+            CorruptionError: a newly published index is corrupt.
+            ValueError: unknown ``algorithm``.
+        """
+        key = index_key(algorithm, digest)
+        found = self._table.get(key)
+        if found is None:
+            # Look again even if this call loaded nothing: another thread may just have.
+            self.refresh()
+            found = self._table.get(key)
+        return found
+
+    def peek(self, algorithm: str, digest: str) -> Location | None:
+        """Like ``lookup`` but without reloading (for callers that refreshed just before)."""
+        return self._table.get(index_key(algorithm, digest))
+
+    def refresh(self) -> bool:
+        """Load indexes published since the last call; True if any was new.
+
+        Raises:
+            CorruptionError: an index is corrupt.
+        """
+        try:
+            names = [n for n in os.listdir(self.dir) if n.endswith(INDEX_SUFFIX)]
+        except FileNotFoundError:
+            return False
+        with self._lock:
+            new = [name for name in names if name not in self._loaded]
+            for name in new:
+                self._load(name)
+        return bool(new)
+
+    def _load(self, name: str) -> None:
+        path = self.dir / name
+        pack = path.with_suffix(PACK_SUFFIX)
+        for alg_id, raw, offset, size in decode_index(path.read_bytes(), str(path)):
+            digest = base64.b64encode(raw).decode("ascii")
+            self._table.setdefault((alg_id, digest), (pack, offset, size))
+        self._loaded.add(name)
+
+    def items(self) -> Iterator[tuple[str, str, Location]]:
+        """Every packed blob as ``(algorithm, base64 digest, location)`` (after a refresh)."""
+        self.refresh()
+        with self._lock:
+            entries = list(self._table.items())
+        for (alg_id, digest), location in entries:
+            yield _ALGORITHMS[alg_id], digest, location
+
+    def orphan_packs(self) -> list[Path]:
+        """Pack files without an index (left by a crash between steps 2 and 3)."""
+        try:
+            names = set(os.listdir(self.dir))
+        except FileNotFoundError:
+            return []
+        return [
+            self.dir / name
+            for name in sorted(names)
+            if name.endswith(PACK_SUFFIX) and name[: -len(PACK_SUFFIX)] + INDEX_SUFFIX not in names
+        ]
+
+
+class PackWriter:
+    """Appends blobs to one temporary pack; ``publish`` makes them all visible at once."""
+
+    def __init__(self, tmp_dir: Path, packs_dir: Path) -> None:
+        self._tmp_dir = tmp_dir
+        self._packs_dir = packs_dir
+        self._token = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(8)}"
+        self._tmp = tmp_dir / f"{self._token}{PACK_SUFFIX}.tmp"
+        self._file = open(self._tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in publish/abort
+        self._offset = 0
+        self._records: list[tuple[str, bytes, int, int]] = []
+        self._seen: dict[tuple[int, str], int] = {}
+        self.final = packs_dir / f"pack-{secrets.token_hex(12)}{PACK_SUFFIX}"
+
+    @property
+    def size(self) -> int:
+        """Bytes appended so far."""
+        return self._offset
+
+    def append(self, algorithm: str, raw: bytes, data: bytes | memoryview) -> int:
+        """Append one blob (skipped if this pack holds it already); return its offset.
+
+        Raises ``OSError`` if the temporary pack cannot be written.
+        """
+        key = index_key(algorithm, base64.b64encode(raw).decode("ascii"))
+        offset = self._seen.get(key)
+        if offset is not None:
+            return offset
+        offset = self._offset
+        self._file.write(data)
+        self._offset += len(data)
+        self._records.append((algorithm, raw, offset, len(data)))
+        self._seen[key] = offset
+        return offset
+
+    def publish(self) -> Path | None:
+        """Fsync and publish the pack, then its index; return the pack path (None if empty).
+
+        Raises:
+            OSError: the pack or its index cannot be written; the temporary files are
+                removed and nothing is visible.
+        """
+        try:
+            self._file.flush()
+            if not self._records:
+                self._file.close()
+                os.unlink(self._tmp)
+                return None
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.chmod(self._tmp, PACK_MODE)
+            self._packs_dir.mkdir(exist_ok=True)
+            os.replace(self._tmp, self.final)
+            index_tmp = self._tmp_dir / f"{self._token}{INDEX_SUFFIX}.tmp"
+            try:
+                fd = os.open(index_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                try:
+                    data = memoryview(encode_index(self._records))
+                    written = 0
+                    while written < len(data):
+                        written += os.write(fd, data[written:])
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.chmod(index_tmp, PACK_MODE)
+                os.replace(index_tmp, self.final.with_suffix(INDEX_SUFFIX))
+            except BaseException:
+                _unlink_quietly(index_tmp)
+                _unlink_quietly(self.final)
+                raise
+        except BaseException:
+            self.abort()
+            raise
+        return self.final
+
+    def abort(self) -> None:
+        """Drop the temporary pack (nothing of it was visible)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+        _unlink_quietly(self._tmp)
+
+
+def read_range(location: Location) -> bytes:
+    """The bytes of a packed blob.
+
+    Raises:
+        OSError: the pack cannot be read.
+        CorruptionError: the pack is shorter than its index says.
+    """
+    pack, offset, size = location
+    fd = os.open(pack, os.O_RDONLY)
+    try:
+        data = os.pread(fd, size, offset)
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise CorruptionError(f"Pack '{pack}' is truncated", context={"pack": str(pack)})
+    return data
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -1,0 +1,120 @@
+"""The stat cache: (path, size, mtime, inode, ctime) -> digest; unchanged files are not re-read.
+
+Re-versioning a folder would otherwise hash every file again (DESIGN §6). The cache is
+its own SQLite file (``$CAIRN_DIR/statcache.db``), apart from the store's database: it is
+an optimisation only, so losing it costs a re-read, never correctness.
+
+A hit needs the same size, ``mtime_ns``, inode and ``ctime_ns`` as when the file was
+hashed, and a file modified within ``RACY_SECONDS`` of the moment it was hashed is never
+trusted (git's "racily clean" rule): with a coarse file-system clock, a write in the same
+tick as the hash would leave every stat field unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from cairn.errors import StoreError
+
+STATCACHE_FILE = "statcache.db"
+RACY_SECONDS = 2.0  # above the coarsest common timestamp granularity (1-2 s on ext3, FAT)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    hashed_ns INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (path, algorithm)
+) WITHOUT ROWID
+"""
+
+# (size, mtime_ns, inode, ctime_ns)
+StatKey = tuple[int, int, int, int]
+
+
+def stat_key(info: os.stat_result) -> StatKey:
+    """The fields a cached digest is tied to."""
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
+
+
+class StatCache:
+    """A persistent map from a file's path and stat fields to its digest; thread-safe."""
+
+    def __init__(self, path: Path, racy_seconds: float = RACY_SECONDS) -> None:
+        """Open (creating if needed) the cache file at ``path``; entries whose file changed
+        (mtime or ctime) less than ``racy_seconds`` before it was hashed are not trusted.
+
+        Raises:
+            StoreError: the file cannot be opened or is not a usable SQLite database.
+        """
+        self.path = path
+        self._racy_ns = int(racy_seconds * 1e9)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"Cannot open the stat cache '{path}': {exc}", context={"path": str(path)}
+            ) from exc
+
+    def lookup(self, paths: Sequence[str], algorithm: str) -> dict[str, tuple[StatKey, str]]:
+        """Cached ``(stat key, digest)`` of each of ``paths`` (absolute) that has a
+        trustworthy entry; the caller compares the stat key with a fresh ``os.stat``.
+
+        Raises:
+            StoreError: the cache cannot be read.
+        """
+        found: dict[str, tuple[StatKey, str]] = {}
+        wanted = set(paths)
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest "
+                    "FROM stat_cache WHERE algorithm = ?",
+                    (algorithm,),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
+        for path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest in rows:
+            if path in wanted and hashed_ns - max(mtime_ns, ctime_ns) > self._racy_ns:
+                found[path] = ((size, mtime_ns, inode, ctime_ns), digest)
+        return found
+
+    def record(self, items: Sequence[tuple[str, StatKey, str]], algorithm: str) -> None:
+        """Remember ``(absolute path, stat key taken before hashing, digest)`` items.
+
+        Raises:
+            StoreError: the cache cannot be written.
+        """
+        if not items:
+            return
+        now = time.time_ns()
+        rows = [(path, algorithm, *key, now, digest) for path, key, digest in items]
+        try:
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO stat_cache "
+                    "(path, algorithm, size, mtime_ns, inode, ctime_ns, hashed_ns, digest) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write the stat cache '{self.path}': {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()

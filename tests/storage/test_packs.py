@@ -1,0 +1,185 @@
+"""Packed small blobs: ingest_many packs them, every read serves them, crashes hide nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from cairn.core.digest import b64_to_hex, digest_bytes
+from cairn.errors import CorruptionError
+from cairn.storage.blobstore import PACK_MAX_BLOB, LocalBlobStore
+from cairn.storage.packs import PACKS_DIR, decode_index, encode_index
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def make_files(root: Path, contents: list[bytes]) -> list[Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, data in enumerate(contents):
+        path = root / f"f{index:03d}.bin"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def loose_files(store: LocalBlobStore) -> list[Path]:
+    return [
+        Path(root) / name
+        for root, _dirs, names in os.walk(store.root)
+        if not Path(root).is_relative_to(store.root / "tmp")
+        and not Path(root).is_relative_to(store.root / PACKS_DIR)
+        for name in names
+    ]
+
+
+def test_small_blobs_go_into_one_pack_and_read_back(store: LocalBlobStore, tmp_path: Path) -> None:
+    contents = [f"file {i}\n".encode() * (i + 1) for i in range(50)]
+    sources = make_files(tmp_path / "src", contents)
+    blobs = store.ingest_many(sources, "md5", workers=3)
+
+    assert [b.digest for b in blobs] == [digest_bytes(c) for c in contents]
+    assert [b.size for b in blobs] == [len(c) for c in contents]
+    assert [b.path for b in blobs] == sources  # packed bytes have no file of their own
+    assert loose_files(store) == []
+    assert sorted(p.suffix for p in (store.root / PACKS_DIR).iterdir()) == [".idx", ".pack"]
+    assert os.listdir(store.tmp_dir) == []
+
+    reopened = LocalBlobStore(store.root)  # another process sees the published pack
+    for blob, data in zip(blobs, contents, strict=True):
+        assert reopened.has(blob.digest, "md5")
+        assert reopened.read_bytes(blob.digest, "md5") == data
+        assert reopened.verify(blob.digest, "md5")
+        dest = tmp_path / "out" / blob.digest.replace("/", "_")
+        dest.parent.mkdir(exist_ok=True)
+        reopened.copy_to(blob.digest, "md5", dest)
+        assert dest.read_bytes() == data
+        assert dest.stat().st_mode & 0o777 == 0o644
+    listed = {(alg, hex_digest) for alg, hex_digest, _path in reopened.iter_blobs()}
+    assert listed == {("md5", b64_to_hex(b.digest)) for b in blobs}
+
+
+def test_large_files_stay_loose_and_duplicates_are_stored_once(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    big = os.urandom(PACK_MAX_BLOB + 1)
+    small = b"same bytes"
+    sources = make_files(tmp_path / "src", [small, big, small])
+    blobs = store.ingest_many(sources, "xxh128")
+    assert blobs[0].digest == blobs[2].digest
+    assert blobs[1].path == store.path_for(blobs[1].digest, "xxh128")
+    assert loose_files(store) == [blobs[1].path]
+    # Ingesting the same files again adds no pack: all blobs are known.
+    store.ingest_many(sources, "xxh128")
+    assert len(list((store.root / PACKS_DIR).glob("*.pack"))) == 1
+    assert store.read_bytes(blobs[0].digest, "xxh128") == small
+    assert sorted(alg for alg, _hex, _path in store.iter_blobs()) == ["xxh128", "xxh128"]
+
+
+def test_put_and_put_bytes_see_packed_blobs(store: LocalBlobStore, tmp_path: Path) -> None:
+    (source,) = make_files(tmp_path / "src", [b"packed"])
+    (blob,) = store.ingest_many([source], "md5")
+    again = store.put(source, blob.digest, "md5")  # already stored: only checked
+    assert again.digest == blob.digest
+    assert loose_files(store) == []
+    store.put_bytes(b"packed")
+    assert loose_files(store) == []
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"not the same")
+    with pytest.raises(CorruptionError):
+        store.put(other, blob.digest, "md5")
+
+
+def test_missing_blob_reads(store: LocalBlobStore, tmp_path: Path) -> None:
+    absent = digest_bytes(b"never stored")
+    assert not store.has(absent, "md5")
+    assert not store.verify(absent, "md5")
+    with pytest.raises(FileNotFoundError):
+        store.read_bytes(absent, "md5")
+    with pytest.raises(FileNotFoundError):
+        store.copy_to(absent, "md5", tmp_path / "x")
+    with pytest.raises(ValueError):
+        store.has("not-a-digest", "md5")
+
+
+def test_corrupt_packed_blob_fails_verify(store: LocalBlobStore, tmp_path: Path) -> None:
+    (source,) = make_files(tmp_path / "src", [b"x" * 1000])
+    (blob,) = store.ingest_many([source], "md5")
+    (pack,) = (store.root / PACKS_DIR).glob("*.pack")
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as handle:
+        handle.write(b"y")
+    assert not LocalBlobStore(store.root).verify(blob.digest, "md5")
+
+
+def test_index_round_trip_and_damage_detection() -> None:
+    records = [("md5", b"\x01" * 16, 0, 10), ("xxh128", b"\x02" * 16, 10, 5)]
+    data = encode_index(records)
+    assert decode_index(data, "i") == [(0, b"\x01" * 16, 0, 10), (1, b"\x02" * 16, 10, 5)]
+    with pytest.raises(CorruptionError, match="corrupt"):
+        decode_index(data[:-1] + bytes([data[-1] ^ 1]), "i")
+    with pytest.raises(CorruptionError, match="truncated"):
+        decode_index(data[:10], "i")
+
+
+def test_failed_ingest_publishes_nothing(store: LocalBlobStore, tmp_path: Path) -> None:
+    sources = make_files(tmp_path / "src", [b"a", b"b"])
+    with pytest.raises(FileNotFoundError):
+        store.ingest_many([*sources, tmp_path / "missing.bin"], "md5")
+    assert not (store.root / PACKS_DIR).exists() or list((store.root / PACKS_DIR).iterdir()) == []
+    assert os.listdir(store.tmp_dir) == []
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from cairn.storage import packs
+from cairn.storage.blobstore import LocalBlobStore
+store = LocalBlobStore(Path(sys.argv[1]))
+real_replace = os.replace
+def die_before_index(src, dst):
+    real_replace(src, dst)
+    if str(dst).endswith(".pack"):
+        os.kill(os.getpid(), signal.SIGKILL)
+packs.os.replace = die_before_index
+store.ingest_many([Path(p) for p in sys.argv[2:]], "md5")
+"""
+
+
+def test_kill_between_pack_and_index_leaves_nothing_visible(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    sources = make_files(tmp_path / "src", [b"one", b"two"])
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(store.root), *map(str, sources)],
+        capture_output=True,
+        text=True,
+    )
+    assert child.returncode == -9, child.stderr
+    fresh = LocalBlobStore(store.root)
+    assert not fresh.has(digest_bytes(b"one"), "md5")
+    assert list(fresh.iter_blobs()) == []
+    (orphan,) = fresh.packs.orphan_packs()
+    assert fresh.cleanup_tmp(older_than_seconds=-1) == 1
+    assert not orphan.exists()
+    assert fresh.ingest_many(sources, "md5")[0].digest == digest_bytes(b"one")
+    assert fresh.read_bytes(digest_bytes(b"two"), "md5") == b"two"
+
+
+def test_threads_reading_a_fresh_store_all_find_packed_blobs(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    contents = [f"blob {i}".encode() for i in range(2000)]
+    blobs = store.ingest_many(make_files(tmp_path / "src", contents), "md5")
+    reader = LocalBlobStore(store.root)  # nothing loaded yet: threads race to load
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda b: reader.read_bytes(b.digest, "md5"), blobs))
+    assert found == contents
