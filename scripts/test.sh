@@ -8,6 +8,15 @@ if ! have_postgres; then
   if [ "$(id -u)" != 0 ]; then echo "install Debian's postgresql package first" >&2; exit 1; fi
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+# Azurite (the Azure Blob emulator of the reference tests) from npm, into a project-local dir.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then echo "install node.js and npm first" >&2; exit 1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -f .test-tools/azurite/node_modules/azurite/dist/src/blob/main.js ]; then
+  mkdir -p .test-tools/azurite
+  (cd .test-tools/azurite && npm install --no-audit --no-fund --loglevel=error azurite@3.35.0 >/dev/null)
+fi
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 echo "== ruff";          python3 -m ruff check src tests
 echo "== ruff format";   python3 -m ruff format --check src tests

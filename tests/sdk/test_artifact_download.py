@@ -252,7 +252,8 @@ def test_reference_downloads(cairn_dir: Path, tmp_path: Path, log: LogFn) -> Non
     assert not (tmp_path / "again" / "shared.bin").exists()
     assert _leftovers(tmp_path / "again") == []
     source.unlink()
-    with pytest.raises(ValueError, match=r"^Local file reference: Failed to find file at path"):
+    # vanished: MissingReferenceError, a FileNotFoundError (skipped with allow_missing_references)
+    with pytest.raises(FileNotFoundError, match=r"^Local file reference: Failed to find file at"):
         art.get_entry("shared.bin").download(str(tmp_path / "again"))
 
 

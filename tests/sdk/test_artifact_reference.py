@@ -105,7 +105,9 @@ def test_reference_collisions_follow_the_add_entry_rule(cairn_dir: Path, tmp_pat
         art.add_reference(two.as_uri(), name="f")
 
 
-@pytest.mark.parametrize("uri", ["foo://bar/baz", "s3://bucket/key", "https://example.com/x.csv"])
+@pytest.mark.parametrize(
+    "uri", ["foo://bar/baz", "ftp://example.com/x.csv", "wandb-client-artifact://abc/x"]
+)
 def test_unknown_schemes_are_tracked_verbatim(cairn_dir: Path, uri: str) -> None:
     art = Artifact("x", "dataset")
     with pytest.raises(ValueError) as info:

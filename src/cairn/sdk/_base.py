@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import quote, urljoin
+from typing import TYPE_CHECKING, Any
 
+from cairn.config import Settings
 from cairn.core.digest import entry_algorithm, normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import validate_aliases, validate_tags
-from cairn.errors import ArtifactNotLoggedError
 from cairn.progress import ProgressCallback, default_callback
 from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import download
@@ -230,24 +228,9 @@ class ArtifactBase:
         )
 
     @property
-    @ensure_logged
-    def source_artifact(self) -> Self:
-        """The source version: the artifact itself, since links do not exist yet."""
-        return self
-
-    @property
     def is_link(self) -> bool:
         """Whether the artifact was fetched through a collection it was linked into."""
         return self._is_link
-
-    @property
-    @ensure_logged
-    def url(self) -> str:
-        """The version's page in the Cairn UI."""
-        base = self._logged_backend().settings.ui_url.rstrip("/") + "/"
-        collection = self.name.split(":")[0]
-        path = f"{self.entity}/{self.project}/artifacts/{quote(self.type)}/{quote(collection)}"
-        return urljoin(base, f"{path}/{self.version}")
 
     # ------------------------------------------------------------ editable attributes
 
@@ -298,18 +281,6 @@ class ArtifactBase:
     def tags(self, tags: list[str]) -> None:
         """Raises ``ValueError`` for an invalid tag (spec §3.4)."""
         self._tags = validate_tags(tags)
-
-    @property
-    def ttl(self) -> timedelta | None:
-        """Time to live; ``None`` when the version never expires.
-
-        Raises ``ArtifactNotLoggedError('Artifact.ttl')`` while the TTL is inherited and
-        not yet known (drafts).
-        """
-        if self._ttl_is_inherited and self.is_draft():
-            raise ArtifactNotLoggedError("Artifact.ttl", self)
-        seconds = self._ttl_duration_seconds
-        return timedelta(seconds=seconds) if seconds is not None and seconds > 0 else None
 
     @property
     def use_as(self) -> None:
@@ -405,16 +376,6 @@ class ArtifactBase:
         """True until the artifact is logged."""
         return self._state == "PENDING"
 
-    def wait(self, timeout: int | None = None) -> Self:
-        """Return the artifact; logging is synchronous, so there is nothing to wait for.
-
-        Raises ``ArtifactNotLoggedError('Artifact.wait')`` on a draft that was never logged.
-        """
-        del timeout
-        if self.is_draft():
-            raise ArtifactNotLoggedError("Artifact.wait", self)
-        return self
-
     @ensure_logged
     def json_encode(self) -> dict[str, Any]:
         """The form wandb stores for artifacts in run config."""
@@ -439,8 +400,10 @@ class ArtifactBase:
         return self._backend
 
     def _progress(self) -> ProgressCallback:
+        """The progress callback of this artifact's settings (a draft's come from the env)."""
         backend = self._backend
-        return default_callback(backend.settings.silent if backend is not None else True)
+        settings = backend.settings if backend is not None else Settings.load()
+        return default_callback(settings.silent)
 
     def _default_root(self, include_version: bool = True) -> Path:
         name = self.source_name if include_version else self.source_name.split(":")[0]

@@ -20,6 +20,7 @@ from cairn.core.metadata import validate_metadata
 from cairn.core.names import validate_aliases, validate_artifact_name, validate_artifact_type
 from cairn.core.names import validate_tags as _validate_tags
 from cairn.errors import CommError
+from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.protocol import Backend, BlobRef, CommitRequest, CommitResult
 
 UPLOAD_WORKERS = 8
@@ -37,6 +38,7 @@ class Draft:
     entry_algorithm: str  # "md5" | "xxh128"
     storage_region: str | None
     incremental: bool
+    ttl_duration_seconds: int | None = None  # wire form (spec §4.12); None: inherit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +84,15 @@ def merge_with_latest(
     return merged
 
 
-def upload_missing(backend: Backend, entity: str, entries: Sequence[ManifestEntry]) -> None:
+def upload_missing(
+    backend: Backend,
+    entity: str,
+    entries: Sequence[ManifestEntry],
+    progress: ProgressCallback = silent,
+) -> None:
     """Ask once which blobs the store lacks, then upload each from an entry's local copy.
+
+    ``progress`` hears of each uploaded file (task ``Uploading``).
 
     Raises:
         ValueError: a missing blob has no local copy to upload (named).
@@ -110,9 +119,17 @@ def upload_missing(backend: Backend, entity: str, entries: Sequence[ManifestEntr
         uploads.append((blob, Path(entry.local_path)))
     if not uploads:
         return
+    total_bytes = sum(blob.size for blob, _ in uploads)
+    done_bytes = 0
     with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_WORKERS, len(uploads)))) as pool:
-        for future in [pool.submit(backend.put_blob, entity, b, p) for b, p in uploads]:
+        futures = [(b, pool.submit(backend.put_blob, entity, b, p)) for b, p in uploads]
+        for done, (blob, future) in enumerate(futures, start=1):
             future.result()
+            done_bytes += blob.size
+            progress(ProgressEvent("Uploading", done, len(uploads), done_bytes, total_bytes))
+    progress(
+        ProgressEvent("Uploading", len(uploads), len(uploads), done_bytes, total_bytes, done=True)
+    )
 
 
 def commit(
@@ -142,5 +159,6 @@ def commit(
         tags=checked.tags,
         run_id=run_id,
         storage_region=draft.storage_region,
+        ttl_duration_seconds=draft.ttl_duration_seconds,
     )
     return backend.commit_version(request)

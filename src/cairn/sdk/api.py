@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from cairn.config import Settings
@@ -25,6 +26,7 @@ from cairn.sdk.collections import (
     ArtifactTypes,
     PublicRun,
 )
+from cairn.sdk.registries import Registries, Registry
 from cairn.sdk.session import backend_for
 
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
@@ -192,6 +194,78 @@ class Api:
         """The artifact types used in ``project`` (``[entity/]project``, default the Api's)."""
         entity, project_name = self._project_path(project)
         return ArtifactTypes(self._backend, entity, project_name)
+
+    # ------------------------------------------------------------------ registries
+
+    def registries(
+        self, organization: str | None = None, filter: dict[str, Any] | None = None
+    ) -> Registries:
+        """The registries of the organization (``filter``: ``{"name": ...}``, ``$regex``,
+        ``$in``). Raises ``cairn.errors.CommError`` for an unknown organization."""
+        return Registries(self._backend, organization, filter)
+
+    def registry(self, name: str, organization: str | None = None) -> Registry:
+        """The registry ``name`` (with or without the ``wandb-registry-`` prefix).
+
+        Raises ``cairn.errors.CommError`` when it does not exist.
+        """
+        return Registry(self._backend, self._backend.get_registry(organization, name))
+
+    def create_registry(
+        self,
+        name: str,
+        visibility: str,
+        organization: str | None = None,
+        description: str | None = None,
+        artifact_types: list[str] | None = None,
+    ) -> Registry:
+        """Create registry ``name``; ``visibility`` is ``"organization"`` or ``"restricted"``;
+        ``artifact_types`` None accepts every type.
+
+        Raises ``ValueError`` for an invalid name, visibility or type, or an existing
+        registry; ``cairn.errors.CommError`` for an unknown organization.
+        """
+        info = self._backend.create_registry(
+            organization, name, visibility, description, artifact_types
+        )
+        return Registry(self._backend, info)
+
+    # ------------------------------------------------------------------ TTL defaults
+
+    def set_default_artifact_ttl(self, ttl: timedelta | None, path: str | None = None) -> None:
+        """Set the TTL inherited by versions logged in ``path`` (``"entity"`` or
+        ``"entity/project"``; default: the Api's entity). ``None`` clears it (a project
+        then inherits its entity's). Versions whose TTL is ``inherit`` (the default) expire
+        ``ttl`` after their creation; versions linked into a registry never expire.
+
+        Raises ``ValueError`` for a non-positive ``ttl`` or a malformed path.
+        """
+        entity, project = self._ttl_path(path)
+        seconds = None
+        if ttl is not None:
+            seconds = int(ttl.total_seconds())
+            if seconds <= 0:
+                raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
+        self._backend.set_default_ttl(entity, project, seconds)
+
+    def default_artifact_ttl(self, path: str | None = None) -> timedelta | None:
+        """The default TTL set on ``path`` (``"entity"`` or ``"entity/project"``), if any.
+
+        Raises ``cairn.errors.CommError`` when the entity or project does not exist.
+        """
+        entity, project = self._ttl_path(path)
+        seconds = self._backend.get_default_ttl(entity, project)
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    def _ttl_path(self, path: str | None) -> tuple[str, str | None]:
+        if not path:
+            return self._entity, None
+        parts = path.split("/")
+        if len(parts) == 1:
+            return validate_entity_name(parts[0]), None
+        if len(parts) == 2:
+            return validate_entity_name(parts[0]), validate_project_name(parts[1])
+        raise ValueError(f"Invalid path {path!r}: expected 'entity' or 'entity/project'")
 
     # ------------------------------------------------------------------ runs
 

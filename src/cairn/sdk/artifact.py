@@ -18,20 +18,23 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
-from urllib.parse import urlparse
+from typing import IO, TYPE_CHECKING, Any
 
+from cairn.config import Settings
 from cairn.core.digest import b64_to_hex, entry_algorithm, normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import validate_artifact_name, validate_artifact_type
 from cairn.core.paths import normalize_artifact_path
 from cairn.protocol import Backend, VersionInfo
-from cairn.sdk import _adding, _commit, download
-from cairn.sdk._base import ArtifactBase
+from cairn.sdk import _adding, _commit, _media, _references, download
 from cairn.sdk._entry import ArtifactManifestEntry, adopt_manifest
 from cairn.sdk._guards import ensure_logged, ensure_not_finalized
+from cairn.sdk._surface import ArtifactSurface
 from cairn.sdk.files import ArtifactFiles
+
+if TYPE_CHECKING:
+    from cairn.media._base import WBValue
 
 # Suffixes ``Artifact.add(obj, name)`` gives media values (spec §4.5); ``get_entry(name)``
 # finds ``<name>.<suffix>.json`` too.
@@ -43,7 +46,7 @@ _MEDIA_SUFFIXES = (
 )  # fmt: skip
 
 
-class Artifact(ArtifactBase):
+class Artifact(ArtifactSurface):
     """A versioned set of files and references (``wandb.Artifact``).
 
     Args:
@@ -150,13 +153,15 @@ class Artifact(ArtifactBase):
             entry_algorithm=entry_algorithm(self._digest_algorithm),
             storage_region=self._storage_region,
             incremental=self._incremental,
+            ttl_duration_seconds=self._ttl_wire(),
         )
         checked = _commit.validate(draft, aliases, tags)
         self.finalize()
         manifest = self.manifest
         if self._incremental:
             manifest = _commit.merge_with_latest(backend, entity, project, draft, manifest)
-        _commit.upload_missing(backend, entity, list(manifest.entries.values()))
+        entries = list(manifest.entries.values())
+        _commit.upload_missing(backend, entity, entries, self._progress())
         result = _commit.commit(
             backend, draft, manifest, checked, entity=entity, project=project, run_id=run_id
         )
@@ -320,25 +325,34 @@ class Artifact(ArtifactBase):
     ) -> Sequence[ArtifactManifestEntry]:
         """Track files by URI without storing their bytes; return the added entries.
 
-        ``file://`` URIs name a file or a directory (checksummed unless ``checksum`` is
-        False, spec §5.5); every other scheme is tracked verbatim and needs ``name``
-        (spec §5.7). An entry of a logged artifact stands for its ``ref_url()``.
+        Schemes (spec §5): ``file://``, ``http(s)://``, ``s3://``, ``gs://``, Azure blob
+        URLs, ``wandb-artifact://`` (an entry of a logged artifact stands for its
+        ``ref_url()``); any other scheme is tracked verbatim and needs ``name`` (§5.7).
+        A prefix becomes one entry per object, at most ``max_objects`` (default 10,000,000).
+        URIs carrying credentials (user-info, signed query parameters) are refused.
 
         Raises:
             ValueError: no scheme (``"References must be URIs. To reference a local file,
                 use file://"``), a missing ``file://`` path, too many objects, a missing
-                name for an unknown scheme, a path collision.
+                name for an unknown scheme, credentials in the URI, a path collision.
+            MissingReferenceError: a ``wandb-artifact://`` target does not exist.
+            MissingExtraError: the scheme's cloud SDK is missing (names the extra).
+            CommError: the storage service fails.
             ArtifactFinalizedError: the artifact is finalized.
         """
-        uri_str = uri.ref_url() if isinstance(uri, ArtifactManifestEntry) else str(uri)
-        scheme = urlparse(uri_str).scheme
-        if not scheme:
-            raise ValueError("References must be URIs. To reference a local file, use file://")
-        logical = str(name) if name is not None else None
-        if scheme == "file":
-            entries = _adding.file_reference(uri_str, logical, checksum, max_objects)
+        backend = self._draft_backend
+        if isinstance(uri, ArtifactManifestEntry):
+            parent = uri._parent
+            if parent is not None and parent._backend is not None:
+                backend = parent._logged_backend
+            uri_str = uri.ref_url()
         else:
-            entries = _adding.tracking_reference(uri_str, logical)
+            uri_str = str(uri)
+        logical = str(name) if name is not None else None
+        settings = self._backend.settings if self._backend is not None else Settings.load()
+        entries = _references.reference_entries(
+            uri_str, logical, checksum, max_objects, settings, backend
+        )
         manifest = self.manifest
         for entry in entries:
             existing = manifest.entries.get(entry.path)
@@ -371,6 +385,30 @@ class Artifact(ArtifactBase):
         for p in below:
             manifest.remove_entry(p)
 
+    @ensure_not_finalized
+    def add(
+        self, obj: WBValue, name: str | os.PathLike[str], overwrite: bool = False
+    ) -> ArtifactManifestEntry:
+        """Add a W&B value (``Table``, ``Image``, ...) as ``<name>.<type>.json``; return its entry.
+
+        The files the value points at (images, audio, ...) become entries too; a value
+        loaded from another logged artifact is stored as a reference to it (spec §4.5).
+        Adding the same object again returns its first entry. Nothing is added unless
+        everything can be.
+
+        Raises:
+            TypeError: ``obj`` is not a W&B value type.
+            ValueError: an invalid name, invalid media, or ``<name>.<type>.json`` already
+                holds other content and ``overwrite`` is False.
+            ArtifactFinalizedError: the artifact is finalized.
+            ImportError: the value needs ``cairn[media]``.
+        """
+        return _media.add(self, obj, os.fspath(name), overwrite)
+
+    def __setitem__(self, name: str, item: WBValue) -> None:
+        """``artifact[name] = value`` is ``artifact.add(value, name)``."""
+        self.add(item, name)
+
     def get_added_local_path_name(self, local_path: str) -> str | None:
         """The artifact path of a file added from exactly ``local_path``, else ``None``."""
         entry = self._added_local_paths.get(local_path)
@@ -399,6 +437,24 @@ class Artifact(ArtifactBase):
                 return ArtifactManifestEntry.adopt(entry, self)
         raise KeyError(f"Path not contained in artifact: {path}")
 
+    @ensure_logged
+    def get(self, name: str) -> WBValue | None:
+        """The W&B value stored as ``name`` (``<name>.<type>.json``), or ``None``.
+
+        Tables download the whole artifact first (as wandb does). JSON is parsed, never
+        unpickled or executed.
+
+        Raises:
+            ValueError: the stored JSON is invalid.
+            CorruptionError: stored bytes do not match their digest.
+            ArtifactNotLoggedError: on a draft.
+        """
+        return _media.get(self, name)
+
+    def __getitem__(self, name: str) -> WBValue | None:
+        """``artifact[name]`` is ``artifact.get(name)``."""
+        return self.get(name)
+
     def get_path(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry:
         """Deprecated alias of ``get_entry``."""
         warnings.warn(
@@ -416,6 +472,7 @@ class Artifact(ArtifactBase):
         skip_cache: bool | None = None,
         path_prefix: str | None = None,
         multipart: bool | None = None,
+        link: bool = False,
     ) -> str:
         """Write the artifact's files below ``root``; return ``root``.
 
@@ -424,7 +481,9 @@ class Artifact(ArtifactBase):
         in ``root`` are left alone. ``path_prefix`` limits the download to paths starting
         with it. ``skip_cache`` and ``multipart`` are accepted for wandb compatibility.
         No file is written through a symlink inside ``root``, and no partial file ever
-        appears under a final name.
+        appears under a final name. Stored files are reflinked from the embedded store
+        where the file system can; ``link=True`` (Cairn's extension) hard-links them: free,
+        read-only files for readers that never write (a write would change the store).
 
         Raises:
             ValueError: a symlink inside ``root`` on a destination's path (named); a
@@ -448,6 +507,7 @@ class Artifact(ArtifactBase):
             target,
             allow_missing_references,
             self._progress(),
+            link,
         )
         return str(target)
 

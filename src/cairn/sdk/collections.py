@@ -190,7 +190,9 @@ class ArtifactCollection:
                 f"Could not find artifact collection '{entity}/{project}/{name}' of type "
                 f"'{type}' (it has type '{info.type}')"
             )
-        self._info = info
+        self._description: str | None = None
+        self._tags: list[str] = []
+        self._set_info(info)
 
     @property
     def id(self) -> str:
@@ -206,11 +208,44 @@ class ArtifactCollection:
 
     @property
     def description(self) -> str | None:
-        return self._info.description
+        """Free-text description (saved by ``save()``)."""
+        return self._description
+
+    @description.setter
+    def description(self, description: str | None) -> None:
+        self._description = description
 
     @property
     def tags(self) -> list[str]:
-        return list(self._info.tags)
+        """The collection's tags (saved by ``save()``)."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, tags: list[str]) -> None:
+        """Raises ``ValueError`` for an invalid tag (spec §3.4)."""
+        self._tags = validate_tags(tags)
+
+    def save(self) -> None:
+        """Save the description and tags.
+
+        Raises ``ValueError`` for an invalid tag and ``cairn.errors.CommError`` when the
+        collection no longer exists.
+        """
+        self._set_info(
+            self._backend.edit_collection(
+                self.entity, self.project, self._name, self._description, validate_tags(self._tags)
+            )
+        )
+
+    def delete(self) -> None:
+        """Delete the collection: every version of a sequence (and its links), or every link
+        of a portfolio. Raises ``cairn.errors.CommError`` when it does not exist."""
+        self._backend.delete_collection(self.entity, self.project, self._name)
+
+    def _set_info(self, info: CollectionInfo) -> None:
+        self._info = info
+        self._description = info.description
+        self._tags = list(info.tags)
 
     @property
     def aliases(self) -> list[str]:
@@ -371,6 +406,52 @@ class PublicRun:
     def path(self) -> list[str]:
         """``[entity, project, run_id]``, as W&B's public ``Run.path``."""
         return [self.entity, self.project, self.id]
+
+    def scan_history(
+        self, keys: Sequence[str] | None = None, page_size: int = 1000
+    ) -> Iterator[dict[str, Any]]:
+        """Every history row (``Run.log``) by step, each with ``_step``; with ``keys``, only
+        rows holding all of them, reduced to those keys and ``_step``."""
+        del page_size
+        for row in self._backend.read_history(self.entity, self.project, self.id):
+            if keys is None:
+                yield row
+            elif all(key in row for key in keys):
+                yield {"_step": row["_step"], **{key: row[key] for key in keys}}
+
+    def history(
+        self,
+        samples: int = 500,
+        keys: Sequence[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """The run's history rows (at most ``samples``): a pandas ``DataFrame`` when
+        ``pandas`` is True and pandas is installed, else a list of dicts."""
+        del x_axis, stream
+        rows = list(self.scan_history(keys))[:samples]
+        if pandas:
+            try:
+                import pandas as pd  # type: ignore[import-untyped]
+            except ImportError:
+                return rows
+            return pd.DataFrame.from_records(rows)
+        return rows
+
+    def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
+        """The versions this run logged."""
+        from cairn.sdk.artifact import Artifact
+
+        infos = self._backend.run_versions(self.entity, self.project, self.id, False)
+        return [Artifact._from_version(info, self._backend) for info in infos]
+
+    def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
+        """The versions this run used."""
+        from cairn.sdk.artifact import Artifact
+
+        infos = self._backend.run_versions(self.entity, self.project, self.id, True)
+        return [Artifact._from_version(info, self._backend) for info in infos]
 
     def __repr__(self) -> str:
         return f"<Run {'/'.join(self.path)} ({self.state})>"

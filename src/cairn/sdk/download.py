@@ -22,15 +22,16 @@ import warnings
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlparse
 
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import safe_join
-from cairn.errors import CorruptionError
+from cairn.errors import ChangedReferenceError, CorruptionError
 from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, BlobRef
-from cairn.sdk._adding import local_path_of
-from cairn.storage.hashing import copy_and_hash, hash_file
+from cairn.sdk import _artifact_refs, _references
+from cairn.sdk._placing import place_local_blob
+from cairn.storage.cache import ClientCache
+from cairn.storage.hashing import hash_file
 
 DOWNLOAD_WORKERS = 8
 _FILE_MODE = 0o644
@@ -77,17 +78,25 @@ def _temp_beside(dest: Path) -> Path:
     return dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.cairn-tmp"
 
 
-def _fetcher(backend: Backend, entity: str, entry: ManifestEntry) -> Callable[[Path], None]:
+def _fetcher(
+    backend: Backend, entity: str, entry: ManifestEntry, link: bool = False
+) -> Callable[[Path], None]:
     """The function that writes ``entry``'s verified bytes to a fresh path.
 
-    Raises ``ValueError`` at once for a reference whose scheme cannot be read (spec §5.7).
+    A stored blob is reflinked (or hard-linked with ``link``) from a local store when it
+    can be (``_placing``), else copied through the backend.
+    References: ``wandb-artifact://`` entries are resolved through the backend and their
+    target fetched; external ones go through their handler and the client cache
+    (``_references``). Raises ``ValueError`` at once for a reference whose scheme cannot be
+    read (spec §5.7), ``MissingReferenceError`` for a vanished artifact reference target.
     """
     if entry.ref is None:
         algorithm = entry.algorithm()
         blob = BlobRef(entry.digest, algorithm, entry.size or 0)
 
         def fetch_blob(tmp: Path) -> None:
-            backend.fetch_blob(entity, blob, tmp)
+            if not place_local_blob(backend, entity, blob, tmp, link):
+                backend.fetch_blob(entity, blob, tmp)
             digest, _size = hash_file(tmp, algorithm)
             if digest != entry.digest:
                 raise CorruptionError(
@@ -96,28 +105,18 @@ def _fetcher(backend: Backend, entity: str, entry: ManifestEntry) -> Callable[[P
                 )
 
         return fetch_blob
-    scheme = urlparse(entry.ref).scheme
-    if scheme != "file":
-        raise ValueError(
-            f"Cannot download file at path {entry.ref}, scheme {scheme} not recognized"
-        )
-    source = local_path_of(entry.ref)
-
-    def fetch_file(tmp: Path) -> None:
-        if not os.path.exists(source):
-            raise ValueError(f"Local file reference: Failed to find file at path {source!r}")
-        digest, _size = copy_and_hash(Path(source), tmp, "md5")
-        if digest != entry.digest:
-            raise ValueError(
-                f"Local file reference: Digest mismatch for path {source!r}: "
-                f"expected {entry.digest!r} but found {digest!r}"
-            )
-
-    return fetch_file
+    if _artifact_refs.is_artifact_ref(entry.ref):
+        version, target = _artifact_refs.resolve(backend, entry.ref)
+        return _fetcher(backend, version.source_entity, target, link)
+    return _references.fetcher(backend.settings, entry)
 
 
-def download_entry(backend: Backend, entity: str, entry: ManifestEntry, root: Path) -> Path:
+def download_entry(
+    backend: Backend, entity: str, entry: ManifestEntry, root: Path, link: bool = False
+) -> Path:
     """Write ``entry`` to its place below ``root`` (unless already there); return the path.
+
+    ``link`` hard-links a locally stored blob (read-only) instead of copying it.
 
     Raises:
         ValueError: see :func:`destination`; an unreadable reference scheme; a ``file://``
@@ -129,12 +128,13 @@ def download_entry(backend: Backend, entity: str, entry: ManifestEntry, root: Pa
     dest = destination(root, entry.path)
     if has_digest(dest, entry):
         return dest
-    fetch = _fetcher(backend, entity, entry)
+    fetch = _fetcher(backend, entity, entry, link)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_beside(dest)
     try:
         fetch(tmp)
-        os.chmod(tmp, _FILE_MODE)
+        if os.stat(tmp).st_nlink == 1:  # a hard link to the store keeps its read-only mode
+            os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -150,8 +150,11 @@ def download_entries(
     root: Path,
     allow_missing_references: bool,
     progress: ProgressCallback,
+    link: bool = False,
 ) -> None:
     """Download ``entries`` below ``root`` in parallel (spec §4.14 skip rules).
+
+    ``link`` hard-links locally stored blobs (read-only) instead of copying them.
 
     A destination that is a directory, or below a file, is skipped with a warning; with
     ``allow_missing_references`` a ``FileNotFoundError`` is a warning too.
@@ -164,11 +167,11 @@ def download_entries(
 
     def one(entry: ManifestEntry) -> None:
         try:
-            download_entry(backend, entity, entry, root)
-        except FileNotFoundError as exc:
+            download_entry(backend, entity, entry, root, link)
+        except (FileNotFoundError, ChangedReferenceError) as exc:
             if not allow_missing_references:
                 raise
-            warnings.warn(str(exc), UserWarning, stacklevel=2)
+            warnings.warn(f"Skipped '{entry.path}': {exc}", UserWarning, stacklevel=2)
         except IsADirectoryError:
             warnings.warn(
                 f"Unable to download file {entry.path!r} as there is a directory with the "
@@ -185,7 +188,16 @@ def download_entries(
             )
 
     workers = max(1, min(DOWNLOAD_WORKERS, total_files))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # References go through the client cache: pin what this download puts or uses there,
+    # and enforce the cache's cap (LRU) when the download ends.
+    with (
+        (
+            ClientCache.for_settings(backend.settings).download_session()
+            if any(entry.ref is not None for entry in entries)
+            else contextlib.nullcontext()
+        ),
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
         futures = [(entry, pool.submit(one, entry)) for entry in entries]
         try:
             for entry, future in futures:

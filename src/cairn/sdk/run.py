@@ -404,6 +404,66 @@ class Run:
         )
         return Artifact._from_version(info, backend)
 
+    # ------------------------------------------------------------------ links, lineage, history
+
+    def link_artifact(
+        self,
+        artifact: Artifact,
+        target_path: str,
+        aliases: str | Iterable[str] | None = None,
+    ) -> Artifact:
+        """Link ``artifact`` into ``target_path`` (``[prefix/][project/]collection``, e.g.
+        ``wandb-registry-model/my-models``), logging it by this run first if it is a draft.
+
+        Returns the link artifact. Raises ``cairn.errors.UsageError`` on a finished run;
+        ``NotImplementedError`` on a disabled run (W&B offline); what ``Artifact.link`` raises.
+        """
+        self._require_running("link_artifact")
+        if self._backend is None:
+            raise NotImplementedError("Linking artifacts is not supported in disabled mode")
+        if artifact.is_draft():
+            self.log_artifact(artifact)
+        return artifact.link(target_path, validate_aliases(aliases))
+
+    def logged_artifacts(self) -> list[Artifact]:
+        """The versions this run logged (deleted ones left out), oldest first."""
+        return self._run_versions(used=False)
+
+    def used_artifacts(self) -> list[Artifact]:
+        """The versions this run used, in the order it used them."""
+        return self._run_versions(used=True)
+
+    def _run_versions(self, used: bool) -> list[Artifact]:
+        if self._backend is None:
+            return []
+        infos = self._backend.run_versions(self.entity, self.project, self.id, used)
+        return [Artifact._from_version(info, self._backend) for info in infos]
+
+    def log(
+        self, data: dict[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
+        """Record ``data`` in the run's history at ``step`` (default: the next step).
+
+        A step below the last one logged is ignored with a warning, as in W&B. The step at
+        which an artifact is logged becomes its ``history_step``. ``commit`` is accepted
+        for W&B compatibility. Raises ``cairn.errors.UsageError`` on a finished run and
+        ``ValueError`` when ``data`` is not a dict with string keys.
+        """
+        del commit
+        self._require_running("log")
+        if not isinstance(data, dict):
+            raise ValueError("Run.log expects a dict")
+        if self._backend is None:
+            return
+        used = self._backend.log_history(self.entity, self.project, self.id, step, data)
+        if used is None:
+            warnings.warn(
+                f"Tried to log to step {step} that is less than the current step. "
+                "Steps must be monotonically increasing, so this data will be ignored.",
+                UserWarning,
+                stacklevel=2,
+            )
+
 
 # ---------------------------------------------------------------------- init
 
