@@ -11,16 +11,18 @@ live set and its age, bumps the store's GC epoch (a commit that checked its blob
 re-checks them under its lock) and deletes the blobs through ``LocalBlobStore.delete``.
 Stale temporary files older than the grace period are removed too.
 
-Only loose blobs are freed. Small blobs the store packed into pack files (storage/packs.py)
-cannot be removed one by one: unreferenced packed blobs are reported (``GcPlan.packed``)
-and stay until the blob store can rewrite their packs.
+Small blobs the store packed into pack files (storage/packs.py) are freed by rewriting
+their pack without them (``LocalBlobStore.drop_packed``); a pack's age is its file's, which
+``freshen`` refreshes when a draft finds one of its blobs already stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -41,7 +43,7 @@ BlobKey = tuple[str, str]  # (algorithm, hex digest)
 
 @dataclasses.dataclass(frozen=True)
 class GcBlob:
-    """A blob the collector would delete (``size`` is 0 for a packed blob, which it keeps)."""
+    """A blob the collector would delete; ``path`` is its loose file, or its pack."""
 
     algorithm: str
     hex_digest: str
@@ -76,21 +78,22 @@ class GcPlan:
 
     @property
     def bytes(self) -> int:
-        return sum(blob.size for blob in self.blobs)
+        return sum(blob.size for blob in (*self.blobs, *self.packed))
 
     @property
     def files(self) -> int:
-        return len(self.blobs)
+        return len(self.blobs) + len(self.packed)
 
     def describe(self) -> list[str]:
         """One line per blob, then a summary line (what ``cairn gc`` prints)."""
         lines = [f"{b.algorithm}/{b.hex_digest}  {b.size} bytes" for b in self.blobs]
+        lines += [
+            f"{b.algorithm}/{b.hex_digest}  {b.size} bytes (in {b.path.name})" for b in self.packed
+        ]
         lines.append(
             f"{self.files} unreferenced blob(s), {self.bytes} bytes to free "
             f"(blobs younger than {self.grace_seconds:g} s are kept)"
         )
-        if self.packed:
-            lines.append(f"{len(self.packed)} unreferenced packed blob(s) stay in their packs")
         return lines
 
     def execute(self) -> GcResult:
@@ -102,7 +105,7 @@ class GcPlan:
         """
         store = open_store(self.settings)
         try:
-            return _execute(store, self.blobs, self.grace_seconds)
+            return _execute(store, self.blobs, self.packed, self.grace_seconds)
         finally:
             store.close()
 
@@ -146,58 +149,77 @@ def plan_gc(settings: Settings, grace_seconds: float = DEFAULT_GRACE_SECONDS) ->
     store = open_store(settings)
     try:
         with store.db.read() as session:
-            live = _live_blobs(session, store.blobs)
+            live = _live_blobs(session, store.local_blobs())
         cutoff = time.time() - grace_seconds
-        planned: list[GcBlob] = []
-        packed: list[GcBlob] = []
-        for algorithm, hex_digest, path in store.blobs.iter_blobs():
-            if (algorithm, hex_digest) in live:
-                continue
-            if path != store.blobs.path_for(hex_to_b64(hex_digest), algorithm):
-                packed.append(GcBlob(algorithm, hex_digest, 0, path))
-                continue
-            size = _age_ok(path, cutoff)
-            if size is not None:
-                planned.append(GcBlob(algorithm, hex_digest, size, path))
+        blobs = store.local_blobs()
+        planned = [
+            GcBlob(algorithm, hex_digest, size, path)
+            for algorithm, hex_digest, path in blobs.iter_loose()
+            if (algorithm, hex_digest) not in live and (size := _age_ok(path, cutoff)) is not None
+        ]
+        packed = [
+            GcBlob(algorithm, b64_to_hex(digest), size, pack)
+            for algorithm, digest, (pack, _offset, size) in blobs.packs.items()
+            if (algorithm, b64_to_hex(digest)) not in live and _age_ok(pack, cutoff) is not None
+        ]
         return GcPlan(settings=settings, grace_seconds=grace_seconds, blobs=planned, packed=packed)
     finally:
         store.close()
 
 
-def _execute(store: Store, planned: list[GcBlob], grace_seconds: float) -> GcResult:
-    freed = freed_bytes = kept = 0
+def _execute(
+    store: Store, planned: list[GcBlob], packed: list[GcBlob], grace_seconds: float
+) -> GcResult:
+    freed = freed_bytes = 0
+    blobs = store.local_blobs()
     with store.db.write() as session:
-        live = _live_blobs(session, store.blobs)
+        live = _live_blobs(session, blobs)
         cutoff = time.time() - grace_seconds
-        doomed = [
-            blob
-            for blob in planned
-            if (blob.algorithm, blob.hex_digest) not in live
-            and _age_ok(blob.path, cutoff) is not None
-        ]
-        kept = len(planned) - len(doomed)
-        if doomed:
+
+        def doomed(blob: GcBlob) -> bool:
+            key = (blob.algorithm, blob.hex_digest)
+            return key not in live and _age_ok(blob.path, cutoff) is not None
+
+        loose = [blob for blob in planned if doomed(blob)]
+        by_pack: dict[Path, set[tuple[str, str]]] = {}
+        for blob in packed:
+            if doomed(blob):
+                by_pack.setdefault(blob.path, set()).add((blob.algorithm, blob.digest))
+        kept = len(planned) + len(packed) - len(loose) - sum(map(len, by_pack.values()))
+        if loose or by_pack:
             store_state.write(session, store_state.GC_EPOCH, str(store_state.gc_epoch(session) + 1))
             session.flush()
-        for blob in doomed:
-            if store.blobs.delete(blob.digest, blob.algorithm):
+        for blob in loose:
+            if blobs.delete(blob.digest, blob.algorithm):
                 freed += 1
                 freed_bytes += blob.size
-    tmp_files = store.blobs.cleanup_tmp(max(grace_seconds, 1.0))
+        for pack, dead in by_pack.items():
+            freed_bytes += blobs.drop_packed(pack, dead)
+            freed += len(dead)
+    tmp_files = blobs.cleanup_tmp(max(grace_seconds, 1.0))
     return GcResult(files=freed, bytes=freed_bytes, kept=kept, tmp_files=tmp_files)
 
 
-def freshen(blobs: LocalBlobStore, digest: str, algorithm: str) -> None:
-    """Mark a stored blob as just used, so a collection keeps it for a grace period.
+def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> None:
+    """Mark stored blobs, given as ``(base64 digest, algorithm)``, as just used, so a
+    collection keeps them for a grace period: a loose blob's file is touched, and each
+    pack holding one of them once.
 
-    Called when a draft ingests a file whose blob was already stored, and when a draft
-    asks which of its blobs are missing: the blob may be unreferenced (its versions were
+    Called when a draft ingests files whose blobs were already stored, and when a draft
+    asks which of its blobs are missing: a blob may be unreferenced (its versions were
     deleted) yet about to be committed again.
     """
-    try:
-        os.utime(blobs.path_for(digest, algorithm))
-    except (FileNotFoundError, PermissionError):
-        return
+    packs: set[Path] = set()
+    for digest, algorithm in refs:
+        location = blobs.packs.peek(algorithm, digest)
+        if location is not None:
+            packs.add(location[0])
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.utime(blobs.path_for(digest, algorithm))
+    for pack in packs:
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.utime(pack)
 
 
 __all__ = ["GcBlob", "GcPlan", "GcResult", "freshen", "plan_gc"]

@@ -31,13 +31,7 @@ from pathlib import Path
 from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
-from cairn.storage.packs import (
-    PACKS_DIR,
-    Location,
-    PackTable,
-    PackWriter,
-    read_range,
-)
+from cairn.storage.packs import PACKS_DIR, PackTable, PackWriter, rewrite_pack
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444
@@ -116,11 +110,6 @@ class LocalBlobStore:
             return True
         return self.packs.lookup(algorithm, digest) is not None
 
-    def _packed(self, digest: str, algorithm: str) -> Location | None:
-        """Where a packed blob lives (None if it is not packed)."""
-        blob_key(digest, algorithm)  # ValueError for a digest that is not one
-        return self.packs.lookup(algorithm, digest)
-
     def delete(self, digest: str, algorithm: str) -> bool:
         """Remove a stored blob (the garbage collector's only way to free bytes).
 
@@ -135,6 +124,17 @@ class LocalBlobStore:
         except FileNotFoundError:
             return False
         return True
+
+    def drop_packed(self, pack: Path, dead: set[tuple[str, str]]) -> int:
+        """Remove the ``(algorithm, base64 digest)`` blobs in ``dead`` from ``pack`` by
+        rewriting it (the garbage collector's way to free packed bytes); return the bytes
+        freed. Every other blob of the pack stays readable throughout.
+
+        Raises:
+            OSError: the rewritten pack cannot be written (the old one is left as it was).
+            CorruptionError: the pack is shorter than its index says.
+        """
+        return rewrite_pack(self.packs, self.tmp_dir, pack, dead)
 
     def ingest(self, src: Path, algorithm: str) -> StoredBlob:
         """Copy the file ``src`` into the store, hashing it on the way (one read, one write).
@@ -340,10 +340,10 @@ class LocalBlobStore:
         try:
             return self.path_for(digest, algorithm).read_bytes()
         except FileNotFoundError:
-            location = self._packed(digest, algorithm)
-            if location is None:
+            data = self.packs.read(algorithm, digest)
+            if data is None:
                 raise
-            return read_range(location)
+            return data
 
     def copy_to(self, digest: str, algorithm: str, dest: Path) -> None:
         """Copy a stored blob to the new regular file ``dest`` (mode 0o644, writable).
@@ -359,21 +359,22 @@ class LocalBlobStore:
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
         src = self.path_for(digest, algorithm)
-        offset, size = 0, -1
+        packed: bytes | None = None
         if not src.is_file():
-            location = self._packed(digest, algorithm)
-            if location is None:
+            blob_key(digest, algorithm)  # ValueError for a digest that is not one
+            packed = self.packs.read(algorithm, digest)
+            if packed is None:
                 raise FileNotFoundError(errno.ENOENT, "Blob not stored", str(src))
-            src, offset, size = location
-        with open(src, "rb", buffering=0) as reader:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with contextlib.ExitStack() as stack:
+            reader = stack.enter_context(open(src, "rb", buffering=0)) if packed is None else None
             fd = os.open(dest, flags, COPY_MODE)
             try:
                 os.fchmod(fd, COPY_MODE)
-                if size < 0:
+                if reader is not None:
                     _copy_fd(reader.fileno(), fd)
-                else:
-                    _write_all(fd, os.pread(reader.fileno(), size, offset), size)
+                elif packed is not None:
+                    _write_all(fd, packed, len(packed))
             except BaseException:
                 os.close(fd)
                 _unlink_quietly(dest)
@@ -391,11 +392,12 @@ class LocalBlobStore:
             OSError: a directory of the store cannot be listed.
             CorruptionError: a pack index is corrupt.
         """
-        yield from self._iter_loose()
+        yield from self.iter_loose()
         for algorithm, digest, (pack, _offset, _size) in self.packs.items():
             yield algorithm, b64_to_hex(digest), pack
 
-    def _iter_loose(self) -> Iterator[tuple[str, str, Path]]:
+    def iter_loose(self) -> Iterator[tuple[str, str, Path]]:
+        """Yield ``(algorithm, hex digest, path)`` for every loose blob, sorted."""
         for algorithm in (MD5, XXH128):
             base = self.root / algorithm
             if not base.is_dir():
@@ -422,13 +424,13 @@ class LocalBlobStore:
         try:
             actual, _size = hash_file(path, algorithm)
         except FileNotFoundError:
-            location = self._packed(digest, algorithm)
-            if location is None:
-                return False
             try:
-                actual = digest_bytes(read_range(location), algorithm)
+                data = self.packs.read(algorithm, digest)
             except CorruptionError:
                 return False
+            if data is None:
+                return False
+            actual = digest_bytes(data, algorithm)
         return b64_to_hex(actual) == b64_to_hex(digest)
 
     def cleanup_tmp(self, older_than_seconds: float) -> int:

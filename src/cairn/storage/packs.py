@@ -116,20 +116,48 @@ class PackTable:
         return self._table.get(index_key(algorithm, digest))
 
     def refresh(self) -> bool:
-        """Load indexes published since the last call; True if any was new.
+        """Load indexes published since the last call, and forget packs removed since
+        (the garbage collector rewrites packs); True if anything changed.
 
         Raises:
             CorruptionError: an index is corrupt.
         """
         try:
-            names = [n for n in os.listdir(self.dir) if n.endswith(INDEX_SUFFIX)]
+            names = {n for n in os.listdir(self.dir) if n.endswith(INDEX_SUFFIX)}
         except FileNotFoundError:
-            return False
+            names = set()
         with self._lock:
-            new = [name for name in names if name not in self._loaded]
+            if self._loaded - names:
+                self._table.clear()
+                self._loaded.clear()
+            new = sorted(names - self._loaded)
             for name in new:
                 self._load(name)
         return bool(new)
+
+    def read(self, algorithm: str, digest: str) -> bytes | None:
+        """The bytes of a packed blob (None if it is not packed); a pack that vanished
+        under a stale index (rewritten by the garbage collector) is looked up again.
+
+        Raises:
+            CorruptionError: a pack is shorter than its index says, or an index is corrupt.
+            ValueError: unknown ``algorithm``.
+        """
+        for _attempt in range(2):
+            location = self.lookup(algorithm, digest)
+            if location is None:
+                return None
+            try:
+                return read_range(location)
+            except FileNotFoundError:
+                self.refresh()
+        return None
+
+    def blobs_of(self, pack: Path) -> list[tuple[str, str, int]]:
+        """``(algorithm, base64 digest, size)`` of every blob the table serves from ``pack``."""
+        return [
+            (alg, digest, size) for alg, digest, (path, _o, size) in self.items() if path == pack
+        ]
 
     def _load(self, name: str) -> None:
         path = self.dir / name
@@ -240,6 +268,39 @@ class PackWriter:
         with contextlib.suppress(OSError):
             self._file.close()
         _unlink_quietly(self._tmp)
+
+
+def rewrite_pack(table: PackTable, tmp_dir: Path, pack: Path, dead: set[tuple[str, str]]) -> int:
+    """Drop the ``(algorithm, base64 digest)`` blobs in ``dead`` from ``pack``; return the
+    bytes freed.
+
+    The blobs kept are first published in a new pack (so every one stays readable
+    throughout), then the old index and pack are removed. Callers hold the store's write
+    lock, so no commit can start needing a dropped blob meanwhile.
+
+    Raises:
+        OSError: the new pack cannot be written (the old one is then left untouched).
+        CorruptionError: the old pack is shorter than its index says.
+    """
+    blobs = table.blobs_of(pack)
+    keep = [(alg, digest) for alg, digest, _size in blobs if (alg, digest) not in dead]
+    if len(keep) == len(blobs):
+        return 0
+    if keep:
+        writer = PackWriter(tmp_dir, table.dir)
+        try:
+            for alg, digest in keep:
+                location = table.peek(alg, digest)
+                assert location is not None  # listed by blobs_of just above
+                writer.append(alg, base64.b64decode(digest), read_range(location))
+        except BaseException:
+            writer.abort()
+            raise
+        writer.publish()
+    _unlink_quietly(pack.with_suffix(INDEX_SUFFIX))
+    _unlink_quietly(pack)
+    table.refresh()
+    return sum(size for alg, digest, size in blobs if (alg, digest) in dead)
 
 
 def read_range(location: Location) -> bytes:
