@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cairn.protocol import Backend
+from serverproc import ServerProcess, postgres_database, running_server, use_server
 
 
 @pytest.fixture
@@ -20,7 +21,14 @@ def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("CAIRN_ARTIFACT_DIR", str(tmp_path / "artifacts"))
     monkeypatch.setenv("CAIRN_ENTITY", "tester")
     monkeypatch.setenv("CAIRN_SILENT", "true")
-    for name in ("CAIRN_PROJECT", "CAIRN_BASE_URL", "WANDB_PROJECT", "WANDB_ENTITY"):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no `cairn login` file
+    for name in (
+        "CAIRN_PROJECT",
+        "CAIRN_BASE_URL",
+        "CAIRN_API_KEY",
+        "WANDB_PROJECT",
+        "WANDB_ENTITY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield root
@@ -29,8 +37,8 @@ def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     session.close_all()
 
 
-# The backends the behaviour suite runs against (DESIGN §7); the server issue adds its own.
-KNOWN_BACKENDS = ("embedded",)
+# The backends the behaviour suite runs against (DESIGN §7).
+KNOWN_BACKENDS = ("embedded", "server-sqlite", "server-pg")
 
 
 def _requested_backends() -> list[str]:
@@ -38,17 +46,41 @@ def _requested_backends() -> list[str]:
     return [name for name in (w.strip() for w in wanted.split(",")) if name in KNOWN_BACKENDS]
 
 
+@pytest.fixture(scope="session")
+def cairn_server_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One ``cairn server`` on SQLite and a directory store, shared by the session."""
+    root = tmp_path_factory.mktemp("server-sqlite")
+    with running_server(root, f"sqlite+pysqlite:///{root / 'server.db'}") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def cairn_server_pg(
+    tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str
+) -> Iterator[ServerProcess]:
+    """One ``cairn server`` on the throwaway PostgreSQL, shared by the session."""
+    root = tmp_path_factory.mktemp("server-pg")
+    with postgres_database(postgres_admin_url) as db_url, running_server(root, db_url) as server:
+        yield server
+
+
 @pytest.fixture(params=_requested_backends())
-def backend(request: pytest.FixtureRequest, cairn_dir: Path) -> Backend:
+def backend(
+    request: pytest.FixtureRequest, cairn_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Backend:
     """The backend a behaviour test runs against; the SDK (drafts, runs, ``Api``) opens the
-    same one from the environment this fixture prepares.
+    same one from the environment this fixture prepares. Server parameters share one server
+    per session; each test gets a team of its own as ``CAIRN_ENTITY`` (``backend.settings.
+    entity``; ``tester`` in embedded mode).
 
     ``CAIRN_TEST_BACKENDS`` (comma-separated) narrows the parameters.
     """
     import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
     from cairn.sdk.session import backend_for
 
-    assert request.param == "embedded"
+    if request.param != "embedded":
+        fixture = {"server-sqlite": "cairn_server_sqlite", "server-pg": "cairn_server_pg"}
+        use_server(request.getfixturevalue(fixture[request.param]), monkeypatch)
     return backend_for()
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,43 @@ def _default_entity() -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in user) or "user"
 
 
+def credentials_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``cairn login`` keeps the server URL and key (0600): ``cairn/credentials.json``
+    under ``$XDG_CONFIG_HOME`` (default ``~/.config``)."""
+    env = os.environ if environ is None else environ
+    root = _env(env, "XDG_CONFIG_HOME")
+    return (Path(root) if root else Path.home() / ".config") / "cairn" / "credentials.json"
+
+
+def _stored_credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """``{"base_url", "api_key"}`` saved by ``cairn login`` ({} when none).
+
+    Raises ValueError naming the file when it exists but is not such a JSON object.
+    """
+    path = credentials_path(environ)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"Cannot read the credentials file '{path}': {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"Cannot read the credentials file '{path}': not a JSON object")
+    return {k: v for k, v in data.items() if k in ("base_url", "api_key") and isinstance(v, str)}
+
+
+# Server mode's default entity is the API key's user; ``cairn.connect`` registers how to ask
+# the server (config itself never touches the network).
+ServerUserResolver = Callable[[str, "str | None"], str]
+_server_user: ServerUserResolver | None = None
+
+
+def set_server_user_resolver(resolver: ServerUserResolver | None) -> None:
+    """Called by ``cairn.connect``: ``resolver(base_url, api_key)`` names the key's user."""
+    global _server_user
+    _server_user = resolver
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything Cairn needs to know about where state lives and who is acting."""
@@ -99,22 +137,29 @@ class Settings:
     def load(
         cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ) -> Settings:
-        """Build settings from ``overrides`` (field names), then the environment, then defaults."""
+        """Build settings from ``overrides`` (field names), then the environment, then the
+        credentials ``cairn login`` saved, then defaults.
+
+        Raises ValueError (unknown override, bad size, unreadable credentials file); in server
+        mode without an entity, whatever asking the server for the key's user raises
+        (``AuthenticationError``, ``CommError``).
+        """
         env = os.environ if environ is None else environ
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}")
         home = Path.home()
+        stored = _stored_credentials(env)
         values: dict[str, Any] = {
             "cairn_dir": _env(env, "CAIRN_DIR") or home / ".cairn",
             "cache_dir": _env(env, "CAIRN_CACHE_DIR") or home / ".cache" / "cairn",
             "artifact_dir": _env(env, "CAIRN_ARTIFACT_DIR", "WANDB_ARTIFACT_DIR") or "artifacts",
-            "entity": _env(env, "CAIRN_ENTITY", "WANDB_ENTITY") or _default_entity(),
+            "entity": _env(env, "CAIRN_ENTITY", "WANDB_ENTITY"),
             "project": _env(env, "CAIRN_PROJECT", "WANDB_PROJECT") or DEFAULT_PROJECT,
             "organization": _env(env, "CAIRN_ORGANIZATION", "WANDB_ORGANIZATION")
             or LOCAL_ORGANIZATION,
-            "base_url": _env(env, "CAIRN_BASE_URL"),
+            "base_url": _env(env, "CAIRN_BASE_URL") or stored.get("base_url"),
             "api_key": _env(env, "CAIRN_API_KEY"),
             "ui_url": _env(env, "CAIRN_UI_URL") or DEFAULT_UI_URL,
             "silent": (_env(env, "CAIRN_SILENT", "WANDB_SILENT") or "").lower() in _TRUE,
@@ -127,6 +172,13 @@ class Settings:
             "azure_account_url": _env(env, "CAIRN_AZURE_ACCOUNT_URL"),
         }
         values.update(given)
+        server = values["base_url"]
+        saved_for = (stored.get("base_url") or "").rstrip("/")
+        if values["api_key"] is None and server and saved_for == server.rstrip("/"):
+            values["api_key"] = stored.get("api_key")  # a saved key goes to its own server only
+        if values["entity"] is None:  # server mode: the key's user; embedded: the OS user
+            resolve = _server_user if server else None
+            values["entity"] = resolve(server, values["api_key"]) if resolve else _default_entity()
         for key in ("cairn_dir", "cache_dir", "artifact_dir"):
             values[key] = Path(values[key]).expanduser().absolute()
         return cls(**values)

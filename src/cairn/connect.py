@@ -1,15 +1,21 @@
 """The composition root: the only module that knows every backend.
 
 ``cairn/__init__.py`` imports it so that ``protocol.open_backend`` can open the embedded
-store (and, later, a server). Implementations are imported only when first opened, which
-keeps ``import cairn`` fast.
+store or a server (``CAIRN_BASE_URL``). Implementations are imported only when first
+opened, which keeps ``import cairn`` fast. It also tells ``Settings`` who the default
+entity is in server mode: the API key's user (``GET /api/v1/whoami``), asked once per
+server and key in a process.
 """
 
 from __future__ import annotations
 
-from cairn.config import Settings
-from cairn.errors import UsageError
+import threading
+
+from cairn.config import Settings, set_server_user_resolver
 from cairn.protocol import Backend, register_backend
+
+_users: dict[tuple[str, str | None], str] = {}
+_users_lock = threading.Lock()
 
 
 def _open_embedded(settings: Settings) -> Backend:
@@ -19,11 +25,33 @@ def _open_embedded(settings: Settings) -> Backend:
 
 
 def _open_server(settings: Settings) -> Backend:
-    raise UsageError(
-        f"CAIRN_BASE_URL is set ({settings.base_url}) but this Cairn has no server client yet; "
-        "unset CAIRN_BASE_URL to use the embedded store"
-    )
+    from cairn.remote.backend import RemoteBackend
+
+    return RemoteBackend(settings)
+
+
+def _server_user(base_url: str, api_key: str | None) -> str:
+    """The user of ``api_key`` on the server at ``base_url``.
+
+    Raises: AuthenticationError (bad key), CommError (server unreachable), ValueError.
+    """
+    key = (base_url, api_key)
+    with _users_lock:
+        known = _users.get(key)
+    if known is not None:
+        return known
+    from cairn.remote.http import ApiClient
+
+    client = ApiClient(base_url, api_key)
+    try:
+        user = str(client.call("GET", "/whoami").json()["user"])
+    finally:
+        client.close()
+    with _users_lock:
+        _users[key] = user
+    return user
 
 
 register_backend("embedded", _open_embedded)
 register_backend("server", _open_server)
+set_server_user_resolver(_server_user)

@@ -17,7 +17,8 @@ LogFn = Callable[..., Artifact]
 
 @pytest.fixture
 def log(backend: Backend) -> LogFn:
-    """Log a draft to ``tester/proj`` the way ``Run.log_artifact`` does; return it."""
+    """Log a draft to ``<entity>/proj`` (``tester`` embedded) the way ``Run.log_artifact``
+    does; return it."""
 
     def _log(
         artifact: Artifact,
@@ -26,7 +27,12 @@ def log(backend: Backend) -> LogFn:
         project: str = "proj",
     ) -> Artifact:
         artifact._log(
-            backend, entity="tester", project=project, run_id=None, aliases=aliases, tags=tags
+            backend,
+            entity=backend.settings.entity,
+            project=project,
+            run_id=None,
+            aliases=aliases,
+            tags=tags,
         )
         return artifact
 

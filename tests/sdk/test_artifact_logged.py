@@ -24,8 +24,9 @@ def _tv1(tv1_tree: Path, name: str = "tv") -> Artifact:
 
 
 def test_log_turns_the_draft_into_a_logged_version(
-    cairn_dir: Path, tv1_tree: Path, log: LogFn
+    cairn_dir: Path, tv1_tree: Path, backend: Backend, log: LogFn
 ) -> None:
+    entity = backend.settings.entity
     art = _tv1(tv1_tree)
     with art.new_file("notes.txt") as handle:
         handle.write("v0")
@@ -41,12 +42,12 @@ def test_log_turns_the_draft_into_a_logged_version(
         "v0",
     )
     assert (art.entity, art.project, art.source_entity, art.source_project) == (
-        "tester",
+        entity,
         "proj",
-        "tester",
+        entity,
         "proj",
     )
-    assert art.qualified_name == art.source_qualified_name == "tester/proj/tv:v0"
+    assert art.qualified_name == art.source_qualified_name == f"{entity}/proj/tv:v0"
     assert sorted(art.aliases) == ["best", "latest"]
     assert art.tags == ["raw"]
     assert (art.type, art.description, art.metadata) == ("dataset", "raw", {"rows": 2})
@@ -58,7 +59,7 @@ def test_log_turns_the_draft_into_a_logged_version(
     assert art.is_link is False
     assert art.source_artifact is art
     assert art.wait() is art
-    assert art.url == "http://127.0.0.1:8421/tester/proj/artifacts/dataset/tv/v0"
+    assert art.url == f"http://127.0.0.1:8421/{entity}/proj/artifacts/dataset/tv/v0"
     assert (art.collection.name, art.collection.type) == ("tv", "dataset")
     assert art.source_collection.name == "tv"
     assert art.json_encode() == {
@@ -115,9 +116,10 @@ def test_log_validates_everything_before_writing(
     with pytest.raises(ValueError, match="Out of range float"):
         log(art)
     assert art.is_draft()
-    assert backend.missing_blobs("tester", [blob]) == [blob]
+    entity = backend.settings.entity
+    assert backend.missing_blobs(entity, [blob]) == [blob]
     with pytest.raises(CommError):
-        backend.resolve_version("tester", "proj", "data", "latest")
+        backend.resolve_version(entity, "proj", "data", "latest")
 
 
 def test_changed_immutable_file_is_refused(
@@ -131,14 +133,14 @@ def test_changed_immutable_file_is_refused(
     with pytest.raises(CorruptionError):
         log(art)
     with pytest.raises(CommError):
-        backend.resolve_version("tester", "proj", "data", "latest")
+        backend.resolve_version(backend.settings.entity, "proj", "data", "latest")
 
 
 def test_from_version_reads_lazily(
     cairn_dir: Path, tv1_tree: Path, backend: Backend, log: LogFn
 ) -> None:
     logged = log(_tv1(tv1_tree), aliases=["best"])
-    info = backend.resolve_version("tester", "proj", "tv", "best")
+    info = backend.resolve_version(backend.settings.entity, "proj", "tv", "best")
     fetched = Artifact._from_version(info, backend)
     assert fetched._manifest is None
     assert (fetched.id, fetched.name, fetched.digest, fetched.size) == (

@@ -6,10 +6,23 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from cairn.core.digest import blob_key
+from cairn.protocol import Backend
 from cairn.sdk.artifact import Artifact
 
 LogFn = Callable[..., Artifact]
+
+
+@pytest.fixture
+def backend(cairn_dir: Path) -> Backend:
+    """Embedded only: placing by reflink or hard link needs the blobs on this machine
+    (``protocol.LocalBlobs``); a server's blobs come through the client cache instead."""
+    import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
+    from cairn.sdk.session import backend_for
+
+    return backend_for()
 
 
 def _logged(tmp_path: Path, log: LogFn) -> Artifact:

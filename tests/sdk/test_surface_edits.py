@@ -109,7 +109,8 @@ def test_save_outside_a_run_logs_through_an_auto_run(backend: Backend, tmp_path:
     run = art.logged_by()
     assert run is not None and run.job_type == "auto"
     assert cairn.run is None
-    assert art.url == (f"{backend.settings.ui_url}/tester/proj/artifacts/dataset/solo/v0")
+    entity = backend.settings.entity
+    assert art.url == (f"{backend.settings.ui_url}/{entity}/proj/artifacts/dataset/solo/v0")
 
 
 def test_use_as_is_deprecated_and_storage_region_in_manifest(backend: Backend) -> None:

@@ -51,9 +51,9 @@ def test_ttl_on_drafts_and_inherited_defaults(backend: Backend, tmp_path: Path) 
     draft.ttl = None
     api = cairn.Api()
     api.set_default_artifact_ttl(timedelta(days=30))
-    api.set_default_artifact_ttl(timedelta(days=7), "tester/proj")
+    api.set_default_artifact_ttl(timedelta(days=7), f"{backend.settings.entity}/proj")
     assert api.default_artifact_ttl() == timedelta(days=30)
-    assert api.default_artifact_ttl("tester/proj") == timedelta(days=7)
+    assert api.default_artifact_ttl(f"{backend.settings.entity}/proj") == timedelta(days=7)
     with cairn.init(project="proj") as run:
         disabled = run.log_artifact(draft)
         inherited = run.log_artifact(_draft(tmp_path, "b", name="other"))

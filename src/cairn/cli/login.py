@@ -1,0 +1,51 @@
+"""``cairn login``: check a server URL and API key, then save both for this user.
+
+The pair goes to ``cairn.config.credentials_path()`` (``~/.config/cairn/credentials.json``,
+mode 0600), which ``Settings.load`` reads after the environment: ``CAIRN_BASE_URL`` and
+``CAIRN_API_KEY`` still win, and the saved key is only ever sent to the saved URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from cairn.cli._errors import expected_errors
+
+
+@click.command()
+@click.option("--base-url", required=True, help="The server, e.g. https://cairn.example.com")
+@click.option(
+    "--api-key", prompt=True, hide_input=True, help="Your API key (prompted when omitted)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@expected_errors
+def login(base_url: str, api_key: str, as_json: bool, quiet: bool) -> None:
+    """Check the key against the server, then store URL and key for later commands."""
+    from cairn.config import credentials_path
+    from cairn.remote.http import ApiClient
+
+    base = base_url.strip().rstrip("/")
+    client = ApiClient(base, api_key.strip())
+    try:
+        who = client.call("GET", "/whoami").json()
+    finally:
+        client.close()
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"base_url": base, "api_key": api_key.strip()}, out)
+        out.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    if quiet:
+        return
+    if as_json:
+        click.echo(json.dumps({"base_url": base, "user": who["user"], "path": str(path)}))
+    else:
+        click.echo(f"Logged in to {base} as {who['user']} (saved in {path})")

@@ -1,0 +1,334 @@
+"""RemoteBackend: the ``cairn.protocol.Backend`` of server mode, over the REST API.
+
+Each verb is one REST call (``/api/v1/...``, ``Authorization: Bearer <CAIRN_API_KEY>``)
+whose answer is the protocol's own wire model as JSON, so both modes return the same
+dataclasses; server errors come back as the exceptions embedded mode raises
+(``cairn.remote.http``). Bytes never pass through the API: they move between this
+machine and the store through signed URLs (``cairn.remote.transfer``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from cairn.config import Settings
+from cairn.protocol import (
+    BlobRef,
+    CollectionInfo,
+    CommitRequest,
+    CommitResult,
+    IngestedBlob,
+    Lineage,
+    Page,
+    RegistryInfo,
+    RunInfo,
+    TypeInfo,
+    VersionEdit,
+    VersionInfo,
+)
+from cairn.remote.http import ApiClient
+from cairn.remote.transfer import Transfers
+
+T = TypeVar("T")
+
+
+def _model(cls: type[T], data: dict[str, Any]) -> T:
+    """A protocol dataclass from its JSON (fields the client does not know are ignored)."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _version(data: dict[str, Any]) -> VersionInfo:
+    return _model(VersionInfo, data)
+
+
+def _run(data: dict[str, Any]) -> RunInfo:
+    return _model(RunInfo, data)
+
+
+def _seg(name: str) -> str:
+    """One URL path segment (``/`` and everything else special escaped)."""
+    return quote(name, safe="")
+
+
+def _project(entity: str, project: str) -> str:
+    return f"/entities/{_seg(entity)}/projects/{_seg(project)}"
+
+
+def _run_path(entity: str, project: str, run_id: str) -> str:
+    return f"{_project(entity, project)}/runs/{_seg(run_id)}"
+
+
+def _collection(entity: str, project: str, name: str) -> str:
+    return f"{_project(entity, project)}/collections/{_seg(name)}"
+
+
+class RemoteBackend:
+    """The server at ``settings.base_url``, called with ``settings.api_key``.
+
+    Thread-safe; one HTTP connection pool per backend. Errors of every verb: as the
+    protocol documents, plus ``AuthenticationError`` (bad key) and ``AuthorizationError``
+    (a role that does not allow the action); ``CommError`` when the server is unreachable.
+
+    Raises (at construction): ValueError when ``settings.base_url`` is not an http(s) URL.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.base_url:
+            raise ValueError("RemoteBackend needs settings.base_url (CAIRN_BASE_URL)")
+        self.settings = settings
+        self._client = ApiClient(settings.base_url, settings.api_key)
+        self._transfers = Transfers(self._client, settings)
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._client.call("GET", path, params=params).json()
+
+    def _send(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        response = self._client.call(method, path, json=body, params=params)
+        return response.json() if response.content else None
+
+    # runs
+
+    def create_run(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        name: str | None,
+        job_type: str | None,
+        config: dict[str, Any],
+    ) -> RunInfo:
+        body = {"run_id": run_id, "name": name, "job_type": job_type, "config": config}
+        return _run(self._send("POST", f"{_project(entity, project)}/runs", body))
+
+    def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None:
+        path = f"{_run_path(entity, project, run_id)}/finish"
+        self._client.call("POST", path, json={"exit_code": exit_code}, idempotent=True)
+
+    def get_run(self, entity: str, project: str, run_id: str) -> RunInfo:
+        return _run(self._get(_run_path(entity, project, run_id)))
+
+    # bytes in
+
+    def ingest_file(self, source: Path, algorithm: str) -> IngestedBlob:
+        """Copy ``source`` into the local staging area while hashing it.
+
+        Raises: OSError, ValueError (unknown algorithm), StoreError (staging unusable).
+        """
+        return self._transfers.stage(source, algorithm)
+
+    def ingest_files(
+        self,
+        sources: Sequence[Path],
+        algorithm: str,
+        on_progress: Callable[[int, int, int, int], None] | None = None,
+    ) -> list[IngestedBlob]:
+        """Stage many files in parallel. Raises: as ``ingest_file``."""
+        return self._transfers.stage_many(sources, algorithm, on_progress)
+
+    def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
+        return self._transfers.missing(entity, blobs)
+
+    def put_blob(self, entity: str, blob: BlobRef, source: Path) -> None:
+        """Upload through a signed URL. Raises: CorruptionError (digest differs), OSError."""
+        self._transfers.upload(entity, blob, source)
+
+    # versions
+
+    def commit_version(self, request: CommitRequest) -> CommitResult:
+        body = {
+            "project": request.project,
+            "collection": request.collection,
+            "type": request.type,
+            "digest": request.digest,
+            "digest_algorithm": request.digest_algorithm,
+            "manifest_json": request.manifest_json.decode("utf-8"),
+            "size": request.size,
+            "file_count": request.file_count,
+            "description": request.description,
+            "metadata": request.metadata,
+            "aliases": list(request.aliases),
+            "tags": list(request.tags),
+            "run_id": request.run_id,
+            "history_step": request.history_step,
+            "ttl_duration_seconds": request.ttl_duration_seconds,
+            "storage_region": request.storage_region,
+        }
+        path = f"{_project(request.entity, request.project)}/versions"
+        answer = self._send("POST", path, body)
+        self._transfers.release(request.manifest_json)
+        return CommitResult(version=_version(answer["version"]), created=bool(answer["created"]))
+
+    def resolve_version(
+        self, entity: str, project: str, collection: str, selector: str
+    ) -> VersionInfo:
+        path = f"{_collection(entity, project, collection)}/versions/{_seg(selector)}"
+        return _version(self._get(path))
+
+    def get_version(self, version_id: str) -> VersionInfo:
+        return _version(self._get(f"/versions/{_seg(version_id)}"))
+
+    def read_manifest(self, version_id: str) -> bytes:
+        return self._client.call("GET", f"/versions/{_seg(version_id)}/manifest").content
+
+    def list_versions(
+        self, entity: str, project: str, collection: str, cursor: str | None, per_page: int
+    ) -> Page:
+        path = f"{_collection(entity, project, collection)}/versions"
+        answer = self._get(path, cursor=cursor, per_page=per_page)
+        items = [_version(item) for item in answer["items"]]
+        return Page(items=items, next_cursor=answer["next_cursor"], total=answer["total"])
+
+    def list_collections(
+        self, entity: str, project: str, type_name: str | None
+    ) -> list[CollectionInfo]:
+        found = self._get(f"{_project(entity, project)}/collections", type=type_name)
+        return [_model(CollectionInfo, item) for item in found]
+
+    def get_collection(self, entity: str, project: str, name: str) -> CollectionInfo:
+        return _model(CollectionInfo, self._get(_collection(entity, project, name)))
+
+    def list_types(self, entity: str, project: str) -> list[TypeInfo]:
+        return [_model(TypeInfo, t) for t in self._get(f"{_project(entity, project)}/types")]
+
+    def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
+        path = f"{_run_path(entity, project, run_id)}/uses"
+        self._client.call("POST", path, json={"version_id": version_id}, idempotent=True)
+
+    # bytes out
+
+    def fetch_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
+        """Write the blob to the new file ``dest`` (client cache first, else a signed URL).
+
+        Raises: CommError (not stored), CorruptionError, FileExistsError, ValueError.
+        """
+        self._transfers.fetch(entity, blob, dest)
+
+    # the artifact surface: edits, links, deletion, lineage, history, registries, TTL
+
+    def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:
+        body = dataclasses.asdict(edit)
+        for key in ("aliases_to_add", "aliases_to_remove", "tags_to_add", "tags_to_remove"):
+            body[key] = list(body[key])
+        return _version(self._send("PATCH", f"/versions/{_seg(version_id)}", body))
+
+    def delete_version(self, version_id: str, delete_aliases: bool) -> None:
+        path = f"/versions/{_seg(version_id)}"
+        self._client.call("DELETE", path, params={"delete_aliases": delete_aliases})
+
+    def link_version(
+        self, version_id: str, entity: str, project: str, collection: str, aliases: Sequence[str]
+    ) -> VersionInfo:
+        body = {
+            "entity": entity,
+            "project": project,
+            "collection": collection,
+            "aliases": list(aliases),
+        }
+        return _version(self._send("POST", f"/versions/{_seg(version_id)}/links", body))
+
+    def unlink_version(self, version_id: str, entity: str, project: str, collection: str) -> None:
+        where = "/".join(_seg(part) for part in (entity, project, collection))
+        self._client.call("DELETE", f"/versions/{_seg(version_id)}/links/{where}")
+
+    def list_links(self, version_id: str, limit: int) -> list[VersionInfo]:
+        found = self._get(f"/versions/{_seg(version_id)}/links", limit=limit)
+        return [_version(item) for item in found]
+
+    def edit_collection(
+        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+    ) -> CollectionInfo:
+        body = {"description": description, "tags": list(tags)}
+        return _model(CollectionInfo, self._send("PATCH", _collection(entity, project, name), body))
+
+    def delete_collection(self, entity: str, project: str, name: str) -> None:
+        self._client.call("DELETE", _collection(entity, project, name))
+
+    def lineage(self, version_id: str) -> Lineage:
+        answer = self._get(f"/versions/{_seg(version_id)}/lineage")
+        logged_by = answer.get("logged_by")
+        return Lineage(
+            logged_by=_run(logged_by) if logged_by else None,
+            used_by=[_run(item) for item in answer.get("used_by", [])],
+        )
+
+    def run_versions(self, entity: str, project: str, run_id: str, used: bool) -> list[VersionInfo]:
+        found = self._get(f"{_run_path(entity, project, run_id)}/versions", used=used)
+        return [_version(item) for item in found]
+
+    def log_history(
+        self, entity: str, project: str, run_id: str, step: int | None, data: dict[str, Any]
+    ) -> int | None:
+        path = f"{_run_path(entity, project, run_id)}/history"
+        answer = self._send("POST", path, {"step": step, "data": data})
+        step_used: int | None = answer["step"]
+        return step_used
+
+    def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._get(f"{_run_path(entity, project, run_id)}/history")
+        return rows
+
+    def create_registry(
+        self,
+        organization: str | None,
+        name: str,
+        visibility: str,
+        description: str | None,
+        artifact_types: Sequence[str] | None,
+    ) -> RegistryInfo:
+        body = {
+            "name": name,
+            "visibility": visibility,
+            "description": description,
+            "artifact_types": None if artifact_types is None else list(artifact_types),
+        }
+        answer = self._send("POST", "/registries", body, organization=organization)
+        return _model(RegistryInfo, answer)
+
+    def get_registry(self, organization: str | None, name: str) -> RegistryInfo:
+        answer = self._get(f"/registries/{_seg(name)}", organization=organization)
+        return _model(RegistryInfo, answer)
+
+    def list_registries(self, organization: str | None) -> list[RegistryInfo]:
+        found = self._get("/registries", organization=organization)
+        return [_model(RegistryInfo, item) for item in found]
+
+    def edit_registry(
+        self,
+        organization: str | None,
+        name: str,
+        description: str | None,
+        visibility: str,
+        artifact_types: Sequence[str] | None,
+    ) -> RegistryInfo:
+        body = {
+            "description": description,
+            "visibility": visibility,
+            "artifact_types": None if artifact_types is None else list(artifact_types),
+        }
+        path = f"/registries/{_seg(name)}"
+        return _model(RegistryInfo, self._send("PATCH", path, body, organization=organization))
+
+    def delete_registry(self, organization: str | None, name: str) -> None:
+        path = f"/registries/{_seg(name)}"
+        self._client.call("DELETE", path, params={"organization": organization})
+
+    def set_default_ttl(self, entity: str, project: str | None, seconds: int | None) -> None:
+        self._client.call("PUT", self._ttl_path(entity, project), json={"seconds": seconds})
+
+    def get_default_ttl(self, entity: str, project: str | None) -> int | None:
+        seconds: int | None = self._get(self._ttl_path(entity, project))["seconds"]
+        return seconds
+
+    @staticmethod
+    def _ttl_path(entity: str, project: str | None) -> str:
+        if project is None:
+            return f"/entities/{_seg(entity)}/default-ttl"
+        return f"{_project(entity, project)}/default-ttl"
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,389 @@
+"""Moving bytes in server mode: staging, uploads and downloads through signed URLs.
+
+``ingest_file`` copies a draft's file into a staging blob store under
+``<cache_dir>/staging`` while hashing it (one read, one write), so later edits of the
+source cannot change what gets logged. ``missing`` asks the server once which blobs the
+entity lacks and fetches upload URLs for exactly those in the same breath; ``upload``
+then PUTs each file straight to its signed URL (the SDK runs them in parallel), or, for a
+blob the server marks ``multipart``, in parts that are PUT in parallel and survive an
+interruption (the server remembers the parts it has; a retry sends only the others). The
+staged copies are dropped once their version is committed (``release``). Downloads go
+through the client cache (``storage.cache``, W&B's ``obj/md5/...`` layout): a blob found
+there with the right digest is copied without touching the network; otherwise it is
+fetched from a signed URL into the cache (large ones as parallel ``Range`` requests; the
+digest is checked before the file is published) and copied to the caller's path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cairn.config import Settings
+from cairn.core.digest import b64, new_hasher
+from cairn.core.manifest import Manifest
+from cairn.errors import CommError, CorruptionError
+from cairn.protocol import BlobRef, IngestedBlob
+from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
+from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.cache import ClientCache
+from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
+
+STAGING_DIR = "staging"
+URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used
+CHUNK = 1024 * 1024
+PART_WORKERS = 4  # parallel requests for the parts (or ranges) of one blob
+RANGE_MIN_BYTES = 64 * 1024 * 1024  # blobs this large come down in parallel ranges
+RANGE_BYTES = 16 * 1024 * 1024
+
+_Key = tuple[str, str, str]  # entity, algorithm, digest
+
+
+@dataclasses.dataclass(frozen=True)
+class _Signed:
+    url: str
+    headers: dict[str, str]
+    expires_at: int
+    multipart: bool
+
+
+def _signed(data: dict[str, Any]) -> _Signed:
+    return _Signed(
+        url=str(data.get("url", "")),
+        headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+        expires_at=int(data.get("expires_at", 0)),
+        multipart=bool(data.get("multipart", False)),
+    )
+
+
+def _file_range(path: Path, offset: int, length: int) -> Iterator[bytes]:
+    """The bytes ``[offset, offset + length)`` of ``path`` in chunks (a request body)."""
+    with open(path, "rb") as source:
+        source.seek(offset)
+        left = length
+        while left > 0:
+            chunk = source.read(min(CHUNK, left))
+            if not chunk:
+                raise CorruptionError(f"'{path}' is shorter than expected: it changed")
+            left -= len(chunk)
+            yield chunk
+
+
+def _blob_json(blob: BlobRef) -> dict[str, Any]:
+    return {"digest": blob.digest, "algorithm": blob.algorithm, "size": blob.size}
+
+
+class Transfers:
+    """Staging, uploads and downloads of one remote backend (thread-safe)."""
+
+    def __init__(self, client: ApiClient, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+        self._staging: LocalBlobStore | None = None
+        self._cache: ClientCache | None = None
+        self._lock = threading.Lock()
+        self._upload_urls: dict[_Key, _Signed] = {}
+
+    # ------------------------------------------------------------ staging
+
+    @property
+    def staging(self) -> LocalBlobStore:
+        """The staging store (created on first use). Raises: StoreError naming it."""
+        with self._lock:
+            if self._staging is None:
+                self._staging = LocalBlobStore(self._settings.cache_dir / STAGING_DIR)
+            return self._staging
+
+    def stage(self, source: Path, algorithm: str) -> IngestedBlob:
+        """Copy ``source`` into staging while hashing it.
+
+        Raises: OSError (read or write), ValueError (unknown algorithm), StoreError.
+        """
+        blob = self.staging.ingest(source, algorithm)
+        return IngestedBlob(blob.digest, blob.algorithm, blob.size, blob.path)
+
+    def stage_many(
+        self,
+        sources: Sequence[Path],
+        algorithm: str,
+        on_progress: Callable[[int, int, int, int], None] | None = None,
+    ) -> list[IngestedBlob]:
+        """``stage`` for many files on a thread pool; results in ``sources`` order and
+        ``on_progress`` called from this thread.
+
+        Raises: as ``stage`` (the first failure; the remaining work is cancelled).
+        """
+        new_hasher(algorithm)  # ValueError before anything is read
+        total = len(sources)
+        sizes = [os.stat(source).st_size for source in sources]
+        total_bytes = sum(sizes)
+        results: list[IngestedBlob | None] = [None] * total
+        done = done_bytes = 0
+        workers = max(1, min(default_workers(), total))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(self.stage, src, algorithm): i for i, src in enumerate(sources)}
+            try:
+                for future in as_completed(futures):
+                    index = futures[future]
+                    results[index] = future.result()
+                    done += 1
+                    done_bytes += sizes[index]
+                    if on_progress is not None:
+                        on_progress(done, total, done_bytes, total_bytes)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return [blob for blob in results if blob is not None]
+
+    def release(self, manifest_json: bytes) -> None:
+        """Drop the staged copies of a committed manifest's blobs (now on the server).
+
+        Raises nothing: a manifest or file that cannot be read or removed is left alone.
+        """
+        if self._staging is None:
+            return
+        try:
+            manifest = Manifest.from_json(manifest_json)
+        except ValueError:
+            return
+        for entry in manifest.entries.values():
+            if entry.ref is None:
+                with contextlib.suppress(OSError, ValueError):
+                    self._staging.delete(entry.digest, entry.algorithm())
+
+    # ------------------------------------------------------------ uploads
+
+    def missing(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
+        """The blobs ``entity`` lacks; their upload URLs are fetched now for ``upload``.
+
+        Raises: ValueError (invalid digests), CommError / AuthorizationError (server).
+        """
+        if not blobs:
+            return []
+        body = {"blobs": [_blob_json(b) for b in blobs]}
+        path = f"/entities/{entity}/blobs/missing"
+        answer = self._client.call("POST", path, json=body, idempotent=True).json()
+        missing = [BlobRef(b["digest"], b["algorithm"], b["size"]) for b in answer["blobs"]]
+        if missing:
+            self._sign_uploads(entity, missing)
+        return missing
+
+    def _sign_uploads(self, entity: str, blobs: Sequence[BlobRef]) -> None:
+        body = {"blobs": [_blob_json(b) for b in blobs]}
+        path = f"/entities/{entity}/blobs/upload-urls"
+        urls = self._client.call("POST", path, json=body, idempotent=True).json()["urls"]
+        with self._lock:
+            for signed in urls:
+                key = (entity, signed["algorithm"], signed["digest"])
+                self._upload_urls[key] = _signed(signed)
+
+    def _upload_url(self, entity: str, blob: BlobRef) -> _Signed:
+        key = (entity, blob.algorithm, blob.digest)
+        with self._lock:
+            known = self._upload_urls.pop(key, None)
+        fresh = known is not None and known.expires_at > time.time() + URL_MARGIN_SECONDS
+        if known is not None and (known.multipart or fresh):
+            return known
+        self._sign_uploads(entity, [blob])
+        with self._lock:
+            return self._upload_urls.pop(key)
+
+    def upload(self, entity: str, blob: BlobRef, source: Path) -> None:
+        """PUT ``source`` to the signed upload URL of ``blob``.
+
+        A staged copy removed meanwhile (its version committed by another draft) is fine
+        when the server holds the blob by now.
+
+        Raises:
+            CorruptionError: the server found another digest (nothing stored).
+            FileNotFoundError: ``source`` is gone and the server lacks the blob.
+            CommError, AuthenticationError, AuthorizationError: server or network.
+        """
+        if not source.is_file():
+            if not self.missing(entity, [blob]):
+                return
+            raise FileNotFoundError(f"Cannot upload '{source}': no such file")
+        signed = self._upload_url(entity, blob)
+        size = source.stat().st_size
+        if size != blob.size:
+            raise CorruptionError(
+                f"'{source}' has {size} bytes, expected {blob.size}: it changed since it was added"
+            )
+        if signed.multipart:
+            self._upload_parts(entity, blob, source)
+        else:
+            self._put(signed.url, signed.headers, source, 0, size, f"upload of {blob.digest}")
+
+    def _put(
+        self, url: str, headers: dict[str, str], source: Path, offset: int, size: int, what: str
+    ) -> None:
+        """PUT ``size`` bytes of ``source`` from ``offset`` (retried: uploads are idempotent)."""
+        sent = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        sent.update(headers)
+
+        def attempt() -> httpx.Response:
+            body = _file_range(source, offset, size)
+            return check_retryable(self._client.transfers.put(url, content=body, headers=sent))
+
+        raise_for(with_retries(attempt, True, what))
+
+    def _upload_parts(self, entity: str, blob: BlobRef, source: Path) -> None:
+        """Upload a large blob in parts (new, or resuming the parts the server lacks)."""
+        base = f"/entities/{entity}/blobs/multipart"
+        start = self._client.call("POST", base, json=_blob_json(blob), idempotent=True).json()
+        part_size = int(start["part_size"])
+        todo = [part for part in start["parts"] if not part["done"]]
+
+        def put_part(part: dict[str, Any]) -> None:
+            number = int(part["number"])
+            offset = (number - 1) * part_size
+            what = f"part {number} of {blob.digest}"
+            self._put(part["url"], _signed(part).headers, source, offset, int(part["size"]), what)
+
+        if todo:
+            with ThreadPoolExecutor(max_workers=min(PART_WORKERS, len(todo))) as pool:
+                for future in [pool.submit(put_part, part) for part in todo]:
+                    future.result()
+        body = {**_blob_json(blob), "upload_id": start["upload_id"]}
+        self._client.call("POST", f"{base}/complete", json=body, idempotent=True)
+
+    # ------------------------------------------------------------ downloads
+
+    @property
+    def cache(self) -> ClientCache:
+        with self._lock:
+            if self._cache is None:
+                self._cache = ClientCache.for_settings(self._settings)
+            return self._cache
+
+    def fetch(self, entity: str, blob: BlobRef, dest: Path) -> None:
+        """Write the blob to the new file ``dest``, from the client cache when it holds it.
+
+        Raises:
+            CommError: the server does not hold the blob, or cannot be reached.
+            CorruptionError: the server sent bytes that do not match the digest.
+            FileExistsError: ``dest`` exists. OSError: cache or ``dest`` not writable.
+            ValueError: a digest that is not valid for its algorithm.
+        """
+        cache = self.cache
+        with cache.download_session():
+            path = cache.path_for_digest(blob.digest, blob.algorithm)
+            cached = cache.lookup(path)
+            if cached is not None and self._copy_checked(cached, dest, blob):
+                return
+            if cached is not None:  # a damaged cache file: replace it
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(cached)
+            cache.put_atomic(path, lambda tmp: self._download(entity, blob, tmp))
+            if not self._copy_checked(path, dest, blob):
+                raise CorruptionError(f"cached blob {blob.digest} changed while it was copied")
+
+    @staticmethod
+    def _copy_checked(cached: Path, dest: Path, blob: BlobRef) -> bool:
+        try:
+            digest, _size = copy_and_hash(cached, dest, blob.algorithm)
+        except FileNotFoundError:
+            if not cached.exists():
+                return False  # evicted meanwhile
+            raise
+        if digest == blob.digest:
+            return True
+        os.unlink(dest)
+        return False
+
+    def _download(self, entity: str, blob: BlobRef, tmp: Path) -> None:
+        path = f"/entities/{entity}/blobs/download-urls"
+        body = {"blobs": [_blob_json(blob)]}
+        answer = self._client.call("POST", path, json=body, idempotent=True).json()
+        signed = _signed(answer["urls"][0])
+        if blob.size >= RANGE_MIN_BYTES and self._download_ranges(signed, blob, tmp):
+            return
+        url, headers = signed.url, signed.headers
+
+        def attempt() -> httpx.Response:
+            with self._client.transfers.stream("GET", url, headers=headers) as response:
+                check_retryable(response)
+                if not response.is_success:
+                    response.read()
+                    return response
+                hasher = new_hasher(blob.algorithm)
+                with open(tmp, "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                if b64(hasher.digest()) != blob.digest:
+                    raise CorruptionError(
+                        f"downloaded bytes of {blob.algorithm} {blob.digest} do not match "
+                        "their digest"
+                    )
+                return response
+
+        response = with_retries(attempt, True, f"download of {blob.algorithm} {blob.digest}")
+        if not response.is_success:
+            raise_for(response)
+            raise CommError(f"download of {blob.digest} failed: HTTP {response.status_code}")
+
+    def _download_ranges(self, signed: _Signed, blob: BlobRef, tmp: Path) -> bool:
+        """Fetch a large blob as parallel ``Range`` requests into ``tmp`` and check its
+        digest. Returns False (``tmp`` removed) when the store ignores ranges.
+
+        Raises: CorruptionError (digest), CommError and the like (server or network).
+        """
+        ranges = [
+            (start, min(start + RANGE_BYTES, blob.size))
+            for start in range(0, blob.size, RANGE_BYTES)
+        ]
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.ftruncate(fd, blob.size)
+
+            def fetch(span: tuple[int, int]) -> bool:
+                start, end = span
+                headers = {**signed.headers, "Range": f"bytes={start}-{end - 1}"}
+
+                def attempt() -> httpx.Response:
+                    with self._client.transfers.stream("GET", signed.url, headers=headers) as r:
+                        check_retryable(r)
+                        if r.status_code != 206:
+                            r.read()
+                            return r
+                        offset = start
+                        for chunk in r.iter_bytes(CHUNK):
+                            if offset + len(chunk) > end:
+                                raise CorruptionError(f"range of {blob.digest} too long")
+                            os.pwrite(fd, chunk, offset)
+                            offset += len(chunk)
+                        if offset != end:
+                            raise CorruptionError(f"range of {blob.digest} cut short")
+                        return r
+
+                response = with_retries(attempt, True, f"download of {blob.digest}")
+                raise_for(response)
+                return response.status_code == 206
+
+            with ThreadPoolExecutor(max_workers=min(PART_WORKERS, len(ranges))) as pool:
+                ranged = all(pool.map(fetch, ranges))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not ranged:
+            os.unlink(tmp)
+            return False
+        digest, _size = hash_file(tmp, blob.algorithm)
+        if digest != blob.digest:
+            raise CorruptionError(
+                f"downloaded bytes of {blob.algorithm} {blob.digest} do not match their digest"
+            )
+        return True
