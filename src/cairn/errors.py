@@ -30,6 +30,10 @@ class CommError(Error):
         self.exc = exc
 
 
+class NotFoundError(CommError):
+    """The thing asked for does not exist, or the caller may not see it (a server answers 404)."""
+
+
 class AuthenticationError(CommError):
     """A server refused the API key (missing, unknown or revoked)."""
 

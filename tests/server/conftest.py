@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import socket
@@ -9,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +18,7 @@ import uvicorn
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+import refservers
 from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
 from cairn.service.accounts import create_key, create_user
@@ -56,8 +59,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server for the whole session."""
+    with refservers.moto_s3() as url:
+        yield url
+
+
 @pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
+def s3_store_url(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the moto server, as ``s3://<bucket>/srv``."""
+    import boto3
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = f"cairn-{secrets.token_hex(6)}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/srv"
+
+
+def server_config(db_url: str, tmp_path: Path, **changes: Any) -> ServerConfig:
     config = ServerConfig(
         db_url=db_url,
         store_dir=tmp_path / "store",
@@ -66,6 +88,24 @@ def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
         url_ttl_seconds=60,
         max_body_bytes=1024 * 1024,
     )
+    return dataclasses.replace(config, **changes)
+
+
+@pytest.fixture(params=["dir", "s3"])
+def server(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[Server]:
+    changes: dict[str, Any] = {}
+    if request.param == "s3":
+        changes = {
+            "store_url": request.getfixturevalue("s3_store_url"),
+            "s3_endpoint_url": request.getfixturevalue("moto_endpoint"),
+        }
+    with run_server(server_config(db_url, tmp_path, **changes)) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_server(config: ServerConfig) -> Iterator[Server]:
+    """Serve ``config`` on a free port with an admin ``root``, until the block ends."""
     app = create_app(config)
     state = app.state.cairn
     create_user(state.store, "root", admin=True)

@@ -52,7 +52,8 @@ def log_version(client: httpx.Client, files: dict[str, bytes], collection: str =
     urls = ok(client.post(f"{base}/blobs/upload-urls", json={"blobs": missing}))["urls"]
     by_digest = {md5_b64(data): data for data in files.values()}
     for signed in urls:
-        ok(httpx.put(signed["url"], content=by_digest[signed["digest"]]))
+        data = by_digest[signed["digest"]]
+        ok(httpx.put(signed["url"], content=data, headers=signed["headers"]))
     manifest = Manifest()
     for path, data in files.items():
         manifest.add_entry(ManifestEntry(path=path, digest=md5_b64(data), size=len(data)))

@@ -17,6 +17,13 @@ _BODIES: dict[str, dict[str, Any]] = {
     "RunFinish": {"exit_code": 0},
     "HistoryAppend": {"data": {"x": 1}},
     "BlobList": {"blobs": []},
+    "Blob": {"digest": "1B2M2Y8AsgTpgAmY7PhCfg==", "algorithm": "md5", "size": 0},
+    "MultipartComplete": {
+        "digest": "1B2M2Y8AsgTpgAmY7PhCfg==",
+        "algorithm": "md5",
+        "size": 0,
+        "upload_id": "0" * 32,
+    },
     "Edit": {
         "entity": "vision",
         "project": "p",

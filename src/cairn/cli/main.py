@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import click
 
+from cairn.cli.admin import admin
 from cairn.cli.alias import alias
 from cairn.cli.cache import cache
 from cairn.cli.delete import delete
@@ -18,6 +19,7 @@ from cairn.cli.fsck import fsck
 from cairn.cli.gc import gc
 from cairn.cli.get import get
 from cairn.cli.link import link
+from cairn.cli.login import login
 from cairn.cli.ls import ls
 from cairn.cli.put import put
 from cairn.cli.server import server
@@ -35,6 +37,8 @@ def cli() -> None:
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
 cli.add_command(server)
+cli.add_command(admin)
+cli.add_command(login)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """``cairn server``: run the team server, migrate its database, create the first admin.
 
 Defaults are for trying it out: SQLite at ``$CAIRN_DIR/server/cairn.db`` and blobs under
-``$CAIRN_DIR/server/blobs``. The key that signs transfer URLs is read from
+``$CAIRN_DIR/server/blobs``; ``--store s3://bucket/prefix`` keeps blobs in an
+S3-compatible bucket instead (docs/server.md). The key that signs transfer URLs is read from
 ``--secret-file`` (default ``$CAIRN_DIR/server/secret``, created 0600 on first start); all
 app processes of one server must share it. No default credentials exist: the first admin
 comes from ``create-admin``, which prints its API key once.
@@ -50,10 +51,37 @@ def _organization() -> str:
     return Settings.load().organization
 
 
+def _size(_ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from cairn.config import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
 @click.group(invoke_without_command=True)
 @click.option("--db", help="Database URL (default: SQLite under $CAIRN_DIR/server/).")
-@click.option("--store", "store", help="Blob directory (default: $CAIRN_DIR/server/blobs).")
+@click.option(
+    "--store",
+    "store",
+    help="Blob directory (default: $CAIRN_DIR/server/blobs), or s3://bucket/prefix "
+    "(endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS_S3_ENDPOINT_URL).",
+)
+@click.option(
+    "--multipart-threshold",
+    callback=_size,
+    default="2147483648",
+    help="Blobs this large or larger are uploaded in parts (default 2 GiB; units: KB, MB, GB).",
+)
+@click.option(
+    "--part-size",
+    callback=_size,
+    default="67108864",
+    help="Size of the parts of a multipart upload (default 64 MiB; at least 5 MB on S3).",
+)
 @click.option("--secret-file", type=click.Path(path_type=Path), help="URL-signing key file.")
+@click.option("--public-url", help="Base of signed transfer URLs (default: the request's).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
 @click.pass_context
@@ -63,6 +91,9 @@ def server(
     db: str | None,
     store: str | None,
     secret_file: Path | None,
+    multipart_threshold: int,
+    part_size: int,
+    public_url: str | None,
     host: str,
     port: int,
 ) -> None:
@@ -71,16 +102,23 @@ def server(
         return
     import uvicorn
 
+    from cairn.config import Settings
     from cairn.server.app import create_app
     from cairn.server.state import ServerConfig
 
-    if store is not None and store.startswith("s3://"):
-        raise click.UsageError("s3:// stores are not supported yet; give a directory")
+    settings = Settings.load()
+    s3 = store is not None and store.startswith("s3://")
     config = ServerConfig(
         db_url=_db_url(db),
-        store_dir=Path(store) if store else _server_dir() / "blobs",
+        store_dir=Path(store) if store and not s3 else _server_dir() / "blobs",
+        store_url=store if s3 else None,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
         secret=_secret(secret_file or _server_dir() / "secret"),
-        organization=_organization(),
+        organization=settings.organization,
+        multipart_threshold=multipart_threshold,
+        part_size=part_size,
+        public_url=public_url,
     )
     uvicorn.run(create_app(config), host=host, port=port, log_level="info")
 

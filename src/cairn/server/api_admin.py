@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from cairn.errors import CommError
+from cairn.errors import NotFoundError
 from cairn.server import wire
 from cairn.server.deps import PrincipalDep, StateDep
 from cairn.service import accounts
@@ -97,7 +97,7 @@ def remove_registry_member(name: str, user: str, state: StateDep, who: Principal
 
 def _own_keys(who: Principal, user: str) -> None:
     if not (who.is_admin or who.name == user):
-        raise CommError(f"user '{user}' not found")
+        raise NotFoundError(f"user '{user}' not found")
 
 
 @router.post("/users/{user}/keys", response_model=wire.NewKeyOut)

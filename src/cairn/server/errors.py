@@ -7,7 +7,7 @@ code               status  raised for
 =================  ======  ===============================================
 unauthenticated    401     missing, unknown or revoked key; bad signature
 forbidden          403     readable, but the caller's role does not allow it
-not_found          404     unknown or unreadable thing (``CommError``, ``KeyError``)
+not_found          404     unknown or unreadable thing (``NotFoundError``, ``KeyError``)
 conflict           409     other ``CommError`` (e.g. aliases still set, blob missing)
 digest_mismatch    400     uploaded bytes do not match their digest
 invalid_argument   400     ``ValueError``
@@ -27,7 +27,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from cairn.errors import AuthenticationError, AuthorizationError, CommError, CorruptionError
+from cairn.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    CommError,
+    CorruptionError,
+    NotFoundError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,10 @@ def classify(exc: Exception) -> tuple[int, str]:
         return 401, "unauthenticated"
     if isinstance(exc, AuthorizationError):
         return 403, "forbidden"
+    if isinstance(exc, NotFoundError):
+        return 404, "not_found"
     if isinstance(exc, CommError):
-        return (404, "not_found") if "not found" in exc.message else (409, "conflict")
+        return 409, "conflict"
     if isinstance(exc, CorruptionError):
         return 400, "digest_mismatch"
     if isinstance(exc, ValueError):

@@ -1,7 +1,8 @@
 """Short-lived HMAC-signed transfer URLs for a directory blob store (DESIGN §4).
 
 A signed URL names exactly one object and one operation: ``/blobs/<entity>/<algorithm>/
-<hex digest>?op=put|get&size=<bytes>&exp=<unix time>&sig=<hex HMAC-SHA256>``. The
+<hex digest>?op=put|get&size=<bytes>&exp=<unix time>&sig=<hex HMAC-SHA256>``; a part of
+a multipart upload is ``.../<hex digest>/parts/<upload id>/<n>?op=part:<upload id>:<n>&...``. The
 signature covers every one of those fields, so changing any of them (another blob, another
 entity, a longer upload, a later expiry, a download turned upload) invalidates it.
 """
@@ -62,13 +63,16 @@ def sign(
 
     Raises: ValueError (unknown op or algorithm, invalid digest).
     """
-    if op not in OPS or algorithm not in ALGORITHMS:
+    if not (op in OPS or op.startswith("part:")) or algorithm not in ALGORITHMS:
         raise ValueError(f"Invalid transfer {op!r} of {algorithm!r}")
     hexdigest = digest_to_hex(digest)
     exp = int(now if now is not None else time.time()) + ttl_seconds
     sig = _signature(secret, op, entity, algorithm, hexdigest, size, exp)
     query = urlencode({"op": op, "size": size, "exp": exp, "sig": sig})
     path = f"/blobs/{quote(entity, safe='')}/{algorithm}/{hexdigest}"
+    if op.startswith("part:"):
+        _, upload_id, number = op.split(":")
+        path += f"/parts/{upload_id}/{number}"
     return f"{base_url.rstrip('/')}{path}?{query}", exp
 
 

@@ -1,31 +1,30 @@
 """What one server process holds: its configuration, the database and the blob stores.
 
 Blobs are deduplicated only within an entity (DESIGN §4): each entity has its own
-content-addressed directory ``<store>/entities/<entity>``, so a caller can never obtain
-another entity's bytes by naming their digest. Everything else lives in the database,
+content-addressed area of the blob store (``cairn.storage.server_store``: a directory, or
+an S3 bucket for ``store_url="s3://bucket/prefix"``), so a caller can never obtain another
+entity's bytes by naming their digest. Everything else lives in the database,
 so app processes hold no state of their own and can be run side by side.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 from pathlib import Path
 
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
-from cairn.errors import CommError
 from cairn.service.store import Store
-from cairn.storage.blobstore import LocalBlobStore
-
-_SAFE_DIR = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+from cairn.storage.server_store import DirectoryServerStore, ServerStore
 
 
 @dataclasses.dataclass(frozen=True)
 class ServerConfig:
-    """``db_url``: SQLAlchemy URL; ``store_dir``: the directory blob store; ``secret``:
-    the key signing transfer URLs (shared by all app processes of one server)."""
+    """``db_url``: SQLAlchemy URL; ``store_dir``: the directory blob store, unless
+    ``store_url`` names an S3 bucket (``s3://bucket/prefix``, at ``s3_endpoint_url``);
+    ``secret``: the key signing transfer URLs (shared by all app processes of one server).
+    Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``."""
 
     db_url: str
     store_dir: Path
@@ -34,6 +33,11 @@ class ServerConfig:
     public_url: str | None = None  # base of signed URLs; default: the request's own base
     url_ttl_seconds: int = 900
     max_body_bytes: int = 64 * 1024 * 1024
+    store_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    multipart_threshold: int = 2 * 1024**3
+    part_size: int = 64 * 1024**2
 
 
 class ServerState:
@@ -42,14 +46,14 @@ class ServerState:
     def __init__(self, config: ServerConfig) -> None:
         """Open the database and apply migrations.
 
-        Raises: sqlalchemy errors (database unusable); StoreError (store not writable).
+        Raises: sqlalchemy errors (database unusable); StoreError (store not writable or
+        bucket unreachable); MissingExtraError (S3 without boto3); ValueError (bad URL).
         """
         self.config = config
+        self.blob_store = _open_blob_store(config)
         engine = create_db_engine(config.db_url)
         upgrade_to_head(engine)
         self.db = Database(engine)
-        self._root = Path(config.store_dir).absolute()
-        self._root.mkdir(parents=True, exist_ok=True)
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
         self.store = self.for_entity(config.organization)
@@ -59,15 +63,21 @@ class ServerState:
 
         Raises: CommError for a name that cannot be a directory (it cannot exist either).
         """
-        if not _SAFE_DIR.fullmatch(entity):
-            raise CommError(f"'{entity}' not found")
+        blobs = self.blob_store.area(entity)
         with self._lock:
             store = self._stores.get(entity)
             if store is None:
-                blobs = LocalBlobStore(self._root / "entities" / entity)
                 store = Store(db=self.db, blobs=blobs, organization=self.config.organization)
                 self._stores[entity] = store
             return store
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _open_blob_store(config: ServerConfig) -> ServerStore:
+    if config.store_url is None:
+        return DirectoryServerStore(Path(config.store_dir))
+    from cairn.storage.s3_server_store import S3ServerStore
+
+    return S3ServerStore(config.store_url, config.s3_endpoint_url, config.s3_region)

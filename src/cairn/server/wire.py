@@ -81,15 +81,43 @@ class BlobList(Body):
 
 
 class SignedUrl(BaseModel):
+    """A transfer URL for one blob. Send ``headers`` with the request. ``multipart``: the
+    blob is too large for one request; ``url`` is empty, upload it in parts instead
+    (``POST .../blobs/multipart``)."""
+
     digest: str
     algorithm: str
     size: int
     url: str
     expires_at: int
+    headers: dict[str, str] = Field(default_factory=dict)
+    multipart: bool = False
 
 
 class SignedUrls(BaseModel):
     urls: list[SignedUrl]
+
+
+class PartUrl(BaseModel):
+    number: int
+    size: int
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    done: bool
+
+
+class MultipartStart(BaseModel):
+    """A multipart upload (new or resumed): PUT each part not yet ``done`` to its URL,
+    then ``POST .../blobs/multipart/complete``."""
+
+    upload_id: str
+    part_size: int
+    parts: list[PartUrl]
+    expires_at: int
+
+
+class MultipartComplete(Blob):
+    upload_id: str = Field(min_length=1, max_length=1024)
 
 
 # versions

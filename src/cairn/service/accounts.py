@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cairn.db import repositories as repo
 from cairn.db.models import ApiKey, Entity, EntityRole, Registry, RegistryRole, utcnow
-from cairn.errors import AuthenticationError, CommError
+from cairn.errors import AuthenticationError, CommError, NotFoundError
 from cairn.service.authz import (
     ADMIN,
     KIND_ORGANIZATION,
@@ -123,7 +123,7 @@ def _org_entity(session: Session, store: Store) -> Entity:
 def _require_account(session: Session, name: str, kind: str | None = None) -> Entity:
     row = session.scalars(select(Entity).where(Entity.name == name)).one_or_none()
     if row is None or row.kind not in ((kind,) if kind else (KIND_USER, KIND_TEAM)):
-        raise CommError(f"{kind or 'entity'} '{name}' not found")
+        raise NotFoundError(f"{kind or 'entity'} '{name}' not found")
     return row
 
 
@@ -237,7 +237,7 @@ def _require_registry(session: Session, store: Store, name: str) -> Registry:
         else session.scalars(select(Registry).where(Registry.project_id == project.id)).first()
     )
     if row is None:
-        raise CommError(f"registry '{bare}' not found")
+        raise NotFoundError(f"registry '{bare}' not found")
     return row
 
 
@@ -346,7 +346,7 @@ def revoke_key(store: Store, user: str, key_id: str) -> None:
             select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.user_id == owner.id)
         ).one_or_none()
         if row is None:
-            raise CommError(f"key '{key_id}' not found")
+            raise NotFoundError(f"key '{key_id}' not found")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
 

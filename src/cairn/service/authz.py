@@ -14,7 +14,7 @@ admin      yes   yes                                    yes
 An admin of the organization's entity is a server admin: admin everywhere. A registry
 of visibility ``organization`` is readable by every user of the server; a ``restricted``
 one only by its members. Whoever cannot read a thing is told it does not exist
-(``CommError`` "... not found", 404 over HTTP), never that it is forbidden; whoever can
+(``NotFoundError`` "... not found", 404 over HTTP), never that it is forbidden; whoever can
 read it but not act on it gets ``AuthorizationError`` (403).
 """
 
@@ -38,7 +38,7 @@ from cairn.db.models import (
     RegistryRole,
     Version,
 )
-from cairn.errors import AuthorizationError, CommError
+from cairn.errors import AuthorizationError, NotFoundError
 from cairn.protocol import RegistryInfo
 from cairn.service.registries import REGISTRY_PREFIX, is_registry_project
 from cairn.service.store import Store
@@ -111,7 +111,7 @@ def _registry_role(session: Session, principal: Principal, project: Project) -> 
 
 def _check(role: str | None, action: str, what: str) -> None:
     if role is None or READ not in ROLE_ACTIONS[role]:
-        raise CommError(f"{what} not found")
+        raise NotFoundError(f"{what} not found")
     if action not in ROLE_ACTIONS[role]:
         raise AuthorizationError(f"role '{role}' may not {action} {what}")
 
@@ -188,7 +188,7 @@ def authorize_version(store: Store, principal: Principal, version_id: str, actio
         CommError: "artifact '<id>' not found" when the caller cannot read it.
         AuthorizationError: readable, but the caller may not ``action`` on its source.
     """
-    not_found = CommError(f"artifact '{version_id}' not found")
+    not_found = NotFoundError(f"artifact '{version_id}' not found")
     try:
         pk = decode_artifact_id(version_id)
     except ValueError:

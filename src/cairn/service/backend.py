@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.config import Settings
-from cairn.errors import CommError
+from cairn.errors import NotFoundError
 from cairn.protocol import (
     BlobRef,
     CollectionInfo,
@@ -89,8 +89,8 @@ class EmbeddedBackend:
             OSError: ``source`` cannot be read or the store written.
             ValueError: unknown ``algorithm``.
         """
-        blob = self._store.blobs.ingest(source, algorithm)
-        gc.freshen(self._store.blobs, blob.digest, blob.algorithm)
+        blob = self._store.local_blobs().ingest(source, algorithm)
+        gc.freshen(self._store.local_blobs(), [(blob.digest, blob.algorithm)])
         return IngestedBlob(
             digest=blob.digest, algorithm=blob.algorithm, size=blob.size, local_path=blob.path
         )
@@ -111,21 +111,24 @@ class EmbeddedBackend:
         """
         if self._statcache is None:
             self._statcache = StatCache(self.settings.cairn_dir / STATCACHE_FILE)
-        return ingest_files(self._store.blobs, self._statcache, sources, algorithm, on_progress)
+        blobs = self._store.local_blobs()
+        ingested = ingest_files(blobs, self._statcache, sources, algorithm, on_progress)
+        gc.freshen(blobs, [(blob.digest, blob.algorithm) for blob in ingested])
+        return ingested
 
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
         """Raises: ValueError for a digest that is not valid for its algorithm."""
-        missing = []
+        store = self._store.local_blobs()
+        missing: list[BlobRef] = []
+        present: list[BlobRef] = []
         for blob in blobs:
-            if self._store.blobs.has(blob.digest, blob.algorithm):
-                gc.freshen(self._store.blobs, blob.digest, blob.algorithm)
-            else:
-                missing.append(blob)
+            (present if store.has(blob.digest, blob.algorithm) else missing).append(blob)
+        gc.freshen(store, [(blob.digest, blob.algorithm) for blob in present])
         return missing
 
     def put_blob(self, entity: str, blob: BlobRef, source: Path) -> None:
         """Raises: CorruptionError if ``source`` does not hash to ``blob.digest``; OSError."""
-        self._store.blobs.put(source, blob.digest, blob.algorithm)
+        self._store.local_blobs().put(source, blob.digest, blob.algorithm)
 
     # versions
 
@@ -173,18 +176,20 @@ class EmbeddedBackend:
             ValueError: a digest that is not valid for its algorithm.
         """
         try:
-            self._store.blobs.copy_to(blob.digest, blob.algorithm, dest)
+            self._store.local_blobs().copy_to(blob.digest, blob.algorithm, dest)
         except FileNotFoundError:
-            if self._store.blobs.has(blob.digest, blob.algorithm):
+            if self._store.local_blobs().has(blob.digest, blob.algorithm):
                 raise
-            raise CommError(f"blob {blob.algorithm} {blob.digest} not found in the store") from None
+            raise NotFoundError(
+                f"blob {blob.algorithm} {blob.digest} not found in the store"
+            ) from None
 
     def local_blob_path(self, entity: str, blob: BlobRef) -> Path | None:
         """The loose read-only file of ``blob`` in the store, or None if it has none.
 
         Raises: ValueError for a digest that is not valid for its algorithm.
         """
-        path = self._store.blobs.path_for(blob.digest, blob.algorithm)
+        path = self._store.local_blobs().path_for(blob.digest, blob.algorithm)
         return path if path.is_file() else None
 
     # the artifact surface: edits, links, deletion, lineage, history, registries, TTL

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cairn.db import repositories as repo
-from cairn.errors import CommError
+from cairn.errors import NotFoundError
 from cairn.protocol import CollectionInfo, TypeInfo
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.registries import scope
@@ -47,7 +47,7 @@ def get_collection(store: Store, entity: str, project: str, name: str) -> Collec
     with store.db.read() as session:
         info = collection_infos(session, [require_collection(session, entity, project, name)])[0]
     if not info.version_count:
-        raise CommError(f"artifact collection '{entity}/{project}/{name}' not found")
+        raise NotFoundError(f"artifact collection '{entity}/{project}/{name}' not found")
     return info
 
 

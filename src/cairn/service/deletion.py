@@ -21,7 +21,7 @@ from cairn.db.models import (
     Version,
     utcnow,
 )
-from cairn.errors import CommError
+from cairn.errors import CommError, NotFoundError
 from cairn.service.lookup import require_version
 from cairn.service.store import Store
 
@@ -76,7 +76,7 @@ def delete_version(store: Store, version_id: str, delete_aliases: bool) -> None:
     with store.db.write() as session:
         version = require_version(session, version_id)
         if version.state == STATE_DELETED:
-            raise CommError(f"artifact '{version_id}' not found")
+            raise NotFoundError(f"artifact '{version_id}' not found")
         held = list(session.scalars(select(Alias.alias).where(Alias.version_id == version.id)))
         if held and not delete_aliases:
             raise CommError(

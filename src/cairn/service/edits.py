@@ -28,7 +28,7 @@ from cairn.db.models import (
     Version,
     utcnow,
 )
-from cairn.errors import CommError
+from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CollectionInfo, VersionEdit, VersionInfo
 from cairn.service.commit import LATEST, user_aliases
 from cairn.service.deletion import retire_version
@@ -78,7 +78,7 @@ def edit_version(store: Store, version_id: str, edit: VersionEdit) -> VersionInf
     with store.db.write() as session:
         version = require_version(session, version_id)
         if version.state != STATE_COMMITTED:
-            raise CommError(f"artifact '{version_id}' not found")
+            raise NotFoundError(f"artifact '{version_id}' not found")
         ref = require_collection(session, entity, edit.project, edit.collection)
         index = session.scalars(
             select(Membership.index).where(

@@ -48,7 +48,7 @@ def _check_versions(store: Store, report: FsckReport) -> None:
         name = f"{collection}:v{index}"
         report.versions_checked += 1
         try:
-            data = store.blobs.read_bytes(manifest_digest, MANIFEST_ALGORITHM)
+            data = store.local_blobs().read_bytes(manifest_digest, MANIFEST_ALGORITHM)
         except FileNotFoundError:
             report.problems.append(f"{name}: manifest blob {manifest_digest} is missing")
             continue
@@ -67,7 +67,7 @@ def _check_versions(store: Store, report: FsckReport) -> None:
             key = (entry.algorithm(), entry.digest)
             if key not in present:
                 try:
-                    present[key] = store.blobs.has(entry.digest, entry.algorithm())
+                    present[key] = store.local_blobs().has(entry.digest, entry.algorithm())
                 except ValueError:
                     report.problems.append(
                         f"{name}: entry '{path}' has an invalid digest {entry.digest!r}"
@@ -80,10 +80,10 @@ def _check_versions(store: Store, report: FsckReport) -> None:
 
 
 def _verify_blobs(store: Store, report: FsckReport) -> None:
-    for algorithm, hex_digest, path in store.blobs.iter_blobs():
+    for algorithm, hex_digest, path in store.local_blobs().iter_blobs():
         report.blobs_verified += 1
         try:
-            intact = store.blobs.verify(hex_to_b64(hex_digest), algorithm)
+            intact = store.local_blobs().verify(hex_to_b64(hex_digest), algorithm)
         except OSError as exc:
             report.problems.append(f"blob {path} cannot be read: {exc}")
             continue

@@ -29,7 +29,7 @@ from cairn.db.models import (
     Project,
     utcnow,
 )
-from cairn.errors import CommError
+from cairn.errors import CommError, NotFoundError
 from cairn.protocol import VersionInfo
 from cairn.service.commit import LATEST, user_aliases
 from cairn.service.deletion import restore_latest
@@ -68,7 +68,7 @@ def link_version(
     with store.db.write() as session:
         version = require_version(session, version_id)
         if version.state != STATE_COMMITTED:
-            raise CommError(f"artifact '{version_id}' not found")
+            raise NotFoundError(f"artifact '{version_id}' not found")
         type_name = session.get_one(ArtifactType, version.type_id).name
         if is_registry_project(project):
             registry_name = project[len(REGISTRY_PREFIX) :]

@@ -1,4 +1,4 @@
-"""Find what a call names, or raise ``CommError`` saying exactly what was not found.
+"""Find what a call names, or raise ``NotFoundError`` saying exactly what was not found.
 
 Every use case resolves its ``entity/project/...`` arguments through these helpers, so
 "not found" reads the same everywhere (and over HTTP, where the server maps it to 404).
@@ -11,15 +11,15 @@ from sqlalchemy.orm import Session
 from cairn.core.digest import decode_artifact_id
 from cairn.db import repositories as repo
 from cairn.db.models import ArtifactType, Collection, Entity, Project, Run, Version
-from cairn.errors import CommError
+from cairn.errors import NotFoundError
 from cairn.service.views import CollectionRef
 
 
 def require_project(session: Session, entity: str, project: str) -> Project:
-    """Raises: CommError ``"project '<entity>/<project>' not found"``."""
+    """Raises: NotFoundError ``"project '<entity>/<project>' not found"``."""
     row = repo.find_project(session, entity, project)
     if row is None:
-        raise CommError(f"project '{entity}/{project}' not found")
+        raise NotFoundError(f"project '{entity}/{project}' not found")
     return row
 
 
@@ -34,33 +34,33 @@ def collection_ref(session: Session, collection: Collection) -> CollectionRef:
 
 
 def require_collection(session: Session, entity: str, project: str, name: str) -> CollectionRef:
-    """Raises: CommError ``"artifact collection '<entity>/<project>/<name>' not found"``."""
+    """Raises: NotFoundError ``"artifact collection '<entity>/<project>/<name>' not found"``."""
     project_row = repo.find_project(session, entity, project)
     row = None if project_row is None else repo.find_collection(session, project_row.id, name)
     if project_row is None or row is None:
-        raise CommError(f"artifact collection '{entity}/{project}/{name}' not found")
+        raise NotFoundError(f"artifact collection '{entity}/{project}/{name}' not found")
     return collection_ref(session, row)
 
 
 def require_run(session: Session, entity: str, project: str, run_id: str) -> Run:
-    """Raises: CommError ``"run '<entity>/<project>/<run_id>' not found"``."""
+    """Raises: NotFoundError ``"run '<entity>/<project>/<run_id>' not found"``."""
     project_row = repo.find_project(session, entity, project)
     row = None if project_row is None else repo.find_run(session, project_row.id, run_id)
     if row is None:
-        raise CommError(f"run '{entity}/{project}/{run_id}' not found")
+        raise NotFoundError(f"run '{entity}/{project}/{run_id}' not found")
     return row
 
 
 def require_version(session: Session, version_id: str) -> Version:
     """The version with wire id ``version_id`` (any state).
 
-    Raises: CommError ``"artifact '<id>' not found"`` (also for ids that do not decode).
+    Raises: NotFoundError ``"artifact '<id>' not found"`` (also for ids that do not decode).
     """
     try:
         pk = decode_artifact_id(version_id)
     except ValueError:
-        raise CommError(f"artifact '{version_id}' not found") from None
+        raise NotFoundError(f"artifact '{version_id}' not found") from None
     row = session.get(Version, pk)
     if row is None:
-        raise CommError(f"artifact '{version_id}' not found")
+        raise NotFoundError(f"artifact '{version_id}' not found")
     return row

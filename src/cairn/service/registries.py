@@ -19,7 +19,7 @@ from cairn.core.digest import b64
 from cairn.core.names import validate_artifact_type
 from cairn.db import repositories as repo
 from cairn.db.models import Alias, Collection, Membership, Project, Registry, utcnow
-from cairn.errors import CommError
+from cairn.errors import NotFoundError
 from cairn.protocol import RegistryInfo
 from cairn.service.store import Store
 from cairn.service.views import iso
@@ -62,7 +62,7 @@ def validate_registry_name(name: str) -> str:
 
 def _check_organization(store: Store, organization: str | None) -> None:
     if organization not in (None, "", store.organization):
-        raise CommError(f"organization '{organization}' not found")
+        raise NotFoundError(f"organization '{organization}' not found")
 
 
 def _check_visibility(visibility: str) -> str:
@@ -134,7 +134,7 @@ def require_registry(session: Session, store: Store, name: str) -> tuple[Project
     if found is None and name in CORE_REGISTRIES:
         found = _create(session, store, name, "organization", None, None)
     if found is None:
-        raise CommError(f"registry '{name}' not found")
+        raise NotFoundError(f"registry '{name}' not found")
     return found
 
 

@@ -18,6 +18,7 @@ from cairn.db.engine import Database, create_db_engine, sqlite_url
 from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.server_store import BlobArea
 
 DB_FILE = "cairn.db"
 BLOBS_DIR = "blobs"
@@ -27,11 +28,22 @@ MANIFEST_ALGORITHM = "md5"
 
 @dataclasses.dataclass(frozen=True)
 class Store:
-    """Everything a use case needs; shared by all calls of one backend."""
+    """Everything a use case needs; shared by all calls of one backend.
+
+    ``blobs`` is a ``LocalBlobStore`` in embedded mode and for a server's directory store,
+    or a server's S3 area; the use cases that work on files (ingest, fsck, gc) need the
+    former and get it from ``local_blobs()``.
+    """
 
     db: Database
-    blobs: LocalBlobStore
+    blobs: BlobArea
     organization: str
+
+    def local_blobs(self) -> LocalBlobStore:
+        """The blob store as a directory. Raises: StoreError (the blobs are not local)."""
+        if not isinstance(self.blobs, LocalBlobStore):
+            raise StoreError("this operation needs a directory blob store")
+        return self.blobs
 
     def close(self) -> None:
         """Release the database connections."""

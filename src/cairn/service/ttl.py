@@ -21,7 +21,7 @@ from cairn.config import Settings
 from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version, utcnow
-from cairn.errors import CommError
+from cairn.errors import NotFoundError
 from cairn.service import store_state
 from cairn.service.deletion import retire_version
 from cairn.service.links import linked_to_registry
@@ -75,11 +75,11 @@ def get_default_ttl(store: Store, entity: str, project: str | None) -> int | Non
         if project is None:
             row = session.scalars(select(Entity).where(Entity.name == entity)).one_or_none()
             if row is None:
-                raise CommError(f"entity '{entity}' not found")
+                raise NotFoundError(f"entity '{entity}' not found")
             return row.default_ttl_seconds
         project_row = repo.find_project(session, entity, project)
         if project_row is None:
-            raise CommError(f"project '{entity}/{project}' not found")
+            raise NotFoundError(f"project '{entity}/{project}' not found")
         return project_row.default_ttl_seconds
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from cairn.core.names import is_version_alias
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection
-from cairn.errors import CommError
+from cairn.errors import CommError, NotFoundError
 from cairn.protocol import Page, VersionInfo
 from cairn.service.lookup import collection_ref, require_collection, require_version
 from cairn.service.registries import scope
@@ -38,7 +38,7 @@ def resolve_version(
             when the collection or the version does not exist.
     """
     entity = scope(store, entity, project)
-    not_found = CommError(f"artifact '{entity}/{project}/{collection}:{selector}' not found")
+    not_found = NotFoundError(f"artifact '{entity}/{project}/{collection}:{selector}' not found")
     with store.db.read() as session:
         try:
             ref = require_collection(session, entity, project, collection)

@@ -1,0 +1,292 @@
+"""A Cairn server's blobs in an S3-compatible bucket (``--store s3://bucket/prefix``).
+
+Keys: ``<prefix>/entities/<entity>/<algorithm>/<hex[:2]>/<hex[2:]>`` for stored blobs,
+``<prefix>/incoming/<entity>/<algorithm>/<hex>/<nonce>`` for single uploads and
+``.../mp-<size>-<part size>`` for multipart uploads waiting for verification. Clients get
+presigned URLs for the staging keys only; the server promotes an object to its final key
+after checking it (``cairn.storage.server_store`` explains how), so a wrong body never
+becomes a blob. boto3 is imported on first use (extra ``cairn[s3]``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from typing import Any
+
+from cairn.core.digest import blob_key, digest_bytes, new_hasher
+from cairn.errors import CommError, CorruptionError, MissingExtraError, NotFoundError, StoreError
+from cairn.storage.server_store import (
+    MultipartUpload,
+    Presigned,
+    _check_entity,
+    _hex,
+    part_count,
+)
+
+_CHUNK = 8 * 1024 * 1024
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` -> (bucket, prefix without slashes at the ends).
+
+    Raises: ValueError (not an ``s3://`` URL with a bucket).
+    """
+    if not url.startswith("s3://"):
+        raise ValueError(f"Invalid S3 store {url!r}: expected s3://bucket/prefix")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"Invalid S3 store {url!r}: expected s3://bucket/prefix")
+    return bucket, prefix.strip("/")
+
+
+def _client(endpoint_url: str | None, region: str | None) -> Any:
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise MissingExtraError(
+            "an s3:// server store requires the boto3 library, run pip install cairn[s3]"
+        ) from None
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def _is_missing(exc: Exception) -> bool:
+    error = getattr(exc, "response", {}).get("Error", {})
+    return str(error.get("Code")) in {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
+
+
+class S3Area:
+    """One entity's blobs in the bucket (the ``BlobArea`` the service layer uses)."""
+
+    def __init__(self, store: S3ServerStore, entity: str) -> None:
+        self._store = store
+        self._entity = entity
+
+    def has(self, digest: str, algorithm: str) -> bool:
+        """Whether the blob is stored, promoting a verified upload first.
+
+        Raises: ValueError (invalid digest), botocore errors (bucket unreachable).
+        """
+        return self._store.has(self._entity, digest, algorithm)
+
+    def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
+        """Store ``data`` (the server's own writes, e.g. manifests). Raises: botocore errors."""
+        digest = digest_bytes(data, algorithm)
+        key = self._store.final_key(self._entity, digest, algorithm)
+        md5 = base64.b64encode(_md5(data)).decode()
+        self._store.client.put_object(Bucket=self._store.bucket, Key=key, Body=data, ContentMD5=md5)
+        return S3Blob(digest)
+
+    def read_bytes(self, digest: str, algorithm: str) -> bytes:
+        """Raises: KeyError (not stored), botocore errors."""
+        key = self._store.final_key(self._entity, digest, algorithm)
+        try:
+            body = self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
+        except Exception as exc:
+            if _is_missing(exc):
+                raise KeyError(f"blob {algorithm} {digest} not found") from None
+            raise
+        data: bytes = body.read()
+        return data
+
+
+class S3Blob:
+    """A blob written by ``S3Area.put_bytes``."""
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+
+def _md5(data: bytes) -> bytes:
+    hasher = new_hasher("md5")
+    hasher.update(data)
+    return hasher.digest()
+
+
+class S3ServerStore:
+    """The ``ServerStore`` over one bucket and prefix."""
+
+    def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None):
+        """Connect and check the bucket exists.
+
+        Raises: ValueError (bad URL), MissingExtraError (no boto3), StoreError (bucket
+        missing or unreachable; the message names it).
+        """
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.client = _client(endpoint_url, region)
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise StoreError(f"Cannot use S3 store '{url}': {exc}") from exc
+        self._areas: dict[str, S3Area] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    def final_key(self, entity: str, digest: str, algorithm: str) -> str:
+        """Raises: ValueError (invalid digest)."""
+        return self._key("entities", entity, blob_key(digest, algorithm))
+
+    def _incoming(self, entity: str, digest: str, algorithm: str) -> str:
+        return self._key("incoming", entity, algorithm, _hex(digest, algorithm)) + "/"
+
+    def area(self, entity: str) -> S3Area:
+        """Raises: CommError (a name that cannot be an entity)."""
+        _check_entity(entity)
+        with self._lock:
+            area = self._areas.get(entity)
+            if area is None:
+                area = self._areas[entity] = S3Area(self, entity)
+            return area
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if _is_missing(exc):
+                return False
+            raise
+        return True
+
+    def has(self, entity: str, digest: str, algorithm: str) -> bool:
+        """Whether ``entity`` holds the blob; verifies and promotes finished uploads of it."""
+        final = self.final_key(entity, digest, algorithm)
+        if self._exists(final):
+            return True
+        listing = self.client.list_objects_v2(
+            Bucket=self.bucket, Prefix=self._incoming(entity, digest, algorithm)
+        )
+        for item in listing.get("Contents", []):
+            key = item["Key"]
+            try:
+                if not self._exists(final) and self._verified(key, item, digest, algorithm):
+                    self.client.copy({"Bucket": self.bucket, "Key": key}, self.bucket, final)
+            except Exception as exc:
+                if not _is_missing(exc):  # else another process took this upload first
+                    raise
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        return self._exists(final)
+
+    def _verified(self, key: str, item: dict[str, Any], digest: str, algorithm: str) -> bool:
+        """Whether the object at ``key`` has ``digest``: by its ETag when that is the MD5
+        of a single-part upload, else by streaming and hashing it."""
+        etag = str(item.get("ETag", "")).strip('"')
+        if algorithm == "md5" and etag == base64.b64decode(digest).hex():
+            return True
+        hasher = new_hasher(algorithm)
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        for chunk in iter(lambda: body.read(_CHUNK), b""):
+            hasher.update(chunk)
+        return base64.b64encode(hasher.digest()).decode() == digest
+
+    def _presign(self, method: str, params: dict[str, Any], ttl: int) -> str:
+        url: str = self.client.generate_presigned_url(
+            method, Params={"Bucket": self.bucket, **params}, ExpiresIn=ttl
+        )
+        return url
+
+    def upload_url(
+        self, entity: str, digest: str, algorithm: str, size: int, ttl: int
+    ) -> Presigned:
+        """A presigned PUT to a fresh staging key; MD5 blobs must carry ``Content-MD5``."""
+        key = self._incoming(entity, digest, algorithm) + secrets.token_hex(8)
+        params: dict[str, Any] = {"Key": key}
+        headers: dict[str, str] = {}
+        if algorithm == "md5":
+            params["ContentMD5"] = headers["Content-MD5"] = digest
+        url = self._presign("put_object", params, ttl)
+        return Presigned(url, headers, int(time.time()) + ttl)
+
+    def download_url(
+        self, entity: str, digest: str, algorithm: str, size: int, ttl: int
+    ) -> Presigned:
+        """A presigned GET of the stored blob (ranges allowed)."""
+        url = self._presign("get_object", {"Key": self.final_key(entity, digest, algorithm)}, ttl)
+        return Presigned(url, {}, int(time.time()) + ttl)
+
+    def _multipart_key(self, entity: str, digest: str, algorithm: str, size: int, ps: int) -> str:
+        return self._incoming(entity, digest, algorithm) + f"mp-{size}-{ps}"
+
+    def start_multipart(
+        self, entity: str, digest: str, algorithm: str, size: int, part_size: int
+    ) -> MultipartUpload:
+        """Begin, or resume (listing the parts already uploaded), a multipart upload."""
+        self.area(entity)
+        key = self._multipart_key(entity, digest, algorithm, size, part_size)
+        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+        existing = [u["UploadId"] for u in uploads.get("Uploads", []) if u["Key"] == key]
+        if existing:
+            upload_id = existing[0]
+            done = {int(p["PartNumber"]): int(p["Size"]) for p in self._parts(key, upload_id)}
+        else:
+            upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+            done = {}
+        return MultipartUpload(upload_id, part_size, part_count(size, part_size), done)
+
+    def _parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = []
+        marker = 0
+        while True:
+            try:
+                page = self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+            except Exception as exc:
+                if _is_missing(exc):
+                    raise NotFoundError(f"upload '{upload_id}' not found") from None
+                raise
+            parts.extend(page.get("Parts", []))
+            if not page.get("IsTruncated"):
+                return parts
+            marker = int(page["NextPartNumberMarker"])
+
+    def part_url(
+        self, entity: str, digest: str, algorithm: str, upload_id: str, number: int, ttl: int
+    ) -> Presigned:
+        """A presigned PUT of part ``number`` (the part size is in the upload's key)."""
+        prefix = self._incoming(entity, digest, algorithm)
+        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        keys = [u["Key"] for u in uploads.get("Uploads", []) if u["UploadId"] == upload_id]
+        if not keys:
+            raise NotFoundError(f"upload '{upload_id}' not found")
+        params = {"Key": keys[0], "UploadId": upload_id, "PartNumber": number}
+        return Presigned(self._presign("upload_part", params, ttl), {}, int(time.time()) + ttl)
+
+    def complete_multipart(
+        self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
+    ) -> None:
+        """Assemble the parts, verify the whole object and promote it.
+
+        Raises: CommError (unknown upload or parts missing), CorruptionError (digest;
+        the object is deleted).
+        """
+        prefix = self._incoming(entity, digest, algorithm)
+        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        keys = [u["Key"] for u in uploads.get("Uploads", []) if u["UploadId"] == upload_id]
+        if not keys:
+            raise NotFoundError(f"upload '{upload_id}' not found")
+        key = keys[0]
+        part_size = int(key.rsplit("-", 1)[1])
+        parts = self._parts(key, upload_id)
+        count = part_count(size, part_size)
+        if sorted(int(p["PartNumber"]) for p in parts) != list(range(1, count + 1)):
+            raise CommError(f"upload '{upload_id}' is missing parts")
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
+            },
+        )
+        if not self.has(entity, digest, algorithm):
+            raise CorruptionError(f"uploaded bytes do not match {algorithm} digest {digest}")
