@@ -58,10 +58,29 @@ def cairn_server_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 def cairn_server_pg(
     tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str
 ) -> Iterator[ServerProcess]:
-    """One ``cairn server`` on the throwaway PostgreSQL, shared by the session."""
+    """One ``cairn server`` on the throwaway PostgreSQL and S3 (moto's server mode, a bucket of
+    its own), shared by the session (DESIGN §7)."""
+    import boto3
+
+    from refservers import moto_s3
+
     root = tmp_path_factory.mktemp("server-pg")
-    with postgres_database(postgres_admin_url) as db_url, running_server(root, db_url) as server:
-        yield server
+    with moto_s3() as endpoint, postgres_database(postgres_admin_url) as db_url:
+        s3_env = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            region_name="us-east-1",
+        ).create_bucket(Bucket="cairn-server-pg")
+        with running_server(root, db_url, "s3://cairn-server-pg/blobs", s3_env) as server:
+            yield server
 
 
 @pytest.fixture(params=_requested_backends())

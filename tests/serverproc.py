@@ -77,12 +77,15 @@ def _server_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(root: Path, db_url: str) -> Iterator[ServerProcess]:
+def running_server(
+    root: Path, db_url: str, store: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """Start ``cairn server`` on a free port (SQLite or PostgreSQL at ``db_url``, blobs in
-    ``root/store``); yield it once ``/health`` answers; stop it afterwards."""
+    ``store``: ``root/store`` unless an ``s3://`` URL is given, with its endpoint and
+    credentials in ``extra_env``); yield it once ``/health`` answers; stop it afterwards."""
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
-    env = _server_env(home)
+    env = {**_server_env(home), **(extra_env or {})}
     cli = [sys.executable, "-m", "cairn.cli", "server"]
     made = subprocess.run(
         [*cli, "create-admin", "--db", db_url, "--name", "root"],
@@ -97,7 +100,7 @@ def running_server(root: Path, db_url: str) -> Iterator[ServerProcess]:
     log = root / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*cli, "--db", db_url, "--store", str(root / "store"), "--port", str(port)],
+            [*cli, "--db", db_url, "--store", store or str(root / "store"), "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

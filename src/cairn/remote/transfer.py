@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from cairn.config import Settings
-from cairn.core.digest import b64, new_hasher
+from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
 from cairn.errors import CommError, CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob
@@ -65,8 +65,11 @@ def _signed(data: dict[str, Any]) -> _Signed:
     )
 
 
-def _file_range(path: Path, offset: int, length: int) -> Iterator[bytes]:
-    """The bytes ``[offset, offset + length)`` of ``path`` in chunks (a request body)."""
+def _file_range(
+    path: Path, offset: int, length: int, hasher: Hasher | None = None
+) -> Iterator[bytes]:
+    """The bytes ``[offset, offset + length)`` of ``path`` in chunks (a request body),
+    fed to ``hasher`` on the way when one is given."""
     with open(path, "rb") as source:
         source.seek(offset)
         left = length
@@ -75,6 +78,8 @@ def _file_range(path: Path, offset: int, length: int) -> Iterator[bytes]:
             if not chunk:
                 raise CorruptionError(f"'{path}' is shorter than expected: it changed")
             left -= len(chunk)
+            if hasher is not None:
+                hasher.update(chunk)
             yield chunk
 
 
@@ -221,21 +226,38 @@ class Transfers:
             )
         if signed.multipart:
             self._upload_parts(entity, blob, source)
-        else:
-            self._put(signed.url, signed.headers, source, 0, size, f"upload of {blob.digest}")
+            return
+        what = f"upload of {blob.digest}"
+        sent = self._put(signed.url, signed.headers, source, 0, size, what, blob.algorithm)
+        if sent != blob.digest:  # an object store may keep it staged; nothing commits it
+            raise CorruptionError(
+                f"'{source}' no longer hashes to {blob.digest}: it changed since it was added"
+            )
 
     def _put(
-        self, url: str, headers: dict[str, str], source: Path, offset: int, size: int, what: str
-    ) -> None:
-        """PUT ``size`` bytes of ``source`` from ``offset`` (retried: uploads are idempotent)."""
+        self,
+        url: str,
+        headers: dict[str, str],
+        source: Path,
+        offset: int,
+        size: int,
+        what: str,
+        algorithm: str | None = None,
+    ) -> str | None:
+        """PUT ``size`` bytes of ``source`` from ``offset`` (retried: uploads are idempotent);
+        return the base64 digest of the bytes sent when an ``algorithm`` is given."""
         sent = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
         sent.update(headers)
+        hasher: Hasher | None = None
 
         def attempt() -> httpx.Response:
-            body = _file_range(source, offset, size)
+            nonlocal hasher
+            hasher = new_hasher(algorithm) if algorithm else None
+            body = _file_range(source, offset, size, hasher)
             return check_retryable(self._client.transfers.put(url, content=body, headers=sent))
 
         raise_for(with_retries(attempt, True, what))
+        return b64(hasher.digest()) if hasher is not None else None
 
     def _upload_parts(self, entity: str, blob: BlobRef, source: Path) -> None:
         """Upload a large blob in parts (new, or resuming the parts the server lacks)."""
