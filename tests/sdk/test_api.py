@@ -8,6 +8,7 @@ import pytest
 
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
 from cairn.errors import CommError
+from cairn.protocol import Backend
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.collections import (
@@ -31,8 +32,9 @@ def _draft(tmp_path: Path, content: str, name: str, type_: str = "dataset") -> A
 
 
 @pytest.fixture
-def logged(cairn_dir: Path, tmp_path: Path) -> str:
-    """Project ``p``: ``data`` v0..v2 (v1 aliased ``best``), ``weights`` v0; returns the run id."""
+def logged(backend: Backend, tmp_path: Path) -> str:
+    """Project ``p`` of the backend's entity: ``data`` v0..v2 (v1 aliased ``best``), ``weights``
+    v0; returns the run id."""
     with init(project="p", job_type="prepare", config={"k": 1}) as run:
         run.log_artifact(_draft(tmp_path, "0", "data"), tags=["raw"])
         run.log_artifact(_draft(tmp_path, "1", "data"), aliases=["best"], tags=["raw", "clean"])
@@ -52,32 +54,35 @@ def logged(cairn_dir: Path, tmp_path: Path) -> str:
         ("data:best", "data:v1"),
         ("data:v0", "data:v0"),
         ("p/data:v1", "data:v1"),
-        ("tester/p/data:best", "data:v1"),
+        ("{entity}/p/data:best", "data:v1"),
     ],
 )
 def test_artifact_name_forms(
-    logged: str, monkeypatch: pytest.MonkeyPatch, name: str, expected: str
+    backend: Backend, logged: str, monkeypatch: pytest.MonkeyPatch, name: str, expected: str
 ) -> None:
+    entity = backend.settings.entity
     monkeypatch.setenv("CAIRN_PROJECT", "p")
-    artifact = Api().artifact(name, type="dataset")
+    artifact = Api().artifact(name.format(entity=entity), type="dataset")
     assert artifact.name == expected
-    assert (artifact.entity, artifact.project, artifact.type) == ("tester", "p", "dataset")
+    assert (artifact.entity, artifact.project, artifact.type) == (entity, "p", "dataset")
 
 
-def test_overrides_set_the_default_entity_and_project(logged: str) -> None:
-    api = Api(overrides={"entity": "tester", "project": "p", "run": "ignored"})
+def test_overrides_set_the_default_entity_and_project(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
+    api = Api(overrides={"entity": entity, "project": "p", "run": "ignored"})
     assert api.artifact("data:v0").name == "data:v0"
-    assert api.default_entity == "tester"
+    assert api.default_entity == entity
     assert api.settings["project"] == "p"
     with pytest.raises(ValueError, match="Unknown Api overrides: nonsense"):
         Api(overrides={"nonsense": 1})
 
 
-def test_unknown_artifact_is_a_comm_error_naming_it(logged: str) -> None:
+def test_unknown_artifact_is_a_comm_error_naming_it(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     api = Api()
-    with pytest.raises(CommError, match="tester/p/data:v9"):
+    with pytest.raises(CommError, match=f"{entity}/p/data:v9"):
         api.artifact("p/data:v9")
-    with pytest.raises(CommError, match="tester/p/nothing:latest"):
+    with pytest.raises(CommError, match=f"{entity}/p/nothing:latest"):
         api.artifact("p/nothing")
     with pytest.raises(ValueError, match="You must specify name="):
         api.artifact("")
@@ -111,8 +116,9 @@ def test_artifacts_lists_versions_newest_first(logged: str) -> None:
     assert [a.version for a in versions[1:]] == ["v1", "v0"]
 
 
-def test_artifacts_pages_with_a_cursor(logged: str) -> None:
-    versions = Api().artifacts("dataset", "tester/p/data", per_page=2)
+def test_artifacts_pages_with_a_cursor(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
+    versions = Api().artifacts("dataset", f"{entity}/p/data", per_page=2)
     assert versions.more and versions.cursor is None
     assert versions[0].name == "data:v2"
     assert len(versions.objects) == 2 and versions.more
@@ -139,21 +145,23 @@ def test_artifact_versions_is_a_deprecated_alias(logged: str) -> None:
     assert [a.version for a in versions] == ["v2", "v1", "v0"]
 
 
-def test_artifacts_of_wrong_type_or_unknown_collection(logged: str) -> None:
+def test_artifacts_of_wrong_type_or_unknown_collection(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     with pytest.raises(CommError, match="of type 'model'"):
         Api().artifacts("model", "p/data")
-    with pytest.raises(CommError, match="tester/p/missing"):
+    with pytest.raises(CommError, match=f"{entity}/p/missing"):
         Api().artifacts("dataset", "p/missing")
 
 
 # ---------------------------------------------------------------- collections and types
 
 
-def test_artifact_collection(logged: str) -> None:
+def test_artifact_collection(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     collection = Api().artifact_collection("dataset", "p/data")
     assert isinstance(collection, ArtifactCollection)
     assert (collection.entity, collection.project, collection.name, collection.type) == (
-        "tester",
+        entity,
         "p",
         "data",
         "dataset",
@@ -176,32 +184,35 @@ def test_logged_artifact_collection_is_the_api_collection(logged: str) -> None:
         artifact.collection.artifacts(per_page=0)
 
 
-def test_artifact_collection_exists(logged: str) -> None:
+def test_artifact_collection_exists(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     api = Api()
     assert api.artifact_collection_exists("p/data", "dataset")
-    assert api.artifact_collection_exists("tester/p/weights", "model")
+    assert api.artifact_collection_exists(f"{entity}/p/weights", "model")
     assert not api.artifact_collection_exists("p/data", "model")
     assert not api.artifact_collection_exists("p/missing", "dataset")
     with pytest.raises(CommError, match="of type 'model'"):
         api.artifact_collection("model", "p/data")
 
 
-def test_artifact_collections(logged: str) -> None:
+def test_artifact_collections(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     api = Api()
     collections = api.artifact_collections("p", "dataset")
     assert isinstance(collections, ArtifactCollections)
     assert [c.name for c in collections] == ["data"]
-    models = api.artifact_collections("tester/p", "model", per_page=1)
+    models = api.artifact_collections(f"{entity}/p", "model", per_page=1)
     assert len(models) == 1 and models[0].name == "weights" and models[0].type == "model"
     assert list(api.artifact_collections("p", "no-such-type")) == []
 
 
-def test_artifact_types(logged: str) -> None:
+def test_artifact_types(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     api = Api(overrides={"project": "p"})
     types = api.artifact_types()
     assert isinstance(types, ArtifactTypes)
     assert sorted(t.name for t in types) == ["dataset", "model"]
-    assert sorted(t.name for t in api.artifact_types("tester/p")) == ["dataset", "model"]
+    assert sorted(t.name for t in api.artifact_types(f"{entity}/p")) == ["dataset", "model"]
     dataset = api.artifact_type("dataset")
     assert isinstance(dataset, ArtifactType)
     assert (dataset.name, dataset.type, dataset.project) == ("dataset", "dataset", "p")
@@ -218,23 +229,26 @@ def test_artifact_types(logged: str) -> None:
 # ---------------------------------------------------------------- runs
 
 
-def test_run_paths(logged: str) -> None:
+def test_run_paths(backend: Backend, logged: str) -> None:
+    entity = backend.settings.entity
     api = Api(overrides={"project": "p"})
-    for path in (logged, f"p/{logged}", f"tester/p/{logged}", f"tester/p/runs/{logged}"):
+    for path in (logged, f"p/{logged}", f"{entity}/p/{logged}", f"{entity}/p/runs/{logged}"):
         run = api.run(path)
         assert isinstance(run, PublicRun)
-        assert (run.id, run.entity, run.project) == (logged, "tester", "p")
+        assert (run.id, run.entity, run.project) == (logged, entity, "p")
         assert run.job_type == "prepare" and run.config == {"k": 1}
-        assert run.state == "finished" and run.path == ["tester", "p", logged]
-    with pytest.raises(CommError, match=f"tester/p/{logged}x"):
+        assert run.state == "finished" and run.path == [entity, "p", logged]
+    with pytest.raises(CommError, match=f"{entity}/p/{logged}x"):
         api.run(f"{logged}x")
     with pytest.raises(ValueError, match="Invalid run path"):
         api.run("")
 
 
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 def test_api_reads_cairn_dir_when_created(
     logged: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Embedded only: which local store ``CAIRN_DIR`` names is the behaviour under test."""
     first = Api()
     monkeypatch.setenv("CAIRN_DIR", str(tmp_path / "elsewhere"))
     second = Api()

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
-from cairn.core.digest import decode_artifact_id
 from cairn.errors import CommError, StoreError, UsageError
+from cairn.protocol import Backend
 from cairn.sdk import run as run_module
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
-from cairn.sdk.run import current_run, finish, init, log_artifact, use_artifact
+from cairn.sdk.run import Run, current_run, finish, init, log_artifact, use_artifact
 from cairn.sdk.session import backend_for
 
 
@@ -36,37 +35,27 @@ def _draft(tmp_path: Path, content: str, name: str = "data", type_: str = "datas
     return artifact
 
 
-def _pk(artifact: Artifact) -> int:
-    """The database key of a logged artifact (its wire id decoded)."""
-    assert artifact.id is not None
-    return decode_artifact_id(artifact.id)
-
-
 def _logged_by(artifact: Artifact) -> str | None:
     assert artifact.id is not None
     return backend_for().get_version(artifact.id).logged_by_run_id
 
 
-def _uses(cairn_dir: Path) -> set[tuple[str, int]]:
-    """(run id, version pk) pairs recorded by ``use_artifact``, read from the database."""
-    with sqlite3.connect(cairn_dir / "cairn.db") as db:
-        rows = db.execute(
-            "SELECT run.run_id, run_input.version_id FROM run_input "
-            "JOIN run ON run.id = run_input.run_id"
-        ).fetchall()
-    return {(r, v) for r, v in rows}
+def _used(run: Run) -> set[str]:
+    """The ids of the versions ``run`` recorded as used, read back from its backend."""
+    return {v.id for v in backend_for().run_versions(run.entity, run.project, run.id, used=True)}
 
 
 # ---------------------------------------------------------------- init
 
 
 def test_init_defaults_come_from_settings_read_at_init(
-    cairn_dir: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    entity = backend.settings.entity
     monkeypatch.setenv("WANDB_PROJECT", "from-wandb-env")
     with init(job_type="prepare", config={"lr": 0.1}) as run:
         assert re.fullmatch(r"[a-z0-9]{8}", run.id)
-        assert run.entity == "tester"
+        assert run.entity == entity
         assert run.project == "from-wandb-env"
         assert run.job_type == "prepare"
         assert re.fullmatch(r"[a-z]+-[a-z]+-\d+", run.name)
@@ -82,7 +71,7 @@ def test_init_defaults_come_from_settings_read_at_init(
 
 
 def test_cairn_env_wins_over_wandb_fallback(
-    cairn_dir: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WANDB_PROJECT", "wandb-project")
     monkeypatch.setenv("CAIRN_PROJECT", "cairn-project")
@@ -90,19 +79,22 @@ def test_cairn_env_wins_over_wandb_fallback(
         assert run.project == "cairn-project"
 
 
-def test_default_project_is_uncategorized(cairn_dir: Path) -> None:
+def test_default_project_is_uncategorized(backend: Backend) -> None:
     with init() as run:
         assert run.project == "uncategorized"
 
 
-def test_explicit_arguments_win(cairn_dir: Path) -> None:
-    with init(project="p", entity="team", name="my-run", id="abc123", tags=["a"]) as run:
-        assert (run.entity, run.project, run.name, run.id) == ("team", "p", "my-run", "abc123")
-        assert run.path == "team/p/abc123"
+def test_explicit_arguments_win(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    entity = backend.settings.entity  # a server key may only write to its own teams
+    monkeypatch.setenv("CAIRN_ENTITY", "someone-else")
+    monkeypatch.setenv("CAIRN_PROJECT", "other")
+    with init(project="p", entity=entity, name="my-run", id="abc123", tags=["a"]) as run:
+        assert (run.entity, run.project, run.name, run.id) == (entity, "p", "my-run", "abc123")
+        assert run.path == f"{entity}/p/abc123"
         assert run.tags == ("a",)
 
 
-def test_exception_in_with_block_marks_run_failed(cairn_dir: Path) -> None:
+def test_exception_in_with_block_marks_run_failed(backend: Backend) -> None:
     with pytest.raises(RuntimeError, match="boom"), init(project="p") as run:
         raise RuntimeError("boom")
     assert run.state == "failed"
@@ -110,7 +102,7 @@ def test_exception_in_with_block_marks_run_failed(cairn_dir: Path) -> None:
     assert current_run() is None
 
 
-def test_finish_is_idempotent_and_module_finish_acts_on_current(cairn_dir: Path) -> None:
+def test_finish_is_idempotent_and_module_finish_acts_on_current(backend: Backend) -> None:
     run = init(project="p")
     finish()
     assert run.state == "finished" and current_run() is None
@@ -119,7 +111,7 @@ def test_finish_is_idempotent_and_module_finish_acts_on_current(cairn_dir: Path)
     finish()  # no current run: nothing to do
 
 
-def test_config_accepts_namespace_and_updates(cairn_dir: Path) -> None:
+def test_config_accepts_namespace_and_updates(backend: Backend) -> None:
     import argparse
 
     with init(config=argparse.Namespace(epochs=3, path=Path("/x"))) as run:
@@ -129,7 +121,7 @@ def test_config_accepts_namespace_and_updates(cairn_dir: Path) -> None:
     assert Api().run(run.path).config == {"epochs": 3, "path": "/x"}
 
 
-def test_reinit_returns_or_finishes_previous(cairn_dir: Path) -> None:
+def test_reinit_returns_or_finishes_previous(backend: Backend) -> None:
     first = init(project="p")
     assert init(project="other") is first
     second = init(project="p", reinit="finish_previous")
@@ -139,7 +131,7 @@ def test_reinit_returns_or_finishes_previous(cairn_dir: Path) -> None:
         init(reinit="sometimes")
 
 
-def test_resume_rules(cairn_dir: Path) -> None:
+def test_resume_rules(backend: Backend) -> None:
     with pytest.raises(UsageError, match="resume='must'"):
         init(project="p", id="nope1234", resume="must")
     with init(project="p", id="fixed001", name="original", config={"a": 1}) as run:
@@ -153,7 +145,7 @@ def test_resume_rules(cairn_dir: Path) -> None:
     assert Api().run(run.path).state == "finished"
 
 
-def test_invalid_inputs_are_refused(cairn_dir: Path) -> None:
+def test_invalid_inputs_are_refused(backend: Backend) -> None:
     with pytest.raises(ValueError):
         init(project="a/b")
     with pytest.raises(ValueError, match="Invalid run id"):
@@ -166,6 +158,7 @@ def test_invalid_inputs_are_refused(cairn_dir: Path) -> None:
 def test_unusable_cairn_dir_is_named(
     cairn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Embedded only: the local store's directory is what fails and must be named."""
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     monkeypatch.setenv("CAIRN_DIR", str(blocker))
@@ -174,14 +167,14 @@ def test_unusable_cairn_dir_is_named(
     assert current_run() is None
 
 
-def test_offline_mode_writes_to_the_store(cairn_dir: Path, tmp_path: Path) -> None:
+def test_offline_mode_writes_to_the_store(backend: Backend, tmp_path: Path) -> None:
     with init(project="p", mode="offline") as run:
         logged = run.log_artifact(_draft(tmp_path, "offline"))
     assert logged.name == "data:v0"
     assert Api().artifact("p/data:v0").digest == logged.digest
 
 
-def test_disabled_mode_records_nothing(cairn_dir: Path, tmp_path: Path) -> None:
+def test_disabled_mode_records_nothing(backend: Backend, tmp_path: Path) -> None:
     with init(project="p", mode="disabled") as run:
         assert run.disabled
         draft = _draft(tmp_path, "x")
@@ -195,7 +188,7 @@ def test_disabled_mode_records_nothing(cairn_dir: Path, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- log_artifact
 
 
-def test_log_artifact_versions_and_aliases(cairn_dir: Path, tmp_path: Path) -> None:
+def test_log_artifact_versions_and_aliases(backend: Backend, tmp_path: Path) -> None:
     with init(project="p") as run:
         first = run.log_artifact(_draft(tmp_path, "one"), aliases=["best"], tags=["raw"])
         second = run.log_artifact(_draft(tmp_path, "two"))
@@ -207,7 +200,7 @@ def test_log_artifact_versions_and_aliases(cairn_dir: Path, tmp_path: Path) -> N
     assert _logged_by(second) == run.id
 
 
-def test_log_artifact_from_paths(cairn_dir: Path, tmp_path: Path) -> None:
+def test_log_artifact_from_paths(backend: Backend, tmp_path: Path) -> None:
     (tmp_path / "weights.bin").write_bytes(b"\x00\x01")
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder" / "a.txt").write_text("a")
@@ -223,7 +216,7 @@ def test_log_artifact_from_paths(cairn_dir: Path, tmp_path: Path) -> None:
     assert (named.name, named.type) == ("named:v0", "model")
 
 
-def test_log_artifact_from_reference_path(cairn_dir: Path, tmp_path: Path) -> None:
+def test_log_artifact_from_reference_path(backend: Backend, tmp_path: Path) -> None:
     (tmp_path / "ref.bin").write_bytes(b"ref")
     with init(project="p") as run:
         logged = run.log_artifact(f"file://{tmp_path / 'ref.bin'}")
@@ -232,7 +225,7 @@ def test_log_artifact_from_reference_path(cairn_dir: Path, tmp_path: Path) -> No
     assert entry.ref == f"file://{tmp_path / 'ref.bin'}"
 
 
-def test_bad_input_to_log_artifact_writes_nothing(cairn_dir: Path, tmp_path: Path) -> None:
+def test_bad_input_to_log_artifact_writes_nothing(backend: Backend, tmp_path: Path) -> None:
     with init(project="p") as run:
         with pytest.raises(ValueError, match="path must be a file, directory"):
             run.log_artifact(str(tmp_path / "missing"))
@@ -245,14 +238,14 @@ def test_bad_input_to_log_artifact_writes_nothing(cairn_dir: Path, tmp_path: Pat
     assert not Api().artifact_collection_exists("p/data", "dataset")
 
 
-def test_same_name_with_another_type_is_refused(cairn_dir: Path, tmp_path: Path) -> None:
+def test_same_name_with_another_type_is_refused(backend: Backend, tmp_path: Path) -> None:
     with init(project="p") as run:
         run.log_artifact(_draft(tmp_path, "one"))
         with pytest.raises(ValueError, match="already exists with type 'dataset'"):
             run.log_artifact(_draft(tmp_path, "two", type_="model"))
 
 
-def test_log_artifact_on_finished_run_is_a_usage_error(cairn_dir: Path, tmp_path: Path) -> None:
+def test_log_artifact_on_finished_run_is_a_usage_error(backend: Backend, tmp_path: Path) -> None:
     with init(project="p") as run:
         pass
     with pytest.raises(UsageError, match=rf"Run \({run.id}\) is finished"):
@@ -261,7 +254,7 @@ def test_log_artifact_on_finished_run_is_a_usage_error(cairn_dir: Path, tmp_path
         run.use_artifact("data:latest")
 
 
-def test_module_log_artifact_without_run_uses_an_auto_run(cairn_dir: Path, tmp_path: Path) -> None:
+def test_module_log_artifact_without_run_uses_an_auto_run(backend: Backend, tmp_path: Path) -> None:
     logged = log_artifact(_draft(tmp_path, "auto"))
     assert current_run() is None
     assert logged.name == "data:v0" and logged.project == "uncategorized"
@@ -271,40 +264,42 @@ def test_module_log_artifact_without_run_uses_an_auto_run(cairn_dir: Path, tmp_p
     assert (auto.job_type, auto.state) == ("auto", "finished")
 
 
-def test_module_helpers_act_on_the_current_run(cairn_dir: Path, tmp_path: Path) -> None:
+def test_module_helpers_act_on_the_current_run(backend: Backend, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="init"):
         use_artifact("data:latest")
     with init(project="p") as run:
         logged = log_artifact(_draft(tmp_path, "m"))
         used = use_artifact("data:latest")
     assert _logged_by(logged) == run.id
-    assert (run.id, _pk(used)) in _uses(cairn_dir)
+    assert used.id in _used(run)
 
 
 # ---------------------------------------------------------------- use_artifact
 
 
-def test_use_artifact_name_forms_record_usage(cairn_dir: Path, tmp_path: Path) -> None:
+def test_use_artifact_name_forms_record_usage(backend: Backend, tmp_path: Path) -> None:
+    entity = backend.settings.entity
     with init(project="p") as producer:
         producer.log_artifact(_draft(tmp_path, "v"), aliases=["best"])
     with init(project="p") as run:
-        for name in ("data", "data:best", "data:v0", "p/data:latest", "tester/p/data:v0"):
+        for name in ("data", "data:best", "data:v0", "p/data:latest", f"{entity}/p/data:v0"):
             used = run.use_artifact(name, type="dataset")
             assert used.name == "data:v0"
-            assert used.qualified_name == "tester/p/data:v0"
-    assert _uses(cairn_dir) == {(run.id, _pk(used))}
+            assert used.qualified_name == f"{entity}/p/data:v0"
+    assert _used(run) == {used.id}
 
 
-def test_use_artifact_resolves_other_projects(cairn_dir: Path, tmp_path: Path) -> None:
+def test_use_artifact_resolves_other_projects(backend: Backend, tmp_path: Path) -> None:
+    entity = backend.settings.entity
     with init(project="source") as producer:
         producer.log_artifact(_draft(tmp_path, "s"))
     with init(project="consumer") as run:
         assert run.use_artifact("source/data:latest").project == "source"
-        with pytest.raises(CommError, match="tester/consumer/data:latest"):
+        with pytest.raises(CommError, match=f"{entity}/consumer/data:latest"):
             run.use_artifact("data:latest")
 
 
-def test_use_artifact_errors(cairn_dir: Path, tmp_path: Path) -> None:
+def test_use_artifact_errors(backend: Backend, tmp_path: Path) -> None:
     with init(project="p") as run:
         run.log_artifact(_draft(tmp_path, "e"))
         with pytest.raises(ValueError, match="Supplied type model does not match type dataset"):
@@ -315,29 +310,29 @@ def test_use_artifact_errors(cairn_dir: Path, tmp_path: Path) -> None:
             run.use_artifact("a/b/c/d:latest")
         with pytest.raises(ValueError, match="You must pass an artifact name"):
             run.use_artifact(3)  # type: ignore[arg-type]
-    assert _uses(cairn_dir) == set()
+    assert _used(run) == set()
 
 
-def test_use_artifact_logs_a_draft_first(cairn_dir: Path, tmp_path: Path) -> None:
+def test_use_artifact_logs_a_draft_first(backend: Backend, tmp_path: Path) -> None:
     draft = _draft(tmp_path, "d")
     with init(project="p") as run:
         used = run.use_artifact(draft, aliases=["input"])
     assert used is draft and not draft.is_draft()
     assert draft.name == "data:v0"
     assert set(draft.aliases) == {"latest", "input"}
-    assert (run.id, _pk(draft)) in _uses(cairn_dir)
+    assert draft.id in _used(run)
 
 
-def test_use_artifact_of_fetched_artifact(cairn_dir: Path, tmp_path: Path) -> None:
+def test_use_artifact_of_fetched_artifact(backend: Backend, tmp_path: Path) -> None:
     with init(project="p") as producer:
         producer.log_artifact(_draft(tmp_path, "f"))
     fetched = Api().artifact("p/data:latest")
     with init(project="p") as run:
         assert run.use_artifact(fetched) is fetched
-    assert (run.id, _pk(fetched)) in _uses(cairn_dir)
+    assert fetched.id in _used(run)
 
 
-def test_current_run_holder_is_module_global(cairn_dir: Path) -> None:
+def test_current_run_holder_is_module_global(backend: Backend) -> None:
     with init(project="p") as run:
         assert run_module.current_run() is run
     assert run_module.current_run() is None
