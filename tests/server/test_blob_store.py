@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from raw_transfer import download_blob, put_file, upload_blob, upload_parts
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CommError
+from raw_transfer import download_blob, put_file, upload_blob, upload_parts
 
 from .conftest import Server, run_server, server_config
 from .helpers import log_version, ok, setup_accounts
