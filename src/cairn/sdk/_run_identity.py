@@ -1,4 +1,5 @@
-"""What a run is made of besides its artifacts: its id, its default name and its config.
+"""What a run is made of: its id, its default name, its config, and the record both the
+live ``Run`` and ``Api().run()`` read their identity and artifacts from.
 
 W&B generates run ids of 8 lowercase letters and digits and readable names, and gives
 ``run.config`` attribute access; Cairn does the same so run code reads unchanged.
@@ -10,7 +11,12 @@ import json
 import secrets
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cairn.protocol import Backend, RunInfo
+
+if TYPE_CHECKING:
+    from cairn.sdk.artifact import Artifact
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _FORBIDDEN_ID_CHARS = set("/\\#?%:\r\n")
@@ -96,3 +102,48 @@ def _as_mapping(value: object) -> Mapping[str, Any]:
     if hasattr(value, "__dict__"):
         return {k: v for k, v in vars(value).items() if not k.startswith("_")}
     raise TypeError(f"config must be a mapping or an object with attributes, not {type(value)}")
+
+
+class RecordedRun:
+    """A run's stored record (``RunInfo``) and the versions it logged and used; the base of
+    the live ``Run`` and of the read-only run ``Api().run(path)`` returns."""
+
+    _backend: Backend | None  # None for a run in "disabled" mode
+    _info: RunInfo
+
+    @property
+    def id(self) -> str:
+        """The run id: 8 lowercase letters and digits unless ``init(id=...)`` chose one."""
+        return self._info.id
+
+    @property
+    def entity(self) -> str:
+        return self._info.entity
+
+    @property
+    def project(self) -> str:
+        return self._info.project
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def job_type(self) -> str | None:
+        return self._info.job_type
+
+    def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
+        """The versions this run logged (deleted ones left out), oldest first."""
+        return self._run_versions(used=False)
+
+    def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
+        """The versions this run used, in the order it used them."""
+        return self._run_versions(used=True)
+
+    def _run_versions(self, used: bool) -> list[Artifact]:
+        from cairn.sdk.artifact import Artifact
+
+        if self._backend is None:
+            return []
+        infos = self._backend.run_versions(self.entity, self.project, self.id, used)
+        return [Artifact._from_version(info, self._backend) for info in infos]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from cairn.core.names import validate_tags
 from cairn.errors import CommError
 from cairn.protocol import Backend, CollectionInfo, Page, RunInfo, TypeInfo, VersionInfo
+from cairn.sdk._run_identity import RecordedRun
 
 if TYPE_CHECKING:
     from cairn.sdk.artifact import Artifact
@@ -358,36 +359,18 @@ class ArtifactTypes(_ListPaginator[ArtifactType]):
 # ---------------------------------------------------------------------- runs
 
 
-class PublicRun:
+class PublicRun(RecordedRun):
     """A run as ``Api().run(path)`` returns it: what was recorded, read-only."""
+
+    _backend: Backend  # always a store: read-only runs are never "disabled"
 
     def __init__(self, backend: Backend, info: RunInfo) -> None:
         self._backend = backend
         self._info = info
 
     @property
-    def id(self) -> str:
-        return self._info.id
-
-    @property
-    def entity(self) -> str:
-        return self._info.entity
-
-    @property
-    def project(self) -> str:
-        return self._info.project
-
-    @property
-    def name(self) -> str:
-        return self._info.name
-
-    @property
     def display_name(self) -> str:
         return self._info.name
-
-    @property
-    def job_type(self) -> str | None:
-        return self._info.job_type
 
     @property
     def config(self) -> dict[str, Any]:
@@ -438,20 +421,6 @@ class PublicRun:
                 return rows
             return pd.DataFrame.from_records(rows)
         return rows
-
-    def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
-        """The versions this run logged."""
-        from cairn.sdk.artifact import Artifact
-
-        infos = self._backend.run_versions(self.entity, self.project, self.id, False)
-        return [Artifact._from_version(info, self._backend) for info in infos]
-
-    def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
-        """The versions this run used."""
-        from cairn.sdk.artifact import Artifact
-
-        infos = self._backend.run_versions(self.entity, self.project, self.id, True)
-        return [Artifact._from_version(info, self._backend) for info in infos]
 
     def __repr__(self) -> str:
         return f"<Run {'/'.join(self.path)} ({self.state})>"

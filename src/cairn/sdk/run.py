@@ -35,7 +35,13 @@ from cairn.core.names import (
 )
 from cairn.errors import CommError, UsageError
 from cairn.protocol import Backend, RunInfo, VersionInfo
-from cairn.sdk._run_identity import Config, generate_id, generate_name, validate_run_id
+from cairn.sdk._run_identity import (
+    Config,
+    RecordedRun,
+    generate_id,
+    generate_name,
+    validate_run_id,
+)
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.session import backend_for
 
@@ -78,7 +84,7 @@ def _finish_at_exit() -> None:
             logger.exception("Could not finish run %s at exit", run.id)
 
 
-class Run:
+class Run(RecordedRun):
     """One execution that logs and uses artifacts; a context manager that finishes on exit.
 
     Leaving the ``with`` block normally marks the run ``finished``; leaving it through an
@@ -109,27 +115,6 @@ class Run:
         self.group = group
 
     # ------------------------------------------------------------------ identity
-
-    @property
-    def id(self) -> str:
-        """The run id: 8 lowercase letters and digits unless ``init(id=...)`` chose one."""
-        return self._info.id
-
-    @property
-    def entity(self) -> str:
-        return self._info.entity
-
-    @property
-    def project(self) -> str:
-        return self._info.project
-
-    @property
-    def name(self) -> str:
-        return self._info.name
-
-    @property
-    def job_type(self) -> str | None:
-        return self._info.job_type
 
     @property
     def config(self) -> Config:
@@ -337,20 +322,6 @@ class Run:
         if artifact.is_draft():
             self.log_artifact(artifact)
         return artifact.link(target_path, validate_aliases(aliases))
-
-    def logged_artifacts(self) -> list[Artifact]:
-        """The versions this run logged (deleted ones left out), oldest first."""
-        return self._run_versions(used=False)
-
-    def used_artifacts(self) -> list[Artifact]:
-        """The versions this run used, in the order it used them."""
-        return self._run_versions(used=True)
-
-    def _run_versions(self, used: bool) -> list[Artifact]:
-        if self._backend is None:
-            return []
-        infos = self._backend.run_versions(self.entity, self.project, self.id, used)
-        return [Artifact._from_version(info, self._backend) for info in infos]
 
     def log(
         self, data: dict[str, Any], step: int | None = None, commit: bool | None = None

@@ -138,10 +138,22 @@ def _create_entity(session: Session, store: Store, name: str, kind: str) -> Enti
     return row
 
 
-def _set_role(session: Session, user: Entity, entity: Entity, role: str) -> None:
-    existing = session.scalars(
+def _entity_role(session: Session, user: Entity, entity: Entity) -> EntityRole | None:
+    return session.scalars(
         select(EntityRole).where(EntityRole.user_id == user.id, EntityRole.entity_id == entity.id)
     ).one_or_none()
+
+
+def _registry_role(session: Session, user: Entity, registry: Registry) -> RegistryRole | None:
+    return session.scalars(
+        select(RegistryRole).where(
+            RegistryRole.user_id == user.id, RegistryRole.registry_id == registry.id
+        )
+    ).one_or_none()
+
+
+def _set_role(session: Session, user: Entity, entity: Entity, role: str) -> None:
+    existing = _entity_role(session, user, entity)
     if existing is None:
         session.add(
             EntityRole(user_id=user.id, entity_id=entity.id, role=role, created_at=utcnow())
@@ -204,12 +216,7 @@ def remove_member(store: Store, entity: str, user: str) -> None:
     """Take ``user``'s role in ``entity`` away. Raises: CommError (no such role)."""
     with store.db.write() as session:
         target = _require_account(session, entity)
-        member = _require_account(session, user, KIND_USER)
-        row = session.scalars(
-            select(EntityRole).where(
-                EntityRole.user_id == member.id, EntityRole.entity_id == target.id
-            )
-        ).one_or_none()
+        row = _entity_role(session, _require_account(session, user, KIND_USER), target)
         if row is None:
             raise CommError(f"user '{user}' is not a member of '{entity}'")
         session.delete(row)
@@ -247,11 +254,7 @@ def set_registry_member(store: Store, registry: str, user: str, role: str) -> Ro
     with store.db.write() as session:
         reg = _require_registry(session, store, registry)
         member = _require_account(session, user, KIND_USER)
-        row = session.scalars(
-            select(RegistryRole).where(
-                RegistryRole.user_id == member.id, RegistryRole.registry_id == reg.id
-            )
-        ).one_or_none()
+        row = _registry_role(session, member, reg)
         if row is None:
             session.add(
                 RegistryRole(user_id=member.id, registry_id=reg.id, role=role, created_at=utcnow())
@@ -266,11 +269,7 @@ def remove_registry_member(store: Store, registry: str, user: str) -> None:
     with store.db.write() as session:
         reg = _require_registry(session, store, registry)
         member = _require_account(session, user, KIND_USER)
-        row = session.scalars(
-            select(RegistryRole).where(
-                RegistryRole.user_id == member.id, RegistryRole.registry_id == reg.id
-            )
-        ).one_or_none()
+        row = _registry_role(session, member, reg)
         if row is None:
             raise CommError(f"user '{user}' is not a member of registry '{registry}'")
         session.delete(row)
