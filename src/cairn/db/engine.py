@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from cairn.core.sqlite_wal import enter_wal_mode
+
 BUSY_TIMEOUT_SECONDS = 60.0
 _WRITE_OPTION = "cairn_write"
 
@@ -41,7 +43,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            enter_wal_mode(cursor, BUSY_TIMEOUT_SECONDS)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:

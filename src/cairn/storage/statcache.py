@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from cairn.core.sqlite_wal import enter_wal_mode
 from cairn.errors import StoreError
 
 STATCACHE_FILE = "statcache.db"
@@ -61,7 +62,7 @@ class StatCache:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            enter_wal_mode(self._db, timeout=60)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
