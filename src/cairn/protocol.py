@@ -35,8 +35,9 @@ class IngestedBlob:
     algorithm: str
     size: int
     # A file holding the bytes: the store's read-only loose blob, or, for a packed blob or a
-    # file the stat cache knew, the source itself (packed bytes have no file of their own).
-    local_path: Path
+    # file the stat cache knew, the source itself as given (packed bytes have no file of
+    # their own).
+    local_path: str | Path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,11 +230,12 @@ class Backend(Protocol):
 
     def ingest_files(
         self,
-        sources: Sequence[Path],
+        sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
     ) -> list[IngestedBlob]:
-        """``ingest_file`` for a whole folder in one call (results in ``sources`` order);
+        """``ingest_file`` for a whole folder in one call (results in ``sources`` order;
+        plain strings spare a caller with 100,000 paths as many ``Path`` objects);
         the backend may skip files it knows unchanged and pack small blobs.
         ``on_progress(files_done, files_total, bytes_done, bytes_total)`` is called from
         the calling thread."""
@@ -359,6 +361,29 @@ class LocalBlobs(Protocol):
 
     def local_blob_path(self, entity: str, blob: BlobRef) -> Path | None:
         """The read-only loose file holding ``blob``, or None (packed, remote or missing)."""
+        ...
+
+
+@runtime_checkable
+class BlobExport(Protocol):
+    """Optional: a backend that writes many stored blobs to new local files at once.
+
+    ``download`` uses it for a download into a new or empty folder (the embedded store
+    reads its packs sequentially instead of one blob at a time).
+    """
+
+    def export_blobs(
+        self,
+        entity: str,
+        items: Sequence[tuple[BlobRef, Path]],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write each blob, checked against its digest, to its path (a new file, mode
+        0o644, parent existing, not fsynced); ``on_progress(files_done, bytes_done)``.
+
+        Raises: FileNotFoundError (a blob not stored), FileExistsError (a path exists),
+        CorruptionError (stored bytes do not match), OSError, ValueError (bad digest).
+        """
         ...
 
 

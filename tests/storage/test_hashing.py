@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from cairn.storage.hashing import CHUNK_SIZE, copy_and_hash, hash_file, hash_files
+from cairn.storage.hashing import (
+    CHUNK_SIZE,
+    OVERLAP_MIN_SIZE,
+    copy_and_hash,
+    hash_file,
+    hash_files,
+)
 
 MiB = 1024 * 1024
 SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE + 12345]
@@ -53,7 +59,7 @@ def test_hash_file_errors(tmp_path: Path, make_file: Callable[[str, bytes], Path
 
 
 @pytest.mark.parametrize("algorithm", ["md5", "xxh128"])
-@pytest.mark.parametrize("size", [0, 3 * CHUNK_SIZE + 7])
+@pytest.mark.parametrize("size", [0, 3 * CHUNK_SIZE + 7, OVERLAP_MIN_SIZE + 5 * CHUNK_SIZE + 7])
 def test_copy_and_hash_copies_and_hashes(
     tmp_path: Path, make_file: Callable[[str, bytes], Path], algorithm: str, size: int
 ) -> None:

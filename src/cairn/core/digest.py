@@ -117,6 +117,9 @@ def digest_bytes(data: bytes, algorithm: str = MD5) -> str:
     return b64(hasher.digest())
 
 
+_DIGEST_BATCH = 4096  # manifest lines hashed per update (bounded memory for huge manifests)
+
+
 def artifact_digest(entries: Iterable[tuple[str, str]], algorithm: str = MD5) -> str:
     """Return the artifact digest (lowercase hex) of ``(path, entry digest)`` pairs (spec §1.4).
 
@@ -126,8 +129,12 @@ def artifact_digest(entries: Iterable[tuple[str, str]], algorithm: str = MD5) ->
     """
     hasher = new_hasher(algorithm)
     hasher.update(_MANIFEST_HEADER)
-    for path, digest in sorted(entries, key=lambda pair: pair[0]):
-        hasher.update(f"{path}:{digest}\n".encode())
+    ordered = sorted(entries, key=lambda pair: pair[0])
+    for start in range(0, len(ordered), _DIGEST_BATCH):  # one update per batch of lines
+        lines = "".join(
+            f"{path}:{digest}\n" for path, digest in ordered[start : start + _DIGEST_BATCH]
+        )
+        hasher.update(lines.encode())
     return hasher.hexdigest()
 
 

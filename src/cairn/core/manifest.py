@@ -176,30 +176,34 @@ class Manifest:
 
 
 def _entry_from_json(path: str, raw: object) -> ManifestEntry:
-    """Build one entry from its JSON object; raise ``ValueError`` naming the path if malformed."""
+    """Build one entry from its JSON object; raise ``ValueError`` naming the path if malformed.
 
-    def invalid(reason: str) -> ValueError:
-        return ValueError(f"Invalid manifest entry '{path}': {reason}")
-
+    Called once per file of a manifest, so the common case (a stored file: a string
+    digest, an int size, maybe ``extra``) is checked in straight-line code.
+    """
     if not isinstance(raw, dict):
-        raise invalid("must be an object")
+        raise _invalid(path, "must be an object")
     digest = raw.get("digest")
     if not isinstance(digest, str):
-        raise invalid("digest must be a string")
+        raise _invalid(path, "digest must be a string")
     ref = raw.get("ref")
     birth = raw.get("birthArtifactID")
     if not (ref is None or isinstance(ref, str)):
-        raise invalid("ref must be a string")
+        raise _invalid(path, "ref must be a string")
     if not (birth is None or isinstance(birth, str)):
-        raise invalid("birthArtifactID must be a string")
+        raise _invalid(path, "birthArtifactID must be a string")
     size = raw.get("size")
     if size is not None and (type(size) is not int or size < 0):
-        raise invalid("size must be a non-negative integer")
+        raise _invalid(path, "size must be a non-negative integer")
     extra = raw.get("extra")
     if extra is None:
         extra = {}
-    if not isinstance(extra, dict):
-        raise invalid("extra must be an object")
-    return ManifestEntry(
-        path=path, digest=digest, ref=ref, birth_artifact_id=birth, size=size, extra=dict(extra)
-    )
+    elif isinstance(extra, dict):
+        extra = dict(extra)
+    else:
+        raise _invalid(path, "extra must be an object")
+    return ManifestEntry(path, digest, ref, birth, size, extra)
+
+
+def _invalid(path: str, reason: str) -> ValueError:
+    return ValueError(f"Invalid manifest entry '{path}': {reason}")

@@ -123,7 +123,7 @@ class RemoteBackend:
 
     def ingest_files(
         self,
-        sources: Sequence[Path],
+        sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
     ) -> list[IngestedBlob]:

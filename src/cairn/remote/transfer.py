@@ -118,7 +118,7 @@ class Transfers:
 
     def stage_many(
         self,
-        sources: Sequence[Path],
+        sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
     ) -> list[IngestedBlob]:
@@ -135,7 +135,9 @@ class Transfers:
         done = done_bytes = 0
         workers = max(1, min(default_workers(), total))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(self.stage, src, algorithm): i for i, src in enumerate(sources)}
+            futures = {
+                pool.submit(self.stage, Path(src), algorithm): i for i, src in enumerate(sources)
+            }
             try:
                 for future in as_completed(futures):
                     index = futures[future]

@@ -69,7 +69,7 @@ def ingest(backend: Callable[[], Backend], path: Path, algorithm: str, policy: s
 
 def ingest_many(
     backend: Callable[[], Backend],
-    paths: Sequence[Path],
+    paths: Sequence[str],
     algorithm: str,
     policy: str,
     progress: ProgressCallback,
@@ -80,7 +80,7 @@ def ingest_many(
     Raises the first ``OSError`` met (in ``paths`` order); the work left is cancelled.
     """
     if policy == "immutable":
-        hashed = hash_files(paths, algorithm)
+        hashed = hash_files([Path(path) for path in paths], algorithm)
         hashed_bytes = sum(size for _digest, size in hashed)
         count = len(paths)
         progress(ProgressEvent(task, count, count, hashed_bytes, hashed_bytes, done=True))
@@ -123,25 +123,40 @@ def scan_dir(root: str) -> list[tuple[str, str]]:
     while stack:
         dirpath, prefix, ancestors = stack.pop()
         with os.scandir(dirpath) as listing:
-            names = sorted(item.name for item in listing)
-        for name in names:
-            physical = os.path.join(dirpath, name)
-            info = stat_followed(physical)
-            if stat.S_ISDIR(info.st_mode):
+            items = sorted(listing, key=_name)
+        for item in items:
+            # The listing's file types save a stat per file; symlinks are followed with one.
+            physical = item.path
+            if item.is_symlink():
+                info = stat_followed(physical)
+                is_dir, mode = stat.S_ISDIR(info.st_mode), info.st_mode
+            elif item.is_dir(follow_symlinks=False):
+                info = item.stat(follow_symlinks=False)
+                is_dir, mode = True, info.st_mode
+            elif item.is_file(follow_symlinks=False):
+                is_dir, mode = False, stat.S_IFREG
+            else:
+                is_dir, mode = False, item.stat(follow_symlinks=False).st_mode
+            if is_dir:
                 key = (info.st_dev, info.st_ino)
                 if key in ancestors:
                     raise ValueError(
                         f"Symlink loop: '{physical}' leads back to a directory it is in"
                     )
-                stack.append((physical, f"{prefix}{name}/", ancestors | {key}))
+                stack.append((physical, f"{prefix}{item.name}/", ancestors | {key}))
                 continue
-            if not stat.S_ISREG(info.st_mode):
-                refuse_special(physical, info.st_mode)
+            if not stat.S_ISREG(mode):
+                refuse_special(physical, mode)
             if not os.access(physical, os.R_OK):
+                stat_followed(physical)  # FileNotFoundError if it vanished meanwhile
                 raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), physical)
-            found.append((f"{prefix}{name}", physical))
+            found.append((f"{prefix}{item.name}", physical))
     found.sort()
     return found
+
+
+def _name(item: os.DirEntry[str]) -> str:
+    return item.name
 
 
 def join_logical(name: str | None, relative: str) -> str:

@@ -295,7 +295,7 @@ class Artifact(ArtifactSurface):
         algorithm = entry_algorithm(self._digest_algorithm)
         ingested = _adding.ingest_many(
             self._draft_backend,
-            [Path(physical) for _, physical in found],
+            [physical for _, physical in found],
             algorithm,
             checked_policy,
             self._progress(),

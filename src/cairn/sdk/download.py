@@ -11,6 +11,10 @@ downloads. Rules that hold for every write (issue 2, "Must hold"):
   entry digest and then renamed over the final name, so an interrupted download or a full
   disk never leaves a truncated file under a final name;
 - a destination that already holds the entry's digest is left untouched.
+
+A download into a new or empty folder from a store that exports blobs in bulk is written
+whole into a staging folder and renamed into place instead (``_bulk_download``), which
+keeps the same guarantees with one file creation per file.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from cairn.core.paths import safe_join
 from cairn.errors import ChangedReferenceError, CorruptionError
 from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, BlobRef
-from cairn.sdk import _artifact_refs, _references
+from cairn.sdk import _artifact_refs, _bulk_download, _references
 from cairn.sdk._placing import place_local_blob
 from cairn.storage.cache import ClientCache
 from cairn.storage.hashing import hash_file
@@ -160,6 +164,8 @@ def download_entries(
     ``allow_missing_references`` a ``FileNotFoundError`` is a warning too.
     Raises the first other error met (see :func:`download_entry`).
     """
+    if _bulk_download.try_download(backend, entity, entries, root, progress, link):
+        return  # a new or empty root: staged whole and renamed into place
     total_files = len(entries)
     total_bytes = sum(entry.size or 0 for entry in entries)
     done_files = 0

@@ -44,6 +44,7 @@ from cairn.service import (
 )
 from cairn.service.ingest import ingest_files
 from cairn.service.store import open_store
+from cairn.storage.export import export_blobs
 from cairn.storage.statcache import STATCACHE_FILE, StatCache
 
 
@@ -97,7 +98,7 @@ class EmbeddedBackend:
 
     def ingest_files(
         self,
-        sources: Sequence[Path],
+        sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
     ) -> list[IngestedBlob]:
@@ -191,6 +192,22 @@ class EmbeddedBackend:
         """
         path = self._store.local_blobs().path_for(blob.digest, blob.algorithm)
         return path if path.is_file() else None
+
+    def export_blobs(
+        self,
+        entity: str,
+        items: Sequence[tuple[BlobRef, Path]],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write many blobs to new files, packs read sequentially (``cairn.storage.export``).
+
+        Raises: FileNotFoundError, FileExistsError, CorruptionError, OSError, ValueError.
+        """
+        export_blobs(
+            self._store.local_blobs(),
+            [(blob.digest, blob.algorithm, path) for blob, path in items],
+            on_progress,
+        )
 
     # the artifact surface: edits, links, deletion, lineage, history, registries, TTL
 

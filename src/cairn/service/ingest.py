@@ -20,7 +20,7 @@ from cairn.storage.statcache import StatCache, stat_key
 def ingest_files(
     blobs: LocalBlobStore,
     cache: StatCache,
-    sources: Sequence[Path],
+    sources: Sequence[str | Path],
     algorithm: str,
     on_progress: Callable[[int, int, int, int], None] | None = None,
 ) -> list[IngestedBlob]:
@@ -61,7 +61,7 @@ def ingest_files(
     if on_progress is not None and hits:
         on_progress(hits, total, hit_bytes, total_bytes)
     stored = blobs.ingest_many(
-        [sources[i] for i in todo],
+        [Path(sources[i]) for i in todo],
         algorithm,
         on_progress=progress,
         sizes=[keys[i][0] for i in todo],

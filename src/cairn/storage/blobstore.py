@@ -36,6 +36,7 @@ from cairn.storage.packs import PACKS_DIR, PackTable, PackWriter, rewrite_pack
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444
 COPY_MODE = 0o644
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 PACK_MAX_BLOB = 256 * 1024  # larger blobs stay loose files (reflinks, hard links apply)
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack is published and a new one started past this
 _PACK_CHUNK_FILES = 256  # files read and hashed per worker task
@@ -240,8 +241,7 @@ class LocalBlobStore:
         def read_chunk(chunk: list[int]) -> list[tuple[int, bytes, bytes]]:
             out = []
             for index in chunk:
-                with open(srcs[index], "rb") as reader:
-                    data = reader.read()
+                data = _read_whole(srcs[index], sizes[index])
                 hasher = new_hasher(algorithm)
                 hasher.update(data)
                 out.append((index, hasher.digest(), data))
@@ -522,6 +522,25 @@ def _copy_fd(src_fd: int, dest_fd: int) -> None:
         copied += n
     with open(src_fd, "rb", closefd=False) as reader, open(dest_fd, "wb", closefd=False) as writer:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
+
+
+def _read_whole(path: Path, expected: int) -> bytes:
+    """All bytes of the file at ``path``, read to its end without a buffered file object
+    (``expected``, its size from a recent ``stat``, sizes the first read).
+
+    Raises ``OSError`` if the file cannot be opened or read.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        data = os.read(fd, expected + 1)
+        if not data:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, max(expected, 1 << 16)):
+            parts.append(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes, size: int) -> None:

@@ -3,22 +3,27 @@
 Entry digests (base64 MD5 or XXH3-128, see ``cairn.core.digest``) are computed here for
 every file Cairn reads. Files are read in 1 MiB chunks into one reused buffer, never
 mapped or loaded whole, so memory stays flat for any file size. ``copy_and_hash`` reads
-the source once and writes the copy once (DESIGN §4, §6). hashlib releases the GIL on
+the source once and writes the copy once (DESIGN §4, §6), hashing a large file's chunks
+on a helper thread while it writes them. hashlib releases the GIL on
 large updates, so a thread pool hashes several files truly in parallel.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import itertools
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
 
-from cairn.core.digest import b64, new_hasher
+from cairn.core.digest import Hasher, b64, new_hasher
 
 CHUNK_SIZE = 1024 * 1024
+OVERLAP_MIN_SIZE = 16 * CHUNK_SIZE  # from this size a copy hashes on a helper thread
+_OVERLAP_DEPTH = 4  # chunks in flight: 4 MiB of buffers
 
 
 def default_workers() -> int:
@@ -60,19 +65,13 @@ def copy_and_hash(src: Path, dest: Path, algorithm: str) -> tuple[str, int]:
         ValueError: ``algorithm`` is unknown.
     """
     hasher = new_hasher(algorithm)
-    buffer = bytearray(CHUNK_SIZE)
-    view = memoryview(buffer)
-    size = 0
     with open(src, "rb", buffering=0) as reader:
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            while n := reader.readinto(buffer):
-                chunk = view[:n]
-                hasher.update(_as_bytes(chunk))
-                written = 0
-                while written < n:
-                    written += os.write(fd, chunk[written:])
-                size += n
+            if os.fstat(reader.fileno()).st_size >= OVERLAP_MIN_SIZE:
+                size = _copy_overlapped(reader, fd, hasher)
+            else:
+                size = _copy_serial(reader, fd, hasher)
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -81,6 +80,57 @@ def copy_and_hash(src: Path, dest: Path, algorithm: str) -> tuple[str, int]:
             raise
         os.close(fd)
     return b64(hasher.digest()), size
+
+
+def _copy_serial(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
+    """Read, hash and write chunk after chunk in this thread; return the bytes copied."""
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    while n := reader.readinto(buffer):
+        chunk = view[:n]
+        hasher.update(_as_bytes(chunk))
+        _write_all(fd, chunk)
+        size += n
+    return size
+
+
+def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
+    """Like ``_copy_serial``, but each chunk is hashed on a helper thread while this thread
+    writes it (both release the GIL), so a large copy costs about the longer of the two
+    instead of their sum. Chunks are hashed in order (one helper); a buffer is reused only
+    once its hash is done. Returns the bytes copied."""
+    buffers = [bytearray(CHUNK_SIZE) for _ in range(_OVERLAP_DEPTH)]
+    hashed: list[Future[None] | None] = [None] * _OVERLAP_DEPTH
+    size = 0
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        try:
+            for slot in itertools.cycle(range(_OVERLAP_DEPTH)):
+                previous = hashed[slot]
+                if previous is not None:
+                    previous.result()
+                n = reader.readinto(buffers[slot])
+                if not n:
+                    break
+                chunk = memoryview(buffers[slot])[:n]
+                hashed[slot] = helper.submit(hasher.update, _as_bytes(chunk))
+                _write_all(fd, chunk)
+                size += n
+            for future in hashed:
+                if future is not None:
+                    future.result()
+        except BaseException:
+            for future in hashed:
+                if future is not None:
+                    future.cancel()
+            raise
+    return size
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    written = 0
+    while written < len(chunk):
+        written += os.write(fd, chunk[written:])
 
 
 def hash_files(

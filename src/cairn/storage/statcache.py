@@ -78,21 +78,22 @@ class StatCache:
         Raises:
             StoreError: the cache cannot be read.
         """
-        found: dict[str, tuple[StatKey, str]] = {}
         wanted = set(paths)
         try:
             with self._lock:
+                # The racy-entry rule is applied by SQLite, so Python only sees usable rows.
                 rows = self._db.execute(
-                    "SELECT path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest "
-                    "FROM stat_cache WHERE algorithm = ?",
-                    (algorithm,),
+                    "SELECT path, size, mtime_ns, inode, ctime_ns, digest FROM stat_cache "
+                    "WHERE algorithm = ? AND hashed_ns - max(mtime_ns, ctime_ns) > ?",
+                    (algorithm, self._racy_ns),
                 ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
-        for path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest in rows:
-            if path in wanted and hashed_ns - max(mtime_ns, ctime_ns) > self._racy_ns:
-                found[path] = ((size, mtime_ns, inode, ctime_ns), digest)
-        return found
+        return {
+            path: ((size, mtime_ns, inode, ctime_ns), digest)
+            for path, size, mtime_ns, inode, ctime_ns, digest in rows
+            if path in wanted
+        }
 
     def record(self, items: Sequence[tuple[str, StatKey, str]], algorithm: str) -> None:
         """Remember ``(absolute path, stat key taken before hashing, digest)`` items.
