@@ -8,6 +8,11 @@ if ! have_postgres; then
   if [ "$(id -u)" != 0 ]; then echo "install Debian's postgresql package first" >&2; exit 1; fi
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+# Debian's Chromium for the web UI's browser tests (Playwright drives it: no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" != 0 ]; then echo "install Debian's chromium package first" >&2; exit 1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 # Azurite (the Azure Blob emulator of the reference tests) from npm, into a project-local dir.
 if ! command -v npm >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then echo "install node.js and npm first" >&2; exit 1; fi

@@ -161,7 +161,7 @@ class Settings:
             or LOCAL_ORGANIZATION,
             "base_url": _env(env, "CAIRN_BASE_URL") or stored.get("base_url"),
             "api_key": _env(env, "CAIRN_API_KEY"),
-            "ui_url": _env(env, "CAIRN_UI_URL") or DEFAULT_UI_URL,
+            "ui_url": _env(env, "CAIRN_UI_URL"),
             "silent": (_env(env, "CAIRN_SILENT", "WANDB_SILENT") or "").lower() in _TRUE,
             "cache_max_bytes": _size_env(env, "CAIRN_CACHE_MAX_BYTES"),
             "s3_endpoint_url": _env(
@@ -173,6 +173,8 @@ class Settings:
         }
         values.update(given)
         server = values["base_url"]
+        # Artifact.url: the server serves its own UI; the embedded store has `cairn ui`.
+        values["ui_url"] = values["ui_url"] or server or DEFAULT_UI_URL
         saved_for = (stored.get("base_url") or "").rstrip("/")
         if values["api_key"] is None and server and saved_for == server.rstrip("/"):
             values["api_key"] = stored.get("api_key")  # a saved key goes to its own server only

@@ -59,7 +59,12 @@ def test_log_turns_the_draft_into_a_logged_version(
     assert art.is_link is False
     assert art.source_artifact is art
     assert art.wait() is art
-    assert art.url == f"http://127.0.0.1:8421/{entity}/proj/artifacts/dataset/tv/v0"
+    ui = (
+        "http://127.0.0.1:8421"
+        if backend.settings.mode == "embedded"
+        else backend.settings.base_url
+    )
+    assert art.url == f"{ui}/{entity}/proj/artifacts/dataset/tv/v0"
     assert (art.collection.name, art.collection.type) == ("tv", "dataset")
     assert art.source_collection.name == "tv"
     assert art.json_encode() == {

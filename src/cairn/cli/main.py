@@ -25,6 +25,7 @@ from cairn.cli.put import put
 from cairn.cli.server import server
 from cairn.cli.show import show
 from cairn.cli.tag import tag
+from cairn.cli.ui import ui
 from cairn.cli.verify import verify
 
 
@@ -39,6 +40,7 @@ for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete
 cli.add_command(server)
 cli.add_command(admin)
 cli.add_command(login)
+cli.add_command(ui)
 
 
 def main() -> None:
