@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cairn.server import api_admin, api_artifacts, api_blobs, errors, ui, wire
+from cairn.server import api_admin, api_artifacts, api_blobs, errors, ui, wandb_compat, wire
 from cairn.server.state import ServerConfig, ServerState
 
 API_VERSION = "1"
@@ -30,7 +30,7 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/blobs/"):
+        if scope["type"] != "http" or scope["path"].startswith(("/blobs/", "/storage/wandb/")):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -96,6 +96,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_blobs.router)
     app.include_router(api_admin.router)
     app.include_router(api_blobs.transfers)
+    wandb_compat.install(app)
     ui.mount(app, ui.server_source(state))  # the web UI, last: its routes take /{entity}
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     return app

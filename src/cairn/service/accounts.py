@@ -311,7 +311,8 @@ def create_key(store: Store, user: str, name: str = "default") -> NewKey:
     if not name or len(name) > 128:
         raise ValueError("A key name must be 1 to 128 characters")
     key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    # No '-': the official wandb client reads 'prefix-key' and wants 40+ characters after it.
+    secret = secrets.token_urlsafe(32).replace("-", "_")
     salt = secrets.token_hex(16)
     with store.db.write() as session:
         owner = _require_account(session, user, KIND_USER)

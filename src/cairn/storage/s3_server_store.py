@@ -139,6 +139,11 @@ class S3ServerStore:
     def _incoming(self, entity: str, digest: str, algorithm: str) -> str:
         return self._key("incoming", entity, algorithm, _hex(digest, algorithm)) + "/"
 
+    def staging_key(self, entity: str, digest: str, algorithm: str, name: str) -> str:
+        """A staging key of the blob (``name``: a fresh last segment). An object there is
+        verified and promoted by ``has``, like any upload. Raises: ValueError (digest)."""
+        return self._incoming(entity, digest, algorithm) + name
+
     def area(self, entity: str) -> S3Area:
         """Raises: CommError (a name that cannot be an entity)."""
         _check_entity(entity)

@@ -1,0 +1,21 @@
+"""The W&B-compatible facade: what the unmodified official ``wandb`` client talks to.
+
+Pointing the client at a Cairn server (``WANDB_BASE_URL=<server>``, ``WANDB_API_KEY=<a
+Cairn key>``) makes it send GraphQL to ``POST /graphql``, stream run files to
+``/files/<entity>/<project>/<run>/file_stream`` and move bytes through the URLs the
+answers hand out. This package translates all of that into the same ``cairn.service``
+calls the REST API makes (DESIGN §1): no domain rule lives here. ``install(app)`` mounts
+the routes; the schema is ``schema.graphql``, written by hand from what the client sends.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Mount ``/graphql``, ``file_stream`` and the facade's transfer routes on ``app``."""
+    from cairn.server.wandb_compat import endpoint, transfers
+
+    app.include_router(endpoint.router)
+    app.include_router(transfers.router)

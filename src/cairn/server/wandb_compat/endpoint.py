@@ -1,0 +1,165 @@
+"""``POST /graphql``: authenticate (HTTP Basic ``api:<key>``, or Bearer), read leniently,
+execute against the facade's schema, answer ``{data, errors}``.
+
+Leniency (docs/server.md): clients send input keys that servers of other releases may
+not know, often as explicit nulls. Before validation, every variable value is pruned to
+the input fields ``schema.graphql`` declares, so such keys are dropped rather than
+refused. What the schema cannot answer (an unknown operation, field or argument) gets a
+GraphQL error with HTTP 400, which the client treats as "not supported" for the optional
+queries it probes with; every such request is logged with its operation name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from pathlib import Path
+from typing import Any
+
+from ariadne import load_schema_from_path, make_executable_schema
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute,
+    is_input_type,
+    parse,
+    type_from_ast,
+    validate,
+)
+
+from cairn.errors import AuthenticationError
+from cairn.server.deps import StateDep
+from cairn.server.wandb_compat import resolvers
+from cairn.server.wandb_compat.context import Ctx
+from cairn.service.accounts import authenticate
+from cairn.service.authz import Principal
+
+log = logging.getLogger("cairn.server.wandb_compat")
+router = APIRouter(include_in_schema=False)
+
+_SCHEMA: GraphQLSchema = make_executable_schema(
+    load_schema_from_path(str(Path(__file__).with_name("schema.graphql"))), *resolvers.BINDABLES
+)
+
+
+def _credentials(request: Request) -> str:
+    """The API key of a request. Raises: AuthenticationError (none, or malformed)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        try:
+            _user, _, key = base64.b64decode(value.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthenticationError("malformed Basic credentials") from None
+        if key:
+            return key
+    raise AuthenticationError("missing API key: send HTTP Basic 'api:<key>'")
+
+
+def principal_of(request: Request, state: Any) -> Principal:
+    """The caller. Raises: AuthenticationError (→ 401)."""
+    return authenticate(state.store, _credentials(request))
+
+
+def _prune(value: Any, gql_type: GraphQLInputType) -> Any:
+    """``value`` without the input-object keys ``gql_type`` does not declare."""
+    if isinstance(gql_type, GraphQLNonNull):
+        return _prune(value, gql_type.of_type)
+    if isinstance(gql_type, GraphQLList):
+        if isinstance(value, list):
+            return [_prune(item, gql_type.of_type) for item in value]
+        return _prune(value, gql_type.of_type)
+    if isinstance(gql_type, GraphQLInputObjectType) and isinstance(value, dict):
+        fields = gql_type.fields
+        dropped = sorted(set(value) - set(fields))
+        if dropped:
+            log.debug("wandb: ignoring input fields %s of %s", dropped, gql_type.name)
+        return {k: _prune(v, fields[k].type) for k, v in value.items() if k in fields}
+    return value
+
+
+def _lenient_variables(
+    operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> dict[str, Any]:
+    out = dict(variables)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        gql_type = type_from_ast(_SCHEMA, definition.type)
+        if name in out and is_input_type(gql_type):
+            out[name] = _prune(out[name], gql_type)  # type: ignore[arg-type]
+    return out
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name:
+        for op in operations:
+            if op.name is not None and op.name.value == name:
+                return op
+    return operations[0] if len(operations) == 1 or (operations and not name) else None
+
+
+def _errors(errors: list[GraphQLError], status: int) -> JSONResponse:
+    return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=status)
+
+
+@router.post("/graphql")
+async def graphql(request: Request, state: StateDep) -> JSONResponse:
+    """Execute one GraphQL request of the wandb client."""
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        body = await request.json()
+        query = body["query"]
+        variables = body.get("variables") or {}
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _errors([GraphQLError("expected a JSON body {query, variables}")], 400)
+    principal = await run_in_threadpool(principal_of, request, state)
+    base_url = (state.config.public_url or str(request.base_url)).rstrip("/")
+    ctx = Ctx(state=state, principal=principal, base_url=base_url)
+    return await run_in_threadpool(_run, ctx, query, variables, body.get("operationName"))
+
+
+def _run(ctx: Ctx, query: str, variables: dict[str, Any], name: str | None) -> JSONResponse:
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        log.warning("wandb: unparsable GraphQL document: %s", exc.message)
+        return _errors([exc], 400)
+    operation = _operation(document, name)
+    op_name = operation.name.value if operation is not None and operation.name else name or ""
+    problems = validate(_SCHEMA, document)
+    if problems or operation is None:
+        log.warning(
+            "wandb: unsupported request %r: %s",
+            op_name,
+            "; ".join(p.message for p in problems) or "no operation",
+        )
+        return _errors(problems or [GraphQLError("no operation to execute")], 400)
+    result = execute(
+        _SCHEMA,
+        document,
+        context_value={"ctx": ctx},
+        variable_values=_lenient_variables(operation, variables),
+        operation_name=op_name or None,
+    )
+    assert isinstance(result, ExecutionResult)  # the resolvers are synchronous
+    if result.errors:
+        log.warning("wandb: %r failed: %s", op_name, "; ".join(e.message for e in result.errors))
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [e.formatted for e in result.errors]
+    return JSONResponse(payload, status_code=200)

@@ -1,0 +1,311 @@
+"""The root fields of the facade's schema: each authorizes, calls one service use case,
+and answers with ``views`` objects. Features the client may probe for are all off
+(``serverInfo.features`` is empty), so it sends its smallest documents.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ariadne import InterfaceType, MutationType, QueryType
+from graphql import GraphQLResolveInfo
+
+from cairn.errors import CommError
+from cairn.protocol import VersionEdit
+from cairn.server.wandb_compat import drafts, views, writes
+from cairn.server.wandb_compat.context import ctx, obj
+from cairn.service import deletion, edits, links, runs, versions
+from cairn.service.authz import READ, WRITE, authorize, authorize_version
+from cairn.service.registries import scope
+
+log = logging.getLogger("cairn.server.wandb_compat")
+query = QueryType()
+mutation = MutationType()
+collection = InterfaceType("ArtifactCollection")
+
+
+@collection.type_resolver
+def _collection_type(value: dict[str, Any], *_: Any) -> str:
+    return str(value["__typename"])
+
+
+@query.field("viewer")
+def viewer(_obj: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
+    c = ctx(info)
+    name = c.principal.name
+    return obj(
+        "User",
+        id=views.gid("User", name),
+        name=name,
+        entity=name,
+        username=name,
+        email=None,
+        admin=c.principal.is_admin,
+        flags="{}",
+        teams={"edges": []},
+        organizations=[views.org_obj(c)],
+    )
+
+
+@query.field("serverInfo")
+def server_info(_obj: Any, _info: GraphQLResolveInfo) -> dict[str, Any]:
+    return {"features": [], "cliVersionInfo": None, "latestLocalVersionInfo": None}
+
+
+@query.field("entity")
+def entity(_obj: Any, info: GraphQLResolveInfo, name: str | None = None) -> dict[str, Any]:
+    c = ctx(info)
+    return views.entity_obj(c, name or c.principal.name)
+
+
+@query.field("organization")
+def organization(_obj: Any, info: GraphQLResolveInfo, name: str | None = None) -> Any:
+    c = ctx(info)
+    return views.org_obj(c) if name in (None, c.store.organization) else None
+
+
+@query.field("project")
+@query.field("model")
+def project(
+    _obj: Any,
+    info: GraphQLResolveInfo,
+    name: str | None = None,
+    entityName: str | None = None,
+) -> Any:
+    return views.readable_project(ctx(info), entityName, name)
+
+
+def version_id(info: GraphQLResolveInfo, artifact_id: str) -> str:
+    """The version an artifact id names: a version id, or a committed draft's.
+
+    Raises: CommError (a draft not committed yet, or unknown).
+    """
+    parsed = drafts.parse_id(artifact_id)
+    if parsed is None:
+        return artifact_id
+    c = ctx(info)
+    entity_name, hexdigest = parsed
+    store = c.entity_store(entity_name)
+    found = drafts.committed(store, drafts.load(store, hexdigest))
+    if found is None:
+        raise CommError(f"artifact '{artifact_id}' is not committed")
+    return found.id
+
+
+@query.field("artifact")
+def artifact(_obj: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
+    c = ctx(info)
+    try:
+        vid = version_id(info, id or "")
+        authorize_version(c.store, c.principal, vid, READ)
+        return views.artifact_obj(c, versions.get_version(c.store, vid))
+    except CommError:
+        return None
+
+
+@query.field("artifactCollection")
+def artifact_collection(_obj: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
+    parsed = views.parse_collection_id(id or "")
+    if parsed is None:
+        return None
+    _kind, entity_name, project_name, name = parsed
+    found = views.readable_project(ctx(info), entity_name, project_name)
+    return None if found is None else found["artifactCollection"](info, name)
+
+
+@query.field("clientIDMapping")
+def client_id_mapping(_obj: Any, _info: GraphQLResolveInfo, clientID: str | None = None) -> Any:
+    return None
+
+
+@mutation.field("upsertBucket")
+def upsert_bucket(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    entity_name = input.get("entityName") or c.principal.name
+    project_name = input.get("modelName") or "uncategorized"
+    run_id = input.get("name") or _run_from_id(input.get("id"))
+    authorize(c.store, c.principal, entity_name, WRITE, project_name)
+    config = _config(input.get("config"))
+    run = runs.create_run(
+        c.entity_store(entity_name),
+        entity_name,
+        project_name,
+        run_id,
+        input.get("displayName"),
+        input.get("jobType"),
+        config,
+    )
+    return {"bucket": views.run_obj(c, run), "inserted": True}
+
+
+def _run_from_id(value: str | None) -> str:
+    import base64
+
+    try:
+        return base64.b64decode(value or "").decode().rsplit("/", 1)[-1]
+    except ValueError:
+        return value or ""
+
+
+def _config(raw: str | None) -> dict[str, Any]:
+    """The run config W&B-style (``{key: {value, desc}}``) as plain values, minus ``_wandb``."""
+    if not raw:
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        return {}
+    return {
+        k: v.get("value") if isinstance(v, dict) and "value" in v else v
+        for k, v in data.items()
+        if k != "_wandb"
+    }
+
+
+@mutation.field("createRunFiles")
+def create_run_files(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    e, p, r = (
+        input.get("entityName") or "",
+        input.get("projectName") or "",
+        input.get("runName") or "",
+    )
+    authorize(c.store, c.principal, e, WRITE, p)
+    from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
+
+    files = [
+        {
+            "name": name,
+            "uploadUrl": sign_path(
+                c.state, c.base_url, f"{PREFIX}/runfile/{q(e)}/{q(p)}/{q(r)}/{q(name)}"
+            ),
+        }
+        for name in input.get("files") or []
+    ]
+    return {"runID": views.gid("Run", f"{e}/{p}/{r}"), "uploadHeaders": [], "files": files}
+
+
+@mutation.field("markRunFilesUploaded")
+def mark_run_files_uploaded(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    # Cairn keeps no run files (``transfers.put_run_file``): nothing to mark.
+    c = ctx(info)
+    authorize(c.store, c.principal, input.get("entityName") or "", WRITE, input.get("projectName"))
+    return {"success": True}
+
+
+@mutation.field("stopRun")
+def stop_run(_obj: Any, _info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    # Cairn cannot stop a client's process; the run's ``stopped`` stays false.
+    log.info("wandb: stopRun %r ignored (not supported)", input.get("id"))
+    return {"success": False}
+
+
+@mutation.field("useArtifact")
+def use_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    vid = version_id(info, input["artifactID"])
+    e, p, r = input.get("entityName") or "", input.get("projectName") or "", input.get("runName")
+    authorize_version(c.store, c.principal, vid, READ)
+    if r:
+        authorize(c.store, c.principal, e, WRITE, p)
+        runs.record_use(c.entity_store(e), e, p, r, vid)
+    return {"artifact": views.artifact_obj(c, versions.get_version(c.store, vid))}
+
+
+@mutation.field("updateArtifact")
+def update_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    vid = version_id(info, input["artifactID"])
+    authorize_version(c.store, c.principal, vid, WRITE)
+    current = versions.get_version(c.store, vid)
+    metadata = json.loads(input["metadata"]) if input.get("metadata") else current.metadata
+    add: list[str] = []
+    remove: list[str] = []
+    if input.get("aliases") is not None:
+        wanted = {a["alias"] for a in input["aliases"]}
+        add = sorted(wanted - set(current.aliases))
+        remove = sorted(set(current.aliases) - wanted)
+    edit = VersionEdit(
+        entity=current.entity,
+        project=current.project,
+        collection=current.collection,
+        description=input.get("description", current.description),
+        metadata=metadata,
+        aliases_to_add=add,
+        aliases_to_remove=remove,
+        tags_to_add=[t["tagName"] for t in input.get("tagsToAdd") or [] if t.get("tagName")],
+        tags_to_remove=[t["tagName"] for t in input.get("tagsToDelete") or [] if t.get("tagName")],
+        ttl_duration_seconds=input.get("ttlDurationSeconds"),
+    )
+    return {"artifact": views.artifact_obj(c, edits.edit_version(c.store, vid, edit))}
+
+
+def _alias_edit(info: GraphQLResolveInfo, input: dict[str, Any], adding: bool) -> Any:
+    c = ctx(info)
+    vid = version_id(info, input["artifactID"])
+    authorize_version(c.store, c.principal, vid, WRITE)
+    current = versions.get_version(c.store, vid)
+    for alias in input["aliases"]:
+        entity_name = alias.get("entityName") or current.entity
+        project_name = alias.get("projectName") or current.project
+        edit = VersionEdit(
+            entity=scope(c.store, entity_name, project_name),
+            project=project_name,
+            collection=alias.get("artifactCollectionName") or current.collection,
+            description=current.description,
+            metadata=current.metadata,
+            aliases_to_add=[alias["alias"]] if adding else [],
+            aliases_to_remove=[] if adding else [alias["alias"]],
+        )
+        edits.edit_version(c.store, vid, edit)
+    return {"success": True}
+
+
+@mutation.field("addAliases")
+def add_aliases(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    return _alias_edit(info, input, True)
+
+
+@mutation.field("deleteAliases")
+def delete_aliases(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    return _alias_edit(info, input, False)
+
+
+@mutation.field("deleteArtifact")
+def delete_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    vid = version_id(info, input["artifactID"])
+    authorize_version(c.store, c.principal, vid, WRITE)
+    deletion.delete_version(c.store, vid, bool(input.get("deleteAliases")))
+    return {"artifact": obj("Artifact", id=vid)}
+
+
+@mutation.field("linkArtifact")
+def link_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    vid = version_id(info, input.get("artifactID") or "")
+    target_project = input.get("projectName") or ""
+    target_entity = scope(c.store, input.get("entityName") or c.principal.name, target_project)
+    name = input.get("artifactPortfolioName") or ""
+    authorize_version(c.store, c.principal, vid, READ)
+    authorize(c.store, c.principal, target_entity, WRITE, target_project)
+    aliases = [a["alias"] for a in input.get("aliases") or []]
+    link = links.link_version(c.store, vid, target_entity, target_project, name, aliases)
+    return {"versionIndex": link.version_index, "artifactMembership": views.membership_obj(c, link)}
+
+
+@mutation.field("unlinkArtifact")
+def unlink_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    vid = version_id(info, input["artifactID"])
+    parsed = views.parse_collection_id(input["artifactPortfolioID"])
+    if parsed is None or parsed[0] != "ArtifactPortfolio":
+        raise CommError(f"'{input['artifactPortfolioID']}' is not a linked collection")
+    _kind, target_entity, target_project, name = parsed
+    authorize(c.store, c.principal, target_entity, WRITE, target_project)
+    links.unlink_version(c.store, vid, target_entity, target_project, name)
+    return {"success": True}
+
+
+BINDABLES = [query, mutation, collection, *writes.BINDABLES]
