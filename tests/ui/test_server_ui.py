@@ -19,9 +19,14 @@ def _csrf(client: httpx.Client) -> str:
 
 
 def signed_in(site: Site, who: str) -> httpx.Client:
-    client = httpx.Client(base_url=site.url, timeout=30, follow_redirects=True)
+    return sign_in(site.url, site.keys[who])
+
+
+def sign_in(url: str, api_key: str) -> httpx.Client:
+    """A client of the server at ``url`` signed in to its UI with ``api_key``."""
+    client = httpx.Client(base_url=url, timeout=30, follow_redirects=True)
     response = client.post(
-        "/login", data={"api_key": site.keys[who], "csrf_token": _csrf(client), "next": "/"}
+        "/login", data={"api_key": api_key, "csrf_token": _csrf(client), "next": "/"}
     )
     assert response.status_code == 200 and response.url.path == "/", response.text
     return client

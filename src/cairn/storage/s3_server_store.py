@@ -14,6 +14,7 @@ import base64
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
@@ -96,6 +97,19 @@ class S3Area:
             raise
         data: bytes = body.read()
         return data
+
+    def iter_bytes(self, digest: str, algorithm: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+        """The blob's bytes streamed from the bucket in chunks, never held whole in memory
+        (the web UI's downloads). Raises: KeyError (not stored), botocore errors."""
+        key = self._store.final_key(self._entity, digest, algorithm)
+        try:
+            body = self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
+        except Exception as exc:
+            if _is_missing(exc):
+                raise KeyError(f"blob {algorithm} {digest} not found") from None
+            raise
+        chunks: Iterator[bytes] = body.iter_chunks(chunk_size)
+        return chunks
 
 
 class S3Blob:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from cairn.core.manifest import ManifestEntry
 from cairn.errors import NotFoundError
@@ -66,10 +67,23 @@ def _read(visitor: Visitor, info: VersionInfo, entry: ManifestEntry, limit: int 
     if loose is not None:
         with open(loose, "rb") as handle:
             return handle.read() if limit is None else handle.read(limit)
+    stream = visitor.source.blob_stream(info.source_entity, entry.digest, entry.algorithm())
+    if stream is not None:
+        return _first_bytes(stream, limit)
     data = visitor.source.store_for(info.source_entity).blobs.read_bytes(
         entry.digest, entry.algorithm()
     )
     return data if limit is None else data[:limit]
+
+
+def _first_bytes(chunks: Iterator[bytes], limit: int | None) -> bytes:
+    """The first ``limit`` bytes of a stream (all of it for None), reading no further."""
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if limit is not None and len(data) >= limit:
+            break
+    return bytes(data if limit is None else data[:limit])
 
 
 def kind_of(entry: ManifestEntry) -> str:
@@ -235,6 +249,10 @@ def download(
     loose = visitor.source.loose_blob(info.source_entity, entry.digest, entry.algorithm())
     if loose is not None:
         return FileResponse(loose, media_type="application/octet-stream", headers=headers)
+    stream = visitor.source.blob_stream(info.source_entity, entry.digest, entry.algorithm())
+    if stream is not None:
+        headers["content-length"] = str(entry.size)
+        return StreamingResponse(stream, media_type="application/octet-stream", headers=headers)
     return Response(
         _read(visitor, info, entry, None), media_type="application/octet-stream", headers=headers
     )

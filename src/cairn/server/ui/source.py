@@ -10,7 +10,7 @@ permission questions for one request.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cairn.errors import CommError
@@ -18,6 +18,7 @@ from cairn.server.ui.manifests import ManifestCache
 from cairn.service.authz import READ, WRITE, Principal, authorize, authorize_version
 from cairn.service.store import Store
 from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.s3_server_store import S3Area
 
 
 @dataclasses.dataclass
@@ -42,6 +43,17 @@ class UiSource:
             return None
         path = blobs.path_for(digest, algorithm)
         return path if path.is_file() else None
+
+    def blob_stream(self, entity: str, digest: str, algorithm: str) -> Iterator[bytes] | None:
+        """The bytes of a blob in an S3 store, streamed in chunks; None for other stores
+        (their blobs are loose files, or small packed ones read whole).
+
+        Raises: KeyError (not stored), botocore errors.
+        """
+        blobs = self.store_for(entity).blobs
+        if not isinstance(blobs, S3Area):
+            return None
+        return blobs.iter_bytes(digest, algorithm)
 
 
 @dataclasses.dataclass(frozen=True)
