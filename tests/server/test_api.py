@@ -128,6 +128,7 @@ def test_a_wrong_digest_or_size_in_an_upload_is_refused_and_nothing_is_stored(
         response = httpx.put(url, content=evil)
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "digest_mismatch"
+        assert md5_b64(evil) in response.text and str(server.config.store_dir) not in response.text
         too_long = httpx.put(url, content=good + b"more")
         assert too_long.status_code == 413
         short = httpx.put(url, content=good[:-1])

@@ -184,7 +184,11 @@ async def upload(
                 out.write(chunk)
         if received != size:
             raise CorruptionError(f"expected {size} bytes, received {received}")
-        await run_in_threadpool(blobs.put, Path(tmp), blob.digest, algorithm)
+        try:
+            await run_in_threadpool(blobs.put, Path(tmp), blob.digest, algorithm)
+        except CorruptionError as exc:  # its message names the server's own temporary file
+            actual = (exc.context or {}).get("actual", "another digest")
+            raise CorruptionError(f"the body has digest {actual}, expected {blob.digest}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
