@@ -7,13 +7,16 @@ exactly as the REST route of the same verb does (``cairn.service.authz``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypeAlias
 
 from graphql import GraphQLResolveInfo
 
 from cairn.server.state import ServerState
 from cairn.service.authz import Principal
 from cairn.service.store import Store
+
+# A resolver's ``info``; its context is the dict the endpoint builds ({"ctx": Ctx, ...}).
+Info: TypeAlias = GraphQLResolveInfo[dict[str, Any]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Ctx:
         return self.state.for_entity(entity)
 
 
-def ctx(info: GraphQLResolveInfo) -> Ctx:
+def ctx(info: Info) -> Ctx:
     """The request context of a resolver call."""
     value: Ctx = info.context["ctx"]
     return value

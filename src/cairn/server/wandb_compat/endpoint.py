@@ -97,7 +97,7 @@ def _lenient_variables(
         name = definition.variable.name.value
         gql_type = type_from_ast(_SCHEMA, definition.type)
         if name in out and is_input_type(gql_type):
-            out[name] = _prune(out[name], gql_type)  # type: ignore[arg-type]
+            out[name] = _prune(out[name], gql_type)
     return out
 
 

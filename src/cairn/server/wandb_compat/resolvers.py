@@ -10,12 +10,11 @@ import logging
 from typing import Any
 
 from ariadne import InterfaceType, MutationType, QueryType
-from graphql import GraphQLResolveInfo
 
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
 from cairn.server.wandb_compat import drafts, views, writes
-from cairn.server.wandb_compat.context import ctx, obj
+from cairn.server.wandb_compat.context import Info, ctx, obj
 from cairn.service import deletion, edits, links, runs, versions
 from cairn.service.authz import READ, WRITE, authorize, authorize_version
 from cairn.service.registries import scope
@@ -32,7 +31,7 @@ def _collection_type(value: dict[str, Any], *_: Any) -> str:
 
 
 @query.field("viewer")
-def viewer(_obj: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
+def viewer(_obj: Any, info: Info) -> dict[str, Any]:
     c = ctx(info)
     name = c.principal.name
     return obj(
@@ -50,18 +49,18 @@ def viewer(_obj: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
 
 
 @query.field("serverInfo")
-def server_info(_obj: Any, _info: GraphQLResolveInfo) -> dict[str, Any]:
+def server_info(_obj: Any, _info: Info) -> dict[str, Any]:
     return {"features": [], "cliVersionInfo": None, "latestLocalVersionInfo": None}
 
 
 @query.field("entity")
-def entity(_obj: Any, info: GraphQLResolveInfo, name: str | None = None) -> dict[str, Any]:
+def entity(_obj: Any, info: Info, name: str | None = None) -> dict[str, Any]:
     c = ctx(info)
     return views.entity_obj(c, name or c.principal.name)
 
 
 @query.field("organization")
-def organization(_obj: Any, info: GraphQLResolveInfo, name: str | None = None) -> Any:
+def organization(_obj: Any, info: Info, name: str | None = None) -> Any:
     c = ctx(info)
     return views.org_obj(c) if name in (None, c.store.organization) else None
 
@@ -70,14 +69,14 @@ def organization(_obj: Any, info: GraphQLResolveInfo, name: str | None = None) -
 @query.field("model")
 def project(
     _obj: Any,
-    info: GraphQLResolveInfo,
+    info: Info,
     name: str | None = None,
     entityName: str | None = None,
 ) -> Any:
     return views.readable_project(ctx(info), entityName, name)
 
 
-def version_id(info: GraphQLResolveInfo, artifact_id: str) -> str:
+def version_id(info: Info, artifact_id: str) -> str:
     """The version an artifact id names: a version id, or a committed draft's.
 
     Raises: CommError (a draft not committed yet, or unknown).
@@ -95,7 +94,7 @@ def version_id(info: GraphQLResolveInfo, artifact_id: str) -> str:
 
 
 @query.field("artifact")
-def artifact(_obj: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
+def artifact(_obj: Any, info: Info, id: str | None = None) -> Any:
     c = ctx(info)
     try:
         vid = version_id(info, id or "")
@@ -106,7 +105,7 @@ def artifact(_obj: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
 
 
 @query.field("artifactCollection")
-def artifact_collection(_obj: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
+def artifact_collection(_obj: Any, info: Info, id: str | None = None) -> Any:
     parsed = views.parse_collection_id(id or "")
     if parsed is None:
         return None
@@ -116,12 +115,12 @@ def artifact_collection(_obj: Any, info: GraphQLResolveInfo, id: str | None = No
 
 
 @query.field("clientIDMapping")
-def client_id_mapping(_obj: Any, _info: GraphQLResolveInfo, clientID: str | None = None) -> Any:
+def client_id_mapping(_obj: Any, _info: Info, clientID: str | None = None) -> Any:
     return None
 
 
 @mutation.field("upsertBucket")
-def upsert_bucket(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     entity_name = input.get("entityName") or c.principal.name
     project_name = input.get("modelName") or "uncategorized"
@@ -164,7 +163,7 @@ def _config(raw: str | None) -> dict[str, Any]:
 
 
 @mutation.field("createRunFiles")
-def create_run_files(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def create_run_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     e, p, r = (
         input.get("entityName") or "",
@@ -187,7 +186,7 @@ def create_run_files(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any])
 
 
 @mutation.field("markRunFilesUploaded")
-def mark_run_files_uploaded(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def mark_run_files_uploaded(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     # Cairn keeps no run files (``transfers.put_run_file``): nothing to mark.
     c = ctx(info)
     authorize(c.store, c.principal, input.get("entityName") or "", WRITE, input.get("projectName"))
@@ -195,14 +194,14 @@ def mark_run_files_uploaded(_obj: Any, info: GraphQLResolveInfo, input: dict[str
 
 
 @mutation.field("stopRun")
-def stop_run(_obj: Any, _info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def stop_run(_obj: Any, _info: Info, input: dict[str, Any]) -> Any:
     # Cairn cannot stop a client's process; the run's ``stopped`` stays false.
     log.info("wandb: stopRun %r ignored (not supported)", input.get("id"))
     return {"success": False}
 
 
 @mutation.field("useArtifact")
-def use_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def use_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     e, p, r = input.get("entityName") or "", input.get("projectName") or "", input.get("runName")
@@ -214,7 +213,7 @@ def use_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> 
 
 
 @mutation.field("updateArtifact")
-def update_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def update_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     authorize_version(c.store, c.principal, vid, WRITE)
@@ -241,7 +240,7 @@ def update_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) 
     return {"artifact": views.artifact_obj(c, edits.edit_version(c.store, vid, edit))}
 
 
-def _alias_edit(info: GraphQLResolveInfo, input: dict[str, Any], adding: bool) -> Any:
+def _alias_edit(info: Info, input: dict[str, Any], adding: bool) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     authorize_version(c.store, c.principal, vid, WRITE)
@@ -263,17 +262,17 @@ def _alias_edit(info: GraphQLResolveInfo, input: dict[str, Any], adding: bool) -
 
 
 @mutation.field("addAliases")
-def add_aliases(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def add_aliases(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     return _alias_edit(info, input, True)
 
 
 @mutation.field("deleteAliases")
-def delete_aliases(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def delete_aliases(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     return _alias_edit(info, input, False)
 
 
 @mutation.field("deleteArtifact")
-def delete_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def delete_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     authorize_version(c.store, c.principal, vid, WRITE)
@@ -282,7 +281,7 @@ def delete_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) 
 
 
 @mutation.field("linkArtifact")
-def link_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def link_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input.get("artifactID") or "")
     target_project = input.get("projectName") or ""
@@ -296,7 +295,7 @@ def link_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) ->
 
 
 @mutation.field("unlinkArtifact")
-def unlink_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def unlink_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     parsed = views.parse_collection_id(input["artifactPortfolioID"])

@@ -15,14 +15,12 @@ import hashlib
 import json
 from typing import Any
 
-from graphql import GraphQLResolveInfo
-
 from cairn.core.digest import b64
 from cairn.core.manifest import Manifest
 from cairn.errors import CommError
 from cairn.protocol import CollectionInfo, RunInfo, VersionInfo
 from cairn.server import signing
-from cairn.server.wandb_compat.context import Ctx, obj
+from cairn.server.wandb_compat.context import Ctx, Info, obj
 from cairn.service import collections, lineage, links, runs, versions
 from cairn.service.authz import READ, authorize
 from cairn.service.registries import scope
@@ -105,9 +103,7 @@ def org_obj(ctx: Ctx) -> dict[str, Any]:
 
 def run_obj(ctx: Ctx, run: RunInfo) -> dict[str, Any]:
     def artifacts(used: bool) -> Any:
-        def resolve(
-            _info: GraphQLResolveInfo, after: str | None = None, first: int | None = None
-        ) -> Any:
+        def resolve(_info: Info, after: str | None = None, first: int | None = None) -> Any:
             store = ctx.entity_store(run.entity)
             found = lineage.run_versions(store, run.entity, run.project, run.id, used)
             return versioned_connection(ctx, found, after, first)
@@ -152,11 +148,11 @@ def collection_obj(
 ) -> dict[str, Any]:
     """An ArtifactSequence or ArtifactPortfolio; ``info`` (if known) fills the details."""
 
-    def membership(_info: GraphQLResolveInfo, aliasName: str | None = None) -> Any:
+    def membership(_info: Info, aliasName: str | None = None) -> Any:
         return membership_by_name(ctx, entity, project, f"{name}:{aliasName or 'latest'}")
 
     def artifacts(
-        _info: GraphQLResolveInfo,
+        _info: Info,
         after: str | None = None,
         first: int | None = None,
         order: str | None = None,
@@ -175,9 +171,7 @@ def collection_obj(
             ],
         }
 
-    def aliases(
-        _info: GraphQLResolveInfo, after: str | None = None, first: int | None = None
-    ) -> Any:
+    def aliases(_info: Info, after: str | None = None, first: int | None = None) -> Any:
         names = info.aliases if info is not None else []
         chunk, page_info = page(names, after, first)
         return {
@@ -392,26 +386,24 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
     """A project; its fields resolve lazily (artifacts by name, collections, runs)."""
     owner = scope(ctx.store, entity, project)
 
-    def artifact(_info: GraphQLResolveInfo, name: str | None = None) -> Any:
+    def artifact(_info: Info, name: str | None = None) -> Any:
         found = membership_by_name(ctx, owner, project, name or "")
         return None if found is None else found["artifact"]
 
-    def run(
-        _info: GraphQLResolveInfo, name: str | None = None, missingOk: bool | None = None
-    ) -> Any:
+    def run(_info: Info, name: str | None = None, missingOk: bool | None = None) -> Any:
         try:
             return run_obj(ctx, runs.get_run(ctx.store, owner, project, name or ""))
         except CommError:
             return None
 
-    def coll(_info: GraphQLResolveInfo, name: str | None = None) -> Any:
+    def coll(_info: Info, name: str | None = None) -> Any:
         try:
             info = collections.get_collection(ctx.store, owner, project, name or "")
         except CommError:
             return None
         return collection_obj(ctx, owner, project, info.name, not info.is_sequence, info)
 
-    def colls(_info: GraphQLResolveInfo, type_name: str | None = None, **kw: Any) -> Any:
+    def colls(_info: Info, type_name: str | None = None, **kw: Any) -> Any:
         found = collections.list_collections(ctx.store, owner, project, type_name)
         chunk, page_info = page(found, kw.get("after"), kw.get("first"))
         return {
@@ -434,13 +426,11 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
             artifactCollections=lambda info, **kw: colls(info, name, **kw),
         )
 
-    def artifact_type(_info: GraphQLResolveInfo, name: str | None = None) -> Any:
+    def artifact_type(_info: Info, name: str | None = None) -> Any:
         known = {t.name for t in collections.list_types(ctx.store, owner, project)}
         return type_obj(name) if name in known else None
 
-    def artifact_types(
-        _info: GraphQLResolveInfo, after: str | None = None, first: int | None = None
-    ) -> Any:
+    def artifact_types(_info: Info, after: str | None = None, first: int | None = None) -> Any:
         found = [t.name for t in collections.list_types(ctx.store, owner, project)]
         chunk, page_info = page(found, after, first)
         return {"pageInfo": page_info, "edges": [{"node": type_obj(t)} for t in chunk]}

@@ -15,12 +15,11 @@ import json
 from typing import Any
 
 from ariadne import ObjectType
-from graphql import GraphQLResolveInfo
 
 from cairn.errors import CommError
 from cairn.server import signing
 from cairn.server.wandb_compat import drafts, uploads, views
-from cairn.server.wandb_compat.context import Ctx, ctx, obj
+from cairn.server.wandb_compat.context import Ctx, Info, ctx, obj
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 from cairn.service import commit, versions
 from cairn.service.authz import WRITE, authorize
@@ -39,7 +38,7 @@ def _collection_name(input: dict[str, Any]) -> str:
 
 
 @mutation.field("createArtifact")
-def create_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     entity, project = input["entityName"], input["projectName"]
     authorize(c.store, c.principal, entity, WRITE, project)
@@ -125,12 +124,12 @@ def _manifest_payload(c: Ctx, artifact_id: str, digest: str | None) -> dict[str,
 
 
 @mutation.field("createArtifactManifest")
-def create_artifact_manifest(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def create_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     return _manifest_payload(ctx(info), input["artifactID"], input.get("digest"))
 
 
 @mutation.field("updateArtifactManifest")
-def update_artifact_manifest(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def update_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     import base64
 
     manifest_id = input["artifactManifestID"]
@@ -139,7 +138,7 @@ def update_artifact_manifest(_obj: Any, info: GraphQLResolveInfo, input: dict[st
 
 
 @mutation.field("createArtifactFiles")
-def create_artifact_files(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def create_artifact_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     edges = []
     seen: dict[str, tuple[str, str, drafts.Draft]] = {}
@@ -168,7 +167,7 @@ def create_artifact_files(_obj: Any, info: GraphQLResolveInfo, input: dict[str, 
 
 
 @mutation.field("completeMultipartUploadArtifact")
-def complete_multipart_upload(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def complete_multipart_upload(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     entity, _hex, _draft_row = _draft(c, input["artifactID"])
     storage_entity, hexdigest = uploads.parse_storage_path(input["storagePath"])
@@ -180,7 +179,7 @@ def complete_multipart_upload(_obj: Any, info: GraphQLResolveInfo, input: dict[s
 
 
 @mutation.field("commitArtifact")
-def commit_artifact(_obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def commit_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     entity, _hex, draft = _draft(c, input["artifactID"])
     found = drafts.committed(c.entity_store(entity), draft)
