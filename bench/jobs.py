@@ -60,6 +60,20 @@ with Repo(repo_root) as repo:
 print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
+# The same timed figure without the untimed offline log_artifact + finish (``--quick``).
+WANDB_ADD_ONLY = """
+import json, sys, time
+import wandb
+data, name = sys.argv[1], sys.argv[2]
+run = wandb.init(project="bench", job_type="bench", mode="offline")
+artifact = wandb.Artifact(name, "dataset")
+t1 = time.perf_counter()
+artifact.add_dir(data)
+t2 = time.perf_counter()
+run.finish()
+print(json.dumps({"seconds": t2 - t1}))
+"""
+
 MLFLOW_ADD = """
 import json, sys, time
 import mlflow

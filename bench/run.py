@@ -9,12 +9,17 @@ writes goes to a fresh directory removed afterwards; ``sync`` runs before each t
 so one job's dirty pages are not flushed during the next one.
 
 ``--quick`` (under 3 minutes once data and venvs exist): small and medium data, wandb as
-the only peer, one round per peer and three for Cairn.
+the only peer, one round per peer (wandb's ``add_dir`` without its untimed offline log)
+and three for Cairn, except the download row (one alternating pair) and no untimed
+page-cache warm-up before the re-version rows (v0 fills the stat cache). The server rows
+(``--only server``: moto S3 + ``cairn server`` against raw boto3, and a 100,000-file
+version's pages; see ``bench/server.py``) run in the full mode only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -27,7 +32,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bench import datasets, jobs, peers
+import httpx
+
+from bench import datasets, jobs, peers, server
 
 Prepare = Callable[[Path], list[str]]  # given a fresh work dir: argv of the job
 
@@ -39,6 +46,7 @@ class Tool:
     env: Callable[[Path], dict[str, str]]
     parse: bool = True  # the child prints {"seconds": ...}; else wall time from outside
     rounds: int | None = None  # fewer rounds than the row (slow peers in --quick)
+    call: Callable[[], float] | None = None  # timed in this process instead (server pages)
 
 
 @dataclasses.dataclass
@@ -81,6 +89,9 @@ class Bench:
             self.sets.append("huge")
         self.peers = ["wandb"] if quick else list(peers.PEERS)
         self.roots = {name: datasets.ensure(self.data, name) for name in self.sets}
+        self.server_sets = [] if quick else ["small", "large", "page"]
+        self.stack = contextlib.ExitStack()
+        self._servers: server.Servers | None = None
 
     # environments
 
@@ -125,11 +136,13 @@ class Bench:
             )
         ]
         peer_rounds = 1 if self.quick else None
+        # --quick times wandb's add_dir alone without its untimed offline log + finish
+        wandb_job = jobs.WANDB_ADD_ONLY if self.quick else jobs.WANDB_ADD
         if "wandb" in self.peers:
             tools.append(
                 Tool(
                     "wandb",
-                    lambda w: [self.peer_python("wandb"), "-c", jobs.WANDB_ADD, root, name],
+                    lambda w: [self.peer_python("wandb"), "-c", wandb_job, root, name],
                     peers.peer_env,
                     rounds=peer_rounds,
                 )
@@ -179,7 +192,8 @@ class Bench:
         argv = [sys.executable, "-c", jobs.CAIRN_ADD, str(root), name]
         env = self.cairn_env(store, keep)
         run_child(argv, env, keep, parse=True)  # v0, untimed
-        run_child(argv, env, keep, parse=True)  # warm the stat cache, untimed
+        if not self.quick:  # v0 already recorded every file in the stat cache
+            run_child(argv, env, keep, parse=True)  # warm the page cache, untimed
         edited = datasets.file_path(root, name, 0)
         counter = iter(range(1, 1_000_000))
 
@@ -199,6 +213,7 @@ class Bench:
         store = self.work / f"store-{name}"
         env_of = lambda w: self.cairn_env(store, w)  # noqa: E731
         root = str(self.roots[name])
+        rounds = 1 if self.quick else None  # the slowest row: one alternating pair in --quick
         return Row(
             f"{name}: download into an empty folder",
             [
@@ -206,12 +221,14 @@ class Bench:
                     "cairn",
                     lambda w: [sys.executable, "-c", jobs.CAIRN_DOWNLOAD, name, str(w / "out")],
                     env_of,
+                    rounds=rounds,
                 ),
                 Tool(
                     "cp -r",
                     lambda w: ["cp", "-r", root, str(w / "out")],
                     peers.peer_env,
                     parse=False,
+                    rounds=rounds,
                 ),
             ],
         )
@@ -244,6 +261,116 @@ class Bench:
         )
         return Row("python -c 'import X'", tools)
 
+    # server rows (bench/server.py)
+
+    def servers(self) -> server.Servers:
+        if self._servers is None:
+            servers = server.Servers(self.work / "server")
+            self._servers = self.stack.enter_context(servers.running())
+        return self._servers
+
+    def server_upload_row(self) -> Row:
+        servers = self.servers()
+        root = str(server.upload_set(self.roots["small"], self.data))
+
+        def boto(w: Path) -> list[str]:
+            prefix = f"raw-{w.name}/"
+            return [
+                sys.executable,
+                "-c",
+                server.BOTO_PUTS,
+                servers.s3_url,
+                servers.bucket,
+                prefix,
+                root,
+            ]
+
+        return Row(
+            "server: upload 200 files of small (add + log)",
+            [
+                Tool(
+                    "cairn",
+                    lambda w: [sys.executable, "-c", jobs.CAIRN_ADD, root, "small"],
+                    lambda w: servers.client_env(servers.new_team(), w),
+                    rounds=1,
+                ),
+                Tool("boto3 puts", boto, lambda w: servers.boto_env(), rounds=1),
+            ],
+        )
+
+    def server_download_row(self) -> Row:
+        servers, root = self.servers(), self.roots["large"]
+        team = servers.new_team()
+        setup = self.work / "server-setup"
+        setup.mkdir(parents=True, exist_ok=True)
+        servers.log(team, root, "large", setup)
+        servers.put_raw(root / "file-0000000.bin", "raw/large.bin")
+        script = jobs.CAIRN_DOWNLOAD.replace('f"bench/{name}', f'f"{team}/bench/{{name}}')
+        return Row(
+            "server: download large",
+            [
+                Tool(
+                    "cairn",
+                    lambda w: [sys.executable, "-c", script, "large", str(w / "out")],
+                    lambda w: servers.client_env(team, w),
+                ),
+                Tool(
+                    "boto3 get",
+                    lambda w: [
+                        sys.executable,
+                        "-c",
+                        server.BOTO_GET,
+                        servers.s3_url,
+                        servers.bucket,
+                        "raw/large.bin",
+                        str(w / "large.bin"),
+                    ],
+                    lambda w: servers.boto_env(),
+                ),
+            ],
+        )
+
+    def server_page_rows(self) -> list[Row]:
+        servers = self.servers()
+        team = servers.new_team()
+        setup = self.work / "server-setup"
+        setup.mkdir(parents=True, exist_ok=True)
+        servers.log(team, server.page_set(self.data), "page", setup)
+        headers = {"Authorization": f"Bearer {servers.admin_key}"}
+        api = self.stack.enter_context(
+            httpx.Client(base_url=f"{servers.url}/api/v1", headers=headers, timeout=120)
+        )
+        info = api.get(f"/entities/{team}/projects/bench/collections/page/versions/v0")
+        info.raise_for_status()
+        version_id = info.json()["id"]
+        ui = servers.ui_client()
+        self.stack.callback(ui.close)
+        base = f"/{team}/bench/artifacts/dataset/page/v0"
+
+        def timed(client: httpx.Client, url: str) -> Callable[[], float]:
+            def get() -> float:
+                start = time.perf_counter()
+                response = client.get(url)
+                seconds = time.perf_counter() - start
+                response.raise_for_status()
+                return seconds
+
+            return get
+
+        pages = [
+            ("REST manifest (the file listing)", api, f"/versions/{version_id}/manifest"),
+            ("UI version page", ui, base),
+            ("UI files page, top folder", ui, f"{base}/files"),
+            ("UI files page, folder of 1,000", ui, f"{base}/files?dir=d050"),
+        ]
+        return [
+            Row(
+                f"server: 100,000-file version, {title}",
+                [Tool("cairn", lambda w: [], lambda w: {}, call=timed(client, url))],
+            )
+            for title, client, url in pages
+        ]
+
     def measure(self, row: Row) -> None:
         rounds = self.runs
         for index in range(rounds):
@@ -255,7 +382,10 @@ class Bench:
                     argv = tool.prepare(work)
                     env = tool.env(work)
                     os.sync()
-                    sample = run_child(argv, env, work, tool.parse)
+                    if tool.call is not None:
+                        sample = (tool.call(), 0.0)
+                    else:
+                        sample = run_child(argv, env, work, tool.parse)
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
                 row.samples.setdefault(tool.name, []).append(sample)
@@ -274,6 +404,12 @@ class Bench:
                 plan.append((f"{name} reversion", lambda n=name: self.reversion_rows(n)))
             if name == "small":
                 plan.append((f"{name} download", lambda n=name: [self.download_row(n)]))
+        if "small" in self.server_sets:
+            plan.append(("server upload", lambda: [self.server_upload_row()]))
+        if "large" in self.server_sets:
+            plan.append(("server download", lambda: [self.server_download_row()]))
+        if "page" in self.server_sets:
+            plan.append(("server page", self.server_page_rows))
         for key, build in plan:
             if only is None or only in key:
                 yield from build()
@@ -314,9 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = []
     try:
-        for row in bench.rows(args.only):
-            bench.measure(row)
-            rows.append(row)
+        with bench.stack:  # stops the servers of the server rows
+            for row in bench.rows(args.only):
+                bench.measure(row)
+                rows.append(row)
     finally:
         for name in set(bench.sets) - {"large"}:  # undo the "one file changed" edits
             original = datasets.content(name, 0)

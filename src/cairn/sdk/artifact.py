@@ -29,6 +29,7 @@ from cairn.core.paths import normalize_artifact_path
 from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import _adding, _commit, _media, _references, download
 from cairn.sdk._entry import ArtifactManifestEntry, adopt_manifest
+from cairn.sdk._gc_pause import paused_gc
 from cairn.sdk._guards import ensure_logged, ensure_not_finalized
 from cairn.sdk._surface import ArtifactSurface
 from cairn.sdk.files import ArtifactFiles
@@ -161,10 +162,11 @@ class Artifact(ArtifactSurface):
         if self._incremental:
             manifest = _commit.merge_with_latest(backend, entity, project, draft, manifest)
         entries = list(manifest.entries.values())
-        _commit.upload_missing(backend, entity, entries, self._progress())
-        result = _commit.commit(
-            backend, draft, manifest, checked, entity=entity, project=project, run_id=run_id
-        )
+        with paused_gc():  # many small objects kept: see _gc_pause
+            _commit.upload_missing(backend, entity, entries, self._progress())
+            result = _commit.commit(
+                backend, draft, manifest, checked, entity=entity, project=project, run_id=run_id
+            )
         if not result.created:
             warnings.warn(
                 f'Artifact "{self._source_name}" already exists with the same content. '
@@ -286,34 +288,36 @@ class Artifact(ArtifactSurface):
         root = os.fspath(local_path)
         if not os.path.isdir(root):
             raise ValueError(f"Path is not a directory: {root!r}")
-        checked_policy = _adding.check_policy(policy)
-        prefix = normalize_artifact_path(name) if name else None
-        found = [
-            (_adding.join_logical(prefix, relative), physical)
-            for relative, physical in _adding.scan_dir(root)
-        ]
-        algorithm = entry_algorithm(self._digest_algorithm)
-        ingested = _adding.ingest_many(
-            self._draft_backend,
-            [physical for _, physical in found],
-            algorithm,
-            checked_policy,
-            self._progress(),
-            f"Adding directory to artifact ({root})",
-        )
-        entries = [
-            (_adding.make_entry(logical, item, algorithm, bool(skip_cache)), physical)
-            for (logical, physical), item in zip(found, ingested, strict=True)
-        ]
-        manifest = self.manifest
-        if not merge:
-            for entry, _physical in entries:
-                existing = manifest.entries.get(entry.path)
-                if existing is not None and existing.digest != entry.digest:
-                    raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
-        for entry, physical in entries:
-            manifest.add_entry(entry, overwrite=merge)
-            self._added_local_paths[physical] = entry
+        with paused_gc():  # many small objects kept: see _gc_pause
+            checked_policy = _adding.check_policy(policy)
+            prefix = normalize_artifact_path(name) if name else None
+            found = [
+                (_adding.join_logical(prefix, relative), physical)
+                for relative, physical in _adding.scan_dir(root)
+            ]
+            algorithm = entry_algorithm(self._digest_algorithm)
+            ingested = _adding.ingest_many(
+                self._draft_backend,
+                [physical for _, physical in found],
+                algorithm,
+                checked_policy,
+                self._progress(),
+                f"Adding directory to artifact ({root})",
+            )
+            entries = [
+                (_adding.make_entry(logical, item, algorithm, bool(skip_cache)), physical)
+                for (logical, physical), item in zip(found, ingested, strict=True)
+            ]
+            current = self.manifest.entries
+            if not merge and current:
+                for entry, _physical in entries:
+                    existing = current.get(entry.path)
+                    if existing is not None and existing.digest != entry.digest:
+                        raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
+            added = self._added_local_paths
+            for entry, physical in entries:  # Manifest.add_entry, its collision rule checked above
+                current[entry.path] = entry
+                added[physical] = entry
 
     @ensure_not_finalized
     def add_reference(

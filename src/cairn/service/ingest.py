@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cairn.protocol import IngestedBlob
 from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.statcache import StatCache, stat_key
+from cairn.storage.statcache import StatCache, StatKey, stat_key
 
 
 def ingest_files(
@@ -37,15 +37,19 @@ def ingest_files(
     """
     total = len(sources)
     absolute = [_absolute(os.fspath(source)) for source in sources]
-    keys = [stat_key(os.stat(path)) for path in absolute]
-    total_bytes = sum(key[0] for key in keys)
     cached = cache.lookup(absolute, algorithm)
     results: list[IngestedBlob | None] = [None] * total
+    keys: list[StatKey] = []
     todo: list[int] = []
-    hit_bytes = 0
-    for index, (path, key) in enumerate(zip(absolute, keys, strict=True)):
+    total_bytes = hit_bytes = 0
+    has, stat = blobs.has, os.stat
+    # One pass per file: stat it, compare with its cached key, check the cached blob.
+    for index, path in enumerate(absolute):
+        key = stat_key(stat(path))
+        keys.append(key)
+        total_bytes += key[0]
         hit = cached.get(path)
-        if hit is not None and hit[0] == key and blobs.has(hit[1], algorithm):
+        if hit is not None and hit[0] == key and has(hit[1], algorithm):
             results[index] = IngestedBlob(hit[1], algorithm, key[0], sources[index])
             hit_bytes += key[0]
         else:
