@@ -36,8 +36,8 @@ def missing_blobs(
     entity: str, body: wire.BlobList, state: StateDep, who: PrincipalDep
 ) -> wire.BlobList:
     authorize(state.store, who, entity, WRITE)
-    blobs = state.for_entity(entity).blobs
-    return wire.BlobList(blobs=[b for b in body.blobs if not blobs.has(b.digest, b.algorithm)])
+    missing = state.for_entity(entity).blobs.missing([(b.digest, b.algorithm) for b in body.blobs])
+    return wire.BlobList(blobs=[b for b in body.blobs if (b.digest, b.algorithm) in missing])
 
 
 def _signed(

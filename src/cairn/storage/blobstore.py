@@ -111,6 +111,15 @@ class LocalBlobStore:
             return True
         return self.packs.lookup(algorithm, digest) is not None
 
+    def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored.
+
+        Raises:
+            ValueError: a digest is not valid for its algorithm.
+            CorruptionError: a pack index is corrupt.
+        """
+        return {blob for blob in blobs if not self.has(*blob)}
+
     def delete(self, digest: str, algorithm: str) -> bool:
         """Remove a stored blob (the garbage collector's only way to free bytes).
 

@@ -14,7 +14,8 @@ import base64
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
@@ -28,6 +29,7 @@ from cairn.storage.server_store import (
 )
 
 _CHUNK = 8 * 1024 * 1024
+CHECK_THREADS = 16  # parallel presence checks against the bucket
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -77,6 +79,21 @@ class S3Area:
         Raises: ValueError (invalid digest), botocore errors (bucket unreachable).
         """
         return self._store.has(self._entity, digest, algorithm)
+
+    def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored, asked of the
+        bucket ``CHECK_THREADS`` at a time (each check is one or more round trips, and
+        promoting a finished upload reads it back).
+
+        Raises: ValueError (invalid digest, before any request), botocore errors.
+        """
+        for digest, algorithm in blobs:
+            blob_key(digest, algorithm)
+        if len(blobs) <= 1:
+            return {blob for blob in blobs if not self.has(*blob)}
+        with ThreadPoolExecutor(min(CHECK_THREADS, len(blobs))) as pool:
+            present = list(pool.map(lambda blob: self.has(*blob), blobs))
+        return {blob for blob, stored in zip(blobs, present, strict=True) if not stored}
 
     def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
         """Store ``data`` (the server's own writes, e.g. manifests). Raises: botocore errors."""

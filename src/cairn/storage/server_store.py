@@ -30,6 +30,7 @@ import re
 import secrets
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -53,6 +54,8 @@ class BlobArea(Protocol):
     """One entity's content-addressed blobs, as the service use cases need them."""
 
     def has(self, digest: str, algorithm: str) -> bool: ...
+
+    def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
 
     def put_bytes(self, data: bytes, algorithm: str = "md5") -> StoredRef: ...
 
