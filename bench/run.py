@@ -286,7 +286,7 @@ class Bench:
             ]
 
         return Row(
-            "server: upload 200 files of small (add + log)",
+            f"server: upload {server.UPLOAD_FOLDERS * 200} files of small (add + log)",
             [
                 Tool(
                     "cairn",

@@ -30,6 +30,7 @@ from cairn.storage.server_store import (
 
 _CHUNK = 8 * 1024 * 1024
 CHECK_THREADS = 16  # parallel presence checks against the bucket
+SINGLE_COPY_LIMIT = 5 * 1024**3  # the largest object S3 copies in one request
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -201,16 +202,28 @@ class S3ServerStore:
         listing = self.client.list_objects_v2(
             Bucket=self.bucket, Prefix=self._incoming(entity, digest, algorithm)
         )
+        promoted = False
         for item in listing.get("Contents", []):
             key = item["Key"]
             try:
-                if not self._exists(final) and self._verified(key, item, digest, algorithm):
-                    self.client.copy({"Bucket": self.bucket, "Key": key}, self.bucket, final)
+                if not promoted and self._verified(key, item, digest, algorithm):
+                    self._copy(key, final, int(item.get("Size", 0)))
+                    promoted = True
             except Exception as exc:
                 if not _is_missing(exc):  # else another process took this upload first
                     raise
             self.client.delete_object(Bucket=self.bucket, Key=key)
-        return self._exists(final)
+        return promoted or self._exists(final)
+
+    def _copy(self, source: str, target: str, size: int) -> None:
+        """Copy an object inside the bucket: one request up to S3's single-copy limit,
+        a managed multipart copy beyond it."""
+        if size <= SINGLE_COPY_LIMIT:
+            self.client.copy_object(
+                Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
+            )
+        else:
+            self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target)
 
     def _verified(self, key: str, item: dict[str, Any], digest: str, algorithm: str) -> bool:
         """Whether the object at ``key`` has ``digest``: by its ETag when that is the MD5
