@@ -409,11 +409,18 @@ class Image(Media):
             and self._width == other._width
             and self._height == other._height
             and (mine is None) == (theirs is None)
-            and (mine is None or list(mine.getdata()) == list(theirs.getdata()))
+            and (mine is None or _same_pixels(mine, theirs))
             and self._classes == other._classes
         )
 
     __hash__ = None
+
+
+def _same_pixels(mine: Any, theirs: Any) -> bool:
+    """Whether two PIL images hold the same pixels (same mode, size and bytes)."""
+    return bool(
+        mine.mode == theirs.mode and mine.size == theirs.size and mine.tobytes() == theirs.tobytes()
+    )
 
 
 def _const(value: Any) -> Any:

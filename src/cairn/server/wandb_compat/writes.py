@@ -142,13 +142,20 @@ def create_artifact_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     edges = []
     seen: dict[str, tuple[str, str, drafts.Draft]] = {}
+    wanted: dict[str, list[tuple[str, str]]] = {}  # entity -> its blobs, asked in one batch
     for spec in input["artifactFiles"]:
         artifact_id = spec["artifactID"]
         if artifact_id not in seen:
             seen[artifact_id] = _draft(c, artifact_id)
-        entity = seen[artifact_id][0]
+        signing.digest_to_hex(spec["md5"])
+        wanted.setdefault(seen[artifact_id][0], []).append((spec["md5"], "md5"))
+    missing = {
+        entity: c.entity_store(entity).blobs.missing(blobs) for entity, blobs in wanted.items()
+    }
+    for spec in input["artifactFiles"]:
+        entity = seen[spec["artifactID"]][0]
         hexdigest = signing.digest_to_hex(spec["md5"])
-        if c.entity_store(entity).blobs.has(spec["md5"], "md5"):
+        if (spec["md5"], "md5") not in missing[entity]:
             upload = uploads.Upload(uploads.storage_path(entity, hexdigest), None, [], None)
         else:
             upload = uploads.plan(c, entity, spec["md5"], spec.get("uploadPartsInput"))
