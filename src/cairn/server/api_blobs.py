@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from cairn.errors import CorruptionError, NotFoundError
 from cairn.protocol import BlobRef
 from cairn.server import signing, wire
+from cairn.server.bodies import BodyTooLarge, receive_body
 from cairn.server.deps import PrincipalDep, StateDep
 from cairn.server.errors import error_response
 from cairn.server.state import ServerState
@@ -174,14 +175,11 @@ async def upload(
     )
     blobs = _directory(state).area(entity)
     tmp = blobs.tmp_dir / f"upload-{os.getpid()}-{id(request)}-{hexdigest}"
-    received = 0
     try:
-        with open(tmp, "xb") as out:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > size:
-                    return _too_large(size)
-                out.write(chunk)
+        try:
+            received = await receive_body(request, tmp, size)
+        except BodyTooLarge:
+            return _too_large(size)
         if received != size:
             raise CorruptionError(f"expected {size} bytes, received {received}")
         try:
@@ -254,14 +252,11 @@ async def upload_part(
     )
     store = _directory(state)
     tmp = store.part_tmp(upload_id, number)
-    received = 0
     try:
-        with open(tmp, "xb") as out:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > size:
-                    return _too_large(size)
-                out.write(chunk)
+        try:
+            await receive_body(request, tmp, size)
+        except BodyTooLarge:
+            return _too_large(size)
         await run_in_threadpool(store.commit_part, upload_id, number, tmp, size)
     finally:
         with contextlib.suppress(FileNotFoundError):

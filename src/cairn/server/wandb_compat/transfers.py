@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cairn.errors import AuthenticationError, CorruptionError, NotFoundError
 from cairn.server import signing
+from cairn.server.bodies import BodyTooLarge, receive_body
 from cairn.server.deps import StateDep
 from cairn.server.state import ServerState
 from cairn.server.wandb_compat import drafts
@@ -82,14 +83,10 @@ def _verify(state: ServerState, request: Request) -> None:
 async def _receive(request: Request, dest: Path, limit: int | None) -> str:
     """Stream the body to ``dest``; return its hex MD5. Raises: CorruptionError (too long)."""
     md5 = hashlib.md5()
-    received = 0
-    with open(dest, "xb") as out:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if limit is not None and received > limit:
-                raise CorruptionError(f"body longer than {limit} bytes")
-            md5.update(chunk)
-            out.write(chunk)
+    try:
+        await receive_body(request, dest, limit, md5)
+    except BodyTooLarge as exc:
+        raise CorruptionError(str(exc)) from None
     return md5.hexdigest()
 
 
