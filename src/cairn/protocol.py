@@ -11,24 +11,29 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from cairn.config import Settings
+
+if TYPE_CHECKING:
+    from cairn.core.manifest import Manifest
 
 # ---------------------------------------------------------------- wire models
 
 
-@dataclasses.dataclass(frozen=True)
-class BlobRef:
-    """Content address of one blob: the entry digest (base64) and its algorithm."""
+class BlobRef(NamedTuple):
+    """Content address of one blob: the entry digest (base64) and its algorithm.
+
+    A named tuple, like ``IngestedBlob``: one exists per file of a version in flight, and a
+    tuple costs a third of a dataclass instance in memory and time.
+    """
 
     digest: str
     algorithm: str  # "md5" or "xxh128"
     size: int
 
 
-@dataclasses.dataclass(frozen=True)
-class IngestedBlob:
+class IngestedBlob(NamedTuple):
     """A file copied into a backend's blob area while hashed."""
 
     digest: str
@@ -107,6 +112,9 @@ class CommitRequest:
     history_step: int | None = None
     ttl_duration_seconds: int | None = None  # None: inherit
     storage_region: str | None = None
+    # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
+    # made from, so the embedded backend need not parse and digest its own SDK's output.
+    manifest: Manifest | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import string
 from typing import Any
 
 import pytest
@@ -244,3 +246,34 @@ def test_null_extra_reads_as_empty() -> None:
     manifest = Manifest.from_json(_header(contents={"a": {"digest": "d", "extra": None}}))
     assert manifest.entries["a"].extra == {}
     assert manifest.entries["a"].to_json() == {"digest": "d"}
+
+
+def test_to_json_bytes_equals_json_dumps_of_to_json() -> None:
+    # to_json_bytes formats common entries directly; it must stay byte for byte json.dumps.
+    rnd = random.Random(9)
+    alphabet = string.ascii_letters + 'é/"\\\n\u2028😀 '
+    for trial in range(60):
+        manifest = Manifest()
+        if trial % 3 == 0:
+            manifest.storage_policy_config["storageRegion"] = "eu-é"
+        if trial % 5 == 0:
+            manifest.storage_policy_config["unset"] = None
+        for _ in range(rnd.randrange(0, 6000 if trial < 2 else 30)):
+            path = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(1, 12)))
+            kind = rnd.randrange(6)
+            sizes: list[int | None] = [None, 0, 5, 10**12]
+            entry = ManifestEntry(
+                path,
+                "".join(rnd.choice(string.ascii_letters) for _ in range(22)) + "==",
+                size=rnd.choice(sizes) if kind == 0 else rnd.randrange(10**9),
+            )
+            if kind == 1:
+                entry.extra = {"alg": "XXH128"}
+            elif kind == 2:
+                entry.ref, entry.extra = "s3://b/k é", {"etag": "x"}
+            elif kind == 3:
+                entry.birth_artifact_id = "QXJ0aWZhY3Q6MQ=="
+            elif kind == 4:
+                entry.extra = {"alg": "XXH128", "z": [1, 2]}
+            manifest.entries[path] = entry
+        assert manifest.to_json_bytes() == json.dumps(manifest.to_json()).encode(), trial

@@ -123,7 +123,7 @@ def test_corrupt_packed_blob_fails_verify(store: LocalBlobStore, tmp_path: Path)
 def test_index_round_trip_and_damage_detection() -> None:
     records = [("md5", b"\x01" * 16, 0, 10), ("xxh128", b"\x02" * 16, 10, 5)]
     data = encode_index(records)
-    assert decode_index(data, "i") == [(0, b"\x01" * 16, 0, 10), (1, b"\x02" * 16, 10, 5)]
+    assert list(decode_index(data, "i")) == [(0, b"\x01" * 16, 0, 10), (1, b"\x02" * 16, 10, 5)]
     with pytest.raises(CorruptionError, match="corrupt"):
         decode_index(data[:-1] + bytes([data[-1] ^ 1]), "i")
     with pytest.raises(CorruptionError, match="truncated"):
@@ -183,3 +183,37 @@ def test_threads_reading_a_fresh_store_all_find_packed_blobs(
     with ThreadPoolExecutor(max_workers=8) as pool:
         found = list(pool.map(lambda b: reader.read_bytes(b.digest, "md5"), blobs))
     assert found == contents
+
+
+def test_files_that_changed_size_since_their_stat_are_read_whole(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    # The sizes a caller passes come from an earlier stat: a file may have grown or shrunk.
+    contents = [b"a" * 100, b"grown after its stat" * 50, b"shrunk", b"", b"z" * 7]
+    sources = make_files(tmp_path / "src", contents)
+    stale_sizes = [100, 20, 600, 0, 7]
+    blobs = store.ingest_many(sources, "md5", workers=2, sizes=stale_sizes)
+
+    assert [b.digest for b in blobs] == [digest_bytes(c) for c in contents]
+    assert [b.size for b in blobs] == [len(c) for c in contents]
+    for blob, data in zip(blobs, contents, strict=True):
+        assert store.read_bytes(blob.digest, "md5") == data
+
+
+def test_table_answers_presence_and_splits_refs_by_pack(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    packed = store.ingest_many(make_files(tmp_path / "a", [b"one", b"two"]), "md5")
+    loose = store.put_bytes(b"x" * (PACK_MAX_BLOB + 1))
+    absent = digest_bytes(b"never stored")
+    table = store.packs
+
+    assert table.holds("md5", packed[0].digest)
+    assert not table.holds("md5", loose.digest)
+    assert not table.holds("xxh128", packed[0].digest)
+    refs = [(packed[0].digest, "md5"), (loose.digest, "md5"), (absent, "md5")]
+    packs, rest = table.split_packed([*refs, (packed[1].digest, "md5")])
+    assert packs == {store.packs.lookup("md5", packed[0].digest)[0]}  # type: ignore[index]
+    assert rest == refs[1:]
+    with pytest.raises(ValueError, match="Unknown digest algorithm"):
+        table.holds("sha1", packed[0].digest)

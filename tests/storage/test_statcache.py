@@ -54,3 +54,30 @@ def test_unusable_cache_file_is_a_store_error(tmp_path: Path) -> None:
 
 def test_default_racy_window_covers_coarse_clocks() -> None:
     assert RACY_SECONDS >= 2
+
+
+def test_lookup_reads_only_the_folder_of_its_paths(tmp_path: Path) -> None:
+    # Every folder ever added stays in the cache; a lookup serves one folder's files only,
+    # and siblings sharing a name prefix (``data`` and ``data2``) are told apart.
+    files = {}
+    for folder in ("data", "data2", "other"):
+        (tmp_path / folder).mkdir()
+        for name in ("a.bin", "b.bin"):
+            files[f"{folder}/{name}"] = str(tmp_path / folder / name)
+            Path(files[f"{folder}/{name}"]).write_bytes(folder.encode() + name.encode())
+    time.sleep(2 * RACY)
+    cache = StatCache(tmp_path / "stat.db", racy_seconds=RACY)
+    cache.record(
+        [(path, stat_key(os.stat(path)), f"D-{key}") for key, path in files.items()], "md5"
+    )
+
+    wanted = [files["data/a.bin"], files["data/b.bin"]]
+    found = cache.lookup(wanted, "md5")
+    assert {path: digest for path, (_key, digest) in found.items()} == {
+        files["data/a.bin"]: "D-data/a.bin",
+        files["data/b.bin"]: "D-data/b.bin",
+    }
+    mixed = cache.lookup([files["data2/a.bin"], files["other/b.bin"]], "md5")
+    assert sorted(digest for _key, digest in mixed.values()) == ["D-data2/a.bin", "D-other/b.bin"]
+    assert cache.lookup([files["data/a.bin"]], "md5")[files["data/a.bin"]][1] == "D-data/a.bin"
+    assert cache.lookup([], "md5") == {}

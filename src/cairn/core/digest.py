@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -30,6 +31,9 @@ XXH128 = "xxh128"
 
 _ARTIFACT_LEVEL = {"MD5": MD5, "XXH128": XXH128}
 _DIGEST_SIZE = 16  # both MD5 and XXH128 produce 16 raw bytes
+# Canonical base64 of 16 bytes: 21 full characters, one holding the last 2 bits (its low 4
+# bits zero: A, Q, g or w) and the padding; the one spelling ``b64`` produces.
+_CANONICAL_DIGEST = re.compile(r"[A-Za-z0-9+/]{21}[AQgw]==")
 _MANIFEST_HEADER = b"wandb-artifact-manifest-v1\n"
 _ARTIFACT_ID_PREFIX = "Artifact:"
 
@@ -37,7 +41,7 @@ _ARTIFACT_ID_PREFIX = "Artifact:"
 class Hasher(Protocol):
     """The part of ``hashlib``'s hash interface Cairn uses (``xxhash`` objects fit too)."""
 
-    def update(self, data: bytes, /) -> None: ...
+    def update(self, data: bytes | memoryview, /) -> None: ...
 
     def digest(self) -> bytes: ...
 
@@ -138,6 +142,12 @@ def artifact_digest(entries: Iterable[tuple[str, str]], algorithm: str = MD5) ->
     return hasher.hexdigest()
 
 
+def is_blob_digest(digest: str) -> bool:
+    """Whether ``digest`` is the canonical base64 of 16 bytes (an MD5 or XXH128 entry
+    digest that :func:`blob_key` accepts). Raises nothing."""
+    return _CANONICAL_DIGEST.fullmatch(digest) is not None
+
+
 def blob_key(digest: str, algorithm: str) -> str:
     """Return the content-addressed relative key of a blob, e.g. ``"md5/b1/946ac9...11184"``.
 
@@ -146,13 +156,9 @@ def blob_key(digest: str, algorithm: str) -> str:
     is unknown, so a reference digest (an ETag, a URI) can never become a path.
     """
     alg = _entry_algorithm_id(algorithm)
-    try:
-        raw = base64.b64decode(digest, validate=True)
-    except binascii.Error as exc:
-        raise ValueError(f"Not a {alg} digest: {digest!r}") from exc
-    if len(raw) != _DIGEST_SIZE or b64(raw) != digest:
+    if not _CANONICAL_DIGEST.fullmatch(digest):
         raise ValueError(f"Not a {alg} digest: {digest!r}")
-    hex_digest = raw.hex()
+    hex_digest = base64.b64decode(digest).hex()
     return f"{alg}/{hex_digest[:2]}/{hex_digest[2:]}"
 
 

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _quote  # json.dumps' own string encoder
 from typing import Any
 
 from cairn.core.digest import MD5, XXH128, artifact_digest
 
 STORAGE_POLICY = "wandb-storage-policy-v1"
 MANIFEST_VERSION = 1
+_JSON_BATCH = 4096  # entries encoded per step of to_json_bytes
+_XXH128_EXTRA = {"alg": "XXH128"}
 
 
 def _default_policy_config() -> dict[str, Any]:
     return {"storageLayout": "V2"}
 
 
-@dataclass
+@dataclass(slots=True)
 class ManifestEntry:
     """One file (or reference) of an artifact.
 
@@ -137,7 +140,29 @@ class Manifest:
         ``ensure_ascii=True`` (so the bytes are ASCII; ``é`` is written ``\\u00e9``). These
         are the bytes Cairn stores and digests as the manifest file. Raises nothing.
         """
-        return json.dumps(self.to_json()).encode("utf-8")
+        header = json.dumps(
+            {
+                "version": MANIFEST_VERSION,
+                "storagePolicy": self.storage_policy,
+                "storagePolicyConfig": {
+                    key: value
+                    for key, value in self.storage_policy_config.items()
+                    if value is not None
+                },
+            }
+        )
+        # The same bytes as ``json.dumps(self.to_json())``, written entry by entry in
+        # batches: a million-file manifest never exists as a million small dicts at once.
+        parts = [header[:-1].encode("utf-8"), b', "contents": {']
+        items = list(self.entries.items())
+        for start in range(0, len(items), _JSON_BATCH):
+            text = ", ".join(
+                f"{_quote(path)}: {_entry_json(entry)}"
+                for path, entry in items[start : start + _JSON_BATCH]
+            )
+            parts.append((", " + text if start else text).encode("utf-8"))
+        parts.append(b"}}")
+        return b"".join(parts)
 
     @classmethod
     def from_json(cls, data: bytes | str | dict[str, Any]) -> Manifest:
@@ -173,6 +198,25 @@ class Manifest:
         for path, raw in contents.items():
             manifest.entries[path] = _entry_from_json(path, raw)
         return manifest
+
+
+def _entry_json(entry: ManifestEntry) -> str:
+    """``json.dumps(entry.to_json())``, formatted directly for the common entry (a stored
+    file: string digest, int size, no ref, no birth id, ``extra`` empty or the XXH128 tag)."""
+    if (
+        entry.ref is None
+        and entry.birth_artifact_id is None
+        and type(entry.size) is int
+        and type(entry.digest) is str
+    ):
+        if not entry.extra:
+            return f'{{"digest": {_quote(entry.digest)}, "size": {entry.size}}}'
+        if entry.extra == _XXH128_EXTRA:
+            return (
+                f'{{"digest": {_quote(entry.digest)}, "size": {entry.size}, '
+                '"extra": {"alg": "XXH128"}}'
+            )
+    return json.dumps(entry.to_json())
 
 
 def _entry_from_json(path: str, raw: object) -> ManifestEntry:

@@ -8,7 +8,6 @@ backend's blob area while hashed (one read, one write); ``immutable`` files are 
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -113,7 +112,9 @@ def scan_dir(root: str) -> list[tuple[str, str]]:
     Raises (before anything is read or copied):
         ValueError: a FIFO, socket or device is found, or a symlink loop (each named).
         FileNotFoundError: a broken symlink (named).
-        PermissionError: a directory cannot be listed or a file cannot be read (named).
+        PermissionError: a directory cannot be listed (named). A file that cannot be read
+            is refused when it is read (``PermissionError`` naming it): a pack being
+            written is then dropped, so nothing of the folder becomes visible.
     """
     found: list[tuple[str, str]] = []
     top = stat_followed(root)
@@ -147,9 +148,6 @@ def scan_dir(root: str) -> list[tuple[str, str]]:
                 continue
             if not stat.S_ISREG(mode):
                 refuse_special(physical, mode)
-            if not os.access(physical, os.R_OK):
-                stat_followed(physical)  # FileNotFoundError if it vanished meanwhile
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), physical)
             found.append((f"{prefix}{item.name}", physical))
     found.sort()
     return found

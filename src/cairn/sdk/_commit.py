@@ -160,5 +160,6 @@ def commit(
         run_id=run_id,
         storage_region=draft.storage_region,
         ttl_duration_seconds=draft.ttl_duration_seconds,
+        manifest=manifest,
     )
     return backend.commit_version(request)

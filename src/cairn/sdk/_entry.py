@@ -22,7 +22,7 @@ ARTIFACT_SCHEME = "wandb-artifact"
 _CORE_FIELDS = tuple(f.name for f in dataclasses.fields(ManifestEntry))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class ArtifactManifestEntry(ManifestEntry):
     """One file or reference of an artifact (``path``, ``digest``, ``size``, ``ref``, ...)."""
 

@@ -114,18 +114,15 @@ class EmbeddedBackend:
             self._statcache = StatCache(self.settings.cairn_dir / STATCACHE_FILE)
         blobs = self._store.local_blobs()
         ingested = ingest_files(blobs, self._statcache, sources, algorithm, on_progress)
-        gc.freshen(blobs, [(blob.digest, blob.algorithm) for blob in ingested])
+        gc.freshen(blobs, ((blob.digest, blob.algorithm) for blob in ingested))
         return ingested
 
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
         """Raises: ValueError for a digest that is not valid for its algorithm."""
-        store = self._store.local_blobs()
-        missing: list[BlobRef] = []
-        present: list[BlobRef] = []
-        for blob in blobs:
-            (present if store.has(blob.digest, blob.algorithm) else missing).append(blob)
-        gc.freshen(store, [(blob.digest, blob.algorithm) for blob in present])
-        return missing
+        missing = gc.freshen(self._store.local_blobs(), ((b.digest, b.algorithm) for b in blobs))
+        return (
+            [blob for blob in blobs if (blob.digest, blob.algorithm) in missing] if missing else []
+        )
 
     def put_blob(self, entity: str, blob: BlobRef, source: Path) -> None:
         """Raises: CorruptionError if ``source`` does not hash to ``blob.digest``; OSError."""

@@ -23,6 +23,7 @@ from cairn.core.digest import (
     blob_key,
     digest_bytes,
     entry_algorithm,
+    is_blob_digest,
     normalize_digest_algorithm,
 )
 from cairn.core.manifest import Manifest
@@ -94,21 +95,26 @@ def _check_manifest(store: Store, request: CommitRequest, digest_algorithm: str)
             the artifact digest does not match the manifest.
         CommError: a stored entry's blob is not in the store (naming the entry's path).
     """
-    manifest = Manifest.from_json(request.manifest_json)
-    expected = manifest.digest(entry_algorithm(digest_algorithm))
-    if request.digest != expected:
-        raise ValueError(
-            f"Artifact digest {request.digest!r} does not match its manifest ({expected!r})"
-        )
+    manifest = request.manifest
+    if manifest is None:  # else the caller in this process made the JSON and digest from it
+        manifest = Manifest.from_json(request.manifest_json)
+        expected = manifest.digest(entry_algorithm(digest_algorithm))
+        if request.digest != expected:
+            raise ValueError(
+                f"Artifact digest {request.digest!r} does not match its manifest ({expected!r})"
+            )
     first_path: dict[tuple[str, str], str] = {}  # each blob once, named by its first entry
     for path, entry in manifest.entries.items():
         if entry.ref is None:
             blob = (entry.digest, entry.algorithm())
             if blob not in first_path:
-                try:
-                    blob_key(*blob)
-                except ValueError as exc:
-                    raise ValueError(f"Invalid digest for artifact entry '{path}': {exc}") from None
+                if not is_blob_digest(blob[0]):
+                    try:
+                        blob_key(*blob)  # the error that names what is wrong
+                    except ValueError as exc:
+                        raise ValueError(
+                            f"Invalid digest for artifact entry '{path}': {exc}"
+                        ) from None
                 first_path[blob] = path
     missing = store.blobs.missing(list(first_path))
     for blob, path in first_path.items():

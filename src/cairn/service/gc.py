@@ -200,26 +200,36 @@ def _execute(
     return GcResult(files=freed, bytes=freed_bytes, kept=kept, tmp_files=tmp_files)
 
 
-def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> None:
+def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Mark stored blobs, given as ``(base64 digest, algorithm)``, as just used, so a
     collection keeps them for a grace period: a loose blob's file is touched, and each
-    pack holding one of them once.
+    pack holding one of them once. Returns the refs that are not stored (one pass does
+    both: this is ``missing`` for a draft about to commit).
 
     Called when a draft ingests files whose blobs were already stored, and when a draft
     asks which of its blobs are missing: a blob may be unreferenced (its versions were
     deleted) yet about to be committed again.
+
+    Raises:
+        ValueError: a digest that is not valid for its algorithm.
     """
-    packs: set[Path] = set()
-    for digest, algorithm in refs:
-        location = blobs.packs.peek(algorithm, digest)
+    packs, unpacked = blobs.packs.split_packed(refs)
+    missing: set[tuple[str, str]] = set()
+    for ref in unpacked:
+        digest, algorithm = ref
+        try:
+            os.utime(blobs.path_for(digest, algorithm))
+            continue
+        except (FileNotFoundError, PermissionError):
+            location = blobs.packs.lookup(algorithm, digest)  # a pack published since
         if location is not None:
             packs.add(location[0])
-            continue
-        with contextlib.suppress(FileNotFoundError, PermissionError):
-            os.utime(blobs.path_for(digest, algorithm))
+        elif not blobs.path_for(digest, algorithm).is_file():
+            missing.add(ref)
     for pack in packs:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             os.utime(pack)
+    return missing
 
 
 __all__ = ["GcBlob", "GcPlan", "GcResult", "freshen", "plan_gc"]

@@ -9,6 +9,7 @@ ones loose, in parallel) and their digests are recorded for the next time.
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -39,21 +40,25 @@ def ingest_files(
     absolute = [_absolute(os.fspath(source)) for source in sources]
     cached = cache.lookup(absolute, algorithm)
     results: list[IngestedBlob | None] = [None] * total
-    keys: list[StatKey] = []
     todo: list[int] = []
+    # The stat fields of the files to read, flat (size, mtime, ctime / inode): a million
+    # files' keys cost 32 MB here instead of ~190 MB as tuples of ints.
+    todo_times, todo_inodes = array("q"), array("Q")
     total_bytes = hit_bytes = 0
     has, stat = blobs.has, os.stat
     # One pass per file: stat it, compare with its cached key, check the cached blob.
     for index, path in enumerate(absolute):
-        key = stat_key(stat(path))
-        keys.append(key)
-        total_bytes += key[0]
+        info = stat(path)
+        size = info.st_size
+        total_bytes += size
         hit = cached.get(path)
-        if hit is not None and hit[0] == key and has(hit[1], algorithm):
-            results[index] = IngestedBlob(hit[1], algorithm, key[0], sources[index])
-            hit_bytes += key[0]
+        if hit is not None and hit[0] == stat_key(info) and has(hit[1], algorithm):
+            results[index] = IngestedBlob(hit[1], algorithm, size, sources[index])
+            hit_bytes += size
         else:
             todo.append(index)
+            todo_times.extend((size, info.st_mtime_ns, info.st_ctime_ns))
+            todo_inodes.append(info.st_ino)
     hits = total - len(todo)
     todo_bytes = total_bytes - hit_bytes
 
@@ -65,16 +70,25 @@ def ingest_files(
     if on_progress is not None and hits:
         on_progress(hits, total, hit_bytes, total_bytes)
     stored = blobs.ingest_many(
-        [Path(sources[i]) for i in todo],
+        [sources[i] for i in todo],
         algorithm,
         on_progress=progress,
-        sizes=[keys[i][0] for i in todo],
+        sizes=todo_times[::3],
     )
-    recorded = []
     for index, blob in zip(todo, stored, strict=True):
-        results[index] = IngestedBlob(blob.digest, blob.algorithm, blob.size, blob.path)
-        recorded.append((absolute[index], keys[index], blob.digest))
-    cache.record(recorded, algorithm)
+        results[index] = IngestedBlob(*blob)
+
+    def keys(position: int) -> StatKey:
+        size, mtime_ns, ctime_ns = todo_times[3 * position : 3 * position + 3]
+        return size, mtime_ns, todo_inodes[position], ctime_ns
+
+    cache.record(
+        (
+            (absolute[index], keys(position), stored[position].digest)
+            for position, index in enumerate(todo)
+        ),
+        algorithm,
+    )
     return [result for result in results if result is not None]
 
 

@@ -25,7 +25,7 @@ import os
 import secrets
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cairn.core.digest import MD5, XXH128
@@ -44,6 +44,10 @@ _ALGORITHM_IDS = {name: index for index, name in enumerate(_ALGORITHMS)}
 
 # (pack path, offset, size)
 Location = tuple[Path, int, int]
+# A table entry packs a location in one int: pack number, then offset, then size.
+_SIZE_BITS = 40  # offsets and sizes below 1 TiB (a pack is published past 256 MiB)
+_PACK_SHIFT = 2 * _SIZE_BITS
+_MASK = (1 << _SIZE_BITS) - 1
 
 
 def index_key(algorithm: str, digest: str) -> tuple[int, str]:
@@ -68,8 +72,9 @@ def encode_index(records: list[tuple[str, bytes, int, int]]) -> bytes:
     return body + hashlib.md5(body).digest()
 
 
-def decode_index(data: bytes, name: str) -> list[tuple[int, bytes, int, int]]:
-    """Parse index bytes into ``(algorithm id, raw digest, offset, size)`` records.
+def decode_index(data: bytes, name: str) -> Iterator[tuple[int, bytes, int, int]]:
+    """Parse index bytes into ``(algorithm id, raw digest, offset, size)`` records (checked
+    whole first, then yielded one by one).
 
     Raises:
         CorruptionError: bad magic, length or trailer checksum (``name`` is in the message).
@@ -84,7 +89,7 @@ def decode_index(data: bytes, name: str) -> list[tuple[int, bytes, int, int]]:
         or hashlib.md5(body).digest() != trailer
     ):
         raise CorruptionError(f"Pack index '{name}' is corrupt", context={"index": name})
-    return list(_RECORD.iter_unpack(body[_HEADER.size :]))
+    return _RECORD.iter_unpack(memoryview(body)[_HEADER.size :])
 
 
 class PackTable:
@@ -94,7 +99,10 @@ class PackTable:
         self.dir = packs_dir
         self._lock = threading.Lock()
         self._loaded: set[str] = set()
-        self._table: dict[tuple[int, str], Location] = {}
+        # One dict per algorithm: base64 digest -> pack number, offset and size packed in
+        # one int (see _pack_location); a million packed blobs then cost ~150 MB, not ~300.
+        self._tables: tuple[dict[str, int], ...] = tuple({} for _ in _ALGORITHMS)
+        self._packs: list[Path] = []
 
     def lookup(self, algorithm: str, digest: str) -> Location | None:
         """Where the blob lives, or None; reloads the indexes once on a miss.
@@ -103,17 +111,49 @@ class PackTable:
             CorruptionError: a newly published index is corrupt.
             ValueError: unknown ``algorithm``.
         """
-        key = index_key(algorithm, digest)
-        found = self._table.get(key)
+        found = self.peek(algorithm, digest)
         if found is None:
             # Look again even if this call loaded nothing: another thread may just have.
             self.refresh()
-            found = self._table.get(key)
+            found = self.peek(algorithm, digest)
         return found
 
     def peek(self, algorithm: str, digest: str) -> Location | None:
-        """Like ``lookup`` but without reloading (for callers that refreshed just before)."""
-        return self._table.get(index_key(algorithm, digest))
+        """Like ``lookup`` but without reloading (for callers that refreshed just before).
+
+        Raises ``ValueError`` for an unknown algorithm.
+        """
+        packed = self._tables[index_key(algorithm, digest)[0]].get(digest)
+        if packed is None:
+            return None
+        return self._packs[packed >> _PACK_SHIFT], (packed >> _SIZE_BITS) & _MASK, packed & _MASK
+
+    def holds(self, algorithm: str, digest: str) -> bool:
+        """Whether the blob is in a loaded pack (no reload; cheaper than ``peek``).
+
+        Raises ``ValueError`` for an unknown algorithm.
+        """
+        return digest in self._tables[index_key(algorithm, digest)[0]]
+
+    def split_packed(
+        self, refs: Iterable[tuple[str, str]]
+    ) -> tuple[set[Path], list[tuple[str, str]]]:
+        """For ``(base64 digest, algorithm)`` refs: the packs holding those in loaded packs,
+        and the refs that are not (no reload). One pass, for a million refs at once.
+
+        Raises ``ValueError`` for an unknown algorithm.
+        """
+        numbers: set[int] = set()
+        rest: list[tuple[str, str]] = []
+        tables = self._tables
+        for ref in refs:
+            packed = tables[index_key(ref[1], ref[0])[0]].get(ref[0])
+            if packed is None:
+                rest.append(ref)
+            else:
+                numbers.add(packed >> _PACK_SHIFT)
+        packs = self._packs
+        return {packs[number] for number in numbers}, rest
 
     def refresh(self) -> bool:
         """Load indexes published since the last call, and forget packs removed since
@@ -128,7 +168,9 @@ class PackTable:
             names = set()
         with self._lock:
             if self._loaded - names:
-                self._table.clear()
+                for table in self._tables:
+                    table.clear()
+                self._packs.clear()
                 self._loaded.clear()
             new = sorted(names - self._loaded)
             for name in new:
@@ -161,19 +203,30 @@ class PackTable:
 
     def _load(self, name: str) -> None:
         path = self.dir / name
-        pack = path.with_suffix(PACK_SUFFIX)
-        for alg_id, raw, offset, size in decode_index(path.read_bytes(), str(path)):
+        number = len(self._packs)
+        records = decode_index(path.read_bytes(), str(path))
+        self._packs.append(path.with_suffix(PACK_SUFFIX))
+        base = number << _PACK_SHIFT
+        tables = self._tables
+        for alg_id, raw, offset, size in records:
             digest = base64.b64encode(raw).decode("ascii")
-            self._table.setdefault((alg_id, digest), (pack, offset, size))
+            tables[alg_id].setdefault(digest, base | offset << _SIZE_BITS | size)
         self._loaded.add(name)
 
     def items(self) -> Iterator[tuple[str, str, Location]]:
         """Every packed blob as ``(algorithm, base64 digest, location)`` (after a refresh)."""
         self.refresh()
         with self._lock:
-            entries = list(self._table.items())
-        for (alg_id, digest), location in entries:
-            yield _ALGORITHMS[alg_id], digest, location
+            packs = list(self._packs)
+            entries = [(alg_id, list(table.items())) for alg_id, table in enumerate(self._tables)]
+        for alg_id, pairs in entries:
+            for digest, packed in pairs:
+                location = (
+                    packs[packed >> _PACK_SHIFT],
+                    (packed >> _SIZE_BITS) & _MASK,
+                    packed & _MASK,
+                )
+                yield _ALGORITHMS[alg_id], digest, location
 
     def orphan_packs(self) -> list[Path]:
         """Pack files without an index (left by a crash between steps 2 and 3)."""
@@ -207,12 +260,15 @@ class PackWriter:
         """Bytes appended so far."""
         return self._offset
 
-    def append(self, algorithm: str, raw: bytes, data: bytes | memoryview) -> int:
+    def append(
+        self, algorithm: str, raw: bytes, data: bytes | memoryview, digest: str | None = None
+    ) -> int:
         """Append one blob (skipped if this pack holds it already); return its offset.
+        ``digest`` is ``raw`` in base64 when the caller has it already.
 
         Raises ``OSError`` if the temporary pack cannot be written.
         """
-        key = index_key(algorithm, base64.b64encode(raw).decode("ascii"))
+        key = index_key(algorithm, digest or base64.b64encode(raw).decode("ascii"))
         offset = self._seen.get(key)
         if offset is not None:
             return offset
@@ -261,6 +317,7 @@ class PackWriter:
         except BaseException:
             self.abort()
             raise
+        self._records, self._seen = [], {}  # the published index holds them now
         return self.final
 
     def abort(self) -> None:

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cairn.core.sqlite_wal import enter_wal_mode
@@ -78,14 +78,21 @@ class StatCache:
         Raises:
             StoreError: the cache cannot be read.
         """
+        if not paths:
+            return {}
         wanted = set(paths)
+        # Only the rows below the folder the paths share (a range of the primary key): the
+        # cache also holds every other folder ever added.
+        low = os.path.commonpath(paths) if len(paths) > 1 else paths[0]
+        high = low + "\U0010ffff"
         try:
             with self._lock:
                 # The racy-entry rule is applied by SQLite, so Python only sees usable rows.
                 rows = self._db.execute(
                     "SELECT path, size, mtime_ns, inode, ctime_ns, digest FROM stat_cache "
-                    "WHERE algorithm = ? AND hashed_ns - max(mtime_ns, ctime_ns) > ?",
-                    (algorithm, self._racy_ns),
+                    "WHERE path >= ? AND path <= ? AND algorithm = ? "
+                    "AND hashed_ns - max(mtime_ns, ctime_ns) > ?",
+                    (low, high, algorithm, self._racy_ns),
                 ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
@@ -95,16 +102,15 @@ class StatCache:
             if path in wanted
         }
 
-    def record(self, items: Sequence[tuple[str, StatKey, str]], algorithm: str) -> None:
-        """Remember ``(absolute path, stat key taken before hashing, digest)`` items.
+    def record(self, items: Iterable[tuple[str, StatKey, str]], algorithm: str) -> None:
+        """Remember ``(absolute path, stat key taken before hashing, digest)`` items
+        (consumed as they are written: a generator keeps a million rows out of memory).
 
         Raises:
             StoreError: the cache cannot be written.
         """
-        if not items:
-            return
         now = time.time_ns()
-        rows = [(path, algorithm, *key, now, digest) for path, key, digest in items]
+        rows = ((path, algorithm, *key, now, digest) for path, key, digest in items)
         try:
             with self._lock, self._db:
                 self._db.executemany(
