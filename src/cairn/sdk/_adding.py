@@ -44,14 +44,9 @@ def make_entry(
     """An entry for a stored file; non-MD5 entries carry ``extra {"alg": "XXH128"}``."""
     digest, size, local_path = ingested
     extra = {"alg": "XXH128"} if algorithm == XXH128 else {}
-    return ArtifactManifestEntry(
-        path=path,
-        digest=digest,
-        size=size,
-        extra=extra,
-        local_path=local_path,
-        skip_cache=skip_cache,
-    )
+    # Positional: one call per file of a folder (path, digest, ref, birth id, size, extra,
+    # local path, skip cache).
+    return ArtifactManifestEntry(path, digest, None, None, size, extra, local_path, skip_cache)
 
 
 def ingest(backend: Callable[[], Backend], path: Path, algorithm: str, policy: str) -> Ingested:

@@ -304,19 +304,20 @@ class Artifact(ArtifactSurface):
                 self._progress(),
                 f"Adding directory to artifact ({root})",
             )
+            make, skip = _adding.make_entry, bool(skip_cache)
             entries = [
-                (_adding.make_entry(logical, item, algorithm, bool(skip_cache)), physical)
-                for (logical, physical), item in zip(found, ingested, strict=True)
+                make(logical, item, algorithm, skip)
+                for (logical, _physical), item in zip(found, ingested, strict=True)
             ]
             current = self.manifest.entries
             if not merge and current:
-                for entry, _physical in entries:
+                for entry in entries:
                     existing = current.get(entry.path)
                     if existing is not None and existing.digest != entry.digest:
                         raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
             added = self._added_local_paths
-            for entry, physical in entries:  # Manifest.add_entry, its collision rule checked above
-                current[entry.path] = entry
+            for entry, (_logical, physical) in zip(entries, found, strict=True):
+                current[entry.path] = entry  # Manifest.add_entry: its collision rule is above
                 added[physical] = entry
 
     @ensure_not_finalized

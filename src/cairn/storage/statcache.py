@@ -81,9 +81,9 @@ class StatCache:
         if not paths:
             return {}
         wanted = set(paths)
-        # Only the rows below the folder the paths share (a range of the primary key): the
-        # cache also holds every other folder ever added.
-        low = os.path.commonpath(paths) if len(paths) > 1 else paths[0]
+        # Only the rows whose path starts as all of ``paths`` do (a range of the primary
+        # key): the cache also holds every other folder ever added.
+        low = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 - a string range
         high = low + "\U0010ffff"
         try:
             with self._lock:
