@@ -395,6 +395,28 @@ class BlobExport(Protocol):
         ...
 
 
+@runtime_checkable
+class BlobBatchUpload(Protocol):
+    """Optional: a backend that uploads many blobs at once (server mode sends small blobs
+    in batches, from the copies staged when they were added).
+
+    ``log`` uses it instead of one ``put_blob`` per blob.
+    """
+
+    def put_blobs(
+        self,
+        entity: str,
+        uploads: Sequence[tuple[BlobRef, Path]],
+        on_done: Callable[[Sequence[BlobRef]], None] | None = None,
+    ) -> None:
+        """Upload each blob (from its staged copy, else from its path, checked against
+        its digest); ``on_done`` hears of each group of blobs stored, in this thread.
+
+        Raises: as ``put_blob`` (the first failure; the rest is cancelled).
+        """
+        ...
+
+
 BackendFactory = Callable[[Settings], Backend]
 
 _factories: dict[str, BackendFactory] = {}

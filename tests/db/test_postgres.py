@@ -21,6 +21,7 @@ from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
 from cairn.db.models import Base
 from cairn.protocol import CommitRequest
+from cairn.service.blob_registry import BlobRegistry
 from cairn.service.commit import commit_version
 from cairn.service.store import Store
 from cairn.service.versions import list_versions
@@ -98,3 +99,26 @@ def test_concurrent_commits_get_consecutive_indices(engine: Engine, tmp_path: Pa
     page = list_versions(store, "e", "p", "c", None, 3)
     assert [v.version_index for v in page.items] == [7, 6, 5]
     assert page.items[0].aliases == ["latest"]
+
+
+def test_the_blob_record_on_postgresql(engine: Engine) -> None:
+    upgrade_to_head(engine)
+    registry = BlobRegistry(Database(engine))
+    blobs = [(f"ZDE{i:03d}==", "md5", i) for i in range(600)]  # more than one chunk
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            registry.record("team", blobs)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record) for _ in range(3)]
+    for thread in threads:  # concurrent writers of the same rows: each row once, no error
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    asked = [(digest, algorithm) for digest, algorithm, _size in blobs]
+    assert registry.recorded("team", [*asked, ("ZDE==", "md5")]) == set(asked)
+    assert registry.recorded("team", [(asked[0][0], "xxh128")]) == set()

@@ -109,6 +109,13 @@ def test_s3_xxh128_uploads_are_rehashed(s3_server: Server, tmp_path: Path) -> No
         (tmp_path / "bad").write_bytes(bad)
         put_file(urls[0]["url"], tmp_path / "good")
         put_file(urls[1]["url"], tmp_path / "bad")
+        # blobs/missing answers from the server's record: uploads are checked (and
+        # promoted) when something needs them, as a download or a commit does.
+        missing = ok(alice.post(f"{BASE}/blobs/missing", json={"blobs": blobs}))["blobs"]
+        assert missing == blobs
+        ok(alice.post(f"{BASE}/blobs/download-urls", json={"blobs": blobs[:1]}))
+        refused = alice.post(f"{BASE}/blobs/download-urls", json={"blobs": blobs[1:]})
+        assert refused.status_code == 404
         missing = ok(alice.post(f"{BASE}/blobs/missing", json={"blobs": blobs}))["blobs"]
     assert missing == [blobs[1]]
     assert len(_bucket_keys(s3_server, "entities/vision/xxh128/")) == 1

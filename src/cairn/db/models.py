@@ -324,3 +324,19 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoredBlob(Base):
+    """A blob a server stored in its S3 store, for ``entity`` (``cairn.service.blob_registry``).
+
+    Rows are only ever added when the bytes are in the bucket under their final key; the
+    server answers presence questions from them instead of asking the bucket.
+    """
+
+    __tablename__ = "stored_blob"
+
+    entity: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

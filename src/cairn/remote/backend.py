@@ -137,6 +137,18 @@ class RemoteBackend:
         """Upload through a signed URL. Raises: CorruptionError (digest differs), OSError."""
         self._transfers.upload(entity, blob, source)
 
+    def put_blobs(
+        self,
+        entity: str,
+        uploads: Sequence[tuple[BlobRef, Path]],
+        on_done: Callable[[Sequence[BlobRef]], None] | None = None,
+    ) -> None:
+        """Small blobs in batches from their staged bytes, large ones through signed URLs.
+
+        Raises: CorruptionError (a copy changed since it was added), OSError, CommError.
+        """
+        self._transfers.upload_many(entity, uploads, on_done)
+
     # versions
 
     def commit_version(self, request: CommitRequest) -> CommitResult:

@@ -2,16 +2,19 @@
 
 ``ingest_file`` copies a draft's file into a staging blob store under
 ``<cache_dir>/staging`` while hashing it (one read, one write), so later edits of the
-source cannot change what gets logged. ``missing`` asks the server once which blobs the
-entity lacks and fetches upload URLs for exactly those in the same breath; ``upload``
-then PUTs each file straight to its signed URL (the SDK runs them in parallel), or, for a
+source cannot change what gets logged; ``stage_many`` does it for a folder, small files
+packed (one write and one fsync per pack, not per file). ``missing`` asks the server once
+which blobs the entity lacks and fetches upload URLs for the large ones in the same
+breath; ``upload_many`` sends the small ones from their staged bytes in batches
+(``cairn.remote.batches``) and PUTs each large one straight to its signed URL, or, for a
 blob the server marks ``multipart``, in parts that are PUT in parallel and survive an
 interruption (the server remembers the parts it has; a retry sends only the others). The
-staged copies are dropped once their version is committed (``release``). Downloads go
-through the client cache (``storage.cache``, W&B's ``obj/md5/...`` layout): a blob found
-there with the right digest is copied without touching the network; otherwise it is
-fetched from a signed URL into the cache (large ones as parallel ``Range`` requests; the
-digest is checked before the file is published) and copied to the caller's path.
+staged copies, packed or loose, are dropped once their version is committed
+(``release``). Downloads go through the client cache (``storage.cache``, W&B's
+``obj/md5/...`` layout): a blob found there with the right digest is copied without
+touching the network; otherwise it is fetched from a signed URL into the cache (large
+ones as parallel ``Range`` requests; the digest is checked before the file is published)
+and copied to the caller's path.
 """
 
 from __future__ import annotations
@@ -33,15 +36,17 @@ from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
 from cairn.errors import CommError, CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob
+from cairn.remote import batches
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.cache import ClientCache
-from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
+from cairn.storage.hashing import copy_and_hash, hash_file
 
 STAGING_DIR = "staging"
 URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used
 CHUNK = 1024 * 1024
 PART_WORKERS = 4  # parallel requests for the parts (or ranges) of one blob
+UPLOAD_WORKERS = 8  # large blobs uploaded at once
 RANGE_MIN_BYTES = 64 * 1024 * 1024  # blobs this large come down in parallel ranges
 RANGE_BYTES = 16 * 1024 * 1024
 
@@ -122,51 +127,54 @@ class Transfers:
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
     ) -> list[IngestedBlob]:
-        """``stage`` for many files on a thread pool; results in ``sources`` order and
-        ``on_progress`` called from this thread.
+        """``stage`` for many files at once (``LocalBlobStore.ingest_many``: small files
+        packed, large ones loose, read in parallel); results in ``sources`` order and
+        ``on_progress`` called from this thread. A packed blob's ``local_path`` is its
+        source (its staged bytes are read back by ``upload_many``).
 
-        Raises: as ``stage`` (the first failure; the remaining work is cancelled).
+        Raises: as ``stage`` (the first failure; the remaining work is cancelled; packs
+        already published stay staged, like staged files of a draft never logged).
         """
         new_hasher(algorithm)  # ValueError before anything is read
-        total = len(sources)
         sizes = [os.stat(source).st_size for source in sources]
         total_bytes = sum(sizes)
-        results: list[IngestedBlob | None] = [None] * total
-        done = done_bytes = 0
-        workers = max(1, min(default_workers(), total))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {
-                pool.submit(self.stage, Path(src), algorithm): i for i, src in enumerate(sources)
-            }
-            try:
-                for future in as_completed(futures):
-                    index = futures[future]
-                    results[index] = future.result()
-                    done += 1
-                    done_bytes += sizes[index]
-                    if on_progress is not None:
-                        on_progress(done, total, done_bytes, total_bytes)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-        return [blob for blob in results if blob is not None]
+
+        def progress(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(done, total, total_bytes * done // max(total, 1), total_bytes)
+
+        stored = self.staging.ingest_many(
+            [Path(source) for source in sources], algorithm, on_progress=progress, sizes=sizes
+        )
+        return [IngestedBlob(b.digest, b.algorithm, b.size, b.path) for b in stored]
 
     def release(self, manifest_json: bytes) -> None:
-        """Drop the staged copies of a committed manifest's blobs (now on the server).
+        """Drop the staged copies of a committed manifest's blobs (now on the server):
+        loose files are deleted, packs rewritten without them (removed when nothing else
+        of theirs is staged).
 
         Raises nothing: a manifest or file that cannot be read or removed is left alone.
         """
-        if self._staging is None:
+        staging = self._staging
+        if staging is None:
             return
         try:
             manifest = Manifest.from_json(manifest_json)
         except ValueError:
             return
+        dead: set[tuple[str, str]] = set()  # (algorithm, digest), as packs name blobs
         for entry in manifest.entries.values():
             if entry.ref is None:
+                dead.add((entry.algorithm(), entry.digest))
                 with contextlib.suppress(OSError, ValueError):
-                    self._staging.delete(entry.digest, entry.algorithm())
+                    staging.delete(entry.digest, entry.algorithm())
+        with contextlib.suppress(OSError, ValueError, CorruptionError):
+            packs = {
+                where[0] for alg, digest, where in staging.packs.items() if (alg, digest) in dead
+            }
+            for pack in sorted(packs):
+                with contextlib.suppress(OSError, CorruptionError):
+                    staging.drop_packed(pack, dead)
 
     # ------------------------------------------------------------ uploads
 
@@ -181,8 +189,9 @@ class Transfers:
         path = f"/entities/{entity}/blobs/missing"
         answer = self._client.call("POST", path, json=body, idempotent=True).json()
         missing = [BlobRef(b["digest"], b["algorithm"], b["size"]) for b in answer["blobs"]]
-        if missing:
-            self._sign_uploads(entity, missing)
+        large = [blob for blob in missing if blob.size > batches.BATCH_BLOB_MAX]
+        if large:  # small ones go up in batches, without URLs
+            self._sign_uploads(entity, large)
         return missing
 
     def _sign_uploads(self, entity: str, blobs: Sequence[BlobRef]) -> None:
@@ -235,6 +244,89 @@ class Transfers:
             raise CorruptionError(
                 f"'{source}' no longer hashes to {blob.digest}: it changed since it was added"
             )
+
+    def upload_many(
+        self,
+        entity: str,
+        uploads: Sequence[tuple[BlobRef, Path]],
+        on_done: Callable[[Sequence[BlobRef]], None] | None = None,
+    ) -> None:
+        """Upload blobs the server lacks: small ones in batches (``BATCH_WORKERS`` in
+        flight) from their staged bytes, large ones alone (``upload``) from their paths;
+        ``on_done`` hears of each group stored, from this thread.
+
+        Raises: as ``upload`` (the first failure; what is not started is cancelled).
+        """
+        groups, alone = batches.plan(uploads)
+        with (
+            ThreadPoolExecutor(max_workers=batches.BATCH_WORKERS) as batch_pool,
+            ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as single_pool,
+        ):
+            futures = {
+                batch_pool.submit(self._upload_batch, entity, group): [b for b, _ in group]
+                for group in groups
+            }
+            for blob, source in alone:
+                futures[single_pool.submit(self.upload, entity, blob, source)] = [blob]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+                    if on_done is not None:
+                        on_done(futures[future])
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _upload_batch(self, entity: str, group: Sequence[tuple[BlobRef, Path]]) -> None:
+        """Send one batch; a batch over the server's body limit is split in two, and a
+        blob alone over it takes the single-upload path."""
+        blobs = []
+        for blob, source in group:
+            data = self._staged_bytes(entity, blob, source)
+            if data is not None:
+                blobs.append((blob, data))
+        if not blobs:
+            return
+        response = batches.send(self._client, entity, blobs)
+        if response.status_code == 413 and len(group) > 1:
+            half = len(group) // 2
+            self._upload_batch(entity, group[:half])
+            self._upload_batch(entity, group[half:])
+            return
+        if response.status_code == 413:
+            self.upload(entity, *group[0])
+            return
+        raise_for(response)
+
+    def _staged_bytes(self, entity: str, blob: BlobRef, source: Path) -> bytes | None:
+        """The bytes of ``blob`` as staged when it was added, else read from ``source``
+        and checked; None when neither is there but the server holds the blob by now (a
+        staged copy released by another draft's commit).
+
+        Raises: CorruptionError (``source`` changed since it was added), FileNotFoundError
+        (neither copy exists and the server lacks the blob), OSError.
+        """
+        try:
+            return self.staging.read_bytes(blob.digest, blob.algorithm)
+        except FileNotFoundError:
+            pass
+        try:
+            data: bytes | None = Path(source).read_bytes()
+        except FileNotFoundError:
+            data = None
+        if data is not None and len(data) == blob.size:
+            hasher = new_hasher(blob.algorithm)
+            hasher.update(data)
+            if b64(hasher.digest()) == blob.digest:
+                return data
+        if not self.missing(entity, [blob]):
+            return None
+        if data is None:
+            raise FileNotFoundError(f"Cannot upload '{source}': no such file")
+        raise CorruptionError(
+            f"'{source}' no longer hashes to {blob.digest}: it changed since it was added"
+        )
 
     def _put(
         self,

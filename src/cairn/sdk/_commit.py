@@ -21,7 +21,7 @@ from cairn.core.names import validate_aliases, validate_artifact_name, validate_
 from cairn.core.names import validate_tags as _validate_tags
 from cairn.errors import CommError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
-from cairn.protocol import Backend, BlobRef, CommitRequest, CommitResult
+from cairn.protocol import Backend, BlobBatchUpload, BlobRef, CommitRequest, CommitResult
 
 UPLOAD_WORKERS = 8
 
@@ -90,7 +90,8 @@ def upload_missing(
     entries: Sequence[ManifestEntry],
     progress: ProgressCallback = silent,
 ) -> None:
-    """Ask once which blobs the store lacks, then upload each from an entry's local copy.
+    """Ask once which blobs the store lacks, then upload each from an entry's local copy
+    (all at once when the backend can: ``BlobBatchUpload``).
 
     ``progress`` hears of each uploaded file (task ``Uploading``).
 
@@ -121,6 +122,20 @@ def upload_missing(
         return
     total_bytes = sum(blob.size for blob, _ in uploads)
     done_bytes = 0
+    if isinstance(backend, BlobBatchUpload):
+        done_files = 0
+
+        def on_done(blobs: Sequence[BlobRef]) -> None:
+            nonlocal done_files, done_bytes
+            done_files += len(blobs)
+            done_bytes += sum(blob.size for blob in blobs)
+            progress(ProgressEvent("Uploading", done_files, len(uploads), done_bytes, total_bytes))
+
+        backend.put_blobs(entity, uploads, on_done)
+        progress(
+            ProgressEvent("Uploading", done_files, len(uploads), done_bytes, total_bytes, done=True)
+        )
+        return
     with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_WORKERS, len(uploads)))) as pool:
         futures = [(b, pool.submit(backend.put_blob, entity, b, p)) for b, p in uploads]
         for done, (blob, future) in enumerate(futures, start=1):

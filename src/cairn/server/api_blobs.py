@@ -36,8 +36,12 @@ transfers = APIRouter()
 def missing_blobs(
     entity: str, body: wire.BlobList, state: StateDep, who: PrincipalDep
 ) -> wire.BlobList:
+    """The blobs of ``body`` the client should upload: on S3 those the server has not
+    recorded as stored (no request to the bucket), on a directory store those it lacks."""
     authorize(state.store, who, entity, WRITE)
-    missing = state.for_entity(entity).blobs.missing([(b.digest, b.algorithm) for b in body.blobs])
+    state.for_entity(entity)
+    wanted = [(b.digest, b.algorithm) for b in body.blobs]
+    missing = state.blob_store.to_upload(entity, wanted)
     return wire.BlobList(blobs=[b for b in body.blobs if (b.digest, b.algorithm) in missing])
 
 

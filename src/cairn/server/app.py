@@ -16,7 +16,16 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cairn.server import api_admin, api_artifacts, api_blobs, errors, ui, wandb_compat, wire
+from cairn.server import (
+    api_admin,
+    api_artifacts,
+    api_batch,
+    api_blobs,
+    errors,
+    ui,
+    wandb_compat,
+    wire,
+)
 from cairn.server.state import ServerConfig, ServerState
 
 API_VERSION = "1"
@@ -94,6 +103,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.include_router(api_artifacts.router)
     app.include_router(api_blobs.router)
+    app.include_router(api_batch.router)
     app.include_router(api_admin.router)
     app.include_router(api_blobs.transfers)
     wandb_compat.install(app)

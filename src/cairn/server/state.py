@@ -3,7 +3,8 @@
 Blobs are deduplicated only within an entity (DESIGN §4): each entity has its own
 content-addressed area of the blob store (``cairn.storage.server_store``: a directory, or
 an S3 bucket for ``store_url="s3://bucket/prefix"``), so a caller can never obtain another
-entity's bytes by naming their digest. Everything else lives in the database,
+entity's bytes by naming their digest. Everything else lives in the database (with an
+S3 store, also the record of the blobs stored there, ``cairn.service.blob_registry``),
 so app processes hold no state of their own and can be run side by side.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
+from cairn.service.blob_registry import BlobRegistry
 from cairn.service.store import Store
 from cairn.storage.server_store import DirectoryServerStore, ServerStore
 
@@ -50,10 +52,14 @@ class ServerState:
         bucket unreachable); MissingExtraError (S3 without boto3); ValueError (bad URL).
         """
         self.config = config
-        self.blob_store = _open_blob_store(config)
         engine = create_db_engine(config.db_url)
         upgrade_to_head(engine)
         self.db = Database(engine)
+        try:
+            self.blob_store = _open_blob_store(config, BlobRegistry(self.db))
+        except BaseException:
+            self.db.dispose()
+            raise
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
         self.store = self.for_entity(config.organization)
@@ -75,9 +81,10 @@ class ServerState:
         self.db.dispose()
 
 
-def _open_blob_store(config: ServerConfig) -> ServerStore:
+def _open_blob_store(config: ServerConfig, record: BlobRegistry) -> ServerStore:
+    """The directory store, or the S3 store recording its blobs in the database."""
     if config.store_url is None:
         return DirectoryServerStore(Path(config.store_dir))
     from cairn.storage.s3_server_store import S3ServerStore
 
-    return S3ServerStore(config.store_url, config.s3_endpoint_url, config.s3_region)
+    return S3ServerStore(config.store_url, config.s3_endpoint_url, config.s3_region, record)

@@ -5,31 +5,47 @@ Keys: ``<prefix>/entities/<entity>/<algorithm>/<hex[:2]>/<hex[2:]>`` for stored 
 ``.../mp-<size>-<part size>`` for multipart uploads waiting for verification. Clients get
 presigned URLs for the staging keys only; the server promotes an object to its final key
 after checking it (``cairn.storage.server_store`` explains how), so a wrong body never
-becomes a blob. boto3 is imported on first use (extra ``cairn[s3]``).
+becomes a blob. Batches of small blobs (``put_batch``) are checked by the server and
+written straight to their final keys, one request per blob.
+
+With a ``BlobRecord`` (the server's database), every blob that reaches its final key
+through this store is recorded, and presence questions are answered from the record
+first: ``to_upload`` (what a client should send) asks only the record, ``has`` and
+``missing`` (the commit's check) trust recorded blobs and ask the bucket, as without a
+record, only about the others (recording what they find). boto3 is imported on first use
+(extra ``cairn[s3]``).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
 from cairn.errors import CommError, CorruptionError, MissingExtraError, NotFoundError, StoreError
 from cairn.storage.server_store import (
+    BatchItem,
+    BlobRecord,
     MultipartUpload,
     Presigned,
     _check_entity,
     _hex,
     part_count,
+    read_batch_item,
+    verify_batch,
 )
 
 _CHUNK = 8 * 1024 * 1024
 CHECK_THREADS = 16  # parallel presence checks against the bucket
+PUT_THREADS = 8  # parallel writes of a batch's blobs
+POOL_CONNECTIONS = 64  # several batches and checks at once share the client
 SINGLE_COPY_LIMIT = 5 * 1024**3  # the largest object S3 copies in one request
 
 
@@ -58,7 +74,11 @@ def _client(endpoint_url: str | None, region: str | None) -> Any:
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
-        config=Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
+        config=Config(
+            signature_version="s3v4",
+            retries={"max_attempts": 5, "mode": "standard"},
+            max_pool_connections=POOL_CONNECTIONS,
+        ),
     )
 
 
@@ -82,26 +102,36 @@ class S3Area:
         return self._store.has(self._entity, digest, algorithm)
 
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored, asked of the
-        bucket ``CHECK_THREADS`` at a time (each check is one or more round trips, and
-        promoting a finished upload reads it back).
+        """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored. Recorded
+        blobs are trusted; the others are asked of the bucket ``CHECK_THREADS`` at a time
+        (each check is one or more round trips, and promoting a finished upload reads it
+        back), and those found are recorded.
 
-        Raises: ValueError (invalid digest, before any request), botocore errors.
+        Raises: ValueError (invalid digest, before any request), botocore errors,
+        sqlalchemy errors (the record).
         """
         for digest, algorithm in blobs:
             blob_key(digest, algorithm)
-        if len(blobs) <= 1:
-            return {blob for blob in blobs if not self.has(*blob)}
-        with ThreadPoolExecutor(min(CHECK_THREADS, len(blobs))) as pool:
-            present = list(pool.map(lambda blob: self.has(*blob), blobs))
-        return {blob for blob, stored in zip(blobs, present, strict=True) if not stored}
+        store, entity = self._store, self._entity
+        recorded = store.recorded(entity, blobs)
+        todo = [blob for blob in blobs if blob not in recorded]
+        if len(todo) <= 1:
+            sizes = [store.check(entity, *blob) for blob in todo]
+        else:
+            with ThreadPoolExecutor(min(CHECK_THREADS, len(todo))) as pool:
+                sizes = list(pool.map(lambda blob: store.check(entity, *blob), todo))
+        found = [(*blob, size) for blob, size in zip(todo, sizes, strict=True) if size is not None]
+        store.record(entity, found)
+        return {blob for blob, size in zip(todo, sizes, strict=True) if size is None}
 
     def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
-        """Store ``data`` (the server's own writes, e.g. manifests). Raises: botocore errors."""
+        """Store ``data`` (the server's own writes, e.g. manifests).
+
+        Raises: botocore errors, sqlalchemy errors (the record).
+        """
         digest = digest_bytes(data, algorithm)
-        key = self._store.final_key(self._entity, digest, algorithm)
-        md5 = base64.b64encode(_md5(data)).decode()
-        self._store.client.put_object(Bucket=self._store.bucket, Key=key, Body=data, ContentMD5=md5)
+        self._store.put_final(self._entity, digest, algorithm, data)
+        self._store.record(self._entity, [(digest, algorithm, len(data))])
         return S3Blob(digest)
 
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
@@ -146,8 +176,15 @@ def _md5(data: bytes) -> bytes:
 class S3ServerStore:
     """The ``ServerStore`` over one bucket and prefix."""
 
-    def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None):
-        """Connect and check the bucket exists.
+    def __init__(
+        self,
+        url: str,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        record: BlobRecord | None = None,
+    ):
+        """Connect and check the bucket exists. ``record``: where stored blobs are
+        recorded and looked up first (none: every question goes to the bucket).
 
         Raises: ValueError (bad URL), MissingExtraError (no boto3), StoreError (bucket
         missing or unreachable; the message names it).
@@ -160,6 +197,62 @@ class S3ServerStore:
             raise StoreError(f"Cannot use S3 store '{url}': {exc}") from exc
         self._areas: dict[str, S3Area] = {}
         self._lock = threading.Lock()
+        self._record = record
+
+    def recorded(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The blobs of ``blobs`` recorded as stored (none without a record)."""
+        if self._record is None or not blobs:
+            return set()
+        return self._record.recorded(entity, blobs)
+
+    def record(self, entity: str, blobs: Sequence[tuple[str, str, int]]) -> None:
+        """Record ``(digest, algorithm, size)`` blobs now under their final keys."""
+        if self._record is not None and blobs:
+            self._record.record(entity, blobs)
+
+    def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The blobs a client should upload: those not recorded as stored, answered
+        without a request to the bucket (a blob stored before the record existed is
+        uploaded again: same bytes). Without a record: ``missing``, asking the bucket.
+
+        Raises: ValueError (invalid digest), CommError (bad entity name), sqlalchemy or
+        botocore errors.
+        """
+        area = self.area(entity)
+        if self._record is None:
+            return area.missing(blobs)
+        for digest, algorithm in blobs:
+            blob_key(digest, algorithm)
+        return set(blobs) - self.recorded(entity, blobs)
+
+    def put_final(self, entity: str, digest: str, algorithm: str, data: bytes) -> None:
+        """Write checked bytes to the blob's final key (S3 checks them against their MD5
+        on the way). Raises: ValueError (digest), botocore errors."""
+        key = self.final_key(entity, digest, algorithm)
+        md5 = base64.b64encode(_md5(data)).decode()
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentMD5=md5)
+
+    def put_batch(self, entity: str, source: Path, items: Sequence[BatchItem]) -> None:
+        """Store the blobs of the batch file ``source`` once every one checks out: each is
+        one PUT to its final key (``PUT_THREADS`` at a time), then all are recorded.
+
+        Raises: CorruptionError (a wrong blob: nothing stored), ValueError, CommError (bad
+        entity name), OSError, botocore and sqlalchemy errors (blobs already written stay:
+        they are checked, content-addressed bytes).
+        """
+        self.area(entity)
+        verify_batch(source, items)
+        fd = os.open(source, os.O_RDONLY)
+        try:
+
+            def put(item: BatchItem) -> None:
+                self.put_final(entity, item[0], item[1], read_batch_item(fd, item))
+
+            with ThreadPoolExecutor(max(1, min(PUT_THREADS, len(items)))) as pool:
+                list(pool.map(put, items))
+        finally:
+            os.close(fd)
+        self.record(entity, [(digest, algorithm, size) for digest, algorithm, _o, size in items])
 
     def _key(self, *parts: str) -> str:
         return "/".join(p for p in (self.prefix, *parts) if p)
@@ -185,35 +278,51 @@ class S3ServerStore:
                 area = self._areas[entity] = S3Area(self, entity)
             return area
 
-    def _exists(self, key: str) -> bool:
+    def _size(self, key: str) -> int | None:
+        """The size of the object at ``key``, None when there is none."""
         try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             if _is_missing(exc):
-                return False
+                return None
             raise
-        return True
+        return int(head.get("ContentLength", 0))
 
     def has(self, entity: str, digest: str, algorithm: str) -> bool:
-        """Whether ``entity`` holds the blob; verifies and promotes finished uploads of it."""
-        final = self.final_key(entity, digest, algorithm)
-        if self._exists(final):
+        """Whether ``entity`` holds the blob: recorded, or found in the bucket (verifying
+        and promoting a finished upload of it first, and recording it)."""
+        blob = (digest, algorithm)
+        if blob in self.recorded(entity, [blob]):
             return True
+        size = self.check(entity, digest, algorithm)
+        if size is not None:
+            self.record(entity, [(digest, algorithm, size)])
+        return size is not None
+
+    def check(self, entity: str, digest: str, algorithm: str) -> int | None:
+        """Ask the bucket (not the record) whether ``entity`` holds the blob, verifying and
+        promoting finished uploads of it; its size when it is stored, else None.
+
+        Raises: ValueError (invalid digest), botocore errors.
+        """
+        final = self.final_key(entity, digest, algorithm)
+        size = self._size(final)
+        if size is not None:
+            return size
         listing = self.client.list_objects_v2(
             Bucket=self.bucket, Prefix=self._incoming(entity, digest, algorithm)
         )
-        promoted = False
         for item in listing.get("Contents", []):
             key = item["Key"]
             try:
-                if not promoted and self._verified(key, item, digest, algorithm):
+                if size is None and self._verified(key, item, digest, algorithm):
                     self._copy(key, final, int(item.get("Size", 0)))
-                    promoted = True
+                    size = int(item.get("Size", 0))
             except Exception as exc:
                 if not _is_missing(exc):  # else another process took this upload first
                     raise
             self.client.delete_object(Bucket=self.bucket, Key=key)
-        return promoted or self._exists(final)
+        return size if size is not None else self._size(final)
 
     def _copy(self, source: str, target: str, size: int) -> None:
         """Copy an object inside the bucket: one request up to S3's single-copy limit,

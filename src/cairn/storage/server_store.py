@@ -9,7 +9,10 @@ routes never look at what is behind it:
 - ``upload_url`` / ``download_url``: a presigned URL (S3), or ``None`` when the server
   must sign its own transfer URL (directory);
 - ``start_multipart`` / ``part_url`` / ``complete_multipart``: large blobs in parts that
-  survive an interruption (the store remembers the parts already received).
+  survive an interruption (the store remembers the parts already received);
+- ``to_upload``: which blobs a client should send (for S3 from the server's record of
+  stored blobs, ``BlobRecord``, without asking the bucket);
+- ``put_batch``: many small blobs received in one request, checked and stored at once.
 
 Integrity: nothing reaches an entity's area unverified. The directory store hashes every
 upload (``LocalBlobStore.put``). On S3 a client uploads to a staging key under
@@ -18,6 +21,8 @@ header, so S3 itself refuses a wrong body, and the server checks again before it
 promotes the object to its final key: the object's ETag must be its MD5, or else the
 server streams the object and re-hashes it (XXH128 blobs, multipart uploads, encrypted
 buckets whose ETags are not MD5s). Wrong objects are deleted, so nothing is stored.
+A batch (``put_batch``) is hashed in full before any of it is written: one wrong blob
+refuses the whole batch.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ import secrets
 import shutil
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from cairn.core.digest import blob_key
+from cairn.core.digest import blob_key, digest_bytes
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstore import LocalBlobStore
 
@@ -82,10 +88,28 @@ class MultipartUpload:
     done: dict[int, int]
 
 
+class BlobRecord(Protocol):
+    """Which blobs a server has stored, per entity (kept in its database by the service
+    layer, ``cairn.service.blob_registry``)."""
+
+    def recorded(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
+
+    def record(self, entity: str, blobs: Sequence[tuple[str, str, int]]) -> None: ...
+
+
+# One blob of a batch: (digest, algorithm, offset in the batch file, size).
+BatchItem = tuple[str, str, int, int]
+BATCH_WORKERS = 8  # blobs of a batch written at once (directory store)
+
+
 class ServerStore(Protocol):
     """The blob storage of a server (see the module docstring)."""
 
     def area(self, entity: str) -> BlobArea: ...
+
+    def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
+
+    def put_batch(self, entity: str, source: Path, items: Sequence[BatchItem]) -> None: ...
 
     def upload_url(
         self, entity: str, digest: str, algorithm: str, size: int, ttl: int
@@ -127,6 +151,43 @@ def _hex(digest: str, algorithm: str) -> str:
     return blob_key(digest, algorithm).split("/", 1)[1].replace("/", "")
 
 
+def read_batch_item(fd: int, item: BatchItem) -> bytes:
+    """The bytes of one blob of a batch file open as ``fd``.
+
+    Raises: CorruptionError (the file is shorter than the item says), OSError.
+    """
+    _digest, _algorithm, offset, size = item
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        raise CorruptionError(f"batch file shorter than its listing ({offset} + {size} bytes)")
+    return data
+
+
+def verify_batch(source: Path, items: Sequence[BatchItem]) -> None:
+    """Check that every blob of the batch file ``source`` has its digest, before anything
+    of it is stored.
+
+    Raises:
+        CorruptionError: a blob's bytes have another digest (naming its position and
+            digest) or the file is too short.
+        ValueError: an invalid digest or unknown algorithm.
+    """
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        for position, item in enumerate(items):
+            digest, algorithm = item[0], item[1]
+            blob_key(digest, algorithm)
+            actual = digest_bytes(read_batch_item(fd, item), algorithm)
+            if actual != digest:
+                raise CorruptionError(
+                    f"blob {position} of the batch ({algorithm} {digest}) has digest {actual}: "
+                    "nothing of the batch was stored",
+                    context={"digest": digest, "actual": actual},
+                )
+    finally:
+        os.close(fd)
+
+
 def _upload_id(entity: str, digest: str, algorithm: str, size: int, part_size: int) -> str:
     text = "\n".join((entity, algorithm, digest, str(size), str(part_size)))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -157,6 +218,32 @@ class DirectoryServerStore:
             if area is None:
                 area = self._areas[entity] = LocalBlobStore(self.root / "entities" / entity)
             return area
+
+    def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The blobs of ``blobs`` that ``entity``'s directory lacks.
+
+        Raises: CommError (bad entity name), ValueError (invalid digest), CorruptionError.
+        """
+        return self.area(entity).missing(blobs)
+
+    def put_batch(self, entity: str, source: Path, items: Sequence[BatchItem]) -> None:
+        """Store the blobs of the batch file ``source`` once every one checks out.
+
+        Raises: CorruptionError (a wrong blob: nothing stored), ValueError, OSError,
+        CommError (bad entity name).
+        """
+        area = self.area(entity)
+        verify_batch(source, items)
+        fd = os.open(source, os.O_RDONLY)
+        try:
+
+            def put(item: BatchItem) -> None:
+                area.put_bytes(read_batch_item(fd, item), item[1])
+
+            with ThreadPoolExecutor(max(1, min(BATCH_WORKERS, len(items)))) as pool:
+                list(pool.map(put, items))
+        finally:
+            os.close(fd)
 
     def upload_url(
         self, entity: str, digest: str, algorithm: str, size: int, ttl: int
