@@ -7,8 +7,8 @@ start it (``python -m cairn.cli server``, first admin from ``server create-admin
 
 - upload of small: Cairn ``add_dir`` + ``log_artifact`` through the server (each round in
   a fresh team, so nothing is deduplicated) against raw boto3 ``put_object`` of the same
-  files under a fresh prefix, both with 8 parallel transfers (the SDK's
-  ``UPLOAD_WORKERS``); 2,000 of the 20,000 files (:func:`upload_set`), one round;
+  files under a fresh prefix (8 threads; Cairn sends small files in batches that the
+  server writes 8 at a time); all 20,000 files, one round;
 - download of large: Cairn ``download`` of a version holding the 1 GiB file (a fresh
   client cache each round) against boto3 ``download_file`` of the same object with the
   same parallel ranges (4 x 16 MiB, the remote client's ``PART_WORKERS`` and
@@ -76,7 +76,6 @@ client.download_file(bucket, key, dest, Config=config)
 print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
-UPLOAD_FOLDERS = 10
 PAGE_FILES = 100_000
 PAGE_FOLDERS = 100
 
@@ -246,24 +245,6 @@ def _boto_kwargs() -> dict[str, str]:
         "aws_secret_access_key": BOTO_ENV["AWS_SECRET_ACCESS_KEY"],
         "region_name": BOTO_ENV["AWS_DEFAULT_REGION"],
     }
-
-
-def upload_set(small: Path, data: Path) -> Path:
-    """The first ``UPLOAD_FOLDERS`` folders of small (200 files of 4 KiB each), hard-linked
-    once under ``data``: moto answers ~125 requests/s here and a blob costs Cairn ~6, so
-    all 20,000 files would take most of an hour a round (see README)."""
-    root = data / f"small-upload-{UPLOAD_FOLDERS}"
-    done = data / f"small-upload-{UPLOAD_FOLDERS}.done"
-    if not done.exists():
-        for index in range(UPLOAD_FOLDERS):
-            source = small / f"dir-{index:04d}"
-            target = root / source.name
-            target.mkdir(parents=True, exist_ok=True)
-            for item in source.iterdir():
-                if not (target / item.name).exists():
-                    os.link(item, target / item.name)
-        done.touch()
-    return root
 
 
 def page_set(data: Path) -> Path:

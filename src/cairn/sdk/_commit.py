@@ -100,18 +100,19 @@ def upload_missing(
         CorruptionError: a local copy changed since it was added (immutable policy).
         OSError: a local copy cannot be read.
     """
-    sources: dict[tuple[str, str], tuple[BlobRef, ManifestEntry]] = {}
+    sources: dict[tuple[str, str], ManifestEntry] = {}  # each blob once, with a local copy
     for entry in entries:
-        if entry.ref is not None:
-            continue
-        key = (entry.digest, entry.algorithm())
-        known = sources.get(key)
-        if known is None or (known[1].local_path is None and entry.local_path is not None):
-            sources[key] = (BlobRef(entry.digest, key[1], entry.size or 0), entry)
-    missing = backend.missing_blobs(entity, [blob for blob, _ in sources.values()])
+        if entry.ref is None:
+            key = (entry.digest, entry.algorithm())
+            known = sources.get(key)
+            if known is None or (known.local_path is None and entry.local_path is not None):
+                sources[key] = entry
+    missing = backend.missing_blobs(
+        entity, [BlobRef(key[0], key[1], entry.size or 0) for key, entry in sources.items()]
+    )
     uploads: list[tuple[BlobRef, Path]] = []
     for blob in missing:
-        _, entry = sources[(blob.digest, blob.algorithm)]
+        entry = sources[(blob.digest, blob.algorithm)]
         if entry.local_path is None:
             raise ValueError(
                 f"Cannot log '{entry.path}': its content ({entry.digest}) is not in the store "
