@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import islice
 from json.encoder import encode_basestring_ascii as _quote  # json.dumps' own string encoder
 from typing import Any
 
@@ -154,13 +155,12 @@ class Manifest:
         # The same bytes as ``json.dumps(self.to_json())``, written entry by entry in
         # batches: a million-file manifest never exists as a million small dicts at once.
         parts = [header[:-1].encode("utf-8"), b', "contents": {']
-        items = list(self.entries.items())
-        for start in range(0, len(items), _JSON_BATCH):
-            text = ", ".join(
-                f"{_quote(path)}: {_entry_json(entry)}"
-                for path, entry in items[start : start + _JSON_BATCH]
-            )
-            parts.append((", " + text if start else text).encode("utf-8"))
+        items = iter(self.entries.items())
+        separator = ""
+        while batch := list(islice(items, _JSON_BATCH)):
+            text = ", ".join(f"{_quote(path)}: {_entry_json(entry)}" for path, entry in batch)
+            parts.append((separator + text).encode("utf-8"))
+            separator = ", "
         parts.append(b"}}")
         return b"".join(parts)
 
