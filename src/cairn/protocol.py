@@ -396,6 +396,17 @@ class BlobExport(Protocol):
 
 
 @runtime_checkable
+class CheckedFetch(Protocol):
+    """Optional: a backend whose blob fetches check their own bytes (server mode hashes a
+    download as it arrives). ``download`` then does not read the file again."""
+
+    def fetch_checked_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
+        """``fetch_blob``, with the bytes written to ``dest`` checked against the digest;
+        on a mismatch ``CorruptionError`` is raised and ``dest`` does not exist."""
+        ...
+
+
+@runtime_checkable
 class BlobBatchUpload(Protocol):
     """Optional: a backend that uploads many blobs at once (server mode sends small blobs
     in batches, from the copies staged when they were added).

@@ -1,5 +1,6 @@
 """Large blobs: uploads in parts (resumed after an interruption) and downloads in parallel
-ranges, against a real server (uvicorn on 127.0.0.1) whose thresholds are made small."""
+ranges (hashed as they arrive: corrupt bytes refused, a damaged cache file replaced),
+against a real server (uvicorn on 127.0.0.1) whose thresholds are made small."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import pytest
 import uvicorn
 
 from cairn.config import Settings
+from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef
-from cairn.remote import transfer
+from cairn.remote import fetching, transfer
 from cairn.remote.backend import RemoteBackend
 from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
@@ -101,3 +103,78 @@ def test_parts_resume_and_ranges(
     backend.fetch_blob("team", blob, tmp_path / "down.bin")
     assert (tmp_path / "down.bin").read_bytes() == data
     backend.close()
+
+
+def _stored_file(tmp_path: Path, size: int) -> Path:
+    """The server's stored file of the (only) blob of ``size`` bytes."""
+    found = [p for p in (tmp_path / "store").rglob("*") if p.is_file() and p.stat().st_size == size]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _flip(path: Path, offset: int) -> None:
+    path.chmod(0o644)
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def _ranged_upload(
+    url: str, key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[RemoteBackend, BlobRef, bytes]:
+    data = os.urandom(PART * 5 + 321)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    blob = BlobRef(_md5(data), "md5", len(data))
+    backend = _backend(url, key, tmp_path)
+    backend.put_blob("team", blob, source)
+    monkeypatch.setattr(transfer, "RANGE_MIN_BYTES", PART)
+    monkeypatch.setattr(transfer, "RANGE_BYTES", 50_000)  # 7 ranges, 4 at a time
+
+    def not_whole(*args: object) -> None:
+        raise AssertionError("the server answers ranges: no whole download")
+
+    monkeypatch.setattr(fetching, "download_whole", not_whole)
+    return backend, blob, data
+
+
+def test_a_corrupt_ranged_download_leaves_nothing(
+    small_parts_server: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, key = small_parts_server
+    backend, blob, _data = _ranged_upload(url, key, tmp_path, monkeypatch)
+    _flip(_stored_file(tmp_path, blob.size), blob.size - 10)  # in the last range
+    dest = tmp_path / "down.bin"
+    with pytest.raises(CorruptionError, match="do not match their digest"):
+        backend.fetch_blob("team", blob, dest)
+    assert not dest.exists()
+    cache = tmp_path / "cache"
+    assert [p for p in (cache / "obj").rglob("*") if p.is_file()] == []
+    assert list((cache / "tmp").iterdir()) == []
+    backend.close()
+
+
+def test_a_ranged_download_is_cached_and_a_damaged_cache_file_replaced(
+    small_parts_server: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, key = small_parts_server
+    backend, blob, data = _ranged_upload(url, key, tmp_path, monkeypatch)
+    first = tmp_path / "first.bin"
+    backend.fetch_blob("team", blob, first)
+    assert first.read_bytes() == data
+    assert os.stat(first).st_mode & 0o777 == 0o644
+    with pytest.raises(FileExistsError):  # refused before anything is downloaded
+        backend.fetch_blob("team", blob, first)
+    backend.close()
+    (cached,) = [p for p in (tmp_path / "cache" / "obj").rglob("*") if p.is_file()]
+    assert cached.read_bytes() == data
+    _flip(cached, 12345)  # damaged between runs: the next run checks it again
+    later = _backend(url, key, tmp_path)
+    second = tmp_path / "second.bin"
+    later.fetch_blob("team", blob, second)
+    assert second.read_bytes() == data
+    assert cached.read_bytes() == data  # downloaded again and replaced
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+    later.close()

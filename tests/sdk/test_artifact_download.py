@@ -6,11 +6,14 @@ import errno
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from cairn.errors import CorruptionError
-from cairn.protocol import Backend, BlobExport, BlobRef
+from cairn.protocol import Backend, BlobExport, BlobRef, CheckedFetch
+from cairn.remote import fetching
 from cairn.sdk.artifact import Artifact
 
 LogFn = Callable[..., Artifact]
@@ -22,6 +25,17 @@ def logged(cairn_dir: Path, tv1_tree: Path, log: LogFn) -> Artifact:
     art = Artifact("tv", "dataset")
     art.add_dir(str(tv1_tree))
     return log(art)
+
+
+class _FlipFirstByte(httpx.HTTPTransport):
+    """A real HTTP transport that alters the first byte of every answer's body."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        body = bytearray(response.read())
+        if body:
+            body[0] ^= 0xFF
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -127,6 +141,8 @@ def test_an_interrupted_download_leaves_no_partial_file(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(backend, "fetch_blob", disk_full)
+    if isinstance(backend, CheckedFetch):  # the SDK fetches through this one
+        monkeypatch.setattr(backend, "fetch_checked_blob", disk_full)
     if isinstance(backend, BlobExport):  # a fresh root is written in bulk by this backend
         real_export = backend.export_blobs
 
@@ -158,6 +174,14 @@ def test_corrupt_store_bytes_never_reach_the_final_name(
         dest.write_bytes(bytes(data))
 
     monkeypatch.setattr(backend, "fetch_blob", flipped)
+    if isinstance(backend, CheckedFetch):  # it checks bytes as they arrive: alter them there
+        real_whole = fetching.download_whole
+
+        def flipped_on_the_wire(client: httpx.Client, *args: Any) -> None:
+            with httpx.Client(transport=_FlipFirstByte()) as wire:
+                real_whole(wire, *args)
+
+        monkeypatch.setattr(fetching, "download_whole", flipped_on_the_wire)
     root = tmp_path / "out"
     root.mkdir()  # a root holding a file takes the file-by-file path (test_bulk_download:
     (root / "other.txt").write_bytes(b"x")  # corrupt packs in a fresh root)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.storage.placing import hard_link, reflink
+from cairn.storage.placing import copy_file, hard_link, reflink
 
 
 def test_reflink_clones_or_declines_leaving_nothing(tmp_path: Path) -> None:
@@ -47,3 +47,27 @@ def test_hard_link_shares_the_read_only_inode(tmp_path: Path) -> None:
     assert os.stat(dest).st_mode & 0o777 == 0o444
     with pytest.raises(FileExistsError):
         hard_link(src, dest)
+
+
+def test_copy_file_copies_without_following_or_overwriting(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    src.write_bytes(data)
+    src.chmod(0o444)
+    dest = tmp_path / "dest"
+    copy_file(src, dest)
+    assert dest.read_bytes() == data
+    assert os.stat(dest).st_mode & 0o777 == 0o644
+    assert os.stat(dest).st_ino != os.stat(src).st_ino
+    with pytest.raises(FileExistsError):
+        copy_file(src, dest)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        copy_file(src, link)
+    assert victim.read_bytes() == b"precious"
+    with pytest.raises(FileNotFoundError):
+        copy_file(tmp_path / "missing", tmp_path / "d")
+    assert not (tmp_path / "d").exists()

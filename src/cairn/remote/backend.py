@@ -220,6 +220,13 @@ class RemoteBackend:
         """
         self._transfers.fetch(entity, blob, dest)
 
+    def fetch_checked_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
+        """``fetch_blob``: every fetch checks the bytes it writes against the digest.
+
+        Raises: as ``fetch_blob`` (CorruptionError for bytes that do not match).
+        """
+        self._transfers.fetch(entity, blob, dest)
+
     # the artifact surface: edits, links, deletion, lineage, history, registries, TTL
 
     def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:

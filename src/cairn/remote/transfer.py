@@ -12,15 +12,17 @@ interruption (the server remembers the parts it has; a retry sends only the othe
 staged copies, packed or loose, are dropped once their version is committed
 (``release``). Downloads go through the client cache (``storage.cache``, W&B's
 ``obj/md5/...`` layout): a blob found there with the right digest is copied without
-touching the network; otherwise it is fetched from a signed URL into the cache (large
-ones as parallel ``Range`` requests; the digest is checked before the file is published)
-and copied to the caller's path.
+touching the network; otherwise it is fetched from a signed URL into the cache
+(``cairn.remote.fetching``: large ones as parallel ``Range`` requests, hashed as they
+arrive; the digest is checked before the file is published) and copied to the caller's
+path from the file just checked, by reflink or in the kernel, without hashing it again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import threading
 import time
@@ -34,13 +36,14 @@ import httpx
 from cairn.config import Settings
 from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
-from cairn.errors import CommError, CorruptionError
+from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob
-from cairn.remote import batches
+from cairn.remote import batches, fetching
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.cache import ClientCache
-from cairn.storage.hashing import copy_and_hash, hash_file
+from cairn.storage.hashing import copy_and_hash
+from cairn.storage.placing import copy_file
 
 STAGING_DIR = "staging"
 URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used
@@ -383,7 +386,12 @@ class Transfers:
             return self._cache
 
     def fetch(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """Write the blob to the new file ``dest``, from the client cache when it holds it.
+        """Write the blob to the new file ``dest``, checked against its digest: from the
+        client cache when it holds it (hashed while copied: a file of an earlier run is
+        never trusted), else downloaded into the cache (hashed as it arrives, fsynced) and
+        copied from the file just checked, without hashing it again (a reflink or an
+        in-kernel copy; ``dest`` is not fsynced: the cache holds the durable copy). On any
+        failure ``dest`` does not exist.
 
         Raises:
             CommError: the server does not hold the blob, or cannot be reached.
@@ -400,9 +408,23 @@ class Transfers:
             if cached is not None:  # a damaged cache file: replace it
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(cached)
-            cache.put_atomic(path, lambda tmp: self._download(entity, blob, tmp))
-            if not self._copy_checked(path, dest, blob):
-                raise CorruptionError(f"cached blob {blob.digest} changed while it was copied")
+            if os.path.lexists(dest):  # before the download, not after it
+                raise FileExistsError(errno.EEXIST, "File exists", str(dest))
+            placed = False
+
+            def download(tmp: Path) -> None:
+                nonlocal placed
+                self._download(entity, blob, tmp)  # checked and fsynced
+                copy_file(tmp, dest)  # from the private file just checked
+                placed = True
+
+            try:
+                cache.put_atomic(path, download)
+            except BaseException:
+                if placed:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(dest)
+                raise
 
     @staticmethod
     def _copy_checked(cached: Path, dest: Path, blob: BlobRef) -> bool:
@@ -418,88 +440,17 @@ class Transfers:
         return False
 
     def _download(self, entity: str, blob: BlobRef, tmp: Path) -> None:
+        """Download the blob into the new file ``tmp`` (fsynced) and check its digest.
+
+        Raises: CorruptionError (digest), CommError and the like (server or network).
+        """
         path = f"/entities/{entity}/blobs/download-urls"
         body = {"blobs": [_blob_json(blob)]}
         answer = self._client.call("POST", path, json=body, idempotent=True).json()
         signed = _signed(answer["urls"][0])
-        if blob.size >= RANGE_MIN_BYTES and self._download_ranges(signed, blob, tmp):
+        client = self._client.transfers
+        if blob.size >= RANGE_MIN_BYTES and fetching.download_ranges(
+            client, signed.url, signed.headers, blob, tmp, RANGE_BYTES, PART_WORKERS
+        ):
             return
-        url, headers = signed.url, signed.headers
-
-        def attempt() -> httpx.Response:
-            with self._client.transfers.stream("GET", url, headers=headers) as response:
-                check_retryable(response)
-                if not response.is_success:
-                    response.read()
-                    return response
-                hasher = new_hasher(blob.algorithm)
-                with open(tmp, "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
-                        hasher.update(chunk)
-                        out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
-                if b64(hasher.digest()) != blob.digest:
-                    raise CorruptionError(
-                        f"downloaded bytes of {blob.algorithm} {blob.digest} do not match "
-                        "their digest"
-                    )
-                return response
-
-        response = with_retries(attempt, True, f"download of {blob.algorithm} {blob.digest}")
-        if not response.is_success:
-            raise_for(response)
-            raise CommError(f"download of {blob.digest} failed: HTTP {response.status_code}")
-
-    def _download_ranges(self, signed: _Signed, blob: BlobRef, tmp: Path) -> bool:
-        """Fetch a large blob as parallel ``Range`` requests into ``tmp`` and check its
-        digest. Returns False (``tmp`` removed) when the store ignores ranges.
-
-        Raises: CorruptionError (digest), CommError and the like (server or network).
-        """
-        ranges = [
-            (start, min(start + RANGE_BYTES, blob.size))
-            for start in range(0, blob.size, RANGE_BYTES)
-        ]
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.ftruncate(fd, blob.size)
-
-            def fetch(span: tuple[int, int]) -> bool:
-                start, end = span
-                headers = {**signed.headers, "Range": f"bytes={start}-{end - 1}"}
-
-                def attempt() -> httpx.Response:
-                    with self._client.transfers.stream("GET", signed.url, headers=headers) as r:
-                        check_retryable(r)
-                        if r.status_code != 206:
-                            r.read()
-                            return r
-                        offset = start
-                        for chunk in r.iter_bytes(CHUNK):
-                            if offset + len(chunk) > end:
-                                raise CorruptionError(f"range of {blob.digest} too long")
-                            os.pwrite(fd, chunk, offset)
-                            offset += len(chunk)
-                        if offset != end:
-                            raise CorruptionError(f"range of {blob.digest} cut short")
-                        return r
-
-                response = with_retries(attempt, True, f"download of {blob.digest}")
-                raise_for(response)
-                return response.status_code == 206
-
-            with ThreadPoolExecutor(max_workers=min(PART_WORKERS, len(ranges))) as pool:
-                ranged = all(pool.map(fetch, ranges))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if not ranged:
-            os.unlink(tmp)
-            return False
-        digest, _size = hash_file(tmp, blob.algorithm)
-        if digest != blob.digest:
-            raise CorruptionError(
-                f"downloaded bytes of {blob.algorithm} {blob.digest} do not match their digest"
-            )
-        return True
+        fetching.download_whole(client, signed.url, signed.headers, blob, tmp)

@@ -31,7 +31,7 @@ from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import safe_join
 from cairn.errors import ChangedReferenceError, CorruptionError
 from cairn.progress import ProgressCallback, ProgressEvent
-from cairn.protocol import Backend, BlobRef
+from cairn.protocol import Backend, BlobRef, CheckedFetch
 from cairn.sdk import _artifact_refs, _bulk_download, _references
 from cairn.sdk._placing import place_local_blob
 from cairn.storage.cache import ClientCache
@@ -88,7 +88,8 @@ def _fetcher(
     """The function that writes ``entry``'s verified bytes to a fresh path.
 
     A stored blob is reflinked (or hard-linked with ``link``) from a local store when it
-    can be (``_placing``), else copied through the backend.
+    can be (``_placing``), else copied through the backend; its digest is checked here
+    unless the backend checks what it fetches (``CheckedFetch``).
     References: ``wandb-artifact://`` entries are resolved through the backend and their
     target fetched; external ones go through their handler and the client cache
     (``_references``). Raises ``ValueError`` at once for a reference whose scheme cannot be
@@ -99,7 +100,11 @@ def _fetcher(
         blob = BlobRef(entry.digest, algorithm, entry.size or 0)
 
         def fetch_blob(tmp: Path) -> None:
-            if not place_local_blob(backend, entity, blob, tmp, link):
+            placed = place_local_blob(backend, entity, blob, tmp, link)
+            if not placed and isinstance(backend, CheckedFetch):
+                backend.fetch_checked_blob(entity, blob, tmp)
+                return  # checked as it was written: not read again
+            if not placed:
                 backend.fetch_blob(entity, blob, tmp)
             digest, _size = hash_file(tmp, algorithm)
             if digest != entry.digest:

@@ -118,7 +118,7 @@ def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
                 _write_all(fd, chunk)
                 size += n
                 if size - flushed >= _WRITEBACK_BYTES:
-                    _start_writeback(fd, flushed, size - flushed)
+                    start_writeback(fd, flushed, size - flushed)
                     flushed = size
             for future in hashed:
                 if future is not None:
@@ -131,7 +131,7 @@ def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
     return size
 
 
-def _start_writeback(fd: int, offset: int, length: int) -> None:
+def start_writeback(fd: int, offset: int, length: int) -> None:
     """Start writing ``length`` bytes of ``fd`` from ``offset`` to the disk now, without
     waiting (Linux starts writeback of dirty pages on ``POSIX_FADV_DONTNEED``), so the
     final ``fsync`` finds most of a large copy already written instead of all of it dirty

@@ -6,6 +6,8 @@ new file is independent (copy-on-write). ``hard_link`` gives the destination the
 inode: it costs nothing at all but shares the file, so it is only offered for read-only
 blobs and for readers that never write. Both report ``False`` when the file system cannot
 do it, so the caller falls back to a copy; neither ever leaves a partial file.
+``copy_file`` is that fallback for bytes already checked: a reflink, else a copy inside
+the kernel (``copy_file_range``), else a plain read/write loop.
 """
 
 from __future__ import annotations
@@ -83,3 +85,51 @@ def hard_link(src: Path, dest: Path) -> bool:
             return False
         raise
     return True
+
+
+_COPY_CHUNK = 1024 * 1024
+
+
+def copy_file(src: Path, dest: Path) -> None:
+    """Create ``dest`` (mode 0o644, not fsynced) with the bytes of ``src``, without hashing
+    them: a reflink where the file system can, else an in-kernel copy
+    (``os.copy_file_range``), else a read/write loop. For a source whose digest the caller
+    has just checked. ``dest`` must not exist, is never followed if it is a symlink, and is
+    removed if the copy fails.
+
+    Raises:
+        FileNotFoundError: ``src`` does not exist.
+        FileExistsError: ``dest`` exists (left untouched).
+        OSError: ``src`` cannot be read or ``dest`` written.
+    """
+    if reflink(src, dest):
+        return
+    with open(src, "rb", buffering=0) as reader:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, COPY_MODE)
+        try:
+            os.fchmod(fd, COPY_MODE)
+            _copy_fd(reader.fileno(), fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise
+        os.close(fd)
+
+
+def _copy_fd(src_fd: int, dest_fd: int) -> None:
+    """Copy ``src_fd`` from its offset to its end into ``dest_fd``: in the kernel while it
+    can, by read/write from where it cannot (another file system, an old kernel)."""
+    copy_range = getattr(os, "copy_file_range", None)
+    while copy_range is not None:
+        try:
+            if not copy_range(src_fd, dest_fd, 1 << 30):
+                return
+        except OSError as exc:
+            if exc.errno not in _UNSUPPORTED:
+                raise
+            break
+    while chunk := os.read(src_fd, _COPY_CHUNK):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dest_fd, view) :]
