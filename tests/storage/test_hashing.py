@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
+from cairn.storage import hashing
 from cairn.storage.hashing import (
     CHUNK_SIZE,
     OVERLAP_MIN_SIZE,
@@ -132,3 +133,16 @@ def test_hash_files_raises_on_unreadable_file(
     paths = [make_file("a", b"a"), tmp_path / "missing", make_file("b", b"b")]
     with pytest.raises(FileNotFoundError):
         hash_files(paths, "md5", workers=3)
+
+
+def test_large_copy_flushed_in_the_background_is_whole(
+    tmp_path: Path, make_file: Callable[[str, bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large copy fdatasyncs what it has written every _FLUSH_BYTES on a helper thread;
+    # with a small interval a 21 MiB copy flushes many times and must still be exact.
+    monkeypatch.setattr(hashing, "_FLUSH_BYTES", 2 * CHUNK_SIZE)
+    data = payload(OVERLAP_MIN_SIZE + 5 * CHUNK_SIZE + 7)
+    src = make_file("f.bin", data)
+    dest = tmp_path / "copy.bin"
+    assert copy_and_hash(src, dest, "md5") == (reference(data, "md5"), len(data))
+    assert dest.read_bytes() == data

@@ -24,7 +24,7 @@ from cairn.core.digest import Hasher, b64, new_hasher
 CHUNK_SIZE = 1024 * 1024
 OVERLAP_MIN_SIZE = 16 * CHUNK_SIZE  # from this size a copy hashes on a helper thread
 _OVERLAP_DEPTH = 4  # chunks in flight: 4 MiB of buffers
-_WRITEBACK_BYTES = 16 * CHUNK_SIZE  # a large copy asks the kernel to write back this often
+_FLUSH_BYTES = 64 * CHUNK_SIZE  # a large copy is flushed to disk in the background this often
 
 
 def default_workers() -> int:
@@ -100,11 +100,18 @@ def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
     """Like ``_copy_serial``, but each chunk is hashed on a helper thread while this thread
     writes it (both release the GIL), so a large copy costs about the longer of the two
     instead of their sum. Chunks are hashed in order (one helper); a buffer is reused only
-    once its hash is done. Returns the bytes copied."""
+    once its hash is done. Every ``_FLUSH_BYTES`` written, a second helper ``fdatasync``s
+    what is written so far (one flush at a time): the disk writes while this thread reads
+    and hashes, instead of all of it in the caller's final ``fsync`` (the kernel would
+    start only once gigabytes are dirty). Returns the bytes copied.
+
+    Raises ``OSError`` from a read, a write or a flush.
+    """
     buffers = [bytearray(CHUNK_SIZE) for _ in range(_OVERLAP_DEPTH)]
     hashed: list[Future[None] | None] = [None] * _OVERLAP_DEPTH
+    flush: Future[None] | None = None
     size = flushed = 0
-    with ThreadPoolExecutor(max_workers=1) as helper:
+    with ThreadPoolExecutor(max_workers=1) as helper, ThreadPoolExecutor(1) as flusher:
         try:
             for slot in itertools.cycle(range(_OVERLAP_DEPTH)):
                 previous = hashed[slot]
@@ -117,28 +124,20 @@ def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
                 hashed[slot] = helper.submit(hasher.update, _as_bytes(chunk))
                 _write_all(fd, chunk)
                 size += n
-                if size - flushed >= _WRITEBACK_BYTES:
-                    start_writeback(fd, flushed, size - flushed)
+                if size - flushed >= _FLUSH_BYTES and (flush is None or flush.done()):
+                    if flush is not None:
+                        flush.result()
+                    flush = flusher.submit(os.fdatasync, fd)
                     flushed = size
-            for future in hashed:
+            for future in [*hashed, flush]:
                 if future is not None:
                     future.result()
         except BaseException:
-            for future in hashed:
+            for future in [*hashed, flush]:
                 if future is not None:
                     future.cancel()
             raise
     return size
-
-
-def start_writeback(fd: int, offset: int, length: int) -> None:
-    """Start writing ``length`` bytes of ``fd`` from ``offset`` to the disk now, without
-    waiting (Linux starts writeback of dirty pages on ``POSIX_FADV_DONTNEED``), so the
-    final ``fsync`` finds most of a large copy already written instead of all of it dirty
-    (the kernel would otherwise start only once gigabytes are dirty). Where the call is
-    missing or refused the copy is unchanged: the ``fsync`` still writes everything."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _write_all(fd: int, chunk: memoryview) -> None:
