@@ -20,7 +20,6 @@ import contextlib
 import errno
 import os
 import secrets
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +31,7 @@ from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, digest_byt
 from cairn.errors import CorruptionError, StoreError
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
 from cairn.storage.packs import PACKS_DIR, PackTable, PackWriter, rewrite_pack
+from cairn.storage.placing import copy_fd
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444
@@ -43,9 +43,6 @@ _PACK_CHUNK_FILES = 256  # files read and hashed per worker task
 _PACK_CHUNK_BYTES = 8 * 1024 * 1024
 _HEX_LENGTH = 32  # MD5 and XXH3-128 are both 128-bit digests
 _HEX_DIGITS = frozenset("0123456789abcdef")
-_COPY_FALLBACK_ERRNOS = frozenset(
-    {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF, errno.EPERM}
-)
 
 
 class StoredBlob(NamedTuple):
@@ -378,7 +375,7 @@ class LocalBlobStore:
             try:
                 os.fchmod(fd, COPY_MODE)
                 if reader is not None:
-                    _copy_fd(reader.fileno(), fd)
+                    copy_fd(reader.fileno(), fd)
                 elif packed is not None:
                     _write_all(fd, packed, len(packed))
             except BaseException:
@@ -511,23 +508,6 @@ class LocalBlobStore:
                 f"Content of '{src}' has digest {actual}, expected {expected}",
                 context={"path": str(src), "expected": expected, "actual": actual},
             )
-
-
-def _copy_fd(src_fd: int, dest_fd: int) -> None:
-    """Copy all of ``src_fd`` to ``dest_fd`` in the kernel, or buffered if unsupported."""
-    copied = 0
-    while True:
-        try:
-            n = os.copy_file_range(src_fd, dest_fd, 1 << 30)
-        except OSError as exc:
-            if copied or exc.errno not in _COPY_FALLBACK_ERRNOS:
-                raise
-            break
-        if n == 0:
-            return
-        copied += n
-    with open(src_fd, "rb", closefd=False) as reader, open(dest_fd, "wb", closefd=False) as writer:
-        shutil.copyfileobj(reader, writer, 1024 * 1024)
 
 
 def _read_and_hash(

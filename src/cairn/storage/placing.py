@@ -108,7 +108,7 @@ def copy_file(src: Path, dest: Path) -> None:
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, COPY_MODE)
         try:
             os.fchmod(fd, COPY_MODE)
-            _copy_fd(reader.fileno(), fd)
+            copy_fd(reader.fileno(), fd)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
@@ -117,7 +117,7 @@ def copy_file(src: Path, dest: Path) -> None:
         os.close(fd)
 
 
-def _copy_fd(src_fd: int, dest_fd: int) -> None:
+def copy_fd(src_fd: int, dest_fd: int) -> None:
     """Copy ``src_fd`` from its offset to its end into ``dest_fd``: in the kernel while it
     can, by read/write from where it cannot (another file system, an old kernel)."""
     copy_range = getattr(os, "copy_file_range", None)
