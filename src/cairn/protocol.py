@@ -101,9 +101,7 @@ class CommitRequest:
     type: str
     digest: str
     digest_algorithm: str
-    manifest_json: bytes
-    size: int
-    file_count: int
+    manifest_json: bytes  # size and file count are the service's to derive from it
     description: str | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     aliases: Sequence[str] = ()  # validated; "latest" is added by the service

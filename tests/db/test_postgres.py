@@ -74,8 +74,6 @@ def test_concurrent_commits_get_consecutive_indices(engine: Engine, tmp_path: Pa
                 digest=manifest.digest(),
                 digest_algorithm="MD5",
                 manifest_json=manifest.to_json_bytes(),
-                size=manifest.size,
-                file_count=1,
             )
         )
     barrier = threading.Barrier(len(requests))

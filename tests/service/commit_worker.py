@@ -35,8 +35,6 @@ def commit_once(cairn_dir: str, number: int, open_first: bool, start: Any, resul
             digest=manifest.digest(),
             digest_algorithm="MD5",
             manifest_json=manifest.to_json_bytes(),
-            size=manifest.size,
-            file_count=1,
             aliases=[f"writer-{number}"],
         )
         result = backend.commit_version(request)

@@ -68,8 +68,6 @@ def make_request(tmp_path: Path, backend: EmbeddedBackend) -> MakeRequest:
             digest=manifest.digest(),
             digest_algorithm="MD5",
             manifest_json=manifest.to_json_bytes(),
-            size=manifest.size,
-            file_count=len(manifest.entries),
             aliases=aliases,
             **fields,
         )

@@ -35,8 +35,6 @@ def test_a_version_of_100k_files_is_browsed_page_by_page(cairn_dir: Path) -> Non
                 digest=manifest.digest(),
                 digest_algorithm="MD5",
                 manifest_json=manifest.to_json_bytes(),
-                size=10 * FILES,
-                file_count=FILES,
             ),
         )
         client = TestClient(create_ui_app(store), base_url="http://127.0.0.1")

@@ -159,8 +159,6 @@ class RemoteBackend:
             "digest": request.digest,
             "digest_algorithm": request.digest_algorithm,
             "manifest_json": request.manifest_json.decode("utf-8"),
-            "size": request.size,
-            "file_count": request.file_count,
             "description": request.description,
             "metadata": request.metadata,
             "aliases": list(request.aliases),

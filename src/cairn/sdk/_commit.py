@@ -167,8 +167,6 @@ def commit(
         digest=manifest.digest(draft.entry_algorithm),
         digest_algorithm=draft.digest_algorithm,
         manifest_json=manifest.to_json_bytes(),
-        size=manifest.size,
-        file_count=len(manifest.entries),
         description=draft.description,
         metadata=checked.metadata,
         aliases=checked.aliases,

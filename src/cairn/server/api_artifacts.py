@@ -135,7 +135,8 @@ def commit_version(
     entity: str, project: str, body: wire.Commit, state: StateDep, who: PrincipalDep
 ) -> wire.CommitOut:
     authorize(state.store, who, entity, WRITE, project)
-    fields = body.model_dump(exclude={"project", "manifest_json"})
+    # size and file_count are counted from the manifest by the service, not taken on trust
+    fields = body.model_dump(exclude={"project", "manifest_json", "size", "file_count"})
     request = CommitRequest(
         entity=entity, project=project, manifest_json=body.manifest_json.encode(), **fields
     )

@@ -130,8 +130,9 @@ class Commit(Body):
     digest: str = NAME
     digest_algorithm: str = NAME
     manifest_json: str
-    size: int = Field(ge=0)
-    file_count: int = Field(ge=0)
+    # Accepted from clients that send them, and ignored: the server counts from the manifest.
+    size: int | None = Field(default=None, ge=0)
+    file_count: int | None = Field(default=None, ge=0)
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     aliases: list[str] = Field(default_factory=list)

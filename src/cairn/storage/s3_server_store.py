@@ -136,28 +136,24 @@ class S3Area:
 
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
         """Raises: KeyError (not stored), botocore errors."""
-        key = self._store.final_key(self._entity, digest, algorithm)
-        try:
-            body = self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
-        except Exception as exc:
-            if _is_missing(exc):
-                raise KeyError(f"blob {algorithm} {digest} not found") from None
-            raise
-        data: bytes = body.read()
+        data: bytes = self._body(digest, algorithm).read()
         return data
 
     def iter_bytes(self, digest: str, algorithm: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
         """The blob's bytes streamed from the bucket in chunks, never held whole in memory
         (the web UI's downloads). Raises: KeyError (not stored), botocore errors."""
+        chunks: Iterator[bytes] = self._body(digest, algorithm).iter_chunks(chunk_size)
+        return chunks
+
+    def _body(self, digest: str, algorithm: str) -> Any:
+        """The streaming body of the stored blob. Raises: KeyError (not stored), botocore."""
         key = self._store.final_key(self._entity, digest, algorithm)
         try:
-            body = self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
+            return self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
         except Exception as exc:
             if _is_missing(exc):
                 raise KeyError(f"blob {algorithm} {digest} not found") from None
             raise
-        chunks: Iterator[bytes] = body.iter_chunks(chunk_size)
-        return chunks
 
 
 class S3Blob:

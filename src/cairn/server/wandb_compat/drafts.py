@@ -18,7 +18,6 @@ import dataclasses
 import json
 from typing import Any
 
-from cairn.core.manifest import Manifest
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CommitRequest, VersionInfo
 from cairn.server import signing
@@ -76,8 +75,7 @@ def load(store: Store, hexdigest: str) -> Draft:
 
 
 def commit_request(draft: Draft, manifest_json: bytes) -> CommitRequest:
-    """The commit of ``draft`` with its manifest. Raises: ValueError (bad manifest)."""
-    manifest = Manifest.from_json(manifest_json)
+    """The commit of ``draft`` with its manifest (parsed and checked by the commit)."""
     return CommitRequest(
         entity=draft.entity,
         project=draft.project,
@@ -86,8 +84,6 @@ def commit_request(draft: Draft, manifest_json: bytes) -> CommitRequest:
         digest=draft.digest,
         digest_algorithm=draft.digest_algorithm,
         manifest_json=manifest_json,
-        size=manifest.size,
-        file_count=len(manifest.entries),
         description=draft.description,
         metadata=draft.metadata,
         aliases=draft.aliases,
