@@ -11,6 +11,7 @@ from cairn.config import Settings
 from cairn.service.fsck import check_store
 from cairn.service.gc import plan_gc
 from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.statcache import RACY_SECONDS
 
 
 def _log_dir(tmp_path: Path, name: str, files: dict[str, str]) -> cairn.Artifact:
@@ -76,3 +77,27 @@ def test_a_pack_a_draft_touched_is_kept_for_the_grace_period(
     assert plan.execute().files == 0
     again = cairn.Api().artifact("proj/e2:latest")
     again.verify(again.download(str(tmp_path / "e2")))
+
+
+def test_a_process_that_loaded_packs_before_a_collection_does_not_trust_them(
+    cairn_dir: Path, tmp_path: Path
+) -> None:
+    files = {f"f{i}.txt": f"gone {i}" * 30 for i in range(6)}
+    with cairn.init(project="proj") as run:
+        root = tmp_path / "src"
+        root.mkdir()
+        for path, content in files.items():
+            (root / path).write_text(content)
+        time.sleep(RACY_SECONDS + 0.1)  # the stat cache trusts them: they are not read again
+        first = cairn.Artifact("d", "dataset")
+        first.add_dir(str(root))
+        run.log_artifact(first)  # this process's store has loaded the pack index
+        first.delete(delete_aliases=True)
+        assert plan_gc(Settings.load(), grace_seconds=0).execute().files >= 6  # its own store
+
+        again = cairn.Artifact("d", "dataset")
+        again.add_dir(str(root))
+        run.log_artifact(again)  # the blobs must be stored again, not found in a stale index
+    out = Path(cairn.Api().artifact("proj/d:latest").download(str(tmp_path / "out")))
+    assert (out / "f4.txt").read_text() == files["f4.txt"]
+    assert check_store(Settings.load(), read_data=True).ok

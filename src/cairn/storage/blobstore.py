@@ -110,10 +110,15 @@ class LocalBlobStore:
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored.
 
+        The pack table is refreshed first: a pack the garbage collector rewrote in another
+        process since it was loaded must not vouch for blobs it no longer holds.
+
         Raises:
             ValueError: a digest is not valid for its algorithm.
             CorruptionError: a pack index is corrupt.
         """
+        if blobs:
+            self.packs.refresh()
         return {blob for blob in blobs if not self.has(*blob)}
 
     def delete(self, digest: str, algorithm: str) -> bool:
