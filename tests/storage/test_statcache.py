@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from pathlib import Path
 
 import pytest
 
 from cairn.errors import StoreError
-from cairn.storage.statcache import RACY_SECONDS, StatCache, stat_key
+from cairn.storage.statcache import (
+    RACY_SECONDS,
+    FolderSnapshot,
+    StatCache,
+    snapshot_folder,
+    stat_key,
+)
 
 RACY = 0.05  # a short racy window, so the tests wait little for files to become trustworthy
 
@@ -81,3 +88,25 @@ def test_lookup_reads_only_the_folder_of_its_paths(tmp_path: Path) -> None:
     assert sorted(digest for _key, digest in mixed.values()) == ["D-data2/a.bin", "D-other/b.bin"]
     assert cache.lookup([files["data/a.bin"]], "md5")[files["data/a.bin"]][1] == "D-data/a.bin"
     assert cache.lookup([], "md5") == {}
+
+
+def test_a_folder_snapshot_round_trips_and_is_kept_per_folder(tmp_path: Path) -> None:
+    fields, inodes = array("q", [4096, -5, 7, 0, 1, 2]), array("Q", [2**64 - 1, 12])
+    snapshot = FolderSnapshot("/d/a\0/d/b\nc", fields, inodes, ["X==", "Y=="], 99, "7:3")
+    cache = StatCache(tmp_path / "stat.db")
+    cache.record_snapshot("/d/", "md5", snapshot)
+    cache.close()
+
+    reopened = StatCache(tmp_path / "stat.db")
+    assert reopened.snapshot("/d/", "md5") == snapshot
+    assert reopened.snapshot("/d/", "xxh128") is None
+    assert reopened.snapshot("/e/", "md5") is None
+    newer = FolderSnapshot("/d/a", array("q", [1, 2, 3]), array("Q", [4]), ["Z=="], 100, "7:4")
+    reopened.record_snapshot("/d/", "md5", newer)
+    assert reopened.snapshot("/d/", "md5") == newer
+
+
+def test_a_batch_is_filed_under_the_directory_its_paths_share() -> None:
+    assert snapshot_folder(["/data/d0/a", "/data/d1/b", "/data/d0/c"]) == "/data/"
+    assert snapshot_folder(["/data/x.bin"]) == "/data/"
+    assert snapshot_folder(["/data/ab", "/data/ac"]) == "/data/"  # not the string "/data/a"

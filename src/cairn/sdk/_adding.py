@@ -16,15 +16,12 @@ from pathlib import Path
 from cairn.core.digest import XXH128
 from cairn.core.paths import normalize_artifact_path
 from cairn.progress import ProgressCallback, ProgressEvent
-from cairn.protocol import Backend
+from cairn.protocol import Backend, IngestedBlob
 from cairn.sdk._entry import ArtifactManifestEntry
 from cairn.storage.handlers.file import refuse_special, stat_followed
 from cairn.storage.hashing import hash_file, hash_files
 
 POLICIES = ("mutable", "immutable")
-
-# (digest, size, local path holding the bytes to upload at log time)
-Ingested = tuple[str, int, str]
 
 
 def check_policy(policy: str | None) -> str:
@@ -38,27 +35,25 @@ def check_policy(policy: str | None) -> str:
     return policy
 
 
-def make_entry(
-    path: str, ingested: Ingested, algorithm: str, skip_cache: bool
-) -> ArtifactManifestEntry:
-    """An entry for a stored file; non-MD5 entries carry ``extra {"alg": "XXH128"}``."""
-    digest, size, local_path = ingested
+def make_entry(path: str, ingested: IngestedBlob, skip_cache: bool) -> ArtifactManifestEntry:
+    """An entry for a stored file (its ``local_path`` holds the bytes to upload at log
+    time); non-MD5 entries carry ``extra {"alg": "XXH128"}``."""
+    digest, algorithm, size, local_path = ingested
     extra = {"alg": "XXH128"} if algorithm == XXH128 else {}
     # Positional: one call per file of a folder (path, digest, ref, birth id, size, extra,
     # local path, skip cache).
-    return ArtifactManifestEntry(path, digest, None, None, size, extra, local_path, skip_cache)
+    return ArtifactManifestEntry(path, digest, None, None, size, extra, str(local_path), skip_cache)
 
 
-def ingest(backend: Callable[[], Backend], path: Path, algorithm: str, policy: str) -> Ingested:
+def ingest(backend: Callable[[], Backend], path: Path, algorithm: str, policy: str) -> IngestedBlob:
     """Hash ``path``; with the mutable policy also copy it into the backend's blob area.
 
     Raises ``OSError`` if the file cannot be read (or the store cannot be written).
     """
     if policy == "mutable":
-        blob = backend().ingest_file(path, algorithm)
-        return blob.digest, blob.size, str(blob.local_path)
+        return backend().ingest_file(path, algorithm)
     digest, size = hash_file(path, algorithm)
-    return digest, size, str(path)
+    return IngestedBlob(digest, algorithm, size, path)
 
 
 def ingest_many(
@@ -68,7 +63,7 @@ def ingest_many(
     policy: str,
     progress: ProgressCallback,
     task: str,
-) -> list[Ingested]:
+) -> list[IngestedBlob]:
     """Ingest ``paths`` in parallel; results are in the order of ``paths``.
 
     Raises the first ``OSError`` met (in ``paths`` order); the work left is cancelled.
@@ -79,7 +74,8 @@ def ingest_many(
         count = len(paths)
         progress(ProgressEvent(task, count, count, hashed_bytes, hashed_bytes, done=True))
         return [
-            (digest, size, str(path)) for path, (digest, size) in zip(paths, hashed, strict=True)
+            IngestedBlob(digest, algorithm, size, path)
+            for path, (digest, size) in zip(paths, hashed, strict=True)
         ]
     total = len(paths)
     step = max(1, total // 100)  # one event per percent: an event per file costs more than a file
@@ -92,7 +88,7 @@ def ingest_many(
     blobs = backend().ingest_files(paths, algorithm, on_progress)
     total_bytes = sum(blob.size for blob in blobs)
     progress(ProgressEvent(task, total, total, total_bytes, total_bytes, done=True))
-    return [(blob.digest, blob.size, str(blob.local_path)) for blob in blobs]
+    return blobs
 
 
 def scan_dir(root: str) -> list[tuple[str, str]]:
@@ -119,7 +115,7 @@ def scan_dir(root: str) -> list[tuple[str, str]]:
     while stack:
         dirpath, prefix, ancestors = stack.pop()
         with os.scandir(dirpath) as listing:
-            items = sorted(listing, key=_name)
+            items = list(listing)
         for item in items:
             # The listing's file types save a stat per file; symlinks are followed with one.
             physical = item.path
@@ -146,10 +142,6 @@ def scan_dir(root: str) -> list[tuple[str, str]]:
             found.append((f"{prefix}{item.name}", physical))
     found.sort()
     return found
-
-
-def _name(item: os.DirEntry[str]) -> str:
-    return item.name
 
 
 def join_logical(name: str | None, relative: str) -> str:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cairn.core.digest import MD5, XXH128
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import validate_aliases, validate_artifact_name, validate_artifact_type
@@ -84,6 +85,18 @@ def merge_with_latest(
     return merged
 
 
+def is_latest(backend: Backend, entity: str, project: str, draft: Draft, digest: str) -> bool:
+    """Whether the collection's latest version already has this content (``digest``, in
+    the draft's algorithm). Its blobs are then stored (a committed version's blobs are
+    kept), so nothing needs uploading and the commit is a no-op.
+    """
+    try:
+        latest = backend.resolve_version(entity, project, draft.name, "latest")
+    except CommError:
+        return False
+    return latest.digest == digest and latest.digest_algorithm == draft.digest_algorithm
+
+
 def upload_missing(
     backend: Backend,
     entity: str,
@@ -103,7 +116,8 @@ def upload_missing(
     sources: dict[tuple[str, str], ManifestEntry] = {}  # each blob once, with a local copy
     for entry in entries:
         if entry.ref is None:
-            key = (entry.digest, entry.algorithm())
+            # ``entry.algorithm()``, inline: this loop runs once per file of the draft.
+            key = (entry.digest, XXH128 if entry.extra.get("alg") == "XXH128" else MD5)
             known = sources.get(key)
             if known is None or (known.local_path is None and entry.local_path is not None):
                 sources[key] = entry
@@ -157,14 +171,16 @@ def commit(
     entity: str,
     project: str,
     run_id: str | None,
+    digest: str,
 ) -> CommitResult:
-    """Commit ``manifest`` as the next version of ``draft.name`` (one backend call)."""
+    """Commit ``manifest`` (artifact digest ``digest``) as the next version of
+    ``draft.name`` (one backend call)."""
     request = CommitRequest(
         entity=entity,
         project=project,
         collection=draft.name,
         type=draft.type,
-        digest=manifest.digest(draft.entry_algorithm),
+        digest=digest,
         digest_algorithm=draft.digest_algorithm,
         manifest_json=manifest.to_json_bytes(),
         description=draft.description,

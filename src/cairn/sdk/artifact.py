@@ -161,11 +161,20 @@ class Artifact(ArtifactSurface):
         manifest = self.manifest
         if self._incremental:
             manifest = _commit.merge_with_latest(backend, entity, project, draft, manifest)
-        entries = list(manifest.entries.values())
         with paused_gc():  # many small objects kept: see _gc_pause
-            _commit.upload_missing(backend, entity, entries, self._progress())
+            digest = manifest.digest(draft.entry_algorithm)
+            if not _commit.is_latest(backend, entity, project, draft, digest):
+                entries = list(manifest.entries.values())
+                _commit.upload_missing(backend, entity, entries, self._progress())
             result = _commit.commit(
-                backend, draft, manifest, checked, entity=entity, project=project, run_id=run_id
+                backend,
+                draft,
+                manifest,
+                checked,
+                entity=entity,
+                project=project,
+                run_id=run_id,
+                digest=digest,
             )
         if not result.created:
             warnings.warn(
@@ -252,9 +261,9 @@ class Artifact(ArtifactSurface):
         if is_tmp:
             folder, file_name = os.path.split(logical)
             parts = file_name.split(".")
-            parts[0] = b64_to_hex(ingested[0])[:20]
+            parts[0] = b64_to_hex(ingested.digest)[:20]
             logical = normalize_artifact_path(os.path.join(folder, ".".join(parts)))
-        entry = _adding.make_entry(logical, ingested, algorithm, bool(skip_cache))
+        entry = _adding.make_entry(logical, ingested, bool(skip_cache))
         self.manifest.add_entry(entry, overwrite=overwrite)
         self._added_local_paths[source] = entry
         return entry
@@ -306,7 +315,7 @@ class Artifact(ArtifactSurface):
             )
             make, skip = _adding.make_entry, bool(skip_cache)
             entries = [
-                make(logical, item, algorithm, skip)
+                make(logical, item, skip)
                 for (logical, _physical), item in zip(found, ingested, strict=True)
             ]
             current = self.manifest.entries

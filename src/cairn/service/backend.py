@@ -43,6 +43,7 @@ from cairn.service import (
     versions,
 )
 from cairn.service.ingest import ingest_files
+from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.store import open_store
 from cairn.storage.export import export_blobs
 from cairn.storage.statcache import STATCACHE_FILE, StatCache
@@ -60,6 +61,7 @@ class EmbeddedBackend:
         self.settings = settings
         self._store = open_store(settings)
         self._statcache: StatCache | None = None
+        self._known = KnownBlobs()  # what this backend ingested: see service/known_blobs.py
         ttl.sweep_if_due(self._store)  # expired versions go, at most once an hour
 
     # runs
@@ -112,14 +114,31 @@ class EmbeddedBackend:
         """
         if self._statcache is None:
             self._statcache = StatCache(self.settings.cairn_dir / STATCACHE_FILE)
-        blobs = self._store.local_blobs()
-        ingested = ingest_files(blobs, self._statcache, sources, algorithm, on_progress)
-        gc.freshen(blobs, ((blob.digest, blob.algorithm) for blob in ingested))
+        current = generation(self._store)
+        ingested = ingest_files(
+            self._store.local_blobs(),
+            self._statcache,
+            sources,
+            algorithm,
+            on_progress,
+            generation=current,
+        )
+        self._known.note(current, algorithm, [blob.digest for blob in ingested])
         return ingested
 
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
-        """Raises: ValueError for a digest that is not valid for its algorithm."""
-        missing = gc.freshen(self._store.local_blobs(), ((b.digest, b.algorithm) for b in blobs))
+        """Blobs ingested by this backend in the store's current generation
+        (``known_blobs``) are known stored; the others are checked (and marked as used,
+        ``gc.freshen``).
+
+        Raises: ValueError for a digest that is not valid for its algorithm.
+        """
+        known = self._known.known(generation(self._store))
+        empty: set[str] = set()
+        unknown = [
+            (b.digest, b.algorithm) for b in blobs if b.digest not in known.get(b.algorithm, empty)
+        ]
+        missing = gc.freshen(self._store.local_blobs(), unknown) if unknown else set()
         return (
             [blob for blob in blobs if (blob.digest, blob.algorithm) in missing] if missing else []
         )
@@ -131,7 +150,7 @@ class EmbeddedBackend:
     # versions
 
     def commit_version(self, request: CommitRequest) -> CommitResult:
-        return commit.commit_version(self._store, request)
+        return commit.commit_version(self._store, request, self._known)
 
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cairn.core.digest import (
+    MD5,
+    XXH128,
     blob_key,
     digest_bytes,
     entry_algorithm,
@@ -49,6 +51,7 @@ from cairn.db.models import (
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest, CommitResult
 from cairn.service import history, store_state
+from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.lookup import require_run
 from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.service.views import CollectionRef, version_infos
@@ -87,8 +90,14 @@ def _ttl(seconds: int | None) -> tuple[int | None, bool]:
     return (seconds if seconds > 0 else None), False
 
 
-def _check_manifest(store: Store, request: CommitRequest, digest_algorithm: str) -> Manifest:
-    """Parse the manifest, check the request's digest against it, check blobs are present.
+def _check_manifest(
+    store: Store,
+    request: CommitRequest,
+    digest_algorithm: str,
+    known: Mapping[str, set[str]] | None = None,
+) -> Manifest:
+    """Parse the manifest, check the request's digest against it, check blobs are present
+    (except those ``known`` stored: digests by algorithm, see ``known_blobs``).
 
     Raises:
         ValueError: the manifest is malformed, an entry digest is not a valid digest, or
@@ -103,10 +112,21 @@ def _check_manifest(store: Store, request: CommitRequest, digest_algorithm: str)
             raise ValueError(
                 f"Artifact digest {request.digest!r} does not match its manifest ({expected!r})"
             )
-    first_path: dict[tuple[str, str], str] = {}  # each blob once, named by its first entry
+    known = known or {}
+    empty: set[str] = set()
+    known_md5, known_xxh128 = known.get(MD5, empty), known.get(XXH128, empty)
+    first_path: dict[tuple[str, str], str] = {}  # each blob to look for, by its first entry
     for path, entry in manifest.entries.items():
         if entry.ref is None:
-            blob = (entry.digest, entry.algorithm())
+            # ``entry.algorithm()``, inline: this loop runs once per file of the version.
+            if entry.extra.get("alg") == "XXH128":
+                blob = (entry.digest, XXH128)
+                if blob[0] in known_xxh128:
+                    continue  # stored, so a valid digest
+            else:
+                blob = (entry.digest, MD5)
+                if blob[0] in known_md5:
+                    continue
             if blob not in first_path:
                 if not is_blob_digest(blob[0]):
                     try:
@@ -180,7 +200,9 @@ class _Prepared:
     ttl_inherited: bool
 
 
-def _prepare(store: Store, request: CommitRequest) -> _Prepared:
+def _prepare(
+    store: Store, request: CommitRequest, known: KnownBlobs | None, epoch: int
+) -> _Prepared:
     """Validate the request and store its manifest blob (see ``commit_version`` errors)."""
     validate_entity_name(request.entity)
     validate_project_name(request.project)
@@ -195,7 +217,8 @@ def _prepare(store: Store, request: CommitRequest) -> _Prepared:
     if latest is not None:
         size, file_count = latest
     else:
-        manifest = _check_manifest(store, request, digest_algorithm)
+        known_now = known.known(generation(store, epoch)) if known is not None else None
+        manifest = _check_manifest(store, request, digest_algorithm, known_now)
         size, file_count = manifest.size, len(manifest.entries)
     manifest_blob = store.blobs.put_bytes(request.manifest_json, MANIFEST_ALGORITHM)
     ttl_seconds, ttl_inherited = _ttl(request.ttl_duration_seconds)
@@ -287,10 +310,13 @@ def _add_version(
     return version
 
 
-def commit_version(store: Store, request: CommitRequest) -> CommitResult:
+def commit_version(
+    store: Store, request: CommitRequest, known: KnownBlobs | None = None
+) -> CommitResult:
     """Commit ``request`` as the next version of its collection, or no-op on equal digest.
 
-    The collection (and its entity, project and type) is created on first use.
+    The collection (and its entity, project and type) is created on first use. Blobs
+    ``known`` stored in the store's current generation are not looked for again.
 
     Raises:
         ValueError: invalid names, aliases, tags, metadata or manifest; a digest that does
@@ -301,7 +327,7 @@ def commit_version(store: Store, request: CommitRequest) -> CommitResult:
     """
     with store.db.read() as session:
         epoch = store_state.gc_epoch(session)
-    prepared = _prepare(store, request)
+    prepared = _prepare(store, request, known, epoch)
     with store.db.write() as session:
         if store_state.gc_epoch(session) != epoch:
             # A garbage collection ran since the blobs were checked: check them again, now

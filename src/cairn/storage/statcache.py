@@ -4,6 +4,11 @@ Re-versioning a folder would otherwise hash every file again (DESIGN §6). The c
 its own SQLite file (``$CAIRN_DIR/statcache.db``), apart from the store's database: it is
 an optimisation only, so losing it costs a re-read, never correctness.
 
+Besides one row per file it keeps one *folder snapshot* per folder ingested as a batch:
+the batch's paths, stat fields and digests in a single row, so re-versioning an unchanged
+folder of 20,000 files reads one row and compares two byte strings instead of fetching
+and checking 20,000 rows.
+
 A hit needs the same size, ``mtime_ns``, inode and ``ctime_ns`` as when the file was
 hashed, and a file modified within ``RACY_SECONDS`` of the moment it was hashed is never
 trusted (git's "racily clean" rule): with a coarse file-system clock, a write in the same
@@ -12,10 +17,12 @@ tick as the hash would leave every stat field unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,8 +42,20 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     hashed_ns INTEGER NOT NULL,
     digest TEXT NOT NULL,
     PRIMARY KEY (path, algorithm)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS folder_snapshot (
+    folder TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    paths TEXT NOT NULL,
+    fields BLOB NOT NULL,
+    inodes BLOB NOT NULL,
+    digests TEXT NOT NULL,
+    hashed_ns INTEGER NOT NULL,
+    generation TEXT NOT NULL,
+    PRIMARY KEY (folder, algorithm)
+) WITHOUT ROWID;
 """
+SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (one row stays small)
 
 # (size, mtime_ns, inode, ctime_ns)
 StatKey = tuple[int, int, int, int]
@@ -45,6 +64,32 @@ StatKey = tuple[int, int, int, int]
 def stat_key(info: os.stat_result) -> StatKey:
     """The fields a cached digest is tied to."""
     return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderSnapshot:
+    """A batch of files as it was when ingested: what ``StatCache.snapshot`` returns.
+
+    ``paths`` are the batch's absolute paths joined by NUL (a byte no path holds), in the
+    batch's order; ``fields`` holds ``size, mtime_ns, ctime_ns`` of each file in turn and
+    ``inodes`` its inode; ``digests`` are the files' digests in the same order. Every blob
+    was stored when the snapshot was taken, in the store's ``generation`` (see
+    ``cairn.service.ingest``); the stat fields were taken at or before ``hashed_ns``.
+    """
+
+    paths: str
+    fields: array[int]
+    inodes: array[int]
+    digests: list[str]
+    hashed_ns: int
+    generation: str
+
+
+def snapshot_folder(paths: Sequence[str]) -> str:
+    """The folder a batch of absolute ``paths`` is filed under: the directory part of
+    their common prefix, so the same folder listed again finds its snapshot."""
+    low = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 - a string range
+    return low[: low.rfind("/") + 1]
 
 
 class StatCache:
@@ -64,7 +109,7 @@ class StatCache:
             self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
             enter_wal_mode(self._db, timeout=60)
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
             self._db.commit()
         except sqlite3.Error as exc:
             raise StoreError(
@@ -121,6 +166,59 @@ class StatCache:
                 )
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot write the stat cache '{self.path}': {exc}") from exc
+
+    def snapshot(self, folder: str, algorithm: str) -> FolderSnapshot | None:
+        """The snapshot last recorded for ``folder`` (see ``snapshot_folder``), or None.
+
+        Raises:
+            StoreError: the cache cannot be read.
+        """
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT paths, fields, inodes, digests, hashed_ns, generation "
+                    "FROM folder_snapshot WHERE folder = ? AND algorithm = ?",
+                    (folder, algorithm),
+                ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
+        if row is None:
+            return None
+        paths, raw_fields, raw_inodes, digests, hashed_ns, generation = row
+        fields, inodes = array("q"), array("Q")
+        fields.frombytes(raw_fields)
+        inodes.frombytes(raw_inodes)
+        return FolderSnapshot(paths, fields, inodes, digests.split("\n"), hashed_ns, generation)
+
+    def record_snapshot(self, folder: str, algorithm: str, snapshot: FolderSnapshot) -> None:
+        """Store ``snapshot`` as ``folder``'s, replacing the previous one.
+
+        Raises:
+            StoreError: the cache cannot be written.
+        """
+        try:
+            with self._lock, self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO folder_snapshot (folder, algorithm, paths, fields, "
+                    "inodes, digests, hashed_ns, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        folder,
+                        algorithm,
+                        snapshot.paths,
+                        snapshot.fields.tobytes(),
+                        snapshot.inodes.tobytes(),
+                        "\n".join(snapshot.digests),
+                        snapshot.hashed_ns,
+                        snapshot.generation,
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write the stat cache '{self.path}': {exc}") from exc
+
+    @property
+    def racy_ns(self) -> int:
+        """How long (ns) after its last change a file's digest starts to be trusted."""
+        return self._racy_ns
 
     def close(self) -> None:
         """Close the database connection."""
