@@ -4,6 +4,7 @@ changed file, a racily clean one or a garbage collection is never missed."""
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ from cairn.service.backend import EmbeddedBackend
 from cairn.service.fsck import check_store
 from cairn.service.gc import freshen, plan_gc
 from cairn.service.known_blobs import KnownBlobs
+from cairn.storage import statcache
 from cairn.storage.blobstore import LocalBlobStore, StoredBlob
-from cairn.storage.statcache import RACY_SECONDS
+from cairn.storage.statcache import RACY_SECONDS, StatCache
 
 Spy = list[list[str]]
 
@@ -93,6 +95,9 @@ def test_only_changed_files_are_read_again(
 def test_a_racily_clean_file_is_read_until_a_later_snapshot(
     cairn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # One window for every clock, long enough for the first two calls on a slow machine.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 1.0)
+    monkeypatch.setattr(statcache, "FINE_RACY_SECONDS", 1.0)
     paths = write_tree(tmp_path / "src", 3)  # written just now: the same clock tick as a read
     reads = spy_reads(monkeypatch)
     backend = EmbeddedBackend(Settings.load())
@@ -100,12 +105,25 @@ def test_a_racily_clean_file_is_read_until_a_later_snapshot(
         backend.ingest_files(paths, "md5")
         backend.ingest_files(paths, "md5")  # the snapshot was taken too soon to trust
         assert reads == [paths, paths]
-        time.sleep(RACY_SECONDS + 0.1)
+        time.sleep(1.1)
         backend.ingest_files(paths, "md5")  # still the old snapshot: read, snapshot again
         backend.ingest_files(paths, "md5")
         assert reads == [paths, paths, paths]
     finally:
         backend.close()
+
+
+def test_whole_second_times_are_trusted_later_than_finer_ones(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "stat.db", racy_seconds=2.0, fine_racy_seconds=0.1)
+    second = 1_000_000_000
+    hashed = 100 * second
+    # mtime, ctime of: old whole seconds, recent fine, fine past the fine window, recent
+    # whole seconds (a coarse clock: the same second may still be running), old fine.
+    mtimes = array("q", [90 * second, hashed - 5_000_000, hashed - second // 2, 99 * second, 1])
+    ctimes = array("q", [90 * second, hashed - 5_000_000, hashed - second // 2, 99 * second, 3])
+    assert cache.untrusted(hashed, mtimes, ctimes) == [1, 3]
+    assert cache.untrusted(hashed + 3 * second, mtimes, ctimes) == []
+    cache.close()
 
 
 def test_a_garbage_collection_voids_the_snapshot(cairn_dir: Path, tmp_path: Path) -> None:

@@ -74,16 +74,9 @@ class _Stats:
             and self.fields[mine : mine + 3] == fields[theirs : theirs + 3]
         )
 
-    def all_older(self, moment_ns: int) -> bool:
-        """Whether no file was modified (mtime or ctime) after ``moment_ns``."""
-        return max(self.fields[1::3]) <= moment_ns and max(self.fields[2::3]) <= moment_ns
-
-    def changed_after(self, moment_ns: int) -> list[int]:
-        """The files modified (mtime or ctime) after ``moment_ns``."""
-        if self.all_older(moment_ns):
-            return []
-        pairs = zip(self.fields[1::3], self.fields[2::3], strict=True)
-        return [index for index, (m, c) in enumerate(pairs) if m > moment_ns or c > moment_ns]
+    def untrusted(self, cache: StatCache, hashed_ns: int) -> list[int]:
+        """The files too recently changed to trust a digest taken at ``hashed_ns``."""
+        return cache.untrusted(hashed_ns, self.fields[1::3], self.fields[2::3])
 
 
 def ingest_files(
@@ -117,14 +110,13 @@ def ingest_files(
     folder = snapshot_folder(absolute) if total <= SNAPSHOT_MAX_FILES else None
     previous = cache.snapshot(folder, algorithm) if folder is not None else None
     stats = _Stats(absolute)
-    trusted_until = (previous.hashed_ns - cache.racy_ns) if previous is not None else 0
     if (
         previous is not None
         and previous.generation == generation
         and previous.paths == joined
         and previous.fields == stats.fields
         and previous.inodes == stats.inodes
-        and stats.all_older(trusted_until)
+        and not stats.untrusted(cache, previous.hashed_ns)
     ):
         # Nothing changed since the snapshot, and its blobs are all still stored.
         sizes = stats.sizes()
@@ -133,7 +125,7 @@ def ingest_files(
         return list(map(_as_ingested, zip(previous.digests, repeat(algorithm), sizes, sources)))
 
     digests: list[str | None] = [None] * total
-    vouched = _from_snapshot(previous, absolute, joined, stats, trusted_until, generation, digests)
+    vouched = _from_snapshot(previous, absolute, joined, stats, cache, generation, digests)
     _from_file_rows(cache, absolute, stats, algorithm, digests)
     # Hits the snapshot cannot vouch for: their blobs are checked (and marked as used).
     unchecked = [
@@ -206,7 +198,7 @@ def _from_snapshot(
     absolute: Sequence[str],
     joined: str,
     stats: _Stats,
-    trusted_until: int,
+    cache: StatCache,
     generation: str,
     digests: list[str | None],
 ) -> list[bool]:
@@ -226,7 +218,7 @@ def _from_snapshot(
             position is not None and stats.same(index, previous.fields, previous.inodes, position)
             for index, position in enumerate(positions)
         ]
-    for index in stats.changed_after(trusted_until):  # too recent to trust a matching stat
+    for index in stats.untrusted(cache, previous.hashed_ns):  # a matching stat is not enough
         unchanged[index] = False
     known = previous.digests
     for index, position in enumerate(positions):

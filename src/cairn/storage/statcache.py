@@ -10,9 +10,11 @@ folder of 20,000 files reads one row and compares two byte strings instead of fe
 and checking 20,000 rows.
 
 A hit needs the same size, ``mtime_ns``, inode and ``ctime_ns`` as when the file was
-hashed, and a file modified within ``RACY_SECONDS`` of the moment it was hashed is never
-trusted (git's "racily clean" rule): with a coarse file-system clock, a write in the same
-tick as the hash would leave every stat field unchanged.
+hashed, and a file modified shortly before the moment it was hashed is never trusted (git's
+"racily clean" rule): with a coarse file-system clock, a write in the same tick as the hash
+would leave every stat field unchanged. How shortly depends on the clock the file's times
+show: whole seconds (ext3, HFS+, FAT's two seconds) need ``RACY_SECONDS``; finer times
+(ext4, XFS, btrfs, NTFS: the kernel's clock tick, at most 10 ms) ``FINE_RACY_SECONDS``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from cairn.errors import StoreError
 
 STATCACHE_FILE = "statcache.db"
 RACY_SECONDS = 2.0  # above the coarsest common timestamp granularity (1-2 s on ext3, FAT)
+FINE_RACY_SECONDS = 0.1  # above the kernel's clock tick (1-10 ms) for sub-second times
+_NS = 1_000_000_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT NOT NULL,
@@ -95,15 +99,25 @@ def snapshot_folder(paths: Sequence[str]) -> str:
 class StatCache:
     """A persistent map from a file's path and stat fields to its digest; thread-safe."""
 
-    def __init__(self, path: Path, racy_seconds: float = RACY_SECONDS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        racy_seconds: float | None = None,
+        fine_racy_seconds: float | None = None,
+    ) -> None:
         """Open (creating if needed) the cache file at ``path``; entries whose file changed
-        (mtime or ctime) less than ``racy_seconds`` before it was hashed are not trusted.
+        (mtime or ctime) less than ``racy_seconds`` (default ``RACY_SECONDS``) before it
+        was hashed are not trusted, or less than ``fine_racy_seconds`` (default
+        ``FINE_RACY_SECONDS``) if its times are not whole seconds.
 
         Raises:
             StoreError: the file cannot be opened or is not a usable SQLite database.
         """
         self.path = path
-        self._racy_ns = int(racy_seconds * 1e9)
+        racy = RACY_SECONDS if racy_seconds is None else racy_seconds
+        fine = FINE_RACY_SECONDS if fine_racy_seconds is None else fine_racy_seconds
+        self._racy_ns = int(racy * 1e9)
+        self._fine_racy_ns = min(self._racy_ns, int(fine * 1e9))
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
@@ -136,8 +150,9 @@ class StatCache:
                 rows = self._db.execute(
                     "SELECT path, size, mtime_ns, inode, ctime_ns, digest FROM stat_cache "
                     "WHERE path >= ? AND path <= ? AND algorithm = ? "
-                    "AND hashed_ns - max(mtime_ns, ctime_ns) > ?",
-                    (low, high, algorithm, self._racy_ns),
+                    "AND hashed_ns - max(mtime_ns, ctime_ns) > CASE "
+                    "WHEN mtime_ns % ? = 0 AND ctime_ns % ? = 0 THEN ? ELSE ? END",
+                    (low, high, algorithm, _NS, _NS, self._racy_ns, self._fine_racy_ns),
                 ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
@@ -215,10 +230,19 @@ class StatCache:
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot write the stat cache '{self.path}': {exc}") from exc
 
-    @property
-    def racy_ns(self) -> int:
-        """How long (ns) after its last change a file's digest starts to be trusted."""
-        return self._racy_ns
+    def untrusted(self, hashed_ns: int, mtimes: array[int], ctimes: array[int]) -> list[int]:
+        """The positions of the files, given by their ``mtime_ns`` and ``ctime_ns``, whose
+        digest taken at ``hashed_ns`` must not be trusted (see the module doc)."""
+        coarse_until = hashed_ns - self._racy_ns
+        if max(mtimes, default=0) <= coarse_until and max(ctimes, default=0) <= coarse_until:
+            return []  # the common case: nothing changed shortly before the hash
+        fine_until = hashed_ns - self._fine_racy_ns
+        return [
+            index
+            for index, (mtime, ctime) in enumerate(zip(mtimes, ctimes, strict=True))
+            if max(mtime, ctime) > fine_until
+            or (max(mtime, ctime) > coarse_until and mtime % _NS == 0 and ctime % _NS == 0)
+        ]
 
     def close(self) -> None:
         """Close the database connection."""
