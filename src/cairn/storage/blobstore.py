@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 import threading
@@ -29,6 +30,8 @@ from typing import NamedTuple
 
 from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
+from cairn.storage import durable_batch
+from cairn.storage.durable_batch import DurableBatch
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
 from cairn.storage.packs import PACKS_DIR, PackTable, PackWriter, rewrite_pack
 from cairn.storage.placing import copy_fd
@@ -209,24 +212,42 @@ class LocalBlobStore:
         blobs: list[StoredBlob | None],
         tick: Callable[[], None],
     ) -> None:
-        """Ingest ``srcs[i]`` for ``i`` in ``indices`` as loose blobs on a thread pool."""
+        """Ingest ``srcs[i]`` for ``i`` in ``indices`` as loose blobs on a thread pool; a
+        batch is made durable by a few file-system syncs where it can (``durable_batch``)."""
         if workers <= 1 or len(indices) <= 1:
             for index in indices:
                 blobs[index] = self.ingest(srcs[index], algorithm)
                 tick()
             return
-        with ThreadPoolExecutor(max_workers=min(workers, len(indices))) as pool:
-            futures: dict[Future[StoredBlob], int] = {
-                pool.submit(self.ingest, srcs[index], algorithm): index for index in indices
-            }
-            try:
-                for future in as_completed(futures):
-                    blobs[futures[future]] = future.result()
-                    tick()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        batch = DurableBatch(self.tmp_dir, self._publish) if durable_batch.available() else None
+        if batch is not None:  # no fsync to wait for: hashing is the work, one thread a core
+            workers = min(workers, os.cpu_count() or 1)
+        with batch or contextlib.nullcontext():
+            ingest = self.ingest if batch is None else functools.partial(self._ingest_into, batch)
+            with ThreadPoolExecutor(max_workers=min(workers, len(indices))) as pool:
+                futures: dict[Future[StoredBlob], int] = {
+                    pool.submit(ingest, srcs[index], algorithm): index for index in indices
+                }
+                try:
+                    for future in as_completed(futures):
+                        blobs[futures[future]] = future.result()
+                        tick()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+
+    def _ingest_into(self, batch: DurableBatch, src: str | Path, algorithm: str) -> StoredBlob:
+        """Copy ``src`` while hashing it, without a sync: ``batch`` publishes it later."""
+        tmp = self._tmp_path()
+        try:
+            digest, size = copy_and_hash(src, tmp, algorithm, sync=False)
+            final = self.path_for(digest, algorithm)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        batch.add(tmp, final, size)
+        return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
 
     def _pack_many(
         self,

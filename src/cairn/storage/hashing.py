@@ -53,11 +53,14 @@ def hash_file(path: Path, algorithm: str) -> tuple[str, int]:
     return b64(hasher.digest()), size
 
 
-def copy_and_hash(src: str | Path, dest: Path, algorithm: str) -> tuple[str, int]:
+def copy_and_hash(
+    src: str | Path, dest: Path, algorithm: str, sync: bool = True
+) -> tuple[str, int]:
     """Copy ``src`` to the new file ``dest`` while hashing it; return (b64 digest, size).
 
     The source is read once and the copy written once, in 1 MiB chunks; ``dest`` is
-    created exclusively with mode 0o600 and fsynced before returning. If anything fails,
+    created exclusively with mode 0o600 and, unless ``sync`` is False (the caller makes a
+    batch durable at once: ``durable_batch``), fsynced before returning. If anything fails,
     ``dest`` is removed before the error propagates, so no partial copy is left behind.
 
     Raises:
@@ -73,7 +76,8 @@ def copy_and_hash(src: str | Path, dest: Path, algorithm: str) -> tuple[str, int
                 size = _copy_overlapped(reader, fd, hasher)
             else:
                 size = _copy_serial(reader, fd, hasher)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
