@@ -7,7 +7,9 @@ One ``fsync`` per file does that, but each is a journal commit and a disk cache 
 helper thread runs ``syncfs`` on the store's file system (Linux) and then publishes the
 files written before that sync began, so the disk writes while the next files are copied.
 ``finish`` syncs and publishes the rest. Where ``syncfs`` is not available (not Linux),
-``available()`` is False and callers keep one ``fsync`` per file.
+``available()`` is False and callers keep one ``fsync`` per file. The price: ``syncfs``
+also writes what other programs left unwritten on that file system, so a batch can wait
+for them; only batches of several loose blobs use it.
 """
 
 from __future__ import annotations
