@@ -225,6 +225,20 @@ class RemoteBackend:
         """
         self._transfers.fetch(entity, blob, dest)
 
+    def export_blobs(
+        self,
+        entity: str,
+        items: Sequence[tuple[BlobRef, Path]],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write each blob, checked, to its new file (a download into a new folder): small
+        ones in batches, large ones as ``fetch_blob`` does.
+
+        Raises: CommError (``NotFoundError``: a blob not stored), CorruptionError,
+        FileExistsError, OSError, ValueError.
+        """
+        self._transfers.export(entity, items, on_progress)
+
     # the artifact surface: edits, links, deletion, lineage, history, registries, TTL
 
     def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:

@@ -20,6 +20,7 @@ from cairn.server import (
     api_admin,
     api_artifacts,
     api_batch,
+    api_batch_read,
     api_blobs,
     errors,
     ui,
@@ -104,6 +105,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_artifacts.router)
     app.include_router(api_blobs.router)
     app.include_router(api_batch.router)
+    app.include_router(api_batch_read.router)
     app.include_router(api_admin.router)
     app.include_router(api_blobs.transfers)
     wandb_compat.install(app)
