@@ -330,6 +330,33 @@ class Bench:
             ],
         )
 
+    def server_small_download_row(self) -> Row:
+        servers, root = self.servers(), self.roots["small"]
+        team = servers.new_team()
+        setup = self.work / "server-setup"
+        setup.mkdir(parents=True, exist_ok=True)
+        servers.log(team, root, "small", setup)
+        servers.put_raw_tree(root, "raw-small/")
+        script = jobs.CAIRN_DOWNLOAD.replace('f"bench/{name}', f'f"{team}/bench/{{name}}')
+        gets = [sys.executable, "-c", server.BOTO_GETS, servers.s3_url, servers.bucket]
+        return Row(
+            "server: download small (new folder)",
+            [
+                Tool(
+                    "cairn",
+                    lambda w: [sys.executable, "-c", script, "small", str(w / "out")],
+                    lambda w: servers.client_env(team, w),
+                    rounds=1,
+                ),
+                Tool(
+                    "boto3 gets",
+                    lambda w: [*gets, "raw-small/", str(w / "out")],
+                    lambda w: servers.boto_env(),
+                    rounds=1,
+                ),
+            ],
+        )
+
     def server_page_rows(self) -> list[Row]:
         servers = self.servers()
         team = servers.new_team()
@@ -406,8 +433,10 @@ class Bench:
                 plan.append((f"{name} download", lambda n=name: [self.download_row(n)]))
         if "small" in self.server_sets:
             plan.append(("server upload", lambda: [self.server_upload_row()]))
+        if "small" in self.server_sets:
+            plan.append(("server download small", lambda: [self.server_small_download_row()]))
         if "large" in self.server_sets:
-            plan.append(("server download", lambda: [self.server_download_row()]))
+            plan.append(("server download large", lambda: [self.server_download_row()]))
         if "page" in self.server_sets:
             plan.append(("server page", self.server_page_rows))
         for key, build in plan:

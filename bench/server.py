@@ -9,6 +9,10 @@ start it (``python -m cairn.cli server``, first admin from ``server create-admin
   a fresh team, so nothing is deduplicated) against raw boto3 ``put_object`` of the same
   files under a fresh prefix (8 threads; Cairn sends small files in batches that the
   server writes 8 at a time); all 20,000 files, one round;
+- download of small: Cairn ``download`` of the 20,000-file version into a new folder (a
+  fresh client cache; small blobs come down in batches through the server, which reads
+  them from the bucket 8 at a time) against boto3 ``list_objects_v2`` + ``get_object`` of
+  the same files (8 threads); one round;
 - download of large: Cairn ``download`` of a version holding the 1 GiB file (a fresh
   client cache each round) against boto3 ``download_file`` of the same object with the
   same parallel ranges (4 x 16 MiB, the remote client's ``PART_WORKERS`` and
@@ -73,6 +77,29 @@ config = TransferConfig(
 )
 t0 = time.perf_counter()
 client.download_file(bucket, key, dest, Config=config)
+print(json.dumps({"seconds": time.perf_counter() - t0}))
+"""
+
+BOTO_GETS = """
+import json, os, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+from botocore.config import Config
+endpoint, bucket, prefix, dest = sys.argv[1:5]
+client = boto3.client("s3", endpoint_url=endpoint, config=Config(max_pool_connections=8))
+t0 = time.perf_counter()
+keys = [
+    item["Key"]
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for item in page.get("Contents", [])
+]
+def get(key):
+    path = os.path.join(dest, key[len(prefix):])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+with ThreadPoolExecutor(max_workers=8) as pool:
+    list(pool.map(get, keys))
 print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
@@ -213,6 +240,15 @@ class Servers:
 
         client = boto3.client("s3", endpoint_url=self.s3_url, **_boto_kwargs())
         client.upload_file(str(path), self.bucket, key)
+
+    def put_raw_tree(self, root: Path, prefix: str) -> None:
+        """Upload every file below ``root`` under ``prefix`` with boto3 (untimed set-up)."""
+        subprocess.run(
+            [sys.executable, "-c", BOTO_PUTS, self.s3_url, self.bucket, prefix, str(root)],
+            env=self.boto_env(),
+            check=True,
+            capture_output=True,
+        )
 
     def log(self, team: str, root: Path, name: str, work: Path) -> None:
         """Log ``root`` as artifact ``name`` in ``team`` (untimed set-up)."""
