@@ -362,4 +362,5 @@ class RemoteBackend:
         return f"{_project(entity, project)}/default-ttl"
 
     def close(self) -> None:
+        self._transfers.close()
         self._client.close()

@@ -3,21 +3,22 @@
 ``ingest_file`` copies a draft's file into a staging blob store under
 ``<cache_dir>/staging`` while hashing it (one read, one write), so later edits of the
 source cannot change what gets logged; ``stage_many`` does it for a folder, small files
-packed (one write and one fsync per pack, not per file). ``missing`` asks the server once
-which blobs the entity lacks and fetches upload URLs for the large ones in the same
-breath; ``upload_many`` sends the small ones from their staged bytes in batches
+packed (one write and one fsync per pack, not per file), except files the stat cache knows
+unchanged since an earlier add (their digest is known: nothing is read). ``missing`` asks
+the server once which blobs the entity lacks and fetches upload URLs for the large ones in
+the same breath; ``upload_many`` sends the small ones from their staged bytes in batches
 (``cairn.remote.batches``) and PUTs each large one straight to its signed URL, or, for a
 blob the server marks ``multipart``, in parts that are PUT in parallel and survive an
 interruption (the server remembers the parts it has; a retry sends only the others). The
-staged copies, packed or loose, are dropped once their version is committed
-(``release``). Downloads go through the client cache (``storage.cache``, W&B's
-``obj/md5/...`` layout): a blob found there with the right digest is copied without
-touching the network; otherwise it is fetched from a signed URL into the cache
-(``cairn.remote.fetching``: large ones as parallel ``Range`` requests, hashed as they
-arrive; the digest is checked before the file is published) and copied to the caller's
-path from the file just checked, by reflink or in the kernel, without hashing it again.
-A download into a new folder (``export``) asks for its small blobs in batches instead
-(``cairn.remote.batch_reads``): one request per few MiB, not two per file.
+staged copies, packed or loose, are dropped once their version is committed (``release``).
+Downloads go through the client cache (``storage.cache``, W&B's ``obj/md5/...`` layout): a
+blob found there with the right digest is copied without touching the network; otherwise
+it is fetched from a signed URL into the cache (``cairn.remote.fetching``: large ones as
+parallel ``Range`` requests, hashed as they arrive; the digest is checked before the file
+is published) and copied to the caller's path from the file just checked, by reflink or in
+the kernel, without hashing it again. A download into a new folder (``export``) asks for
+its small blobs in batches instead (``cairn.remote.batch_reads``): one request per few
+MiB, not two per file.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.cache import ClientCache
 from cairn.storage.hashing import copy_and_hash
 from cairn.storage.placing import copy_file
+from cairn.storage.statcache import STATCACHE_FILE, StatCache
+from cairn.storage.unchanged import Survey
 
 STAGING_DIR = "staging"
 URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used
@@ -105,6 +108,7 @@ class Transfers:
         self._settings = settings
         self._staging: LocalBlobStore | None = None
         self._cache: ClientCache | None = None
+        self._stat_cache: StatCache | None = None
         self._lock = threading.Lock()
         self._upload_urls: dict[_Key, _Signed] = {}
 
@@ -132,26 +136,64 @@ class Transfers:
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
     ) -> list[IngestedBlob]:
-        """``stage`` for many files at once (``LocalBlobStore.ingest_many``: small files
-        packed, large ones loose, read in parallel); results in ``sources`` order and
-        ``on_progress`` called from this thread. A packed blob's ``local_path`` is its
-        source (its staged bytes are read back by ``upload_many``).
+        """``stage`` for many files at once, skipping the files the stat cache knows
+        unchanged (``storage.unchanged``: their digest is known, and their ``local_path``
+        is the file itself, read and checked again only if the server lacks the blob).
+        The others go to ``LocalBlobStore.ingest_many`` (small files packed, large ones
+        loose, read in parallel); a packed blob's ``local_path`` is its source (its staged
+        bytes are read back by ``upload_many``). Results in ``sources`` order;
+        ``on_progress`` called from this thread.
 
         Raises: as ``stage`` (the first failure; the remaining work is cancelled; packs
-        already published stay staged, like staged files of a draft never logged).
+        already published stay staged, like staged files of a draft never logged), and
+        StoreError (the stat cache).
         """
         new_hasher(algorithm)  # ValueError before anything is read
-        sizes = [os.stat(source).st_size for source in sources]
-        total_bytes = sum(sizes)
+        survey = Survey(self.stat_cache, sources, algorithm)
+        sizes = survey.stats.sizes()
+        todo = [index for index, digest in enumerate(survey.digests) if digest is None]
+        total, total_bytes = len(sources), sum(sizes)
+        todo_bytes = sum(sizes[index] for index in todo)
+        hits, hit_bytes = total - len(todo), total_bytes - todo_bytes
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, count: int) -> None:
             if on_progress is not None:
-                on_progress(done, total, total_bytes * done // max(total, 1), total_bytes)
+                estimate = hit_bytes + todo_bytes * done // max(count, 1)
+                on_progress(hits + done, total, estimate, total_bytes)
 
+        if on_progress is not None and hits:
+            on_progress(hits, total, hit_bytes, total_bytes)
         stored = self.staging.ingest_many(
-            [Path(source) for source in sources], algorithm, on_progress=progress, sizes=sizes
+            [Path(sources[index]) for index in todo],
+            algorithm,
+            on_progress=progress,
+            sizes=[sizes[index] for index in todo],
         )
-        return [IngestedBlob(b.digest, b.algorithm, b.size, b.path) for b in stored]
+        survey.record((index, blob.digest) for index, blob in zip(todo, stored, strict=True))
+        results = [
+            IngestedBlob(digest or "", algorithm, size, Path(source))
+            for digest, size, source in zip(survey.digests, sizes, sources, strict=True)
+        ]
+        for index, blob in zip(todo, stored, strict=True):
+            results[index] = IngestedBlob(blob.digest, blob.algorithm, blob.size, blob.path)
+        return results
+
+    @property
+    def stat_cache(self) -> StatCache:
+        """The client's stat cache (``<cache_dir>/statcache.db``, opened on first use).
+        Raises: StoreError naming it."""
+        with self._lock:
+            if self._stat_cache is None:
+                self._settings.cache_dir.mkdir(parents=True, exist_ok=True)
+                self._stat_cache = StatCache(self._settings.cache_dir / STATCACHE_FILE)
+            return self._stat_cache
+
+    def close(self) -> None:
+        """Close the stat cache, if it was opened."""
+        with self._lock:
+            if self._stat_cache is not None:
+                self._stat_cache.close()
+                self._stat_cache = None
 
     def release(self, manifest_json: bytes) -> None:
         """Drop the staged copies of a committed manifest's blobs (now on the server):
