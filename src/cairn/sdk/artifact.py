@@ -300,14 +300,13 @@ class Artifact(ArtifactSurface):
         with paused_gc():  # many small objects kept: see _gc_pause
             checked_policy = _adding.check_policy(policy)
             prefix = normalize_artifact_path(name) if name else None
-            found = [
-                (_adding.join_logical(prefix, relative), physical)
-                for relative, physical in _adding.scan_dir(root)
-            ]
+            found = _adding.scan_dir(root)
+            logicals = [_adding.join_logical(prefix, relative) for relative, _ in found]
+            physicals = [physical for _, physical in found]
             algorithm = entry_algorithm(self._digest_algorithm)
             ingested = _adding.ingest_many(
                 self._draft_backend,
-                [physical for _, physical in found],
+                physicals,
                 algorithm,
                 checked_policy,
                 self._progress(),
@@ -315,8 +314,7 @@ class Artifact(ArtifactSurface):
             )
             make, skip = _adding.make_entry, bool(skip_cache)
             entries = [
-                make(logical, item, skip)
-                for (logical, _physical), item in zip(found, ingested, strict=True)
+                make(logical, item, skip) for logical, item in zip(logicals, ingested, strict=True)
             ]
             current = self.manifest.entries
             if not merge and current:
@@ -324,10 +322,9 @@ class Artifact(ArtifactSurface):
                     existing = current.get(entry.path)
                     if existing is not None and existing.digest != entry.digest:
                         raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
-            added = self._added_local_paths
-            for entry, (_logical, physical) in zip(entries, found, strict=True):
-                current[entry.path] = entry  # Manifest.add_entry: its collision rule is above
-                added[physical] = entry
+            # Manifest.add_entry for each (its collision rule is above), in two C loops.
+            current.update(zip(logicals, entries, strict=True))
+            self._added_local_paths.update(zip(physicals, entries, strict=True))
 
     @ensure_not_finalized
     def add_reference(
