@@ -76,9 +76,10 @@ class FolderSnapshot:
 
     ``paths`` are the batch's absolute paths joined by NUL (a byte no path holds), in the
     batch's order; ``fields`` holds ``size, mtime_ns, ctime_ns`` of each file in turn and
-    ``inodes`` its inode; ``digests`` are the files' digests in the same order. Every blob
-    was stored when the snapshot was taken, in the store's ``generation`` (see
-    ``cairn.service.ingest``); the stat fields were taken at or before ``hashed_ns``.
+    ``inodes`` its inode; ``digests`` are the files' digests in the same order. For the
+    embedded store, every blob was stored when the snapshot was taken, in the store's
+    ``generation`` (``cairn.service.known_blobs``; empty for the remote client's staging);
+    the stat fields were taken at or before ``hashed_ns``.
     """
 
     paths: str
