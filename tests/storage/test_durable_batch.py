@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.core.digest import digest_bytes
+from cairn.core.digest import digest_bytes, hex_to_b64
 from cairn.storage import durable_batch
 from cairn.storage.blobstore import PACK_MAX_BLOB, LocalBlobStore
 from cairn.storage.durable_batch import DurableBatch
@@ -98,3 +98,15 @@ def test_a_write_error_reported_by_the_sync_is_raised(tmp_path: Path) -> None:
     assert info.value.errno == errno.EIO
     assert list(out.iterdir()) == []  # never published
     assert not (tmp_path / "a.tmp").exists()
+
+
+def test_a_failed_loose_batch_leaves_no_temporary_file(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    sources = [written(tmp_path, f"f{i}", os.urandom(PACK_MAX_BLOB + 1)) for i in range(6)]
+    sources.insert(3, tmp_path / "missing")
+    with pytest.raises(FileNotFoundError):
+        store.ingest_many(sources, "md5", workers=2)
+    assert list(store.tmp_dir.iterdir()) == []
+    for algorithm, hex_digest, path in store.iter_blobs():  # what was published is whole
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444
+        assert digest_bytes(path.read_bytes(), algorithm) == hex_to_b64(hex_digest)
