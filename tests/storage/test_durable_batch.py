@@ -110,3 +110,17 @@ def test_a_failed_loose_batch_leaves_no_temporary_file(tmp_path: Path) -> None:
     for algorithm, hex_digest, path in store.iter_blobs():  # what was published is whole
         assert stat.S_IMODE(path.stat().st_mode) == 0o444
         assert digest_bytes(path.read_bytes(), algorithm) == hex_to_b64(hex_digest)
+
+
+def test_a_refused_syncfs_falls_back_to_one_fsync_per_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def filtered(_fd: int) -> int:  # a sandbox's system-call filter
+        ctypes.set_errno(errno.EPERM)
+        return -1
+
+    with DurableBatch(tmp_path, publish) as batch:
+        batch._syncfs = filtered
+        batch.add(written(tmp_path, "a.tmp", b"a"), out / "a", 1)
+    assert (out / "a").read_bytes() == b"a"

@@ -15,6 +15,7 @@ for them; only batches of several loose blobs use it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -98,13 +99,21 @@ class DurableBatch:
         self._sync_and_publish(batch)
 
     def _sync_and_publish(self, batch: list[tuple[Path, Path]]) -> None:
-        """Sync, then publish ``batch``; if the sync fails, remove its files instead."""
+        """Sync, then publish ``batch``; if the sync fails, remove its files instead. Where
+        ``syncfs`` is refused (a sandbox's system-call filter), each file is fsynced."""
         if self._syncfs(self._fd) != 0:
             import ctypes
 
             error = ctypes.get_errno()
-            _remove(batch)
-            raise OSError(error, f"Cannot sync the blob store to disk: {os.strerror(error)}")
+            if error not in (errno.ENOSYS, errno.EPERM):
+                _remove(batch)
+                raise OSError(error, f"Cannot sync the blob store to disk: {os.strerror(error)}")
+            try:
+                for tmp, _final in batch:
+                    _fsync(tmp)
+            except BaseException:
+                _remove(batch)
+                raise
         for tmp, final in batch:
             self._publish(tmp, final)
 
@@ -125,6 +134,14 @@ class DurableBatch:
             self._helper.shutdown(wait=True)
             os.close(self._fd)
             _remove(left)  # written, never to be published
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove(batch: list[tuple[Path, Path]]) -> None:
