@@ -91,8 +91,8 @@ def _store(
     todo: list[int],
     on_progress: Progress | None,
 ) -> list[IngestedBlob]:
-    """Ingest the files ``todo`` (their blobs marked as used: one may have been stored
-    long ago), with progress counted over the whole batch."""
+    """Ingest the files ``todo`` (content stored already is marked as used by the blob
+    store), with progress counted over the whole batch."""
     stats, total = survey.stats, len(sources)
     total_bytes = sum(stats.sizes())
     todo_bytes = sum(stats.size(index) for index in todo)
@@ -111,5 +111,4 @@ def _store(
         on_progress=progress,
         sizes=[stats.size(index) for index in todo],
     )
-    freshen(blobs, ((blob.digest, blob.algorithm) for blob in stored))
     return [IngestedBlob(*blob) for blob in stored]

@@ -273,7 +273,7 @@ class LocalBlobStore:
             return _read_and_hash(srcs, chunk, sizes, algorithm)
 
         self.packs.refresh()
-        packed = self.packs.holds
+        packed, held = self.packs.holds, set()  # ``held``: packs of blobs stored already
         writer = PackWriter(self.tmp_dir, self.packs.dir)
         # Reading a small file is mostly Python work under the GIL: more threads than cores
         # only contend for it (measured: 4 threads took twice as long as 2).
@@ -287,11 +287,12 @@ class LocalBlobStore:
                     for position in range(len(chunks)):
                         for index, raw, data in pending[position].result():
                             digest = b64(raw)
-                            if not packed(algorithm, digest):
+                            if packed(algorithm, digest):
+                                held.add(digest)
+                            else:
                                 writer.append(algorithm, raw, data, digest)
                                 if writer.size >= PACK_MAX_SIZE:
-                                    writer.publish()
-                                    self.packs.refresh()
+                                    writer.publish(self.packs)
                                     writer = PackWriter(self.tmp_dir, self.packs.dir)
                             blobs[index] = StoredBlob(digest, algorithm, len(data), srcs[index])
                             tick()
@@ -303,11 +304,19 @@ class LocalBlobStore:
                     for future in pending:
                         future.cancel()
                     raise
-            writer.publish()
+            writer.publish(self.packs)
         except BaseException:
             writer.abort()
             raise
-        self.packs.refresh()
+        self._touch_packs(algorithm, held)
+
+    def _touch_packs(self, algorithm: str, digests: set[str]) -> None:
+        """Mark the packs holding ``digests`` as just used: content ingested again that was
+        stored already is kept by a collection for its grace period, as new content is."""
+        packs = {location[0] for d in digests if (location := self.packs.peek(algorithm, d))}
+        for pack in packs:
+            with contextlib.suppress(OSError):
+                os.utime(pack)
 
     def put(self, src: Path, digest: str, algorithm: str) -> StoredBlob:
         """Store the file ``src`` whose content must have the base64 ``digest``.
@@ -506,10 +515,13 @@ class LocalBlobStore:
         return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
 
     def _publish(self, tmp: Path, final: Path) -> None:
-        """Make ``tmp`` read-only and rename it to ``final``, or drop it if ``final`` exists."""
+        """Make ``tmp`` read-only and rename it to ``final``, or drop it if ``final`` exists
+        (then ``final`` is marked as just used, as new content would be)."""
         try:
             if final.is_file():
                 os.unlink(tmp)
+                with contextlib.suppress(OSError):
+                    os.utime(final)
                 return
             os.chmod(tmp, BLOB_MODE)
             try:

@@ -213,6 +213,20 @@ class PackTable:
             tables[alg_id].setdefault(digest, base | offset << _SIZE_BITS | size)
         self._loaded.add(name)
 
+    def adopt(self, pack: Path, records: Iterable[tuple[str, str, int, int]]) -> None:
+        """Serve the pack this process just published from its ``(algorithm, base64
+        digest, offset, size)`` records, without reading its index back."""
+        name = pack.with_suffix(INDEX_SUFFIX).name
+        with self._lock:
+            if name in self._loaded:
+                return
+            base = len(self._packs) << _PACK_SHIFT
+            self._packs.append(pack)
+            for algorithm, digest, offset, size in records:
+                table = self._tables[_ALGORITHM_IDS[algorithm]]
+                table.setdefault(digest, base | offset << _SIZE_BITS | size)
+            self._loaded.add(name)
+
     def items(self) -> Iterator[tuple[str, str, Location]]:
         """Every packed blob as ``(algorithm, base64 digest, location)`` (after a refresh)."""
         self.refresh()
@@ -252,6 +266,7 @@ class PackWriter:
         self._file = open(self._tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in publish/abort
         self._offset = 0
         self._records: list[tuple[str, bytes, int, int]] = []
+        self._digests: list[str] = []  # base64, in ``_records`` order
         self._seen: dict[tuple[int, str], int] = {}
         self.final = packs_dir / f"pack-{secrets.token_hex(12)}{PACK_SUFFIX}"
 
@@ -268,7 +283,8 @@ class PackWriter:
 
         Raises ``OSError`` if the temporary pack cannot be written.
         """
-        key = index_key(algorithm, digest or base64.b64encode(raw).decode("ascii"))
+        digest = digest or base64.b64encode(raw).decode("ascii")
+        key = index_key(algorithm, digest)
         offset = self._seen.get(key)
         if offset is not None:
             return offset
@@ -276,11 +292,13 @@ class PackWriter:
         self._file.write(data)
         self._offset += len(data)
         self._records.append((algorithm, raw, offset, len(data)))
+        self._digests.append(digest)
         self._seen[key] = offset
         return offset
 
-    def publish(self) -> Path | None:
+    def publish(self, table: PackTable | None = None) -> Path | None:
         """Fsync and publish the pack, then its index; return the pack path (None if empty).
+        ``table`` then serves the pack at once (``PackTable.adopt``).
 
         Raises:
             OSError: the pack or its index cannot be written; the temporary files are
@@ -317,7 +335,17 @@ class PackWriter:
         except BaseException:
             self.abort()
             raise
-        self._records, self._seen = [], {}  # the published index holds them now
+        if table is not None:
+            table.adopt(
+                self.final,
+                (
+                    (algorithm, digest, offset, size)
+                    for (algorithm, _raw, offset, size), digest in zip(
+                        self._records, self._digests, strict=True
+                    )
+                ),
+            )
+        self._records, self._digests, self._seen = [], [], {}  # the index holds them now
         return self.final
 
     def abort(self) -> None:
