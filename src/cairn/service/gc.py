@@ -213,6 +213,9 @@ def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> set[tuple
     Raises:
         ValueError: a digest that is not valid for its algorithm.
     """
+    refs = list(refs)
+    if not refs:
+        return set()
     blobs.packs.refresh()  # forget packs rewritten since they were loaded (another process)
     packs, unpacked = blobs.packs.split_packed(refs)
     missing: set[tuple[str, str]] = set()
