@@ -86,7 +86,9 @@ def test_only_changed_files_are_read_again(
 
         Path(paths[0]).unlink()  # another file list: the snapshot still serves the others
         fewer = backend.ingest_files(paths[1:], "md5")
-        assert reads[2:] == [[paths[5]]]  # still racily clean: written just now
+        # Only the file just written may be read again (if the snapshot was taken within
+        # the racy window of its write, which depends on the machine's speed).
+        assert reads[2:] in ([], [[paths[5]]])
         assert [b.digest for b in fewer] == [b.digest for b in changed[1:]]
     finally:
         backend.close()
