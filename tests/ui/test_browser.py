@@ -75,7 +75,14 @@ def browse(page: Any, site: Site, shots: Path, prefix: str) -> None:
     shot(page, shots, f"{prefix}-table")
     page.get_by_role("link", name="root").click()
     page.get_by_role("link", name="image.png").click()
-    width = page.locator("#preview img").evaluate("img => img.complete && img.naturalWidth")
+    # The page is shown before its image has arrived (slowly, on a loaded machine): wait
+    # until the browser has decoded it, then check what it decoded.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#preview img');"
+        " return img !== null && img.complete && img.naturalWidth > 0; }",
+        timeout=30_000,
+    )
+    width = page.locator("#preview img").evaluate("img => img.naturalWidth")
     assert width == 64
     shot(page, shots, f"{prefix}-image")
     page.get_by_role("link", name="root").click()
