@@ -16,15 +16,7 @@ from cairn.errors import AuthenticationError, AuthorizationError, CommError, Cor
 from cairn.protocol import BlobRef
 from cairn.remote.backend import RemoteBackend
 from cairn.sdk.session import backend_for
-from serverproc import ServerProcess, use_server
-
-
-@pytest.fixture
-def server(
-    cairn_dir: Path, cairn_server_sqlite: ServerProcess, monkeypatch: pytest.MonkeyPatch
-) -> ServerProcess:
-    use_server(cairn_server_sqlite, monkeypatch)
-    return cairn_server_sqlite
+from serverproc import ServerProcess
 
 
 def _md5(data: bytes) -> str:

@@ -16,15 +16,7 @@ from cairn.protocol import BlobRef
 from cairn.remote import batch_reads
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
-from serverproc import ServerProcess, use_server
-
-
-@pytest.fixture
-def server(
-    cairn_dir: Path, cairn_server_sqlite: ServerProcess, monkeypatch: pytest.MonkeyPatch
-) -> ServerProcess:
-    use_server(cairn_server_sqlite, monkeypatch)
-    return cairn_server_sqlite
+from serverproc import ServerProcess
 
 
 def _tree(root: Path, count: int) -> dict[str, bytes]:
@@ -38,7 +30,7 @@ def _tree(root: Path, count: int) -> dict[str, bytes]:
 
 
 def test_a_download_into_a_new_folder_reads_small_blobs_in_batches(
-    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    any_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "data"
     files = _tree(source, 60)
@@ -69,7 +61,7 @@ def test_a_download_into_a_new_folder_reads_small_blobs_in_batches(
 
 
 def test_bytes_that_do_not_match_are_refused_and_nothing_appears(
-    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    any_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "data"
     (source / "sub").mkdir(parents=True)

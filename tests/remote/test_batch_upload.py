@@ -14,15 +14,7 @@ import pytest
 import cairn
 from cairn.errors import CorruptionError
 from cairn.sdk.session import backend_for
-from serverproc import ServerProcess, use_server
-
-
-@pytest.fixture
-def s3_server(
-    cairn_dir: Path, cairn_server_pg: ServerProcess, monkeypatch: pytest.MonkeyPatch
-) -> ServerProcess:
-    use_server(cairn_server_pg, monkeypatch)
-    return cairn_server_pg
+from serverproc import ServerProcess
 
 
 def _folder(root: Path, count: int) -> dict[str, bytes]:

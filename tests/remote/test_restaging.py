@@ -14,15 +14,7 @@ import cairn
 from cairn.errors import CorruptionError
 from cairn.storage.blobstore import LocalBlobStore, StoredBlob
 from cairn.storage.statcache import RACY_SECONDS
-from serverproc import ServerProcess, use_server
-
-
-@pytest.fixture
-def server(
-    cairn_dir: Path, cairn_server_sqlite: ServerProcess, monkeypatch: pytest.MonkeyPatch
-) -> ServerProcess:
-    use_server(cairn_server_sqlite, monkeypatch)
-    return cairn_server_sqlite
+from serverproc import ServerProcess
 
 
 def staged_names(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -54,7 +46,7 @@ def downloaded(artifact: str, target: Path) -> dict[str, bytes]:
 
 
 def test_unchanged_files_are_not_staged_again(
-    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    any_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "data"
     source.mkdir()
@@ -78,7 +70,7 @@ def test_unchanged_files_are_not_staged_again(
 
 
 def test_a_blob_the_server_lacks_is_uploaded_from_the_file_checked(
-    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    any_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "data"
     source.mkdir()
@@ -87,13 +79,13 @@ def test_a_blob_the_server_lacks_is_uploaded_from_the_file_checked(
         (source / name).write_bytes(data)
     time.sleep(RACY_SECONDS + 0.1)
     log(source)  # staged, uploaded, staged copies released
-    monkeypatch.setenv("CAIRN_ENTITY", server.new_team("other"))  # a team without them
+    monkeypatch.setenv("CAIRN_ENTITY", any_server.new_team("other"))  # a team without them
     staged = staged_names(monkeypatch)
     log(source)
     assert staged == [[]]  # known unchanged: read again only to upload
     assert downloaded("p/d:v0", tmp_path / "out") == files
 
-    monkeypatch.setenv("CAIRN_ENTITY", server.new_team("third"))
+    monkeypatch.setenv("CAIRN_ENTITY", any_server.new_team("third"))
     with cairn.init(project="p") as run:
         artifact = cairn.Artifact("d", "dataset")
         artifact.add_dir(str(source))

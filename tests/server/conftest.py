@@ -124,3 +124,15 @@ def run_server(config: ServerConfig) -> Iterator[Server]:
     finally:
         uv.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture(params=["dir", "s3"])
+def store_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A SQLite server (1 MiB body limit) on either store."""
+    db = f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
+    changes: dict[str, Any] = {}
+    if request.param == "s3":
+        changes["store_url"] = request.getfixturevalue("s3_store_url")
+        changes["s3_endpoint_url"] = request.getfixturevalue("moto_endpoint")
+    with run_server(server_config(db, tmp_path, **changes)) as running:
+        yield running

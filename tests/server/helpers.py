@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 import httpx
 
+from cairn.core.digest import digest_bytes
 from cairn.core.manifest import Manifest, ManifestEntry
 
 from .conftest import Server
+
+
+def blob_json(data: bytes, algorithm: str = "md5") -> dict[str, Any]:
+    """``data`` as a blob listing entry (``blobs/missing``, batches)."""
+    return {"digest": digest_bytes(data, algorithm), "algorithm": algorithm, "size": len(data)}
+
+
+def batch_body(listing: list[dict[str, Any]], payloads: list[bytes]) -> bytes:
+    """A ``blobs/batch`` body: the listing as one line of JSON, then the bytes."""
+    return json.dumps({"blobs": listing}).encode() + b"\n" + b"".join(payloads)
+
+
+def post_batch(client: httpx.Client, content: bytes) -> httpx.Response:
+    headers = {"Content-Type": "application/octet-stream"}
+    return client.post("/api/v1/entities/vision/blobs/batch", content=content, headers=headers)
 
 
 def ok(response: httpx.Response) -> Any:

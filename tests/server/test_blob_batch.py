@@ -3,9 +3,7 @@ store's record of stored blobs that ``blobs/missing`` and the commit's check rel
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,34 +15,9 @@ from cairn.core.digest import blob_key, digest_bytes
 from cairn.core.manifest import Manifest, ManifestEntry
 
 from .conftest import Server, run_server, server_config
-from .helpers import ok, setup_accounts
+from .helpers import batch_body, blob_json, ok, post_batch, setup_accounts
 
 BASE = "/api/v1/entities/vision"
-
-
-@pytest.fixture(params=["dir", "s3"])
-def store_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    """A SQLite server (1 MiB body limit) on either store."""
-    db = f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
-    changes: dict[str, Any] = {}
-    if request.param == "s3":
-        changes["store_url"] = request.getfixturevalue("s3_store_url")
-        changes["s3_endpoint_url"] = request.getfixturevalue("moto_endpoint")
-    with run_server(server_config(db, tmp_path, **changes)) as running:
-        yield running
-
-
-def _blob(data: bytes, algorithm: str = "md5") -> dict[str, Any]:
-    return {"digest": digest_bytes(data, algorithm), "algorithm": algorithm, "size": len(data)}
-
-
-def _body(listing: list[dict[str, Any]], payloads: list[bytes]) -> bytes:
-    return json.dumps({"blobs": listing}).encode() + b"\n" + b"".join(payloads)
-
-
-def _post(client: httpx.Client, content: bytes) -> httpx.Response:
-    headers = {"Content-Type": "application/octet-stream"}
-    return client.post(f"{BASE}/blobs/batch", content=content, headers=headers)
 
 
 def _bucket(server: Server) -> tuple[Any, str]:
@@ -87,12 +60,12 @@ def _commit(client: httpx.Client, files: dict[str, bytes]) -> httpx.Response:
 def test_a_batch_stores_every_blob_and_they_download(store_server: Server, tmp_path: Path) -> None:
     keys = setup_accounts(store_server)
     payloads = [os.urandom(n) for n in (0, 100, 4096, 70_000)] + [b"xxh128 bytes"]
-    listing = [_blob(p) for p in payloads[:-1]] + [_blob(payloads[-1], "xxh128")]
+    listing = [blob_json(p) for p in payloads[:-1]] + [blob_json(payloads[-1], "xxh128")]
     with store_server.client(keys["alice"]) as alice:
         assert ok(alice.post(f"{BASE}/blobs/missing", json={"blobs": listing}))["blobs"] == listing
-        response = _post(alice, _body(listing, payloads))
+        response = post_batch(alice, batch_body(listing, payloads))
         assert response.status_code == 204, response.text
-        assert _post(alice, _body(listing, payloads)).status_code == 204  # idempotent
+        assert post_batch(alice, batch_body(listing, payloads)).status_code == 204  # idempotent
         assert ok(alice.post(f"{BASE}/blobs/missing", json={"blobs": listing}))["blobs"] == []
         urls = ok(alice.post(f"{BASE}/blobs/download-urls", json={"blobs": listing}))["urls"]
         for signed, data in zip(urls, payloads, strict=True):
@@ -105,10 +78,10 @@ def test_a_batch_stores_every_blob_and_they_download(store_server: Server, tmp_p
 def test_a_wrong_blob_in_the_middle_stores_nothing(store_server: Server) -> None:
     keys = setup_accounts(store_server)
     payloads = [b"first blob", b"second blob", b"third blob"]
-    listing = [_blob(p) for p in payloads]
+    listing = [blob_json(p) for p in payloads]
     sent = [payloads[0], b"SECOND BLOB", payloads[2]]  # same length, other bytes
     with store_server.client(keys["alice"]) as alice:
-        response = _post(alice, _body(listing, sent))
+        response = post_batch(alice, batch_body(listing, sent))
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "digest_mismatch"
         assert listing[1]["digest"] in response.json()["error"]["message"]
@@ -119,20 +92,20 @@ def test_a_wrong_blob_in_the_middle_stores_nothing(store_server: Server) -> None
 def test_malformed_and_too_large_batches_are_refused(store_server: Server) -> None:
     keys = setup_accounts(store_server)
     data = b"some bytes"
-    listing = [_blob(data)]
+    listing = [blob_json(data)]
     limit = store_server.config.max_body_bytes
     with store_server.client(keys["alice"]) as alice:
         for body in (
             data,  # no listing line
-            _body(listing, [data + b"!"]),  # more bytes than listed
-            _body(listing, [data[:-1]]),  # fewer
+            batch_body(listing, [data + b"!"]),  # more bytes than listed
+            batch_body(listing, [data[:-1]]),  # fewer
             b'{"blobs": [{"digest": "x"}]}\n',  # an invalid listing
         ):
-            response = _post(alice, body)
+            response = post_batch(alice, body)
             assert response.status_code == 400, body
             assert response.json()["error"]["code"] == "invalid_argument"
         big = os.urandom(limit)
-        response = _post(alice, _body([_blob(big)], [big]))
+        response = post_batch(alice, batch_body([blob_json(big)], [big]))
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "too_large"
     assert _stored(store_server) == []
@@ -143,13 +116,13 @@ def test_malformed_and_too_large_batches_are_refused(store_server: Server) -> No
 def test_batches_need_a_key_and_write_access(server: Server) -> None:
     keys = setup_accounts(server)
     data = b"guarded"
-    body = _body([_blob(data)], [data])
+    body = batch_body([blob_json(data)], [data])
     with server.client() as anonymous:
-        assert _post(anonymous, body).status_code == 401
+        assert post_batch(anonymous, body).status_code == 401
     with server.client(keys["carol"]) as carol:  # no role in vision: it does not exist
-        assert _post(carol, body).status_code == 404
+        assert post_batch(carol, body).status_code == 404
     with server.client(keys["bob"]) as bob:  # a viewer
-        assert _post(bob, body).status_code == 403
+        assert post_batch(bob, body).status_code == 403
     assert _stored(server) == []
 
 
@@ -163,18 +136,19 @@ def test_missing_answers_from_the_record_and_commits_check_the_rest(
         client, bucket = _bucket(server)
         recorded, older = b"sent in a batch", b"stored before the record existed"
         with server.client(keys["alice"]) as alice:
-            assert _post(alice, _body([_blob(recorded)], [recorded])).status_code == 204
+            stored = post_batch(alice, batch_body([blob_json(recorded)], [recorded]))
+            assert stored.status_code == 204
             # A recorded blob is not asked of the bucket: even gone from it, it is not missing.
             key = "srv/entities/vision/" + blob_key(digest_bytes(recorded, "md5"), "md5")
             client.delete_object(Bucket=bucket, Key=key)
-            body = {"blobs": [_blob(recorded), _blob(older)]}
-            assert ok(alice.post(f"{BASE}/blobs/missing", json=body))["blobs"] == [_blob(older)]
+            body = {"blobs": [blob_json(recorded), blob_json(older)]}
+            assert ok(alice.post(f"{BASE}/blobs/missing", json=body))["blobs"] == [blob_json(older)]
             client.put_object(Bucket=bucket, Key=key, Body=recorded)  # put it back
             # A blob in the bucket but not recorded is reported missing (uploading it again
             # is harmless), yet a commit naming it is accepted after checking the bucket.
             key = "srv/entities/vision/" + blob_key(digest_bytes(older, "md5"), "md5")
             client.put_object(Bucket=bucket, Key=key, Body=older)
-            assert ok(alice.post(f"{BASE}/blobs/missing", json=body))["blobs"] == [_blob(older)]
+            assert ok(alice.post(f"{BASE}/blobs/missing", json=body))["blobs"] == [blob_json(older)]
             committed = ok(_commit(alice, {"a": recorded, "b": older}))
             assert committed["created"] is True
             assert ok(alice.post(f"{BASE}/blobs/missing", json=body))["blobs"] == []

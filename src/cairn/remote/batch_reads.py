@@ -11,14 +11,15 @@ cache: a cache file per 4 KiB file would cost more than asking the server again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef
+from cairn.remote import batches
 from cairn.remote.http import ApiClient
+from cairn.storage.placing import write_new_file
 
 # The server answers up to 2,000 blobs of at most 1 MiB, 16 MiB in all.
 READ_BLOB_MAX = 1024 * 1024  # larger blobs come down alone
@@ -27,25 +28,11 @@ READ_COUNT = 1000  # blobs per request
 READ_WORKERS = 4  # requests in flight
 
 Item = tuple[BlobRef, Path]  # a blob and the new file to write it to
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
 def plan(items: Sequence[Item]) -> tuple[list[list[Item]], list[Item]]:
     """``(batches of small blobs, blobs to download alone)``, in ``items`` order."""
-    groups: list[list[Item]] = []
-    alone: list[Item] = []
-    size = 0
-    for item in items:
-        blob = item[0]
-        if blob.size > READ_BLOB_MAX:
-            alone.append(item)
-            continue
-        if not groups or len(groups[-1]) >= READ_COUNT or size + blob.size > READ_BYTES:
-            groups.append([])
-            size = 0
-        groups[-1].append(item)
-        size += blob.size
-    return groups, alone
+    return batches.plan(items, READ_BLOB_MAX, READ_BYTES, READ_COUNT)
 
 
 def read_batch(client: ApiClient, entity: str, batch: Sequence[Item]) -> int:
@@ -79,19 +66,5 @@ def read_batch(client: ApiClient, entity: str, batch: Sequence[Item]) -> int:
                 f"The server sent bytes with digest {actual} for blob {blob.digest}",
                 context={"expected": blob.digest, "actual": actual},
             )
-        _write_new(dest, chunk)
+        write_new_file(dest, chunk)
     return expected
-
-
-def _write_new(dest: Path, data: bytes) -> None:
-    """Write ``data`` to the new file ``dest``; a partial file is removed on failure."""
-    fd = os.open(dest, _NEW_FILE, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:
-        os.close(fd)
-        os.unlink(dest)
-        raise
-    os.close(fd)

@@ -28,20 +28,28 @@ BATCH_WORKERS = 4  # batches in flight
 Upload = tuple[BlobRef, Path]
 
 
-def plan(uploads: Sequence[Upload]) -> tuple[list[list[Upload]], list[Upload]]:
-    """``(batches of small blobs, blobs to upload alone)``, in ``uploads`` order."""
+def plan(
+    items: Sequence[Upload],
+    blob_max: int = BATCH_BLOB_MAX,
+    batch_bytes: int = BATCH_BYTES,
+    batch_count: int = BATCH_COUNT,
+) -> tuple[list[list[Upload]], list[Upload]]:
+    """``(batches of small blobs, blobs to move alone)``, in ``items`` order: blobs over
+    ``blob_max`` bytes alone, the others in batches of at most ``batch_count`` blobs and
+    ``batch_bytes`` bytes (the defaults are the upload limits; ``batch_reads`` has its
+    own)."""
     batches: list[list[Upload]] = []
     alone: list[Upload] = []
     size = 0
-    for upload in uploads:
-        blob = upload[0]
-        if blob.size > BATCH_BLOB_MAX:
-            alone.append(upload)
+    for item in items:
+        blob = item[0]
+        if blob.size > blob_max:
+            alone.append(item)
             continue
-        if not batches or len(batches[-1]) >= BATCH_COUNT or size + blob.size > BATCH_BYTES:
+        if not batches or len(batches[-1]) >= batch_count or size + blob.size > batch_bytes:
             batches.append([])
             size = 0
-        batches[-1].append(upload)
+        batches[-1].append(item)
         size += blob.size
     return batches, alone
 

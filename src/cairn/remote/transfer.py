@@ -150,33 +150,8 @@ class Transfers:
         """
         new_hasher(algorithm)  # ValueError before anything is read
         survey = Survey(self.stat_cache, sources, algorithm)
-        sizes = survey.stats.sizes()
-        todo = [index for index, digest in enumerate(survey.digests) if digest is None]
-        total, total_bytes = len(sources), sum(sizes)
-        todo_bytes = sum(sizes[index] for index in todo)
-        hits, hit_bytes = total - len(todo), total_bytes - todo_bytes
-
-        def progress(done: int, count: int) -> None:
-            if on_progress is not None:
-                estimate = hit_bytes + todo_bytes * done // max(count, 1)
-                on_progress(hits + done, total, estimate, total_bytes)
-
-        if on_progress is not None and hits:
-            on_progress(hits, total, hit_bytes, total_bytes)
-        stored = self.staging.ingest_many(
-            [Path(sources[index]) for index in todo],
-            algorithm,
-            on_progress=progress,
-            sizes=[sizes[index] for index in todo],
-        )
-        survey.record((index, blob.digest) for index, blob in zip(todo, stored, strict=True))
-        results = [
-            IngestedBlob(digest or "", algorithm, size, Path(source))
-            for digest, size, source in zip(survey.digests, sizes, sources, strict=True)
-        ]
-        for index, blob in zip(todo, stored, strict=True):
-            results[index] = IngestedBlob(blob.digest, blob.algorithm, blob.size, blob.path)
-        return results
+        stored = survey.store_unknown(self.staging, sources, on_progress)
+        return [IngestedBlob(*blob) for blob in stored]
 
     @property
     def stat_cache(self) -> StatCache:

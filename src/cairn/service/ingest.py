@@ -73,42 +73,4 @@ def ingest_files(
     for index in unchecked:
         if (digests[index], algorithm) in gone:
             digests[index] = None
-    todo = [index for index, digest in enumerate(digests) if digest is None]
-    stored = _store(blobs, survey, sources, todo, on_progress)
-    survey.record(
-        ((index, blob.digest) for index, blob in zip(todo, stored, strict=True)), generation
-    )
-    results = list(map(_as_ingested, zip(digests, repeat(algorithm), sizes, sources)))
-    for index, blob in zip(todo, stored, strict=True):
-        results[index] = IngestedBlob(*blob)
-    return results
-
-
-def _store(
-    blobs: LocalBlobStore,
-    survey: Survey,
-    sources: Sequence[str | Path],
-    todo: list[int],
-    on_progress: Progress | None,
-) -> list[IngestedBlob]:
-    """Ingest the files ``todo`` (content stored already is marked as used by the blob
-    store), with progress counted over the whole batch."""
-    stats, total = survey.stats, len(sources)
-    total_bytes = sum(stats.sizes())
-    todo_bytes = sum(stats.size(index) for index in todo)
-    hits, hit_bytes = total - len(todo), total_bytes - todo_bytes
-
-    def progress(done: int, count: int) -> None:
-        if on_progress is not None:
-            estimate = hit_bytes + todo_bytes * done // max(count, 1)
-            on_progress(hits + done, total, estimate, total_bytes)
-
-    if on_progress is not None and hits:
-        on_progress(hits, total, hit_bytes, total_bytes)
-    stored = blobs.ingest_many(
-        [sources[i] for i in todo],
-        survey.algorithm,
-        on_progress=progress,
-        sizes=[stats.size(index) for index in todo],
-    )
-    return [IngestedBlob(*blob) for blob in stored]
+    return list(map(_as_ingested, survey.store_unknown(blobs, sources, on_progress, generation)))

@@ -21,14 +21,14 @@ from pathlib import Path
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
-from cairn.storage.blobstore import COPY_MODE, LocalBlobStore
+from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.hashing import hash_file
+from cairn.storage.placing import write_new_file
 
 # (base64 entry digest, algorithm, destination path)
 ExportItem = tuple[str, str, Path]
 READ_RANGE = 8 * 1024 * 1024  # bytes of a pack read at once
 LOOSE_WORKERS = 4
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def export_blobs(
@@ -140,25 +140,9 @@ def _export_pack(
                     f"Stored bytes of blob {digest} do not match their digest (found {actual})",
                     context={"pack": str(pack), "expected": digest, "actual": actual},
                 )
-            _write_new(dest, chunk)
+            write_new_file(dest, chunk)
             advance(size)
         start = end
-
-
-def _write_new(dest: Path, data: bytes) -> None:
-    """Create ``dest`` (mode 0o644) holding ``data``; remove it if the write fails."""
-    fd = os.open(dest, _CREATE, COPY_MODE)
-    try:
-        os.fchmod(fd, COPY_MODE)
-        view = memoryview(data)
-        written = 0
-        while written < len(data):
-            written += os.write(fd, view[written:])
-    except BaseException:
-        os.close(fd)
-        _unlink_quietly(dest)
-        raise
-    os.close(fd)
 
 
 def _export_loose(store: LocalBlobStore, item: ExportItem) -> int:

@@ -88,6 +88,29 @@ def hard_link(src: Path, dest: Path) -> bool:
 
 
 _COPY_CHUNK = 1024 * 1024
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_new_file(dest: Path, data: bytes) -> None:
+    """Create ``dest`` (mode 0o644, not fsynced, never through a symlink) holding ``data``;
+    remove it if the write fails.
+
+    Raises:
+        FileExistsError: ``dest`` exists (left untouched).
+        OSError: ``dest`` cannot be written.
+    """
+    fd = os.open(dest, _CREATE, COPY_MODE)
+    try:
+        os.fchmod(fd, COPY_MODE)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dest)
+        raise
+    os.close(fd)
 
 
 def copy_file(src: Path, dest: Path) -> None:

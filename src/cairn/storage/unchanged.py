@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 from pathlib import Path
 
+from cairn.storage.blobstore import LocalBlobStore, StoredBlob
 from cairn.storage.statcache import (
     SNAPSHOT_MAX_FILES,
     FolderSnapshot,
@@ -171,6 +172,50 @@ class Survey:
             hit = cached.get(self.absolute[index])
             if hit is not None and hit[0] == self.stats.key(index):
                 self.digests[index] = hit[1]
+
+    def store_unknown(
+        self,
+        store: LocalBlobStore,
+        sources: Sequence[str | Path],
+        on_progress: Callable[[int, int, int, int], None] | None = None,
+        generation: str = "",
+    ) -> list[StoredBlob]:
+        """Ingest into ``store`` the files whose digest is unknown (None), record them
+        (``record``), and return every file's blob: a known one served by the file itself.
+        ``on_progress(files_done, files_total, bytes_done, bytes_total)`` counts the whole
+        batch, from the calling thread.
+
+        Raises: as ``LocalBlobStore.ingest_many``, and StoreError (the stat cache).
+        """
+        stats, total, algorithm = self.stats, len(sources), self.algorithm
+        sizes = stats.sizes()
+        todo = [index for index, digest in enumerate(self.digests) if digest is None]
+        total_bytes = sum(sizes)
+        todo_bytes = sum(sizes[index] for index in todo)
+        hits, hit_bytes = total - len(todo), total_bytes - todo_bytes
+
+        def progress(done: int, count: int) -> None:
+            if on_progress is not None:
+                estimate = hit_bytes + todo_bytes * done // max(count, 1)
+                on_progress(hits + done, total, estimate, total_bytes)
+
+        if on_progress is not None and hits:
+            on_progress(hits, total, hit_bytes, total_bytes)
+        stored = store.ingest_many(
+            [sources[index] for index in todo],
+            algorithm,
+            on_progress=progress,
+            sizes=[sizes[index] for index in todo],
+        )
+        read = ((index, blob.digest) for index, blob in zip(todo, stored, strict=True))
+        self.record(read, generation)
+        results = [
+            StoredBlob(digest or "", algorithm, size, source)
+            for digest, size, source in zip(self.digests, sizes, sources, strict=True)
+        ]
+        for index, blob in zip(todo, stored, strict=True):
+            results[index] = blob
+        return results
 
     def record(self, read: Iterable[tuple[int, str]], generation: str = "") -> None:
         """File the digests of the files just read (``(index, digest)``) as per-file rows
