@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 from cairn.config import Settings
 
 if TYPE_CHECKING:
+    from array import array
+
     from cairn.core.manifest import Manifest
 
 # ---------------------------------------------------------------- wire models
@@ -31,6 +33,15 @@ class BlobRef(NamedTuple):
     digest: str
     algorithm: str  # "md5" or "xxh128"
     size: int
+
+
+class SourceStats(NamedTuple):
+    """The stat fields of a batch of files, taken as they were listed (before any is read),
+    in the batch's order: ``fields`` holds each file's size, ``st_mtime_ns`` and
+    ``st_ctime_ns`` in turn, ``inodes`` its inode (``os.stat``, following symlinks)."""
+
+    fields: array[int]
+    inodes: array[int]
 
 
 class IngestedBlob(NamedTuple):
@@ -101,7 +112,9 @@ class CommitRequest:
     type: str
     digest: str
     digest_algorithm: str
-    manifest_json: bytes  # size and file count are the service's to derive from it
+    # The manifest file's bytes (size and file count are the service's to derive from it);
+    # None in process, where ``manifest`` is serialised only if needed: ``manifest_bytes``.
+    manifest_json: bytes | None
     description: str | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     aliases: Sequence[str] = ()  # validated; "latest" is added by the service
@@ -113,6 +126,22 @@ class CommitRequest:
     # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
     # made from, so the embedded backend need not parse and digest its own SDK's output.
     manifest: Manifest | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def manifest_bytes(self) -> bytes:
+        """``manifest_json``, or ``manifest`` serialised (once: a re-log of unchanged content
+        commits nothing, and an embedded backend then never needs the bytes).
+
+        Raises ``ValueError`` if the request has neither.
+        """
+        if self.manifest_json is not None:
+            return self.manifest_json
+        cached: bytes | None = self.__dict__.get("_manifest_bytes")
+        if cached is None:
+            if self.manifest is None:
+                raise ValueError("A commit request needs its manifest or its manifest's bytes")
+            cached = self.manifest.to_json_bytes()
+            object.__setattr__(self, "_manifest_bytes", cached)  # frozen: a cache only
+        return cached
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,10 +268,12 @@ class Backend(Protocol):
         sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
+        stats: SourceStats | None = None,
     ) -> list[IngestedBlob]:
         """``ingest_file`` for a whole folder in one call (results in ``sources`` order;
         plain strings spare a caller with 100,000 paths as many ``Path`` objects);
-        the backend may skip files it knows unchanged and pack small blobs.
+        the backend may skip files it knows unchanged (by ``stats`` if the caller took
+        them while listing the folder, else its own) and pack small blobs.
         ``on_progress(files_done, files_total, bytes_done, bytes_total)`` is called from
         the calling thread."""
         ...

@@ -325,6 +325,42 @@ def test_add_dir_follows_symlinks_and_records_targets(cairn_dir: Path, tmp_path:
     assert art.manifest.entries["linked-file"].size == 4
 
 
+def test_add_dir_lists_files_in_the_order_of_their_paths(cairn_dir: Path, tmp_path: Path) -> None:
+    # A folder sorts by its name and "/": "a-b/x" < "a.txt" < "a/x" < "a0", as wandb's
+    # sorted manifest has them, whatever order the file system lists them in.
+    tree = tmp_path / "tree"
+    for relative in ["a/x", "a-b/x", "a.txt", "a0", "a/b/c", "a/b.txt", "Z", "é/é"]:
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).write_text(relative)
+    art = Artifact("x", "dataset")
+    art.add_dir(str(tree))
+    expected = sorted(["a/x", "a-b/x", "a.txt", "a0", "a/b/c", "a/b.txt", "Z", "é/é"])
+    assert list(art.manifest.entries) == expected
+    assert [entry.size for entry in art.manifest.entries.values()] == [
+        len(path.encode()) for path in expected
+    ]
+    prefixed = Artifact("y", "dataset")
+    prefixed.add_dir(str(tree), name="data")
+    assert list(prefixed.manifest.entries) == [f"data/{path}" for path in expected]
+
+
+def test_add_dir_sends_unusual_names_through_the_normaliser(
+    cairn_dir: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "plain").write_text("1")
+    (tree / "back\\slash").write_text("2")  # kept as is, as wandb does on POSIX
+    art = Artifact("x", "dataset")
+    art.add_dir(str(tree))
+    assert list(art.manifest.entries) == ["back\\slash", "plain"]
+    (tree / "a:b").write_text("3")  # a drive-like name is refused, and nothing is added
+    other = Artifact("y", "dataset")
+    with pytest.raises(ValueError, match=r"^Invalid artifact path: 'a:b'$"):
+        other.add_dir(str(tree))
+    assert other.manifest.entries == {}
+
+
 def test_add_dir_refuses_symlink_loops_without_hanging(cairn_dir: Path, tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     (tree / "sub").mkdir(parents=True)

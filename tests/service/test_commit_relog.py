@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cairn.core.manifest import Manifest
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CommitRequest
+from cairn.service import commit as commit_module
 from cairn.service.backend import EmbeddedBackend
 
 MakeRequest = Callable[..., CommitRequest]
@@ -42,7 +44,7 @@ def test_identical_relog_is_a_noop_that_writes_no_blob(
     assert again.version.aliases == ["latest", "best"]
     assert again.version.tags == ["t", "u"]
     assert _tree(blobs) == before
-    assert backend.read_manifest(first.id) == request.manifest_json
+    assert backend.read_manifest(first.id) == request.manifest_bytes()
 
 
 def test_identical_manifest_with_another_digest_is_still_refused(
@@ -77,3 +79,46 @@ def test_shared_missing_content_is_refused_naming_the_first_path(
         backend.commit_version(request)
     with pytest.raises(NotFoundError):  # nothing was created
         backend.list_versions("tester", "proj", "data", None, 10)
+
+
+class _Unserialisable(Manifest):
+    def to_json_bytes(self) -> bytes:
+        raise AssertionError("a re-log must not serialise its manifest")
+
+
+def test_relog_from_this_process_never_serialises_its_manifest(
+    backend: EmbeddedBackend, make_request: MakeRequest
+) -> None:
+    request = make_request({"a": b"1", "b": b"2"})
+    first = backend.commit_version(request).version
+    manifest = _Unserialisable.from_json(request.manifest_bytes())
+    in_process = dataclasses.replace(request, manifest_json=None, manifest=manifest)
+    again = backend.commit_version(dataclasses.replace(in_process, aliases=["best"]))
+    assert (again.created, again.version.id) == (False, first.id)
+    assert again.version.aliases == ["latest", "best"]
+
+
+def test_a_version_landing_during_a_relog_gets_the_full_check(
+    backend: EmbeddedBackend, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = make_request({"a": b"1", "b": b"22"})
+    backend.commit_version(old)
+    newer = make_request({"a": b"3"})
+    relogs_latest = commit_module._relogs_latest
+
+    landed: list[bool] = []
+
+    def another_lands_meanwhile(*args: object) -> bool:
+        found = relogs_latest(*args)  # type: ignore[arg-type]
+        if not landed:
+            landed.append(True)
+            backend.commit_version(newer)  # after the check, before the commit's lock
+        return found
+
+    monkeypatch.setattr(commit_module, "_relogs_latest", another_lands_meanwhile)
+    manifest = Manifest.from_json(old.manifest_bytes())
+    again = backend.commit_version(dataclasses.replace(old, manifest_json=None, manifest=manifest))
+    assert again.created is True
+    assert again.version.version_index == 2
+    assert (again.version.size, again.version.file_count) == (3, 2)
+    assert backend.read_manifest(again.version.id) == old.manifest_bytes()

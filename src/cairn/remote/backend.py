@@ -26,6 +26,7 @@ from cairn.protocol import (
     Page,
     RegistryInfo,
     RunInfo,
+    SourceStats,
     TypeInfo,
     VersionEdit,
     VersionInfo,
@@ -126,9 +127,10 @@ class RemoteBackend:
         sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
+        stats: SourceStats | None = None,
     ) -> list[IngestedBlob]:
         """Stage many files in parallel. Raises: as ``ingest_file``."""
-        return self._transfers.stage_many(sources, algorithm, on_progress)
+        return self._transfers.stage_many(sources, algorithm, on_progress, stats)
 
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
         return self._transfers.missing(entity, blobs)
@@ -158,7 +160,7 @@ class RemoteBackend:
             "type": request.type,
             "digest": request.digest,
             "digest_algorithm": request.digest_algorithm,
-            "manifest_json": request.manifest_json.decode("utf-8"),
+            "manifest_json": request.manifest_bytes().decode("utf-8"),
             "description": request.description,
             "metadata": request.metadata,
             "aliases": list(request.aliases),
@@ -170,7 +172,7 @@ class RemoteBackend:
         }
         path = f"{_project(request.entity, request.project)}/versions"
         answer = self._send("POST", path, body)
-        self._transfers.release(request.manifest_json)
+        self._transfers.release(request.manifest_bytes())
         return CommitResult(version=_version(answer["version"]), created=bool(answer["created"]))
 
     def resolve_version(

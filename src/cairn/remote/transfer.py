@@ -40,7 +40,7 @@ from cairn.config import Settings
 from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
 from cairn.errors import CorruptionError
-from cairn.protocol import BlobRef, IngestedBlob
+from cairn.protocol import BlobRef, IngestedBlob, SourceStats
 from cairn.remote import batch_reads, batches, fetching
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
 from cairn.storage.blobstore import LocalBlobStore
@@ -135,6 +135,7 @@ class Transfers:
         sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
+        stats: SourceStats | None = None,
     ) -> list[IngestedBlob]:
         """``stage`` for many files at once, skipping the files the stat cache knows
         unchanged (``storage.unchanged``: their digest is known, and their ``local_path``
@@ -149,7 +150,7 @@ class Transfers:
         StoreError (the stat cache).
         """
         new_hasher(algorithm)  # ValueError before anything is read
-        survey = Survey(self.stat_cache, sources, algorithm)
+        survey = Survey(self.stat_cache, sources, algorithm, stats)
         stored = survey.store_unknown(self.staging, sources, on_progress)
         return [IngestedBlob(*blob) for blob in stored]
 

@@ -8,20 +8,25 @@ backend's blob area while hashed (one read, one write); ``immutable`` files are 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+from array import array
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from cairn.core.digest import XXH128
 from cairn.core.paths import normalize_artifact_path
 from cairn.progress import ProgressCallback, ProgressEvent
-from cairn.protocol import Backend, IngestedBlob
+from cairn.protocol import Backend, IngestedBlob, SourceStats
 from cairn.sdk._entry import ArtifactManifestEntry
 from cairn.storage.handlers.file import refuse_special, stat_followed
 from cairn.storage.hashing import hash_file, hash_files
 
 POLICIES = ("mutable", "immutable")
+_KEY = itemgetter(0)
 
 
 def check_policy(policy: str | None) -> str:
@@ -63,8 +68,10 @@ def ingest_many(
     policy: str,
     progress: ProgressCallback,
     task: str,
+    stats: SourceStats | None = None,
 ) -> list[IngestedBlob]:
-    """Ingest ``paths`` in parallel; results are in the order of ``paths``.
+    """Ingest ``paths`` in parallel; results are in the order of ``paths``. ``stats``, if
+    taken while listing them (``scan_dir``), spare the backend a second look at each file.
 
     Raises the first ``OSError`` met (in ``paths`` order); the work left is cancelled.
     """
@@ -85,63 +92,110 @@ def ingest_many(
             progress(ProgressEvent(task, done_files, count, done_bytes, total_bytes))
 
     # One call for the whole folder: the backend skips unchanged files and packs small ones.
-    blobs = backend().ingest_files(paths, algorithm, on_progress)
+    blobs = backend().ingest_files(paths, algorithm, on_progress, stats)
     total_bytes = sum(blob.size for blob in blobs)
     progress(ProgressEvent(task, total, total, total_bytes, total_bytes, done=True))
     return blobs
 
 
-def scan_dir(root: str) -> list[tuple[str, str]]:
-    """List the regular files below ``root`` as ``(relative POSIX path, physical path)``.
+class Listing(NamedTuple):
+    """The regular files below a folder, sorted by relative path: their relative POSIX
+    paths, their physical paths and their stat fields (taken as they were listed)."""
+
+    relatives: list[str]
+    physicals: list[str]
+    stats: SourceStats
+
+
+def scan_dir(root: str) -> Listing:
+    """List the regular files below ``root`` (see ``Listing``).
 
     Symlinks are followed, as wandb's ``os.walk(followlinks=True)`` does: a symlinked file
     is recorded with its target's content under the link's name, and a symlinked directory
     is walked as if it were a real one. A symlinked directory that leads back to one of the
     directories being walked (a loop) is refused instead of walked forever. Hidden files are
-    included; empty directories are not recorded. Results are sorted by relative path.
+    included; empty directories are not recorded.
 
     Raises (before anything is read or copied):
         ValueError: a FIFO, socket or device is found, or a symlink loop (each named).
-        FileNotFoundError: a broken symlink (named).
+        FileNotFoundError: a broken symlink or a file that vanished (named).
         PermissionError: a directory cannot be listed (named). A file that cannot be read
             is refused when it is read (``PermissionError`` naming it): a pack being
             written is then dropped, so nothing of the folder becomes visible.
     """
-    found: list[tuple[str, str]] = []
+    relatives: list[str] = []
+    physicals: list[str] = []
+    fields, inodes = array("q"), array("Q")
+    add_relative, add_physical = relatives.append, physicals.append
+    add_fields, add_inode = fields.extend, inodes.append
     top = stat_followed(root)
-    stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
-        (root, "", frozenset({(top.st_dev, top.st_ino)}))
-    ]
+    # Depth first, each folder's children in the order of their keys (a folder's name
+    # followed by "/"), which lists the files in the order of their relative paths.
+    stack = [(iter(_children(root)), "", frozenset({(top.st_dev, top.st_ino)}))]
     while stack:
-        dirpath, prefix, ancestors = stack.pop()
-        with os.scandir(dirpath) as listing:
-            items = list(listing)
-        for item in items:
-            # The listing's file types save a stat per file; symlinks are followed with one.
+        children, prefix, ancestors = stack[-1]
+        for key, physical, info, is_folder in children:
+            if not is_folder:
+                add_relative(prefix + key)
+                add_physical(physical)
+                add_fields((info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+                add_inode(info.st_ino)
+                continue
+            identity = (info.st_dev, info.st_ino)
+            if identity in ancestors:
+                raise ValueError(f"Symlink loop: '{physical}' leads back to a directory it is in")
+            stack.append((iter(_children(physical)), prefix + key, ancestors | {identity}))
+            break  # the folder first; this one's iterator resumes after it
+        else:
+            stack.pop()
+    return Listing(relatives, physicals, SourceStats(fields, inodes))
+
+
+def _children(folder: str) -> list[tuple[str, str, os.stat_result, bool]]:
+    """A folder's files and subfolders as ``(key, physical path, stat (following
+    symlinks), is a folder)``, sorted by key: a file's name, a subfolder's name and ``/``.
+
+    Raises as ``scan_dir``.
+    """
+    children: list[tuple[str, str, os.stat_result, bool]] = []
+    add = children.append
+    with os.scandir(folder) as listing:
+        for item in listing:
+            # The listing's file types spare a mode check; a symlink is stat'ed through.
             physical = item.path
             if item.is_symlink():
                 info = stat_followed(physical)
-                is_dir, mode = stat.S_ISDIR(info.st_mode), info.st_mode
-            elif item.is_dir(follow_symlinks=False):
-                info = item.stat(follow_symlinks=False)
-                is_dir, mode = True, info.st_mode
             elif item.is_file(follow_symlinks=False):
-                is_dir, mode = False, stat.S_IFREG
-            else:
-                is_dir, mode = False, item.stat(follow_symlinks=False).st_mode
-            if is_dir:
-                key = (info.st_dev, info.st_ino)
-                if key in ancestors:
-                    raise ValueError(
-                        f"Symlink loop: '{physical}' leads back to a directory it is in"
-                    )
-                stack.append((physical, f"{prefix}{item.name}/", ancestors | {key}))
+                add((item.name, physical, _stat_listed(item), False))
                 continue
-            if not stat.S_ISREG(mode):
-                refuse_special(physical, mode)
-            found.append((f"{prefix}{item.name}", physical))
-    found.sort()
-    return found
+            else:
+                info = item.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                add((item.name + "/", physical, info, True))
+            elif stat.S_ISREG(info.st_mode):
+                add((item.name, physical, info, False))
+            else:
+                refuse_special(physical, info.st_mode)
+    children.sort(key=_KEY)
+    return children
+
+
+def _stat_listed(item: os.DirEntry[str]) -> os.stat_result:
+    """A listed regular file's stat. Raises FileNotFoundError (named) if it vanished."""
+    try:
+        return item.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "File vanished while listed", item.path) from None
+
+
+def join_logical_all(name: str | None, relatives: list[str]) -> list[str]:
+    """``join_logical(name, relative)`` for each of ``relatives`` (from :func:`scan_dir`);
+    without ``name`` and with no path needing the normaliser, ``relatives`` itself."""
+    if name is None:
+        joined = "".join(relatives)
+        if "\\" not in joined and ":" not in joined and "\x00" not in joined:
+            return relatives
+    return [join_logical(name, relative) for relative in relatives]
 
 
 def join_logical(name: str | None, relative: str) -> str:

@@ -182,7 +182,7 @@ def commit(
         type=draft.type,
         digest=digest,
         digest_algorithm=draft.digest_algorithm,
-        manifest_json=manifest.to_json_bytes(),
+        manifest_json=None,  # serialised by the backend if it needs the bytes
         description=draft.description,
         metadata=checked.metadata,
         aliases=checked.aliases,

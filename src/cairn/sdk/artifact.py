@@ -300,9 +300,8 @@ class Artifact(ArtifactSurface):
         with paused_gc():  # many small objects kept: see _gc_pause
             checked_policy = _adding.check_policy(policy)
             prefix = normalize_artifact_path(name) if name else None
-            found = _adding.scan_dir(root)
-            logicals = [_adding.join_logical(prefix, relative) for relative, _ in found]
-            physicals = [physical for _, physical in found]
+            relatives, physicals, stats = _adding.scan_dir(root)
+            logicals = _adding.join_logical_all(prefix, relatives)
             algorithm = entry_algorithm(self._digest_algorithm)
             ingested = _adding.ingest_many(
                 self._draft_backend,
@@ -311,6 +310,7 @@ class Artifact(ArtifactSurface):
                 checked_policy,
                 self._progress(),
                 f"Adding directory to artifact ({root})",
+                stats,
             )
             make, skip = _adding.make_entry, bool(skip_cache)
             entries = [

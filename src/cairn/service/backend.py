@@ -24,6 +24,7 @@ from cairn.protocol import (
     Page,
     RegistryInfo,
     RunInfo,
+    SourceStats,
     TypeInfo,
     VersionEdit,
     VersionInfo,
@@ -103,6 +104,7 @@ class EmbeddedBackend:
         sources: Sequence[str | Path],
         algorithm: str,
         on_progress: Callable[[int, int, int, int], None] | None = None,
+        stats: SourceStats | None = None,
     ) -> list[IngestedBlob]:
         """Store many files at once: unchanged ones (stat cache) are not re-read, small
         ones are packed (see ``cairn.service.ingest``).
@@ -122,6 +124,7 @@ class EmbeddedBackend:
             algorithm,
             on_progress,
             generation=current,
+            stats=stats,
         )
         self._known.note(current, algorithm, [blob.digest for blob in ingested])
         return ingested

@@ -2,7 +2,8 @@
 
 Everything that can be checked without the lock is checked first: names, aliases, tags,
 metadata, the manifest itself, its digest, and that every stored (non-reference) entry's
-blob is present. The manifest bytes are then stored as an MD5 blob. Only then does one
+blob is present. The manifest bytes are then stored as an MD5 blob (all of which a re-log
+of the latest version skips: it changes no content). Only then does one
 write transaction lock the collection and either add version ``v<next>`` (moving
 ``latest`` and the requested aliases to it) or, when the digest equals the latest
 version's, apply the requested aliases and tags to that version and return it unchanged
@@ -106,7 +107,7 @@ def _check_manifest(
     """
     manifest = request.manifest
     if manifest is None:  # else the caller in this process made the JSON and digest from it
-        manifest = Manifest.from_json(request.manifest_json)
+        manifest = Manifest.from_json(request.manifest_bytes())
         expected = manifest.digest(entry_algorithm(digest_algorithm))
         if request.digest != expected:
             raise ValueError(
@@ -186,6 +187,15 @@ def _lock_collection(session: Session, store: Store, request: CommitRequest) -> 
 
 
 @dataclasses.dataclass(frozen=True)
+class _Content:
+    """The checked manifest of a new version, its blob stored."""
+
+    manifest_digest: str
+    size: int
+    file_count: int
+
+
+@dataclasses.dataclass(frozen=True)
 class _Prepared:
     """What the checks outside the lock produced, ready to be written."""
 
@@ -193,11 +203,11 @@ class _Prepared:
     tags: list[str]
     metadata: dict[str, Any]
     digest_algorithm: str
-    manifest_digest: str
-    size: int
-    file_count: int
     ttl_seconds: int | None
     ttl_inherited: bool
+    # None when the request re-logs the latest version (a no-op): checked under the lock
+    # only if another version landed meanwhile.
+    content: _Content | None
 
 
 def _prepare(
@@ -213,41 +223,44 @@ def _prepare(
     tags = validate_tags(list(request.tags))
     metadata = validate_metadata(request.metadata)
     digest_algorithm = normalize_digest_algorithm(request.digest_algorithm)
-    latest = _latest_if_same(store, request, digest_algorithm)
-    if latest is not None:
-        size, file_count = latest
-    else:
+    content = None
+    if not _relogs_latest(store, request, digest_algorithm):
         known_now = known.known(generation(store, epoch)) if known is not None else None
-        manifest = _check_manifest(store, request, digest_algorithm, known_now)
-        size, file_count = manifest.size, len(manifest.entries)
-    manifest_blob = store.blobs.put_bytes(request.manifest_json, MANIFEST_ALGORITHM)
+        content = _store_content(store, request, digest_algorithm, known_now)
     ttl_seconds, ttl_inherited = _ttl(request.ttl_duration_seconds)
     return _Prepared(
         aliases=aliases,
         tags=tags,
         metadata=metadata,
         digest_algorithm=digest_algorithm,
-        manifest_digest=manifest_blob.digest,
-        size=size,
-        file_count=file_count,
         ttl_seconds=ttl_seconds,
         ttl_inherited=ttl_inherited,
+        content=content,
     )
 
 
-def _latest_if_same(
-    store: Store, request: CommitRequest, digest_algorithm: str
-) -> tuple[int, int] | None:
-    """``(size, file_count)`` of the collection's latest committed version when the request
-    re-logs it byte for byte (same digest and algorithm, same manifest bytes), else None.
+def _store_content(
+    store: Store,
+    request: CommitRequest,
+    digest_algorithm: str,
+    known: Mapping[str, set[str]] | None = None,
+) -> _Content:
+    """Check the manifest (``_check_manifest``) and store its bytes as a blob."""
+    manifest = _check_manifest(store, request, digest_algorithm, known)
+    manifest_blob = store.blobs.put_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
+    return _Content(manifest_blob.digest, manifest.size, len(manifest.entries))
 
-    Such a manifest was parsed, matched to its digest and had its blobs checked when that
-    version was committed, and a committed version's blobs are kept by the collector, so
-    the re-log (a no-op unless another version lands first) skips those checks. The
-    manifest blob is still put (a no-op when stored) and a garbage collection during the
-    commit still triggers the full check under the lock.
+
+def _relogs_latest(store: Store, request: CommitRequest, digest_algorithm: str) -> bool:
+    """Whether the request re-logs the collection's latest committed version: same digest
+    and algorithm and, for a manifest from the wire, the same manifest bytes.
+
+    Such a commit is a no-op, so its manifest need not be checked nor stored. A manifest
+    made in this process (``request.manifest``) had its digest computed from it by the
+    caller, so an equal digest suffices and the bytes are never made; one from the wire is
+    trusted only byte for byte (else it is parsed and matched to its digest as any other).
+    A version landing before the commit takes its lock gets the full check under the lock.
     """
-    manifest_digest = digest_bytes(request.manifest_json, MANIFEST_ALGORITHM)
     with store.db.read() as session:
         project = repo.find_project(session, request.entity, request.project)
         collection = project and repo.find_collection(session, project.id, request.collection)
@@ -255,15 +268,14 @@ def _latest_if_same(
             session, collection.id, LATEST, (STATE_COMMITTED,)
         )
         if not latest:
-            return None
+            return False
         version = latest[1]
-        if (
-            version.digest != request.digest
-            or version.digest_algorithm != digest_algorithm
-            or version.manifest_digest != manifest_digest
-        ):
-            return None
-        return version.size, version.file_count
+        if version.digest != request.digest or version.digest_algorithm != digest_algorithm:
+            return False
+        if request.manifest is not None:
+            return True
+        manifest_digest = digest_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
+        return bool(version.manifest_digest == manifest_digest)
 
 
 def _add_version(
@@ -271,6 +283,7 @@ def _add_version(
     ref: CollectionRef,
     request: CommitRequest,
     prepared: _Prepared,
+    content: _Content,
     run_pk: int | None,
     history_step: int | None,
 ) -> Version:
@@ -286,9 +299,9 @@ def _add_version(
         type_id=collection.type_id,
         digest=request.digest,
         digest_algorithm=prepared.digest_algorithm,
-        manifest_digest=prepared.manifest_digest,
-        size=prepared.size,
-        file_count=prepared.file_count,
+        manifest_digest=content.manifest_digest,
+        size=content.size,
+        file_count=content.file_count,
         state=STATE_COMMITTED,
         description=request.description,
         metadata_=prepared.metadata,
@@ -329,11 +342,7 @@ def commit_version(
         epoch = store_state.gc_epoch(session)
     prepared = _prepare(store, request, known, epoch)
     with store.db.write() as session:
-        if store_state.gc_epoch(session) != epoch:
-            # A garbage collection ran since the blobs were checked: check them again, now
-            # that the lock keeps any other collection out until this commit is done.
-            _check_manifest(store, request, prepared.digest_algorithm)
-            store.blobs.put_bytes(request.manifest_json, MANIFEST_ALGORITHM)
+        collected = store_state.gc_epoch(session) != epoch
         ref = _lock_collection(session, store, request)
         run_pk = None
         history_step = request.history_step
@@ -349,7 +358,13 @@ def commit_version(
             if repo.add_tags(session, version.id, prepared.tags) or changed:
                 version.updated_at = utcnow()
         else:
-            version = _add_version(session, ref, request, prepared, run_pk, history_step)
+            content = prepared.content
+            if content is None or collected:
+                # Checked again (or for the first time: the latest version was re-logged
+                # when the checks ran, and another landed since) under the lock, which keeps
+                # a garbage collection out until this commit is done.
+                content = _store_content(store, request, prepared.digest_algorithm)
+            version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
             index, created = version.index, True
             repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])
             repo.add_tags(session, version.id, prepared.tags)

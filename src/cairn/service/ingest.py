@@ -17,7 +17,7 @@ from functools import partial
 from itertools import repeat
 from pathlib import Path
 
-from cairn.protocol import IngestedBlob
+from cairn.protocol import IngestedBlob, SourceStats
 from cairn.service.gc import freshen
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.statcache import StatCache
@@ -37,6 +37,7 @@ def ingest_files(
     on_progress: Progress | None = None,
     *,
     generation: str,
+    stats: SourceStats | None = None,
 ) -> list[IngestedBlob]:
     """Store every file of ``sources``; results are in the order of ``sources``.
 
@@ -44,6 +45,7 @@ def ingest_files(
     calling thread. For a file served by the stat cache, ``local_path`` is the file itself
     (it still has those bytes). ``generation`` is the store's ``known_blobs.generation``,
     read before this call: a snapshot taken in the same generation vouches for its blobs.
+    ``stats`` are the sources' stat fields if the caller took them (else they are taken).
 
     Raises:
         OSError: a file cannot be read or the store written (files already stored stay).
@@ -53,7 +55,7 @@ def ingest_files(
     total = len(sources)
     if not total:
         return []
-    survey = Survey(cache, sources, algorithm)
+    survey = Survey(cache, sources, algorithm, stats)
     sizes = survey.stats.sizes()
     same_generation = survey.previous is not None and survey.previous.generation == generation
     if survey.unchanged and same_generation:

@@ -33,19 +33,23 @@ _BLOCK = 512  # files compared at once against the snapshot's same positions
 
 class FileStats:
     """The stat fields of a batch, flat: a million files cost 32 MB here instead of
-    ~190 MB as tuples of ints. ``fields`` holds size, mtime_ns, ctime_ns per file.
-
-    Raises (at construction): OSError for a file that cannot be stat'ed.
+    ~190 MB as tuples of ints. ``fields`` holds size, mtime_ns, ctime_ns per file
+    (``os.stat``, following symlinks), ``inodes`` the inodes.
     """
 
-    def __init__(self, paths: Sequence[str]) -> None:
+    def __init__(self, fields: array[int], inodes: array[int]) -> None:
+        self.fields, self.inodes = fields, inodes
+
+    @classmethod
+    def of(cls, paths: Sequence[str]) -> FileStats:
+        """Stat each of ``paths``. Raises OSError for a file that cannot be stat'ed."""
         fields, inodes = array("q"), array("Q")
         add_fields, add_inode, stat = fields.extend, inodes.append, os.stat
         for path in paths:
             info = stat(path)
             add_fields((info.st_size, info.st_mtime_ns, info.st_ctime_ns))
             add_inode(info.st_ino)
-        self.fields, self.inodes = fields, inodes
+        return cls(fields, inodes)
 
     def sizes(self) -> array[int]:
         return self.fields[::3]
@@ -75,14 +79,23 @@ class Survey:
     """One batch of files against the stat cache (see the module doc).
 
     ``digests[i]`` is file ``i``'s trusted digest or None; ``from_snapshot[i]`` says the
-    folder snapshot gave it. ``previous`` is that snapshot (or None).
+    folder snapshot gave it. ``previous`` is that snapshot (or None). ``stats`` are the
+    files' ``(fields, inodes)`` as ``FileStats`` holds them, if the caller took them when
+    it listed the files (before reading any); else each file is stat'ed here.
 
     Raises (at construction):
         OSError: a file cannot be stat'ed.
         StoreError: the stat cache cannot be read.
+        ValueError: ``stats`` do not have one record per source.
     """
 
-    def __init__(self, cache: StatCache, sources: Sequence[str | Path], algorithm: str) -> None:
+    def __init__(
+        self,
+        cache: StatCache,
+        sources: Sequence[str | Path],
+        algorithm: str,
+        stats: tuple[array[int], array[int]] | None = None,
+    ) -> None:
         self.cache, self.algorithm = cache, algorithm
         absolute: list[str] = [os.fspath(source) for source in sources]
         if not all(map(_IS_ABSOLUTE, absolute)):  # the stat cache's keys are absolute paths
@@ -94,7 +107,9 @@ class Survey:
         # million paths).
         self.joined = "\0".join(absolute) if self.folder is not None else ""
         self.previous = cache.snapshot(self.folder, algorithm) if self.folder else None
-        self.stats = FileStats(absolute)
+        self.stats = FileStats.of(absolute) if stats is None else FileStats(*stats)
+        if len(self.stats.inodes) != count:
+            raise ValueError(f"{len(self.stats.inodes)} stat records for {count} files")
         self.digests: list[str | None] = [None] * count
         self.from_snapshot = [False] * count
         if not self._all_unchanged():
