@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from cairn.errors import StoreError
-from cairn.storage.statcache import (
-    RACY_SECONDS,
-    FolderSnapshot,
-    StatCache,
-    snapshot_folder,
-    stat_key,
-)
+from cairn.storage.folder_snapshots import FolderSnapshot, snapshot_folder
+from cairn.storage.statcache import RACY_SECONDS, StatCache, stat_key
 
 RACY = 0.05  # a short racy window, so the tests wait little for files to become trustworthy
 
@@ -104,6 +99,36 @@ def test_a_folder_snapshot_round_trips_and_is_kept_per_folder(tmp_path: Path) ->
     newer = FolderSnapshot("/d/a", array("q", [1, 2, 3]), array("Q", [4]), ["Z=="], 100, "7:4")
     reopened.record_snapshot("/d/", "md5", newer)
     assert reopened.snapshot("/d/", "md5") == newer
+
+
+def test_a_torn_or_foreign_snapshot_file_is_absent(tmp_path: Path) -> None:
+    snapshot = FolderSnapshot(
+        "/d/a\0/d/b", array("q", range(6)), array("Q", [1, 2]), ["X", "Y"], 5, ""
+    )
+    cache = StatCache(tmp_path / "stat.db")
+    cache.record_snapshot("/d/", "md5", snapshot)
+    (written,) = (tmp_path / "stat.snapshots").iterdir()
+    data = written.read_bytes()
+    for torn in (b"", data[:-1], data[:40], data[:-5] + bytes([data[-5] ^ 1]) + data[-4:]):
+        written.write_bytes(torn)
+        assert cache.snapshot("/d/", "md5") is None
+    written.write_bytes(data)
+    assert cache.snapshot("/d/", "md5") == snapshot
+    # /d/'s snapshot found under /e/'s file name (a hash collision) is not taken for /e/'s.
+    cache.record_snapshot("/e/", "md5", snapshot)
+    (other,) = set((tmp_path / "stat.snapshots").iterdir()) - {written}
+    other.write_bytes(data)
+    assert cache.snapshot("/e/", "md5") is None
+    assert cache.snapshot("/d/", "md5") == snapshot
+
+
+def test_a_snapshot_that_cannot_be_written_is_a_store_error(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "stat.db")
+    (tmp_path / "stat.snapshots").write_text("a file where the folder goes")
+    snapshot = FolderSnapshot("/d/a", array("q", [1, 2, 3]), array("Q", [4]), ["Z"], 1, "")
+    with pytest.raises(StoreError, match="Cannot write a folder snapshot"):
+        cache.record_snapshot("/d/", "md5", snapshot)
+    assert cache.snapshot("/d/", "md5") is None
 
 
 def test_a_batch_is_filed_under_the_directory_its_paths_share() -> None:

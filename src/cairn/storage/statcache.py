@@ -4,10 +4,8 @@ Re-versioning a folder would otherwise hash every file again (DESIGN §6). The c
 its own SQLite file (``$CAIRN_DIR/statcache.db``), apart from the store's database: it is
 an optimisation only, so losing it costs a re-read, never correctness.
 
-Besides one row per file it keeps one *folder snapshot* per folder ingested as a batch:
-the batch's paths, stat fields and digests in a single row, so re-versioning an unchanged
-folder of 20,000 files reads one row and compares two byte strings instead of fetching
-and checking 20,000 rows.
+Besides one row per file it keeps one *folder snapshot* per folder ingested as a batch
+(``folder_snapshots``: a file each, in ``statcache.snapshots`` beside the database).
 
 A hit needs the same size, ``mtime_ns``, inode and ``ctime_ns`` as when the file was
 hashed, and a file modified shortly before the moment it was hashed is never trusted (git's
@@ -19,7 +17,6 @@ show: whole seconds (ext3, HFS+, FAT's two seconds) need ``RACY_SECONDS``; finer
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sqlite3
 import threading
@@ -30,6 +27,7 @@ from pathlib import Path
 
 from cairn.core.sqlite_wal import enter_wal_mode
 from cairn.errors import StoreError
+from cairn.storage.folder_snapshots import FolderSnapshot, SnapshotFiles
 
 STATCACHE_FILE = "statcache.db"
 RACY_SECONDS = 2.0  # above the coarsest common timestamp granularity (1-2 s on ext3, FAT)
@@ -47,19 +45,8 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     digest TEXT NOT NULL,
     PRIMARY KEY (path, algorithm)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS folder_snapshot (
-    folder TEXT NOT NULL,
-    algorithm TEXT NOT NULL,
-    paths TEXT NOT NULL,
-    fields BLOB NOT NULL,
-    inodes BLOB NOT NULL,
-    digests TEXT NOT NULL,
-    hashed_ns INTEGER NOT NULL,
-    generation TEXT NOT NULL,
-    PRIMARY KEY (folder, algorithm)
-) WITHOUT ROWID;
+DROP TABLE IF EXISTS folder_snapshot;
 """
-SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (one row stays small)
 
 # (size, mtime_ns, inode, ctime_ns)
 StatKey = tuple[int, int, int, int]
@@ -68,33 +55,6 @@ StatKey = tuple[int, int, int, int]
 def stat_key(info: os.stat_result) -> StatKey:
     """The fields a cached digest is tied to."""
     return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
-
-
-@dataclasses.dataclass(frozen=True)
-class FolderSnapshot:
-    """A batch of files as it was when ingested: what ``StatCache.snapshot`` returns.
-
-    ``paths`` are the batch's absolute paths joined by NUL (a byte no path holds), in the
-    batch's order; ``fields`` holds ``size, mtime_ns, ctime_ns`` of each file in turn and
-    ``inodes`` its inode; ``digests`` are the files' digests in the same order. For the
-    embedded store, every blob was stored when the snapshot was taken, in the store's
-    ``generation`` (``cairn.service.known_blobs``; empty for the remote client's staging);
-    the stat fields were taken at or before ``hashed_ns``.
-    """
-
-    paths: str
-    fields: array[int]
-    inodes: array[int]
-    digests: list[str]
-    hashed_ns: int
-    generation: str
-
-
-def snapshot_folder(paths: Sequence[str]) -> str:
-    """The folder a batch of absolute ``paths`` is filed under: the directory part of
-    their common prefix, so the same folder listed again finds its snapshot."""
-    low = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 - a string range
-    return low[: low.rfind("/") + 1]
 
 
 class StatCache:
@@ -115,6 +75,7 @@ class StatCache:
             StoreError: the file cannot be opened or is not a usable SQLite database.
         """
         self.path = path
+        self._snapshots = SnapshotFiles(path.with_name(f"{path.stem}.snapshots"))
         racy = RACY_SECONDS if racy_seconds is None else racy_seconds
         fine = FINE_RACY_SECONDS if fine_racy_seconds is None else fine_racy_seconds
         self._racy_ns = int(racy * 1e9)
@@ -185,51 +146,19 @@ class StatCache:
 
     def snapshot(self, folder: str, algorithm: str) -> FolderSnapshot | None:
         """The snapshot last recorded for ``folder`` (see ``snapshot_folder``), or None.
-
-        Raises:
-            StoreError: the cache cannot be read.
-        """
-        try:
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT paths, fields, inodes, digests, hashed_ns, generation "
-                    "FROM folder_snapshot WHERE folder = ? AND algorithm = ?",
-                    (folder, algorithm),
-                ).fetchone()
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
-        if row is None:
-            return None
-        paths, raw_fields, raw_inodes, digests, hashed_ns, generation = row
-        fields, inodes = array("q"), array("Q")
-        fields.frombytes(raw_fields)
-        inodes.frombytes(raw_inodes)
-        return FolderSnapshot(paths, fields, inodes, digests.split("\n"), hashed_ns, generation)
+        Raises nothing (a snapshot that cannot be read is absent)."""
+        return self._snapshots.read(folder, algorithm)
 
     def record_snapshot(self, folder: str, algorithm: str, snapshot: FolderSnapshot) -> None:
         """Store ``snapshot`` as ``folder``'s, replacing the previous one.
 
         Raises:
-            StoreError: the cache cannot be written.
+            StoreError: the snapshot cannot be written.
         """
         try:
-            with self._lock, self._db:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO folder_snapshot (folder, algorithm, paths, fields, "
-                    "inodes, digests, hashed_ns, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        folder,
-                        algorithm,
-                        snapshot.paths,
-                        snapshot.fields.tobytes(),
-                        snapshot.inodes.tobytes(),
-                        "\n".join(snapshot.digests),
-                        snapshot.hashed_ns,
-                        snapshot.generation,
-                    ),
-                )
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot write the stat cache '{self.path}': {exc}") from exc
+            self._snapshots.write(folder, algorithm, snapshot)
+        except OSError as exc:
+            raise StoreError(f"Cannot write a folder snapshot of '{self.path}': {exc}") from exc
 
     def untrusted(self, hashed_ns: int, mtimes: array[int], ctimes: array[int]) -> list[int]:
         """The positions of the files, given by their ``mtime_ns`` and ``ctime_ns``, whose

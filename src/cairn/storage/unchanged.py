@@ -19,13 +19,8 @@ from operator import methodcaller
 from pathlib import Path
 
 from cairn.storage.blobstore import LocalBlobStore, StoredBlob
-from cairn.storage.statcache import (
-    SNAPSHOT_MAX_FILES,
-    FolderSnapshot,
-    StatCache,
-    StatKey,
-    snapshot_folder,
-)
+from cairn.storage.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, snapshot_folder
+from cairn.storage.statcache import StatCache, StatKey
 
 _IS_ABSOLUTE = methodcaller("startswith", "/")
 _BLOCK = 512  # files compared at once against the snapshot's same positions
