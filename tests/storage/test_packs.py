@@ -13,7 +13,7 @@ import pytest
 from cairn.core.digest import b64_to_hex, digest_bytes
 from cairn.errors import CorruptionError
 from cairn.storage.blobstore import PACK_MAX_BLOB, LocalBlobStore
-from cairn.storage.packs import PACKS_DIR, decode_index, encode_index
+from cairn.storage.packs import PACKS_DIR, PackTable, decode_index, encode_index
 
 
 @pytest.fixture
@@ -217,3 +217,61 @@ def test_table_answers_presence_and_splits_refs_by_pack(
     assert rest == refs[1:]
     with pytest.raises(ValueError, match="Unknown digest algorithm"):
         table.holds("sha1", packed[0].digest)
+
+
+def test_a_few_files_are_deduplicated_without_loading_the_indexes(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    first = LocalBlobStore(root).ingest_many(
+        make_files(tmp_path / "a", [f"blob {i}".encode() for i in range(100)]), "md5"
+    )
+    (pack,) = (root / PACKS_DIR).glob("*.pack")
+    os.utime(pack, (1, 1))
+
+    fresh = LocalBlobStore(root)  # another process: nothing loaded
+    again = fresh.ingest_many(make_files(tmp_path / "b", [b"blob 7", b"blob 99", b"new"]), "md5")
+    assert [b.digest for b in again] == [first[7].digest, first[99].digest, digest_bytes(b"new")]
+    assert fresh.packs.peek("md5", first[7].digest) is None  # found without being loaded
+    assert pack.stat().st_mtime > 1  # the pack holding them was marked as used
+    published = sorted((root / PACKS_DIR).glob("*.idx"))
+    assert len(published) == 2
+    new_index = next(path for path in published if path.with_suffix(".pack") != pack)
+    records = list(decode_index(new_index.read_bytes(), "new"))
+    assert [raw for _alg, raw, _offset, _size in records] == [
+        bytes.fromhex(b64_to_hex(again[2].digest))
+    ]
+    for blob, data in zip(again, [b"blob 7", b"blob 99", b"new"], strict=True):
+        assert LocalBlobStore(root).read_bytes(blob.digest, "md5") == data
+
+
+def test_probe_only_matches_a_digest_where_a_record_starts(tmp_path: Path) -> None:
+    packs_dir = tmp_path / PACKS_DIR
+    packs_dir.mkdir()
+    wanted = bytes(range(16))
+    # Two records whose offset and size fields spell ``wanted``, and a digest in the
+    # other algorithm: none of them is ``wanted`` as an MD5 digest.
+    offset, size = int.from_bytes(wanted[:8], "little"), int.from_bytes(wanted[8:], "little")
+    records = [("md5", b"\xaa" * 16, offset, size), ("xxh128", wanted, 0, 1)]
+    (packs_dir / "pack-x.idx").write_bytes(encode_index(records))
+    table = PackTable(packs_dir)
+    assert table.probe("md5", [wanted]) == {}
+    assert table.probe("xxh128", [wanted]) == {wanted: (packs_dir / "pack-x.pack", 0, 1)}
+    (packs_dir / "pack-y.idx").write_bytes(encode_index([("md5", wanted, 5, 6)]))
+    assert table.probe("md5", [wanted, b"\x01" * 16]) == {wanted: (packs_dir / "pack-y.pack", 5, 6)}
+    (packs_dir / "pack-z.idx").write_bytes(b"CAIRNIX1 and then nonsense")
+    with pytest.raises(CorruptionError, match=r"pack-z\.idx"):
+        table.probe("md5", [b"\x02" * 16])
+
+
+def test_probe_reloads_when_a_loaded_index_is_gone(tmp_path: Path) -> None:
+    packs_dir = tmp_path / PACKS_DIR
+    packs_dir.mkdir()
+    digest = bytes(16)
+    (packs_dir / "pack-a.idx").write_bytes(encode_index([("md5", digest, 0, 3)]))
+    table = PackTable(packs_dir)
+    table.refresh()
+    assert table.probe("md5", [digest]) == {digest: (packs_dir / "pack-a.pack", 0, 3)}
+    # The collector rewrote the pack: its blob is now elsewhere, or gone.
+    (packs_dir / "pack-a.idx").unlink()
+    assert table.probe("md5", [digest]) == {}
+    (packs_dir / "pack-b.idx").write_bytes(encode_index([("md5", digest, 9, 3)]))
+    assert table.probe("md5", [digest]) == {digest: (packs_dir / "pack-b.pack", 9, 3)}

@@ -28,22 +28,19 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import NamedTuple
 
-from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, digest_bytes, new_hasher
+from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
 from cairn.storage import durable_batch
 from cairn.storage.durable_batch import DurableBatch
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
-from cairn.storage.packs import PACKS_DIR, PackTable, PackWriter, rewrite_pack
+from cairn.storage.pack_ingest import pack_files
+from cairn.storage.packs import PACKS_DIR, PackTable, rewrite_pack
 from cairn.storage.placing import copy_fd
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444
 COPY_MODE = 0o644
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 PACK_MAX_BLOB = 256 * 1024  # larger blobs stay loose files (reflinks, hard links apply)
-PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack is published and a new one started past this
-_PACK_CHUNK_FILES = 256  # files read and hashed per worker task
-_PACK_CHUNK_BYTES = 8 * 1024 * 1024
 _HEX_LENGTH = 32  # MD5 and XXH3-128 are both 128-bit digests
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
@@ -171,7 +168,7 @@ class LocalBlobStore:
         """Ingest many files in parallel; results are in the order of ``srcs``.
 
         Files of at most ``PACK_MAX_BLOB`` bytes are appended to pack files (published
-        when this call ends, or every ``PACK_MAX_SIZE`` bytes); larger ones become loose
+        when this call ends, or every ``pack_ingest.PACK_MAX_SIZE`` bytes); larger ones become loose
         blobs. ``on_progress(files_done, files_total)`` is called from the calling thread
         after each file. ``workers`` defaults to ``hashing.default_workers()``. ``sizes`` (from
         a ``stat`` the caller made anyway) only chooses between packing and a loose blob.
@@ -198,7 +195,12 @@ class LocalBlobStore:
         small = [index for index, size in enumerate(sizes) if size <= PACK_MAX_BLOB]
         large = [index for index, size in enumerate(sizes) if size > PACK_MAX_BLOB]
         if small:
-            self._pack_many(srcs, small, sizes, algorithm, count, blobs, tick)
+
+            def packed(index: int, digest: str, size: int) -> None:
+                blobs[index] = StoredBlob(digest, algorithm, size, srcs[index])
+                tick()
+
+            pack_files(self.packs, self.tmp_dir, srcs, small, sizes, algorithm, count, packed)
         if large:
             self._ingest_loose(srcs, large, algorithm, count, blobs, tick)
         return [blob for blob in blobs if blob is not None]
@@ -248,75 +250,6 @@ class LocalBlobStore:
             raise
         batch.add(tmp, final, size)
         return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
-
-    def _pack_many(
-        self,
-        srcs: Sequence[str | Path],
-        indices: list[int],
-        sizes: Sequence[int],
-        algorithm: str,
-        workers: int,
-        blobs: list[StoredBlob | None],
-        tick: Callable[[], None],
-    ) -> None:
-        """Read and hash ``srcs[i]`` on worker threads; append new blobs to packs here."""
-        chunks: list[list[int]] = [[]]
-        chunk_bytes = 0
-        for index in indices:
-            if len(chunks[-1]) >= _PACK_CHUNK_FILES or chunk_bytes >= _PACK_CHUNK_BYTES:
-                chunks.append([])
-                chunk_bytes = 0
-            chunks[-1].append(index)
-            chunk_bytes += sizes[index]
-
-        def read_chunk(chunk: list[int]) -> list[tuple[int, bytes, bytes | memoryview]]:
-            return _read_and_hash(srcs, chunk, sizes, algorithm)
-
-        self.packs.refresh()
-        packed, held = self.packs.holds, set()  # ``held``: packs of blobs stored already
-        writer = PackWriter(self.tmp_dir, self.packs.dir)
-        # Reading a small file is mostly Python work under the GIL: more threads than cores
-        # only contend for it (measured: 4 threads took twice as long as 2).
-        workers = min(workers, os.cpu_count() or 1)
-        try:
-            with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-                window = 2 * workers
-                pending = [pool.submit(read_chunk, chunk) for chunk in chunks[:window]]
-                next_chunk = len(pending)
-                try:
-                    for position in range(len(chunks)):
-                        for index, raw, data in pending[position].result():
-                            digest = b64(raw)
-                            if packed(algorithm, digest):
-                                held.add(digest)
-                            else:
-                                writer.append(algorithm, raw, data, digest)
-                                if writer.size >= PACK_MAX_SIZE:
-                                    writer.publish(self.packs)
-                                    writer = PackWriter(self.tmp_dir, self.packs.dir)
-                            blobs[index] = StoredBlob(digest, algorithm, len(data), srcs[index])
-                            tick()
-                        pending[position] = _DONE  # drop the chunk's bytes
-                        if next_chunk < len(chunks):
-                            pending.append(pool.submit(read_chunk, chunks[next_chunk]))
-                            next_chunk += 1
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
-            writer.publish(self.packs)
-        except BaseException:
-            writer.abort()
-            raise
-        self._touch_packs(algorithm, held)
-
-    def _touch_packs(self, algorithm: str, digests: set[str]) -> None:
-        """Mark the packs holding ``digests`` as just used: content ingested again that was
-        stored already is kept by a collection for its grace period, as new content is."""
-        packs = {location[0] for d in digests if (location := self.packs.peek(algorithm, d))}
-        for pack in packs:
-            with contextlib.suppress(OSError):
-                os.utime(pack)
 
     def put(self, src: Path, digest: str, algorithm: str) -> StoredBlob:
         """Store the file ``src`` whose content must have the base64 ``digest``.
@@ -548,44 +481,6 @@ class LocalBlobStore:
             )
 
 
-def _read_and_hash(
-    srcs: Sequence[str | Path], chunk: list[int], sizes: Sequence[int], algorithm: str
-) -> list[tuple[int, bytes, bytes | memoryview]]:
-    """Read whole each file ``srcs[i]`` of ``chunk`` and hash it: ``(i, raw digest, bytes)``.
-
-    The files are read into one buffer sized by their ``sizes`` (one allocation per chunk
-    instead of one per file); a file that grew since its ``stat`` is read to its end on
-    its own. Raises ``OSError`` if a file cannot be opened or read.
-    """
-    buffer = memoryview(bytearray(sum(sizes[index] for index in chunk)))
-    out: list[tuple[int, bytes, bytes | memoryview]] = []
-    position = 0
-    for index in chunk:
-        expected = sizes[index]
-        fd = os.open(srcs[index], _READ_FLAGS)
-        try:
-            slot = buffer[position : position + expected]
-            filled = 0
-            while filled < expected:
-                count = os.readv(fd, [slot[filled:]])
-                if count == 0:
-                    break
-                filled += count
-            data: bytes | memoryview = slot[:filled]
-            if filled == expected and (more := os.read(fd, 1)):
-                rest = [bytes(slot), more]
-                while more := os.read(fd, 1 << 16):
-                    rest.append(more)
-                data = b"".join(rest)
-        finally:
-            os.close(fd)
-        position += expected
-        hasher = new_hasher(algorithm)
-        hasher.update(data)
-        out.append((index, hasher.digest(), data))
-    return out
-
-
 def _write_all(fd: int, data: bytes, size: int) -> None:
     """Write all of ``data`` to ``fd``; raise CorruptionError if it is not ``size`` bytes."""
     if len(data) != size:
@@ -594,10 +489,6 @@ def _write_all(fd: int, data: bytes, size: int) -> None:
     written = 0
     while written < size:
         written += os.write(fd, view[written:])
-
-
-_DONE: Future[list[tuple[int, bytes, bytes | memoryview]]] = Future()
-_DONE.set_result([])
 
 
 def _is_hex_digest(value: str) -> bool:
