@@ -275,3 +275,18 @@ def test_probe_reloads_when_a_loaded_index_is_gone(tmp_path: Path) -> None:
     assert table.probe("md5", [digest]) == {}
     (packs_dir / "pack-b.idx").write_bytes(encode_index([("md5", digest, 9, 3)]))
     assert table.probe("md5", [digest]) == {digest: (packs_dir / "pack-b.pack", 9, 3)}
+
+
+def test_bytes_too_big_to_pack_are_looked_for_as_a_loose_file_only(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    (packed,) = LocalBlobStore(root).ingest_many(make_files(tmp_path / "a", [b"small"]), "md5")
+    fresh = LocalBlobStore(root)
+    big = b"m" * (PACK_MAX_BLOB + 1)
+    blob = fresh.put_bytes(big)
+    assert fresh.packs.peek("md5", packed.digest) is None  # no index was loaded for it
+    assert Path(blob.path).read_bytes() == big
+    os.utime(blob.path, (1, 1))
+    assert fresh.put_bytes(big) == blob
+    assert Path(blob.path).stat().st_mtime == 1  # found, not written again
+    assert fresh.put_bytes(b"small").path == fresh.path_for(packed.digest, "md5")
+    assert loose_files(LocalBlobStore(root)) == [Path(blob.path)]  # "small" stayed packed

@@ -275,7 +275,10 @@ class LocalBlobStore:
         return self._ingest(src, algorithm, expected=digest)
 
     def put_bytes(self, data: bytes, algorithm: str = MD5) -> StoredBlob:
-        """Store ``data`` as a blob and return it.
+        """Store ``data`` as a blob and return it. Bytes too big to be packed are looked
+        for as a loose file only (a manifest of 20,000 files need not load every pack
+        index to learn it is not packed; at worst a blob packed after growing past
+        ``PACK_MAX_BLOB`` while read is stored a second time, loose).
 
         Raises:
             OSError: the store cannot be written.
@@ -283,7 +286,8 @@ class LocalBlobStore:
         """
         digest = digest_bytes(data, algorithm)
         final = self.path_for(digest, algorithm)
-        if not self.has(digest, algorithm):
+        stored = final.is_file() if len(data) > PACK_MAX_BLOB else self.has(digest, algorithm)
+        if not stored:
             tmp = self._tmp_path()
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:

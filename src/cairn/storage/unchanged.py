@@ -15,6 +15,8 @@ import os
 import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from itertools import repeat
 from operator import methodcaller
 from pathlib import Path
 
@@ -23,6 +25,9 @@ from cairn.storage.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, s
 from cairn.storage.statcache import StatCache, StatKey
 
 _IS_ABSOLUTE = methodcaller("startswith", "/")
+# ``StoredBlob`` from a tuple without a Python call per file (a namedtuple's own
+# constructor is Python code).
+_as_stored = partial(tuple.__new__, StoredBlob)
 _BLOCK = 512  # files compared at once against the snapshot's same positions
 
 
@@ -218,11 +223,8 @@ class Survey:
             sizes=[sizes[index] for index in todo],
         )
         read = ((index, blob.digest) for index, blob in zip(todo, stored, strict=True))
-        self.record(read, generation)
-        results = [
-            StoredBlob(digest or "", algorithm, size, source)
-            for digest, size, source in zip(self.digests, sizes, sources, strict=True)
-        ]
+        self.record(read, generation)  # every digest is known from here on
+        results = list(map(_as_stored, zip(self.digests, repeat(algorithm), sizes, sources)))
         for index, blob in zip(todo, stored, strict=True):
             results[index] = blob
         return results
