@@ -120,10 +120,13 @@ def test_whole_second_times_are_trusted_later_than_finer_ones(tmp_path: Path) ->
     second = 1_000_000_000
     hashed = 100 * second
     # mtime, ctime of: old whole seconds, recent fine, fine past the fine window, recent
-    # whole seconds (a coarse clock: the same second may still be running), old fine.
-    mtimes = array("q", [90 * second, hashed - 5_000_000, hashed - second // 2, 99 * second, 1])
-    ctimes = array("q", [90 * second, hashed - 5_000_000, hashed - second // 2, 99 * second, 3])
-    assert cache.untrusted(hashed, mtimes, ctimes) == [1, 3]
+    # whole seconds (a coarse clock: the same second may still be running), old fine, and
+    # old contents whose inode changed just now (a chmod: only the ctime is recent).
+    mtimes = array("q", [90 * second, hashed - 5_000_000, hashed - second // 2, 99 * second, 1, 7])
+    ctimes = array(
+        "q", [90 * second, hashed - 5_000_000, hashed - second // 2, 99 * second, 3, hashed - 1]
+    )
+    assert cache.untrusted(hashed, mtimes, ctimes) == [1, 3, 5]
     assert cache.untrusted(hashed + 3 * second, mtimes, ctimes) == []
     cache.close()
 

@@ -12,9 +12,10 @@ the new digests are recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from itertools import repeat
+from itertools import compress, repeat
+from operator import not_
 from pathlib import Path
 
 from cairn.protocol import IngestedBlob, SourceStats
@@ -65,12 +66,12 @@ def ingest_files(
         return list(map(_as_ingested, zip(survey.digests, repeat(algorithm), sizes, sources)))
 
     digests = survey.digests
-    # Hits the snapshot cannot vouch for: their blobs are checked (and marked as used).
-    unchecked = [
-        index
-        for index, digest in enumerate(digests)
-        if digest is not None and not (same_generation and survey.from_snapshot[index])
-    ]
+    # Hits the snapshot cannot vouch for: their blobs are checked (and marked as used). In
+    # the snapshot's generation, only the files it did not give need looking at.
+    candidates: Iterable[int] = range(total)
+    if same_generation:
+        candidates = compress(candidates, map(not_, survey.from_snapshot))
+    unchecked = [index for index in candidates if digests[index] is not None]
     gone = freshen(blobs, ((digests[index] or "", algorithm) for index in unchecked))
     for index in unchecked:
         if (digests[index], algorithm) in gone:

@@ -23,6 +23,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterable, Sequence
+from itertools import compress
 from pathlib import Path
 
 from cairn.core.sqlite_wal import enter_wal_mode
@@ -167,11 +168,19 @@ class StatCache:
         if max(mtimes, default=0) <= coarse_until and max(ctimes, default=0) <= coarse_until:
             return []  # the common case: nothing changed shortly before the hash
         fine_until = hashed_ns - self._fine_racy_ns
+        # The few files changed within the coarse window, found without a Python step per
+        # file (a folder re-versioned right after an edit has one).
+        after = coarse_until.__lt__
+        positions = range(len(mtimes))
+        recent = {
+            *compress(positions, map(after, mtimes)),
+            *compress(positions, map(after, ctimes)),
+        }
         return [
             index
-            for index, (mtime, ctime) in enumerate(zip(mtimes, ctimes, strict=True))
-            if max(mtime, ctime) > fine_until
-            or (max(mtime, ctime) > coarse_until and mtime % _NS == 0 and ctime % _NS == 0)
+            for index in sorted(recent)
+            if max(mtimes[index], ctimes[index]) > fine_until
+            or (mtimes[index] % _NS == 0 and ctimes[index] % _NS == 0)
         ]
 
     def close(self) -> None:

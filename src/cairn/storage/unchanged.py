@@ -16,8 +16,8 @@ import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from itertools import repeat
-from operator import methodcaller
+from itertools import compress, repeat
+from operator import is_, methodcaller
 from pathlib import Path
 
 from cairn.storage.blobstore import LocalBlobStore, StoredBlob
@@ -136,23 +136,32 @@ class Survey:
         """Whether every file was found unchanged in the folder snapshot."""
         return bool(self.from_snapshot) and all(self.from_snapshot)
 
+    def unknown(self) -> list[int]:
+        """The positions of the files whose digest is unknown (None)."""
+        return list(compress(range(len(self.digests)), map(is_, self.digests, repeat(None))))
+
     def _from_snapshot(self) -> None:
         previous, stats, count = self.previous, self.stats, len(self.absolute)
         if previous is None:
             return
-        positions: Sequence[int | None]  # each file's position in the snapshot
+        untrusted = stats.untrusted(self.cache, previous.hashed_ns)
         if previous.paths == self.joined:  # the same files in the same order
-            positions = range(count)
-            unchanged = self._unchanged_in_place(previous)
-        else:
-            where = {path: position for position, path in enumerate(previous.paths.split("\0"))}
-            positions = [where.get(path) for path in self.absolute]
-            unchanged = [
-                position is not None
-                and stats.same(index, previous.fields, previous.inodes, position)
-                for index, position in enumerate(positions)
-            ]
-        for index in stats.untrusted(self.cache, previous.hashed_ns):
+            # Every digest from the snapshot but those of the files that changed, or
+            # changed too recently for a matching stat to be enough.
+            self.digests = list(previous.digests)
+            self.from_snapshot = [True] * count
+            for index in {*self._changed_in_place(previous), *untrusted}:
+                self.digests[index] = None
+                self.from_snapshot[index] = False
+            return
+        # Other files, or in another order: each is looked for by its path.
+        where = {path: position for position, path in enumerate(previous.paths.split("\0"))}
+        positions = [where.get(path) for path in self.absolute]
+        unchanged = [
+            position is not None and stats.same(index, previous.fields, previous.inodes, position)
+            for index, position in enumerate(positions)
+        ]
+        for index in untrusted:
             unchanged[index] = False  # changed too recently: a matching stat is not enough
         known = previous.digests
         for index, position in enumerate(positions):
@@ -160,12 +169,12 @@ class Survey:
                 self.digests[index] = known[position]
                 self.from_snapshot[index] = True
 
-    def _unchanged_in_place(self, previous: FolderSnapshot) -> list[bool]:
-        """Per file, whether its stat fields equal those at the same position of the
+    def _changed_in_place(self, previous: FolderSnapshot) -> list[int]:
+        """The files whose stat fields differ from those at the same position of the
         snapshot: blocks of files are compared whole, a differing block file by file."""
         stats = self.stats
         count = len(stats.inodes)
-        unchanged = [True] * count
+        changed: list[int] = []
         new_fields, old_fields = stats.fields, previous.fields
         new_inodes, old_inodes = stats.inodes, previous.inodes
         for start in range(0, count, _BLOCK):
@@ -174,12 +183,15 @@ class Survey:
                 new_fields[3 * start : 3 * end] != old_fields[3 * start : 3 * end]
                 or new_inodes[start:end] != old_inodes[start:end]
             ):
-                for index in range(start, end):
-                    unchanged[index] = stats.same(index, old_fields, old_inodes, index)
-        return unchanged
+                changed.extend(
+                    index
+                    for index in range(start, end)
+                    if not stats.same(index, old_fields, old_inodes, index)
+                )
+        return changed
 
     def _from_file_rows(self) -> None:
-        unknown = [index for index, digest in enumerate(self.digests) if digest is None]
+        unknown = self.unknown()
         if not unknown:
             return
         cached = self.cache.lookup([self.absolute[index] for index in unknown], self.algorithm)
@@ -204,7 +216,7 @@ class Survey:
         """
         stats, total, algorithm = self.stats, len(sources), self.algorithm
         sizes = stats.sizes()
-        todo = [index for index, digest in enumerate(self.digests) if digest is None]
+        todo = self.unknown()
         total_bytes = sum(sizes)
         todo_bytes = sum(sizes[index] for index in todo)
         hits, hit_bytes = total - len(todo), total_bytes - todo_bytes
