@@ -94,6 +94,24 @@ def test_only_changed_files_are_read_again(
         backend.close()
 
 
+def test_relative_paths_find_the_snapshot_of_their_absolute_spelling(
+    cairn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = write_tree(tmp_path / "src", 5)
+    time.sleep(RACY_SECONDS + 0.1)
+    reads = spy_reads(monkeypatch)
+    backend = EmbeddedBackend(Settings.load())
+    try:
+        first = backend.ingest_files(paths, "md5")
+        monkeypatch.chdir(tmp_path)
+        relative = [f"src/{Path(path).name}" for path in paths]
+        again = backend.ingest_files([*relative[:2], Path(relative[2]), *paths[3:]], "md5")
+        assert reads == [paths]  # the snapshot served them all
+        assert [blob.digest for blob in again] == [blob.digest for blob in first]
+    finally:
+        backend.close()
+
+
 def test_a_racily_clean_file_is_read_until_a_later_snapshot(
     cairn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

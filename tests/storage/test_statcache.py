@@ -132,6 +132,9 @@ def test_a_snapshot_that_cannot_be_written_is_a_store_error(tmp_path: Path) -> N
 
 
 def test_a_batch_is_filed_under_the_directory_its_paths_share() -> None:
-    assert snapshot_folder(["/data/d0/a", "/data/d1/b", "/data/d0/c"]) == "/data/"
-    assert snapshot_folder(["/data/x.bin"]) == "/data/"
-    assert snapshot_folder(["/data/ab", "/data/ac"]) == "/data/"  # not the string "/data/a"
+    assert snapshot_folder("/data/d0/a\0/data/d1/b\0/data/d0/c") == "/data/"
+    assert snapshot_folder("/data/x.bin") == "/data/"
+    assert snapshot_folder("/data/ab\0/data/ac") == "/data/"  # not the string "/data/a"
+    assert snapshot_folder("/data/d0/a\0/data/d0/b") == "/data/d0/"
+    assert snapshot_folder("/a\0/data/d0/b") == "/"
+    assert snapshot_folder("/data/d0/x/a\0/data/d0y/b") == "/data/"  # "/data/d0" is no folder

@@ -8,12 +8,11 @@ backend's blob area while hashed (one read, one write); ``immutable`` files are 
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from array import array
 from collections.abc import Callable, Sequence
-from operator import itemgetter
+from operator import attrgetter, methodcaller
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,7 +25,9 @@ from cairn.storage.handlers.file import refuse_special, stat_followed
 from cairn.storage.hashing import hash_file, hash_files
 
 POLICIES = ("mutable", "immutable")
-_KEY = itemgetter(0)
+_NAME = attrgetter("name")
+_IS_FOLDER = methodcaller("is_dir", follow_symlinks=False)
+_IS_LINK = methodcaller("is_symlink")
 
 
 def check_policy(policy: str | None) -> str:
@@ -129,63 +130,56 @@ def scan_dir(root: str) -> Listing:
     add_relative, add_physical = relatives.append, physicals.append
     add_fields, add_inode = fields.extend, inodes.append
     top = stat_followed(root)
-    # Depth first, each folder's children in the order of their keys (a folder's name
+    # Depth first, each folder's entries in the order of their keys (a folder's name
     # followed by "/"), which lists the files in the order of their relative paths.
-    stack = [(iter(_children(root)), "", frozenset({(top.st_dev, top.st_ino)}))]
+    stack = [(iter(_entries(root)), "", frozenset({(top.st_dev, top.st_ino)}))]
     while stack:
-        children, prefix, ancestors = stack[-1]
-        for key, physical, info, is_folder in children:
-            if not is_folder:
-                add_relative(prefix + key)
-                add_physical(physical)
-                add_fields((info.st_size, info.st_mtime_ns, info.st_ctime_ns))
-                add_inode(info.st_ino)
-                continue
-            identity = (info.st_dev, info.st_ino)
-            if identity in ancestors:
-                raise ValueError(f"Symlink loop: '{physical}' leads back to a directory it is in")
-            stack.append((iter(_children(physical)), prefix + key, ancestors | {identity}))
-            break  # the folder first; this one's iterator resumes after it
+        entries, prefix, ancestors = stack[-1]
+        for item in entries:
+            # The listing says which entries are plain files (no symlink): the common case.
+            if item.is_file(follow_symlinks=False):
+                info = item.stat(follow_symlinks=False)  # an error names the file
+            else:  # a symlink is stat'ed through
+                info = stat_followed(item.path) if item.is_symlink() else item.stat()
+                if stat.S_ISDIR(info.st_mode):
+                    identity = (info.st_dev, info.st_ino)
+                    if identity in ancestors:
+                        raise ValueError(
+                            f"Symlink loop: '{item.path}' leads back to a directory it is in"
+                        )
+                    subfolder = f"{prefix}{item.name}/"
+                    stack.append((iter(_entries(item.path)), subfolder, ancestors | {identity}))
+                    break  # the folder first; this one's iterator resumes after it
+                if not stat.S_ISREG(info.st_mode):
+                    refuse_special(item.path, info.st_mode)
+            add_relative(prefix + item.name)
+            add_physical(item.path)
+            add_fields((info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+            add_inode(info.st_ino)
         else:
             stack.pop()
     return Listing(relatives, physicals, SourceStats(fields, inodes))
 
 
-def _children(folder: str) -> list[tuple[str, str, os.stat_result, bool]]:
-    """A folder's files and subfolders as ``(key, physical path, stat (following
-    symlinks), is a folder)``, sorted by key: a file's name, a subfolder's name and ``/``.
-
-    Raises as ``scan_dir``.
-    """
-    children: list[tuple[str, str, os.stat_result, bool]] = []
-    add = children.append
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    """A folder's entries sorted by key: a file's name, a folder's name and ``/`` (which
+    sorts ``a.txt`` before the folder ``a``). Raises as ``scan_dir``."""
     with os.scandir(folder) as listing:
-        for item in listing:
-            # The listing's file types spare a mode check; a symlink is stat'ed through.
-            physical = item.path
-            if item.is_symlink():
-                info = stat_followed(physical)
-            elif item.is_file(follow_symlinks=False):
-                add((item.name, physical, _stat_listed(item), False))
-                continue
-            else:
-                info = item.stat(follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
-                add((item.name + "/", physical, info, True))
-            elif stat.S_ISREG(info.st_mode):
-                add((item.name, physical, info, False))
-            else:
-                refuse_special(physical, info.st_mode)
-    children.sort(key=_KEY)
-    return children
+        entries = list(listing)
+    if any(map(_IS_FOLDER, entries)) or any(map(_IS_LINK, entries)):
+        entries.sort(key=_folder_key)
+    else:  # the common case, a folder of files: sorted by name in C
+        entries.sort(key=_NAME)
+    return entries
 
 
-def _stat_listed(item: os.DirEntry[str]) -> os.stat_result:
-    """A listed regular file's stat. Raises FileNotFoundError (named) if it vanished."""
-    try:
-        return item.stat(follow_symlinks=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "File vanished while listed", item.path) from None
+def _folder_key(item: os.DirEntry[str]) -> str:
+    """A linked folder sorts as the folder it is walked as. Raises as ``stat_followed``."""
+    if item.is_symlink():
+        is_folder = stat.S_ISDIR(stat_followed(item.path).st_mode)
+    else:
+        is_folder = item.is_dir(follow_symlinks=False)
+    return f"{item.name}/" if is_folder else item.name
 
 
 def join_logical_all(name: str | None, relatives: list[str]) -> list[str]:

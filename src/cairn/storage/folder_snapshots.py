@@ -18,7 +18,6 @@ import secrets
 import struct
 import zlib
 from array import array
-from collections.abc import Sequence
 from pathlib import Path
 
 SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (a file stays small)
@@ -49,11 +48,23 @@ class FolderSnapshot:
     generation: str
 
 
-def snapshot_folder(paths: Sequence[str]) -> str:
-    """The folder a batch of absolute ``paths`` is filed under: the directory part of
-    their common prefix, so the same folder listed again finds its snapshot."""
-    low = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 - a string range
-    return low[: low.rfind("/") + 1]
+def snapshot_folder(joined: str) -> str:
+    """The folder a batch of absolute paths (``joined`` by NUL) is filed under: the
+    deepest directory holding them all, so the same folder listed again finds its snapshot.
+
+    Each of the first path's directories, deepest first, is counted as a prefix in the
+    joined text (a C loop) rather than the paths compared pairwise in Python.
+    """
+    marked = "\0" + joined
+    count = marked.count("\0")
+    first = joined.split("\0", 1)[0]
+    end = first.rfind("/") + 1
+    while end > 1:
+        folder = first[:end]
+        if marked.count("\0" + folder) == count:
+            return folder
+        end = first.rfind("/", 0, end - 1) + 1
+    return "/"
 
 
 class SnapshotFiles:

@@ -17,18 +17,25 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import compress, repeat
-from operator import is_, methodcaller
+from operator import is_, itemgetter
 from pathlib import Path
 
 from cairn.storage.blobstore import LocalBlobStore, StoredBlob
 from cairn.storage.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, snapshot_folder
 from cairn.storage.statcache import StatCache, StatKey
 
-_IS_ABSOLUTE = methodcaller("startswith", "/")
+_FIRST_CHARACTER = itemgetter(slice(0, 1))
 # ``StoredBlob`` from a tuple without a Python call per file (a namedtuple's own
 # constructor is Python code).
 _as_stored = partial(tuple.__new__, StoredBlob)
 _BLOCK = 512  # files compared at once against the snapshot's same positions
+
+
+def _all_absolute(paths: list[str], joined: str) -> bool:
+    """Whether every one of ``paths`` (also ``joined`` by NUL, if not empty) is absolute."""
+    if joined:  # counted in C
+        return joined.startswith("/") and joined.count("\0/") == len(paths) - 1
+    return all(map("/".__eq__, map(_FIRST_CHARACTER, paths)))
 
 
 class FileStats:
@@ -97,15 +104,16 @@ class Survey:
         stats: tuple[array[int], array[int]] | None = None,
     ) -> None:
         self.cache, self.algorithm = cache, algorithm
-        absolute: list[str] = [os.fspath(source) for source in sources]
-        if not all(map(_IS_ABSOLUTE, absolute)):  # the stat cache's keys are absolute paths
-            absolute = [os.path.abspath(path) for path in absolute]
-        self.absolute = absolute
+        absolute = list(map(str, sources))  # a ``Path`` as ``os.fspath`` spells it
         count = len(absolute)
-        self.folder = snapshot_folder(absolute) if 0 < count <= SNAPSHOT_MAX_FILES else None
         # The paths as a snapshot holds them (only for a batch that has one: ~70 MB for a
-        # million paths).
-        self.joined = "\0".join(absolute) if self.folder is not None else ""
+        # million paths). The stat cache's keys are absolute paths.
+        self.joined = "\0".join(absolute) if 0 < count <= SNAPSHOT_MAX_FILES else ""
+        if not _all_absolute(absolute, self.joined):
+            absolute = [os.path.abspath(path) for path in absolute]
+            self.joined = "\0".join(absolute) if self.joined else ""
+        self.absolute = absolute
+        self.folder = snapshot_folder(self.joined) if self.joined else None
         self.previous = cache.snapshot(self.folder, algorithm) if self.folder else None
         self.stats = FileStats.of(absolute) if stats is None else FileStats(*stats)
         if len(self.stats.inodes) != count:
