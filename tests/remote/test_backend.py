@@ -32,6 +32,17 @@ def _log(tmp_path: Path, content: bytes, name: str = "data") -> cairn.Artifact:
         return run.log_artifact(art)
 
 
+def test_latest_digest_asks_the_server(server: ServerProcess, tmp_path: Path) -> None:
+    backend = backend_for()
+    entity = backend.settings.entity
+    assert backend.latest_digest(entity, "proj", "data") is None
+    logged = _log(tmp_path, b"one")
+    assert backend.latest_digest(entity, "proj", "data") == (logged.digest, "MD5")
+    newer = _log(tmp_path, b"two")
+    assert backend.latest_digest(entity, "proj", "data") == (newer.digest, "MD5")
+    assert newer.digest != logged.digest
+
+
 def test_server_errors_become_embedded_exceptions(
     server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

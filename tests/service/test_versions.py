@@ -33,6 +33,19 @@ def test_resolve_by_index_alias_and_latest(backend: EmbeddedBackend, five: list[
     assert latest.aliases == ["latest"]
 
 
+def test_latest_digest_follows_the_latest_alias(backend: EmbeddedBackend, five: list[str]) -> None:
+    latest = backend.resolve_version("tester", "proj", "data", "latest")
+    assert backend.latest_digest("tester", "proj", "data") == (latest.digest, "MD5")
+    assert backend.latest_digest("tester", "proj", "other") is None
+    assert backend.latest_digest("tester", "nowhere", "data") is None
+    assert backend.latest_digest("someone", "proj", "data") is None
+    backend.delete_version(five[4], delete_aliases=True)  # "latest" moves back to v3
+    v3 = backend.resolve_version("tester", "proj", "data", "latest")
+    assert v3.id == five[3]
+    assert backend.latest_digest("tester", "proj", "data") == (v3.digest, "MD5")
+    assert v3.digest != latest.digest
+
+
 @pytest.mark.parametrize(
     ("project", "collection", "selector"),
     [

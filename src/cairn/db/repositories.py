@@ -177,6 +177,35 @@ def member_by_index(
     return session.scalars(query).one_or_none()
 
 
+def latest_digests(
+    session: Session, entity: str, project: str, collection: str, states: Sequence[str]
+) -> tuple[str, str, str] | None:
+    """``(digest, digest algorithm, manifest digest)`` of the version ``latest`` points at
+    in collection ``entity/project/collection``, if there is one in ``states``: one
+    statement, for the re-log check every ``log_artifact`` makes."""
+    query = (
+        select(Version.digest, Version.digest_algorithm, Version.manifest_digest)
+        .join(Alias, Alias.version_id == Version.id)
+        .join(
+            Membership,
+            (Membership.version_id == Version.id)
+            & (Membership.collection_id == Alias.collection_id),
+        )
+        .join(Collection, Collection.id == Alias.collection_id)
+        .join(Project, Project.id == Collection.project_id)
+        .join(Entity, Entity.id == Project.entity_id)
+        .where(
+            Entity.name == entity,
+            Project.name == project,
+            Collection.name == collection,
+            Alias.alias == "latest",
+            Version.state.in_(states),
+        )
+    )
+    row = session.execute(query).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def member_by_alias(
     session: Session, collection_id: int, alias: str, states: Sequence[str]
 ) -> tuple[int, Version] | None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from cairn.config import Settings
+from cairn.errors import NotFoundError
 from cairn.protocol import (
     BlobRef,
     CollectionInfo,
@@ -180,6 +181,14 @@ class RemoteBackend:
     ) -> VersionInfo:
         path = f"{_collection(entity, project, collection)}/versions/{_seg(selector)}"
         return _version(self._get(path))
+
+    def latest_digest(self, entity: str, project: str, collection: str) -> tuple[str, str] | None:
+        """Raises CommError (other than not found) from the server."""
+        try:
+            latest = self.resolve_version(entity, project, collection, "latest")
+        except NotFoundError:
+            return None
+        return latest.digest, latest.digest_algorithm
 
     def get_version(self, version_id: str) -> VersionInfo:
         return _version(self._get(f"/versions/{_seg(version_id)}"))

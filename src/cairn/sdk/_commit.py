@@ -90,11 +90,7 @@ def is_latest(backend: Backend, entity: str, project: str, draft: Draft, digest:
     the draft's algorithm). Its blobs are then stored (a committed version's blobs are
     kept), so nothing needs uploading and the commit is a no-op.
     """
-    try:
-        latest = backend.resolve_version(entity, project, draft.name, "latest")
-    except CommError:
-        return False
-    return latest.digest == digest and latest.digest_algorithm == draft.digest_algorithm
+    return backend.latest_digest(entity, project, draft.name) == (digest, draft.digest_algorithm)
 
 
 def upload_missing(

@@ -160,6 +160,9 @@ class EmbeddedBackend:
     ) -> VersionInfo:
         return versions.resolve_version(self._store, entity, project, collection, selector)
 
+    def latest_digest(self, entity: str, project: str, collection: str) -> tuple[str, str] | None:
+        return versions.latest_digest(self._store, entity, project, collection)
+
     def get_version(self, version_id: str) -> VersionInfo:
         return versions.get_version(self._store, version_id)
 

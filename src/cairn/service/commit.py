@@ -262,20 +262,14 @@ def _relogs_latest(store: Store, request: CommitRequest, digest_algorithm: str) 
     A version landing before the commit takes its lock gets the full check under the lock.
     """
     with store.db.read() as session:
-        project = repo.find_project(session, request.entity, request.project)
-        collection = project and repo.find_collection(session, project.id, request.collection)
-        latest = collection and repo.member_by_alias(
-            session, collection.id, LATEST, (STATE_COMMITTED,)
+        latest = repo.latest_digests(
+            session, request.entity, request.project, request.collection, (STATE_COMMITTED,)
         )
-        if not latest:
-            return False
-        version = latest[1]
-        if version.digest != request.digest or version.digest_algorithm != digest_algorithm:
-            return False
-        if request.manifest is not None:
-            return True
-        manifest_digest = digest_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
-        return bool(version.manifest_digest == manifest_digest)
+    if latest is None or latest[:2] != (request.digest, digest_algorithm):
+        return False
+    if request.manifest is not None:
+        return True
+    return latest[2] == digest_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
 
 
 def _add_version(

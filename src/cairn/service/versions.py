@@ -28,6 +28,17 @@ def _index_of(selector: str) -> int | None:
     return None
 
 
+def latest_digest(
+    store: Store, entity: str, project: str, collection: str
+) -> tuple[str, str] | None:
+    """``(digest, digest algorithm)`` of the collection's ``latest`` version, or None if
+    the collection does not exist or has none. Raises nothing of its own."""
+    entity = scope(store, entity, project)
+    with store.db.read() as session:
+        found = repo.latest_digests(session, entity, project, collection, _VISIBLE)
+    return None if found is None else (found[0], found[1])
+
+
 def resolve_version(
     store: Store, entity: str, project: str, collection: str, selector: str
 ) -> VersionInfo:
