@@ -339,11 +339,8 @@ def commit_version(
         collected = store_state.gc_epoch(session) != epoch
         ref = _lock_collection(session, store, request)
         run_pk = None
-        history_step = request.history_step
         if request.run_id is not None:
             run_pk = require_run(session, request.entity, request.project, request.run_id).id
-            if history_step is None:
-                history_step = history.next_step(session, run_pk)
         latest = repo.member_by_alias(session, ref.row.id, LATEST, (STATE_COMMITTED,))
         if latest is not None and latest[1].digest == request.digest:
             index, version = latest
@@ -358,6 +355,9 @@ def commit_version(
                 # when the checks ran, and another landed since) under the lock, which keeps
                 # a garbage collection out until this commit is done.
                 content = _store_content(store, request, prepared.digest_algorithm)
+            history_step = request.history_step
+            if history_step is None and run_pk is not None:
+                history_step = history.next_step(session, run_pk)
             version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
             index, created = version.index, True
             repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])
