@@ -189,9 +189,9 @@ def test_files_that_changed_size_since_their_stat_are_read_whole(
     store: LocalBlobStore, tmp_path: Path
 ) -> None:
     # The sizes a caller passes come from an earlier stat: a file may have grown or shrunk.
-    contents = [b"a" * 100, b"grown after its stat" * 50, b"shrunk", b"", b"z" * 7]
+    contents = [b"a" * 100, b"grown after its stat" * 50, b"shrunk", b"", b"z" * 7, b"y" * 8, b"1"]
     sources = make_files(tmp_path / "src", contents)
-    stale_sizes = [100, 20, 600, 0, 7]
+    stale_sizes = [100, 20, 600, 0, 7, 7, 0]  # the last two grew by exactly one byte
     blobs = store.ingest_many(sources, "md5", workers=2, sizes=stale_sizes)
 
     assert [b.digest for b in blobs] == [digest_bytes(c) for c in contents]

@@ -47,6 +47,8 @@ class Hasher(Protocol):
 
     def hexdigest(self) -> str: ...
 
+    def copy(self) -> Hasher: ...
+
 
 def normalize_digest_algorithm(value: str | None) -> str:
     """Return the artifact-level algorithm name for ``Artifact(digest_algorithm=value)``.
@@ -88,7 +90,7 @@ def new_hasher(algorithm: str) -> Hasher:
 
 def b64(raw: bytes) -> str:
     """Standard base64 (with padding) of raw digest bytes, as W&B writes entry digests."""
-    return base64.standard_b64encode(raw).decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")
 
 
 def b64_to_hex(b64: str) -> str:

@@ -56,6 +56,10 @@ class StoredBlob(NamedTuple):
     path: str | Path
 
 
+# ``StoredBlob`` from a tuple without a Python call per file.
+_as_stored = functools.partial(tuple.__new__, StoredBlob)
+
+
 class LocalBlobStore:
     """Content-addressed blobs as read-only loose files under one root directory.
 
@@ -168,10 +172,11 @@ class LocalBlobStore:
         """Ingest many files in parallel; results are in the order of ``srcs``.
 
         Files of at most ``PACK_MAX_BLOB`` bytes are appended to pack files (published
-        when this call ends, or every ``pack_ingest.PACK_MAX_SIZE`` bytes); larger ones become loose
-        blobs. ``on_progress(files_done, files_total)`` is called from the calling thread
-        after each file. ``workers`` defaults to ``hashing.default_workers()``. ``sizes`` (from
-        a ``stat`` the caller made anyway) only chooses between packing and a loose blob.
+        when this call ends, or every ``pack_ingest.PACK_MAX_SIZE`` bytes); larger ones
+        become loose blobs. ``on_progress(files_done, files_total)`` is called from the
+        calling thread after each loose file and each chunk of packed ones. ``workers``
+        defaults to ``hashing.default_workers()``. ``sizes`` (from a ``stat`` the caller
+        made anyway) only chooses between packing and a loose blob.
 
         Raises:
             OSError: a file cannot be ingested (remaining work is cancelled; blobs of
@@ -186,9 +191,9 @@ class LocalBlobStore:
         blobs: list[StoredBlob | None] = [None] * total
         done = 0
 
-        def tick() -> None:
+        def tick(count: int = 1) -> None:
             nonlocal done
-            done += 1
+            done += count
             if on_progress is not None:
                 on_progress(done, total)
 
@@ -196,9 +201,10 @@ class LocalBlobStore:
         large = [index for index, size in enumerate(sizes) if size > PACK_MAX_BLOB]
         if small:
 
-            def packed(index: int, digest: str, size: int) -> None:
-                blobs[index] = StoredBlob(digest, algorithm, size, srcs[index])
-                tick()
+            def packed(chunk: list[tuple[int, str, int]]) -> None:
+                for index, digest, size in chunk:
+                    blobs[index] = _as_stored((digest, algorithm, size, srcs[index]))
+                tick(len(chunk))
 
             pack_files(self.packs, self.tmp_dir, srcs, small, sizes, algorithm, count, packed)
         if large:

@@ -27,8 +27,8 @@ _CHUNK_FILES = 256  # files read and hashed per worker task
 _CHUNK_BYTES = 8 * 1024 * 1024
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
-# Told of each file as it is stored: (its index in the batch, base64 digest, size).
-Packed = Callable[[int, str, int], None]
+# Told of the files stored, a chunk at a time: (index in the batch, base64 digest, size).
+Packed = Callable[[list[tuple[int, str, int]]], None]
 _Chunk = list[tuple[int, bytes, bytes | memoryview]]
 
 
@@ -43,7 +43,7 @@ def pack_files(
     packed: Packed,
 ) -> None:
     """Store ``srcs[i]`` for each ``i`` of ``indices`` (``sizes[i]`` from a ``stat``) in
-    packs, calling ``packed`` for each from this thread.
+    packs, telling ``packed`` of them from this thread (a chunk of files at a time).
 
     Raises:
         OSError: a file cannot be read or a pack written (the pack being written is
@@ -78,6 +78,7 @@ def pack_files(
             next_chunk = len(pending)
             try:
                 for position in range(len(chunks)):
+                    stored = []
                     for index, raw, data in pending[position].result():
                         digest = b64(raw)
                         if holds(algorithm, digest):
@@ -87,7 +88,8 @@ def pack_files(
                             if writer.size >= PACK_MAX_SIZE:
                                 writer.publish(packs)
                                 writer = PackWriter(tmp_dir, packs.dir)
-                        packed(index, digest, len(data))
+                        stored.append((index, digest, len(data)))
+                    packed(stored)
                     pending[position] = _DONE  # drop the chunk's bytes
                     if next_chunk < len(chunks):
                         pending.append(pool.submit(read_chunk, chunks[next_chunk]))
@@ -117,12 +119,14 @@ def _pack_few(
     stored = packs.probe(algorithm, {raw for _index, raw, _data in read})
     writer = PackWriter(tmp_dir, packs.dir)
     try:
+        done = []
         for index, raw, data in read:
             digest = b64(raw)
             if raw not in stored:
                 writer.append(algorithm, raw, data, digest)
-            packed(index, digest, len(data))
+            done.append((index, digest, len(data)))
         writer.publish(packs)
+        packed(done)
     except BaseException:
         writer.abort()
         raise
@@ -142,34 +146,34 @@ def read_and_hash(
 ) -> _Chunk:
     """Read whole each file ``srcs[i]`` of ``chunk`` and hash it: ``(i, raw digest, bytes)``.
 
-    The files are read into one buffer sized by their ``sizes`` (one allocation per chunk
-    instead of one per file); a file that grew since its ``stat`` is read to its end on
-    its own. Raises ``OSError`` if a file cannot be opened or read.
+    The files are read into one buffer sized by their ``sizes`` plus a byte each (one
+    allocation per chunk instead of one per file), so one read finds a file whole: a read
+    of a regular file that stops short of its slot has reached the end. A file that grew
+    since its ``stat`` fills its extra byte and is then read to its end on its own.
+    Raises ``OSError`` if a file cannot be opened or read.
     """
-    buffer = memoryview(bytearray(sum(sizes[index] for index in chunk)))
+    buffer = memoryview(bytearray(sum(sizes[index] for index in chunk) + len(chunk)))
+    fresh = new_hasher(algorithm).copy  # a copy of an empty hasher: no lookup per file
     out: _Chunk = []
     position = 0
     for index in chunk:
         expected = sizes[index]
+        slot = buffer[position : position + expected + 1]
         fd = os.open(srcs[index], _READ_FLAGS)
         try:
-            slot = buffer[position : position + expected]
-            filled = 0
-            while filled < expected:
-                count = os.readv(fd, [slot[filled:]])
-                if count == 0:
-                    break
-                filled += count
+            filled = os.readv(fd, [slot])
+            while filled < expected and (count := os.readv(fd, [slot[filled:]])):
+                filled += count  # a short read before the stat's size: read on
             data: bytes | memoryview = slot[:filled]
-            if filled == expected and (more := os.read(fd, 1)):
-                rest = [bytes(slot), more]
+            if filled > expected:
+                rest = [bytes(data)]
                 while more := os.read(fd, 1 << 16):
                     rest.append(more)
                 data = b"".join(rest)
         finally:
             os.close(fd)
-        position += expected
-        hasher = new_hasher(algorithm)
+        position += expected + 1
+        hasher = fresh()
         hasher.update(data)
         out.append((index, hasher.digest(), data))
     return out
