@@ -4,8 +4,9 @@ Re-versioning a folder would otherwise hash every file again (DESIGN §6). The c
 its own SQLite file (``$CAIRN_DIR/statcache.db``), apart from the store's database: it is
 an optimisation only, so losing it costs a re-read, never correctness.
 
-Besides one row per file it keeps one *folder snapshot* per folder ingested as a batch
-(``folder_snapshots``: a file each, in ``statcache.snapshots`` beside the database).
+It keeps one *folder snapshot* per folder ingested as a batch (``folder_snapshots``: a
+file each, in ``statcache.snapshots`` beside the database), and one row per file of the
+batches too big for a snapshot.
 
 A hit needs the same size, ``mtime_ns``, inode and ``ctime_ns`` as when the file was
 hashed, and a file modified shortly before the moment it was hashed is never trusted (git's
