@@ -35,7 +35,7 @@ from cairn.storage.durable_batch import DurableBatch
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
 from cairn.storage.pack_ingest import pack_files
 from cairn.storage.packs import PACKS_DIR, PackTable, rewrite_pack
-from cairn.storage.placing import copy_fd
+from cairn.storage.placing import copy_fd, new_file, write_all, write_new_file
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444
@@ -295,18 +295,9 @@ class LocalBlobStore:
         stored = final.is_file() if len(data) > PACK_MAX_BLOB else self.has(digest, algorithm)
         if not stored:
             tmp = self._tmp_path()
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            try:
-                view = memoryview(data)
-                written = 0
-                while written < len(data):
-                    written += os.write(fd, view[written:])
+            with new_file(tmp, 0o600) as fd:
+                write_all(fd, data)
                 os.fsync(fd)
-            except BaseException:
-                os.close(fd)
-                _unlink_quietly(tmp)
-                raise
-            os.close(fd)
             self._publish(tmp, final)
         return StoredBlob(digest=digest, algorithm=algorithm, size=len(data), path=final)
 
@@ -346,21 +337,11 @@ class LocalBlobStore:
             packed = self.packs.read(algorithm, digest)
             if packed is None:
                 raise FileNotFoundError(errno.ENOENT, "Blob not stored", str(src))
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        with contextlib.ExitStack() as stack:
-            reader = stack.enter_context(open(src, "rb", buffering=0)) if packed is None else None
-            fd = os.open(dest, flags, COPY_MODE)
-            try:
-                os.fchmod(fd, COPY_MODE)
-                if reader is not None:
-                    copy_fd(reader.fileno(), fd)
-                elif packed is not None:
-                    _write_all(fd, packed, len(packed))
-            except BaseException:
-                os.close(fd)
-                _unlink_quietly(dest)
-                raise
-            os.close(fd)
+        if packed is not None:
+            write_new_file(dest, packed)
+            return
+        with open(src, "rb", buffering=0) as reader, new_file(dest) as fd:
+            copy_fd(reader.fileno(), fd)
 
     def iter_blobs(self) -> Iterator[tuple[str, str, Path]]:
         """Yield ``(algorithm, hex digest, path)`` for every stored blob: loose ones sorted,
@@ -489,16 +470,6 @@ class LocalBlobStore:
                 f"Content of '{src}' has digest {actual}, expected {expected}",
                 context={"path": str(src), "expected": expected, "actual": actual},
             )
-
-
-def _write_all(fd: int, data: bytes, size: int) -> None:
-    """Write all of ``data`` to ``fd``; raise CorruptionError if it is not ``size`` bytes."""
-    if len(data) != size:
-        raise CorruptionError("A pack is shorter than its index says")
-    view = memoryview(data)
-    written = 0
-    while written < size:
-        written += os.write(fd, view[written:])
 
 
 def _is_hex_digest(value: str) -> bool:

@@ -20,6 +20,8 @@ import zlib
 from array import array
 from pathlib import Path
 
+from cairn.storage.placing import new_file, write_all
+
 SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (a file stays small)
 _MAGIC = b"CAIRNSN1"
 # magic, hashed_ns, then the byte lengths of: folder and algorithm, generation, paths,
@@ -91,9 +93,9 @@ class SnapshotFiles:
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / _name(folder, algorithm)
         temporary = final.with_name(f"{final.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        with new_file(temporary, 0o600) as fd:
+            write_all(fd, _encode(snapshot, _key(folder, algorithm)))
         try:
-            with open(temporary, "xb") as out:
-                out.write(_encode(snapshot, _key(folder, algorithm)))
             os.replace(temporary, final)
         except BaseException:
             temporary.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ large updates, so a thread pool hashes several files truly in parallel.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import itertools
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import cast
 
 from cairn.core.digest import Hasher, b64, new_hasher
+from cairn.storage.placing import new_file, write_all
 
 CHUNK_SIZE = 1024 * 1024
 OVERLAP_MIN_SIZE = 16 * CHUNK_SIZE  # from this size a copy hashes on a helper thread
@@ -69,21 +69,13 @@ def copy_and_hash(
         ValueError: ``algorithm`` is unknown.
     """
     hasher = new_hasher(algorithm)
-    with open(src, "rb", buffering=0) as reader:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            if os.fstat(reader.fileno()).st_size >= OVERLAP_MIN_SIZE:
-                size = _copy_overlapped(reader, fd, hasher)
-            else:
-                size = _copy_serial(reader, fd, hasher)
-            if sync:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(dest)
-            raise
-        os.close(fd)
+    with open(src, "rb", buffering=0) as reader, new_file(dest, 0o600) as fd:
+        if os.fstat(reader.fileno()).st_size >= OVERLAP_MIN_SIZE:
+            size = _copy_overlapped(reader, fd, hasher)
+        else:
+            size = _copy_serial(reader, fd, hasher)
+        if sync:
+            os.fsync(fd)
     return b64(hasher.digest()), size
 
 
@@ -95,7 +87,7 @@ def _copy_serial(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
     while n := reader.readinto(buffer):
         chunk = view[:n]
         hasher.update(_as_bytes(chunk))
-        _write_all(fd, chunk)
+        write_all(fd, chunk)
         size += n
     return size
 
@@ -126,7 +118,7 @@ def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
                     break
                 chunk = memoryview(buffers[slot])[:n]
                 hashed[slot] = helper.submit(hasher.update, _as_bytes(chunk))
-                _write_all(fd, chunk)
+                write_all(fd, chunk)
                 size += n
                 if size - flushed >= _FLUSH_BYTES and (flush is None or flush.done()):
                     if flush is not None:
@@ -142,12 +134,6 @@ def _copy_overlapped(reader: io.FileIO, fd: int, hasher: Hasher) -> int:
                     future.cancel()
             raise
     return size
-
-
-def _write_all(fd: int, chunk: memoryview) -> None:
-    written = 0
-    while written < len(chunk):
-        written += os.write(fd, chunk[written:])
 
 
 def hash_files(

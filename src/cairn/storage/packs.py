@@ -30,6 +30,7 @@ from pathlib import Path
 
 from cairn.core.digest import MD5, XXH128
 from cairn.errors import CorruptionError
+from cairn.storage.placing import new_file, write_all
 
 PACKS_DIR = "packs"
 PACK_SUFFIX = ".pack"
@@ -381,15 +382,9 @@ class PackWriter:
             os.replace(self._tmp, self.final)
             index_tmp = self._tmp_dir / f"{self._token}{INDEX_SUFFIX}.tmp"
             try:
-                fd = os.open(index_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                try:
-                    data = memoryview(encode_index(self._records))
-                    written = 0
-                    while written < len(data):
-                        written += os.write(fd, data[written:])
+                with new_file(index_tmp, 0o600) as fd:
+                    write_all(fd, encode_index(self._records))
                     os.fsync(fd)
-                finally:
-                    os.close(fd)
                 os.chmod(index_tmp, PACK_MODE)
                 os.replace(index_tmp, self.final.with_suffix(INDEX_SUFFIX))
             except BaseException:

@@ -8,6 +8,9 @@ blobs and for readers that never write. Both report ``False`` when the file syst
 do it, so the caller falls back to a copy; neither ever leaves a partial file.
 ``copy_file`` is that fallback for bytes already checked: a reflink, else a copy inside
 the kernel (``copy_file_range``), else a plain read/write loop.
+
+Every file the stores write comes through ``new_file``: created exclusively, never
+through a symlink, with its mode whatever the umask, and removed if writing it fails.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int), linux/fs.h
@@ -49,24 +53,16 @@ def reflink(src: Path, dest: Path) -> bool:
         import fcntl
     except ImportError:  # not POSIX
         return False
+    created = False
     with open(src, "rb", buffering=0) as reader:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, COPY_MODE)
         try:
-            fcntl.ioctl(fd, FICLONE, reader.fileno())
-            os.fchmod(fd, COPY_MODE)
+            with new_file(dest) as fd:
+                created = True
+                fcntl.ioctl(fd, FICLONE, reader.fileno())
         except OSError as exc:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(dest)
-            if exc.errno in _UNSUPPORTED:
-                return False
+            if created and exc.errno in _UNSUPPORTED:
+                return False  # the clone was refused; ``dest`` is removed again
             raise
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(dest)
-            raise
-        os.close(fd)
     return True
 
 
@@ -91,6 +87,34 @@ _COPY_CHUNK = 1024 * 1024
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
+@contextlib.contextmanager
+def new_file(dest: Path | str, mode: int = COPY_MODE) -> Iterator[int]:
+    """The new file ``dest`` open for writing (its descriptor), with ``mode`` whatever the
+    umask; closed after the block, and removed if the block raises. Never fsynced here.
+
+    Raises:
+        FileExistsError: ``dest`` exists (left untouched), or is a symlink.
+        OSError: ``dest`` cannot be created.
+    """
+    fd = os.open(dest, _CREATE, mode)
+    try:
+        os.fchmod(fd, mode)
+        yield fd
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dest)
+        raise
+    os.close(fd)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_new_file(dest: Path, data: bytes) -> None:
     """Create ``dest`` (mode 0o644, not fsynced, never through a symlink) holding ``data``;
     remove it if the write fails.
@@ -99,18 +123,8 @@ def write_new_file(dest: Path, data: bytes) -> None:
         FileExistsError: ``dest`` exists (left untouched).
         OSError: ``dest`` cannot be written.
     """
-    fd = os.open(dest, _CREATE, COPY_MODE)
-    try:
-        os.fchmod(fd, COPY_MODE)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dest)
-        raise
-    os.close(fd)
+    with new_file(dest) as fd:
+        write_all(fd, data)
 
 
 def copy_file(src: Path, dest: Path) -> None:
@@ -127,17 +141,8 @@ def copy_file(src: Path, dest: Path) -> None:
     """
     if reflink(src, dest):
         return
-    with open(src, "rb", buffering=0) as reader:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, COPY_MODE)
-        try:
-            os.fchmod(fd, COPY_MODE)
-            copy_fd(reader.fileno(), fd)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(dest)
-            raise
-        os.close(fd)
+    with open(src, "rb", buffering=0) as reader, new_file(dest) as fd:
+        copy_fd(reader.fileno(), fd)
 
 
 def copy_fd(src_fd: int, dest_fd: int) -> None:
@@ -153,6 +158,4 @@ def copy_fd(src_fd: int, dest_fd: int) -> None:
                 raise
             break
     while chunk := os.read(src_fd, _COPY_CHUNK):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dest_fd, view) :]
+        write_all(dest_fd, chunk)
