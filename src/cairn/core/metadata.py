@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 _MAX_KEYS = 100
+# How deeply metadata may nest, and its size as JSON (the server applies the same limits).
+MAX_METADATA_DEPTH = 100
+MAX_METADATA_BYTES = 16 * 1024 * 1024
 _OUT_OF_RANGE = "Out of range float values are not JSON compliant"
 
 
