@@ -11,10 +11,16 @@ from cairn.core.names import (
     validate_aliases,
     validate_artifact_name,
     validate_artifact_type,
+    validate_description,
     validate_entity_name,
     validate_project_name,
     validate_tags,
 )
+
+# Every control character (Unicode category Cc), and what Python gives for bytes that are not
+# UTF-8 (lone surrogates).
+CONTROL = [chr(code) for code in [*range(0x20), *range(0x7F, 0xA0)]]
+SURROGATES = ["\ud800", "\udcff", "\udfff"]
 
 TAGS_MESSAGE = (
     "Invalid tag(s).  Tags must only contain alphanumeric characters separated by hyphens, "
@@ -180,3 +186,154 @@ def test_parse_artifact_path(text: str, expected: ArtifactPath) -> None:
 def test_parse_artifact_path_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_artifact_path(text)
+
+
+def test_control_is_category_cc() -> None:
+    import unicodedata
+
+    assert [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"] == CONTROL
+
+
+@pytest.mark.parametrize("type_", ["a" * 128, "model", "Data Set", "é", "a/b:c", "x-y_z.1"])
+def test_type_of_up_to_128_characters_is_accepted(type_: str) -> None:
+    assert validate_artifact_type(type_, "name") == type_
+
+
+def test_empty_type_is_refused() -> None:
+    with pytest.raises(ValueError) as info:
+        validate_artifact_type("", "name")
+    assert str(info.value) == "Artifact type cannot be empty"
+
+
+def test_type_over_128_characters_is_refused() -> None:
+    assert validate_artifact_type("é" * 128, "x") == "é" * 128  # characters, not bytes
+    for type_ in ("a" * 129, "é" * 129, "t" * 5000):
+        with pytest.raises(ValueError) as info:
+            validate_artifact_type(type_, "name")
+        assert str(info.value) == (
+            f"Artifact type is longer than 128 characters: '{type_[:128]} ...'"
+        )
+
+
+def test_type_limit_fits_the_database_column() -> None:
+    from cairn.db.models import NAME_LENGTH
+
+    validate_artifact_type("a" * NAME_LENGTH, "x")
+    with pytest.raises(ValueError):
+        validate_artifact_type("a" * (NAME_LENGTH + 1), "x")
+
+
+@pytest.mark.parametrize("char", CONTROL + SURROGATES, ids=repr)
+def test_type_with_control_character_is_refused(char: str) -> None:
+    type_ = f"data{char}set"
+    with pytest.raises(ValueError) as info:
+        validate_artifact_type(type_, "name")
+    assert str(info.value) == (
+        f"Invalid artifact type {type_!r}: artifact types cannot contain control characters "
+        f"or lone surrogates (found {char!r})"
+    )
+
+
+def test_type_message_lists_each_character_found_once() -> None:
+    with pytest.raises(ValueError, match=r"\(found '\\x00', '\\n'\)$"):
+        validate_artifact_type("\n\x00a\n\x00", "name")
+
+
+def test_reserved_type_message_comes_first() -> None:
+    with pytest.raises(ValueError, match="reserved for internal use"):
+        validate_artifact_type("wandb-" + "x" * 200, "name")
+
+
+@pytest.mark.parametrize("char", CONTROL + SURROGATES, ids=repr)
+def test_alias_with_control_character_is_refused(char: str) -> None:
+    alias = f"best{char}"
+    with pytest.raises(ValueError) as info:
+        validate_aliases(["ok", alias])
+    assert str(info.value) == (
+        f"Invalid alias {alias!r}: aliases cannot contain control characters or lone "
+        f"surrogates (found {char!r})"
+    )
+
+
+def test_alias_slash_and_colon_keep_wandbs_message_first() -> None:
+    with pytest.raises(ValueError) as info:
+        validate_aliases(["a\x00", "x/y"])
+    assert str(info.value) == "Aliases must not contain any of the following characters: '/', ':'"
+
+
+def test_long_alias_is_cut_in_the_message() -> None:
+    alias = "a" * 5000 + "\x00"
+    with pytest.raises(ValueError) as info:
+        validate_aliases(alias)
+    assert str(info.value) == (
+        f"Invalid alias {'a' * 100!r}...: aliases cannot contain control characters or lone "
+        "surrogates (found '\\x00')"
+    )
+
+
+@pytest.mark.parametrize("alias", ["best", "é", "with space", "a" * 500, "\u200b", "v3", ""])
+def test_other_aliases_are_accepted(alias: str) -> None:
+    assert validate_aliases(alias) == [alias]
+
+
+@pytest.mark.parametrize("char", CONTROL + SURROGATES + ["\u2028", "\xa0", "\u3000"], ids=repr)
+def test_tags_refuse_control_characters(char: str) -> None:
+    for tag in (char, f"a{char}b", f"ab{char}", f"{char}ab", f"a {char}b"):
+        with pytest.raises(ValueError) as info:
+            validate_tags(["fine", tag])
+        assert str(info.value) == TAGS_MESSAGE
+
+
+@pytest.mark.parametrize("char", CONTROL + SURROGATES, ids=repr)
+def test_project_name_with_control_character_is_refused(char: str) -> None:
+    name = f"proj{char}x"
+    with pytest.raises(ValueError) as info:
+        validate_project_name(name)
+    assert str(info.value) == (
+        f"Invalid project name {name!r}, cannot contain characters: {char!r}"
+    )
+
+
+def test_project_name_message_lists_nul_with_the_others() -> None:
+    with pytest.raises(ValueError) as info:
+        validate_project_name("a\x00b/c\x00")
+    assert str(info.value) == (
+        "Invalid project name 'a\\x00b/c\\x00', cannot contain characters: '\\x00', '/'"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", [None, "", "plain", "two\nlines\r\n\ttabbed", "é" * 10, "\x07\x1b"]
+)
+def test_description_accepted(text: str | None) -> None:
+    assert validate_description(text, 65536) == text
+
+
+def test_description_byte_limit() -> None:
+    limit = 65536
+    assert validate_description("a" * limit, limit) == "a" * limit
+    assert validate_description("é" * (limit // 2), limit) == "é" * (limit // 2)
+    assert validate_description("\U0001f600" * (limit // 4), limit) is not None
+    for text in ("a" * (limit + 1), "é" * (limit // 2) + "a", "\U0001f600" * (limit // 4) + "a"):
+        with pytest.raises(ValueError) as info:
+            validate_description(text, limit)
+        assert str(info.value) == "Artifact description is longer than 65536 bytes"
+    # Bytes, not characters: 40,000 characters of two bytes are over 65,536.
+    with pytest.raises(ValueError, match=r"^Artifact description is longer than 65536 bytes$"):
+        validate_description("é" * 40_000, limit)
+    with pytest.raises(ValueError, match=r"^Artifact description is longer than 10 bytes$"):
+        validate_description("a" * 11, 10)
+
+
+@pytest.mark.parametrize("text", ["\x00", "before\x00after", "a" * 70_000 + "\x00"])
+def test_description_with_nul_is_refused(text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        validate_description(text, 65536)
+    assert str(info.value) == "Artifact description cannot contain a NUL character"
+
+
+@pytest.mark.parametrize("text", ["\ud800", "bad \udcff name"])
+def test_description_with_lone_surrogate_is_refused(text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        validate_description(text, 65536)
+    assert str(info.value) == "Artifact description cannot contain a lone surrogate"

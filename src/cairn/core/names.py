@@ -2,8 +2,13 @@
 
 These are the checks ``wandb`` runs on the client (spec §3.1-3.4, §3.7). Scripts written for
 wandb catch these exceptions and sometimes match on their text, so the messages are copied
-exactly. :func:`parse_artifact_path` reads the ``[[entity/]project/]name[:alias]`` strings that
-``Api.artifact`` and ``use_artifact`` accept. Pure functions, no I/O.
+exactly. Where wandb leaves a value open, Cairn adds what its storage needs, with messages of
+its own: no control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F, NUL among
+them, which PostgreSQL cannot store in text) and no lone surrogates (which UTF-8 cannot
+encode) in types, aliases and project names, types of 1 to 128 characters (the database
+column), and descriptions bounded in bytes. :func:`parse_artifact_path` reads the
+``[[entity/]project/]name[:alias]`` strings that ``Api.artifact`` and ``use_artifact`` accept.
+Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -14,14 +19,28 @@ from dataclasses import dataclass
 
 _NAME_RE = re.compile(r"[a-zA-Z0-9_\-.]+")
 _TAG_RE = re.compile(r"[-\w]+( +[-\w]+)*")
-_MAX_NAME_LENGTH = 128
+_MAX_NAME_LENGTH = 128  # also db.models.NAME_LENGTH, the column that stores names and types
 _PROJECT_FORBIDDEN = "/\\#?%:\r\n"
+# Control characters (Unicode category Cc, a fixed set) and surrogates (in a str always lone).
+_UNSTORABLE_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SHOWN_CHARS = 100
 _DEFAULT_SELECTOR = "latest"
 
 _TAGS_MESSAGE = (
     "Invalid tag(s).  Tags must only contain alphanumeric characters separated by hyphens, "
     "underscores, and/or spaces."
 )
+
+
+def _shown(value: str) -> str:
+    """``repr(value)``, cut to its first 100 characters then ``...`` when longer."""
+    return repr(value) if len(value) <= _SHOWN_CHARS else repr(value[:_SHOWN_CHARS]) + "..."
+
+
+def _unstorable(value: str) -> str | None:
+    """The control characters and lone surrogates in ``value``, as ``"'\\x00', '\\n'"``."""
+    found = sorted(set(_UNSTORABLE_RE.findall(value)))
+    return ", ".join(repr(char) for char in found) if found else None
 
 
 def validate_artifact_name(name: str) -> str:
@@ -44,11 +63,24 @@ def validate_artifact_name(name: str) -> str:
 
 
 def validate_artifact_type(type_: str, name: str) -> str:
-    """Return ``type_`` unless it is reserved for W&B internals for this ``name`` (spec §3.2).
+    """Return ``type_`` if it is a valid artifact type for an artifact called ``name``.
 
-    Reserved: any ``wandb-*`` type, ``job``, ``run_table`` with a ``run-*`` name and ``code``
-    with a ``source-*`` name. There is no character or length check, as in wandb.
-    Raises ``ValueError("Artifact type '<type>' is reserved for internal use. ...")``.
+    wandb's rule (spec §3.2), checked first: a type reserved for W&B internals is refused, with
+    ``ValueError("Artifact type '<type>' is reserved for internal use. Please use a different
+    type.")``. Reserved: any ``wandb-*`` type, ``job``, ``run_table`` with a ``run-*`` name and
+    ``code`` with a ``source-*`` name.
+
+    Cairn's rules (wandb has no character or length check; its server has), each a
+    ``ValueError``:
+
+    - ``"Artifact type cannot be empty"``;
+    - ``"Artifact type is longer than 128 characters: '<first 128 characters> ...'"`` (the
+      database column holds 128);
+    - ``"Invalid artifact type '<type>': artifact types cannot contain control characters or
+      lone surrogates (found '\\x00')"`` for any character of Unicode category Cc (NUL,
+      newline, tab, DEL, U+0080-U+009F, ...) or a lone surrogate.
+
+    Other characters, ``/`` and ``:`` included, are accepted, as in wandb.
     """
     reserved = (
         type_.startswith("wandb-")
@@ -59,6 +91,19 @@ def validate_artifact_type(type_: str, name: str) -> str:
     if reserved:
         raise ValueError(
             f"Artifact type '{type_}' is reserved for internal use. Please use a different type."
+        )
+    if not type_:
+        raise ValueError("Artifact type cannot be empty")
+    if len(type_) > _MAX_NAME_LENGTH:
+        raise ValueError(
+            f"Artifact type is longer than {_MAX_NAME_LENGTH} characters: "
+            f"'{type_[:_MAX_NAME_LENGTH]} ...'"
+        )
+    found = _unstorable(type_)
+    if found:
+        raise ValueError(
+            f"Invalid artifact type {type_!r}: artifact types cannot contain control characters "
+            f"or lone surrogates (found {found})"
         )
     return type_
 
@@ -74,13 +119,23 @@ def _as_list(values: str | Iterable[str] | None) -> list[str]:
 def validate_aliases(aliases: str | Iterable[str] | None) -> list[str]:
     """Return the aliases as a list (a single string becomes one alias; ``None`` gives ``[]``).
 
-    Only the client rule of wandb is applied (spec §3.3): no ``/`` and no ``:``. Emptiness,
-    length and ``vN`` aliases are left to the commit. Raises
-    ``ValueError("Aliases must not contain any of the following characters: '/', ':'")``.
+    The client rule of wandb (spec §3.3), checked first over all aliases: no ``/`` and no
+    ``:``, else ``ValueError("Aliases must not contain any of the following characters: '/',
+    ':'")``. Then Cairn's: no control character (Unicode category Cc, NUL among them) and no
+    lone surrogate, else ``ValueError("Invalid alias '<alias>': aliases cannot contain control
+    characters or lone surrogates (found '\\n')")`` (an alias over 100 characters is cut in
+    the message). Emptiness, length and ``vN`` aliases are left to the commit.
     """
     result = _as_list(aliases)
     if any("/" in alias or ":" in alias for alias in result):
         raise ValueError("Aliases must not contain any of the following characters: '/', ':'")
+    for alias in result:
+        found = _unstorable(alias)
+        if found:
+            raise ValueError(
+                f"Invalid alias {_shown(alias)}: aliases cannot contain control characters or "
+                f"lone surrogates (found {found})"
+            )
     return result
 
 
@@ -96,8 +151,10 @@ def validate_tags(tags: str | Iterable[str] | None) -> list[str]:
     """Return the tags as a list without duplicates, first occurrence kept (spec §3.4).
 
     A single string is one tag; ``None`` gives ``[]``. Each tag must match
-    ``^[-\\w]+( +[-\\w]+)*$`` (unicode word characters). Raises ``ValueError`` with wandb's
-    ``"Invalid tag(s).  Tags must only contain ..."`` message otherwise.
+    ``^[-\\w]+( +[-\\w]+)*$`` (unicode word characters), which already keeps out control
+    characters (NUL, tab, newline, ...), lone surrogates and every space but U+0020. Raises
+    ``ValueError`` with wandb's ``"Invalid tag(s).  Tags must only contain ..."`` message
+    otherwise.
     """
     result = _as_list(tags)
     if not all(_TAG_RE.fullmatch(tag) for tag in result):
@@ -109,8 +166,13 @@ def validate_project_name(name: str) -> str:
     """Return ``name`` if it is a valid project (or registry project) name (spec §3.7).
 
     Rules: non-empty; at most 128 characters (which is also wandb's 113-character limit on the
-    part after ``wandb-registry-``, since the prefix has 15); none of ``/ \\ # ? % :`` CR LF.
-    Raises ``ValueError`` naming the problem.
+    part after ``wandb-registry-``, since the prefix has 15); none of ``/ \\ # ? % :`` CR LF
+    (wandb's), nor any other control character (Unicode category Cc, NUL among them) or lone
+    surrogate (Cairn's).
+
+    Raises ``ValueError``: ``"Project name cannot be empty"``, ``"Invalid project name '<name>',
+    cannot exceed 128 characters"``, or ``"Invalid project name '<name>', cannot contain
+    characters: '\\x00', '/'"`` listing each forbidden character found.
     """
     if not name:
         raise ValueError("Project name cannot be empty")
@@ -118,13 +180,42 @@ def validate_project_name(name: str) -> str:
         raise ValueError(
             f"Invalid project name {name!r}, cannot exceed {_MAX_NAME_LENGTH} characters"
         )
-    bad = sorted({char for char in name if char in _PROJECT_FORBIDDEN})
+    bad = sorted(
+        {char for char in name if char in _PROJECT_FORBIDDEN or _UNSTORABLE_RE.match(char)}
+    )
     if bad:
         raise ValueError(
             f"Invalid project name {name!r}, cannot contain characters: "
             + ", ".join(repr(char) for char in bad)
         )
     return name
+
+
+def validate_description(text: str | None, max_bytes: int) -> str | None:
+    """Return ``text`` (``None`` stays ``None``) if it can be stored as a description.
+
+    Newlines, tabs and any other character are fine, except those storage cannot hold. Raises
+    ``ValueError``:
+
+    - ``"Artifact description cannot contain a NUL character"`` (PostgreSQL text cannot);
+    - ``"Artifact description cannot contain a lone surrogate"`` (UTF-8 cannot encode it);
+    - ``"Artifact description is longer than <max_bytes> bytes"`` when its UTF-8 encoding is
+      (exactly ``max_bytes`` bytes is accepted).
+    """
+    if text is None:
+        return None
+    if "\x00" in text:
+        raise ValueError("Artifact description cannot contain a NUL character")
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValueError("Artifact description cannot contain a lone surrogate") from None
+    if size > max_bytes:
+        raise ValueError(f"Artifact description is longer than {max_bytes} bytes")
+    return text
 
 
 def validate_entity_name(name: str) -> str:
