@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cairn.core.metadata import validate_metadata
+from cairn.core.metadata import check_json_depth, validate_metadata
 
 
 def test_none_and_empty() -> None:
@@ -392,3 +392,38 @@ def test_depth_is_checked_before_json_sees_the_value() -> None:
     # json.dumps would raise RecursionError on this; the walk refuses it first.
     with pytest.raises(ValueError, match=f"^{DEPTH_MESSAGE}$"):
         validate_metadata({"ok": [1, 2], "deep": _nested_dicts(5000), "set": {1}})
+
+
+def test_check_json_depth_for_any_json_text() -> None:
+    check_json_depth("[" * 100 + "]" * 100)
+    check_json_depth('{"a": 1}', max_depth=1)
+    check_json_depth("1", max_depth=0)
+    with pytest.raises(ValueError) as info:
+        check_json_depth("[" * 16 + "]" * 16, max_depth=15, what="Request body")
+    assert str(info.value) == "Request body is nested deeper than 15 levels"
+    with pytest.raises(ValueError, match=f"^{DEPTH_MESSAGE}$"):
+        check_json_depth("[" * 1_000_000)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_check_json_depth_reads_bytes_as_json_loads_does(encoding: str) -> None:
+    fine = '{"a": "\\"[[[[[[", "b": [[1]]}'
+    check_json_depth(fine.encode(encoding), max_depth=3)
+    assert json.loads(fine.encode(encoding)) == {"a": '"[[[[[[', "b": [[1]]}
+    # An escaped quote does not end the string, whatever the encoding.
+    deep = '{"a": "\\"", "b": ' + "[" * 101 + "]" * 101 + "}"
+    with pytest.raises(ValueError, match=f"^{DEPTH_MESSAGE}$"):
+        check_json_depth(deep.encode(encoding))
+    with pytest.raises(ValueError, match=f"^{DEPTH_MESSAGE}$"):
+        check_json_depth(bytearray(deep.encode(encoding)))
+
+
+def test_check_json_depth_protects_json_loads() -> None:
+    # Whatever check_json_depth lets through, json.loads parses without RecursionError.
+    for text in ('{"a": "\\\\"' + "[" * 50_000, '"' + "[" * 50_000, "]" * 10 + "[" * 50_000):
+        try:
+            check_json_depth(text)
+        except ValueError:
+            continue
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)

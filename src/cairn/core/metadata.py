@@ -89,10 +89,10 @@ def _found(pattern: re.Pattern[str], text: str) -> str:
     return ", ".join(repr(char) for char in sorted(set(pattern.findall(text))))
 
 
-def _too_deep(place: _Place | None, max_depth: int) -> ValueError:
+def _too_deep(place: _Place, max_depth: int) -> ValueError:
     """The error for a container below ``max_depth`` levels: a cycle if it is one."""
     seen: set[int] = set()
-    for step in _chain(place) if place is not None else []:
+    for step in _chain(place):
         if id(step.source) in seen:
             return ValueError(
                 f"Artifact metadata refers to itself at {_where(step)}: a reference cycle "
@@ -203,19 +203,32 @@ def _json_friendly(metadata: Mapping[Any, Any], max_depth: int) -> dict[Any, Any
     return result
 
 
-def _check_json_depth(text: str, max_depth: int) -> None:
+def check_json_depth(
+    text: str | bytes, max_depth: int = MAX_METADATA_DEPTH, what: str = "Artifact metadata"
+) -> None:
     """Refuse JSON ``text`` whose arrays and objects nest deeper than ``max_depth``.
 
-    Counts brackets outside string literals, without recursion and without parsing (so
-    before ``json.loads``, which recurses, sees the text). For text that is not JSON the count
-    may be off, in which case ``json.loads`` refuses it anyway; up to where JSON text stops
-    being valid, it is exact.
+    For any JSON that arrives as text (a request body, a metadata string, a manifest), before
+    ``json.loads`` sees it: ``json.loads`` recurses once per level and raises
+    ``RecursionError`` near 1,000 levels. This counts brackets outside string literals, without
+    recursion or parsing; ``[]`` and ``{}`` are one level each, as in
+    :func:`validate_metadata`. ``bytes`` are decoded as ``json.loads`` would (UTF-8, -16 or
+    -32, by their first bytes). For text that is not JSON the count may be off (then
+    ``json.loads`` refuses the text anyway); up to where JSON text stops being valid, it is
+    exact, so whatever ``json.loads`` would recurse into is counted.
+
+    Raises ``ValueError("<what> is nested deeper than <max_depth> levels")`` (``what``
+    defaults to ``"Artifact metadata"``; a server may say ``"Request body"``), and
+    ``UnicodeDecodeError`` (a ``ValueError``) for ``bytes`` that are not text in the detected
+    encoding. Returns ``None``.
     """
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
     if text.count("[") + text.count("{") <= max_depth:
         return
     brackets = _NOT_BRACKET_RE.sub("", _JSON_STRING_RE.sub("", text))
     if max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > max_depth:
-        raise _too_deep(None, max_depth)
+        raise ValueError(f"{what} is nested deeper than {max_depth} levels")
 
 
 def _describe_bytes(size: int) -> str:
@@ -271,7 +284,7 @@ def validate_metadata(
     if metadata is None:
         return {}
     if isinstance(metadata, str):
-        _check_json_depth(metadata, max_depth)
+        check_json_depth(metadata, max_depth)
         return validate_metadata(json.loads(metadata), max_depth, max_bytes)
     if not isinstance(metadata, dict):
         raise TypeError(f"Cannot parse {type(metadata)} as artifact metadata")
