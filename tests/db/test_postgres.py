@@ -23,6 +23,7 @@ from cairn.db.models import Base
 from cairn.protocol import CommitRequest
 from cairn.service.blob_registry import BlobRegistry
 from cairn.service.commit import commit_version
+from cairn.service.caller import LOCAL
 from cairn.service.store import Store
 from cairn.service.versions import list_versions
 from cairn.storage.blobstore import LocalBlobStore
@@ -83,7 +84,7 @@ def test_concurrent_commits_get_consecutive_indices(engine: Engine, tmp_path: Pa
     def commit(request: CommitRequest) -> None:
         barrier.wait()
         try:
-            indices.append(commit_version(store, request).version.version_index)
+            indices.append(commit_version(store, LOCAL, request).version.version_index)
         except BaseException as exc:
             errors.append(exc)
 
@@ -94,7 +95,7 @@ def test_concurrent_commits_get_consecutive_indices(engine: Engine, tmp_path: Pa
         thread.join()
     assert errors == []
     assert sorted(indices) == list(range(8))
-    page = list_versions(store, "e", "p", "c", None, 3)
+    page = list_versions(store, LOCAL, "e", "p", "c", None, 3)
     assert [v.version_index for v in page.items] == [7, 6, 5]
     assert page.items[0].aliases == ["latest"]
 

@@ -26,6 +26,7 @@ from cairn.remote.backend import RemoteBackend
 from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
 from cairn.service.accounts import create_key, create_team, create_user
+from cairn.service.caller import LOCAL
 
 PART = 64 * 1024
 
@@ -44,9 +45,9 @@ def small_parts_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     )
     app = create_app(config)
     state = app.state.cairn
-    create_user(state.store, "root", admin=True)
-    create_team(state.store, "team", None)
-    key = create_key(state.store, "root").api_key
+    create_user(state.store, LOCAL, "root", admin=True)
+    create_team(state.store, LOCAL, "team", None)
+    key = create_key(state.store, LOCAL, "root").api_key
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -22,6 +22,8 @@ import refservers
 from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
 from cairn.service.accounts import create_key, create_user
+from cairn.service.caller import LOCAL
+from cairn.service.limits import Limits
 
 
 @dataclasses.dataclass
@@ -86,7 +88,7 @@ def server_config(db_url: str, tmp_path: Path, **changes: Any) -> ServerConfig:
         secret=secrets.token_bytes(32),
         organization="acme",
         url_ttl_seconds=60,
-        max_body_bytes=1024 * 1024,
+        limits=Limits(max_body_bytes=1024 * 1024),
     )
     return dataclasses.replace(config, **changes)
 
@@ -108,8 +110,8 @@ def run_server(config: ServerConfig) -> Iterator[Server]:
     """Serve ``config`` on a free port with an admin ``root``, until the block ends."""
     app = create_app(config)
     state = app.state.cairn
-    create_user(state.store, "root", admin=True)
-    admin_key = create_key(state.store, "root").api_key
+    create_user(state.store, LOCAL, "root", admin=True)
+    admin_key = create_key(state.store, LOCAL, "root").api_key
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)

@@ -82,6 +82,7 @@ def test_signed_urls_name_one_object_and_expire(server: Server) -> None:
         url.replace("/blobs/vision/", "/blobs/other/"),
         url.replace("op=get", "op=put"),
         url.replace(f"size={len(data)}", "size=1"),
+        url.replace("kid=", "kid=0"),
     ]
     for bad in tampered:
         assert bad != url
@@ -99,6 +100,7 @@ def test_signed_urls_name_one_object_and_expire(server: Server) -> None:
         blob["digest"],
         len(data),
         ttl_seconds=60,
+        key_id=url.split("kid=")[1].split("&")[0],
         now=time.time() - 3600,
     )
     assert exp < time.time()

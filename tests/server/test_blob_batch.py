@@ -93,7 +93,7 @@ def test_malformed_and_too_large_batches_are_refused(store_server: Server) -> No
     keys = setup_accounts(store_server)
     data = b"some bytes"
     listing = [blob_json(data)]
-    limit = store_server.config.max_body_bytes
+    limit = store_server.config.limits.max_body_bytes
     with store_server.client(keys["alice"]) as alice:
         for body in (
             data,  # no listing line

@@ -12,6 +12,7 @@ from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.protocol import CommitRequest
 from cairn.server.ui import create_ui_app
 from cairn.service.commit import commit_version
+from cairn.service.caller import LOCAL
 from cairn.service.store import open_store
 
 FILES = 100_000
@@ -27,6 +28,7 @@ def test_a_version_of_100k_files_is_browsed_page_by_page(cairn_dir: Path) -> Non
             manifest.add_entry(ManifestEntry(path=path, digest=blob.digest, size=10))
         commit_version(
             store,
+            LOCAL,
             CommitRequest(
                 entity="tester",
                 project="big",

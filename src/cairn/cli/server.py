@@ -147,6 +147,7 @@ def create_admin(db: str | None, name: str) -> None:
     """Create a server admin and print its API key (shown only this once)."""
     from cairn.server.state import ServerConfig, ServerState
     from cairn.service.accounts import create_key, create_user
+    from cairn.service.caller import LOCAL
 
     config = ServerConfig(
         db_url=_db_url(db),
@@ -156,7 +157,8 @@ def create_admin(db: str | None, name: str) -> None:
     )
     state = ServerState(config)
     try:
-        create_user(state.store, name, admin=True)
-        click.echo(json.dumps({"api_key": create_key(state.store, name, "admin").api_key}))
+        create_user(state.store, LOCAL, name, admin=True)
+        new = create_key(state.store, LOCAL, name, "admin")
+        click.echo(json.dumps({"api_key": new.api_key}))
     finally:
         state.close()

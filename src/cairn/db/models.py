@@ -340,3 +340,16 @@ class StoredBlob(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UiSession(Base):
+    """A signed-in web UI session: the SHA-256 of its random token (the cookie carries the
+    token, signed), the key it was opened with, and when it ends. Signing out deletes the
+    row; revoking the key deletes all of its sessions."""
+
+    __tablename__ = "ui_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

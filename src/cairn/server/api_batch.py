@@ -32,10 +32,10 @@ from starlette.concurrency import run_in_threadpool
 
 from cairn.server import wire
 from cairn.server.bodies import BodyTooLarge, receive_body
-from cairn.server.deps import PrincipalDep, StateDep
+from cairn.server.deps import CallerDep, StateDep
 from cairn.server.errors import error_response
-from cairn.server.state import ServerState
-from cairn.service.authz import WRITE, Principal, authorize
+from cairn.service import blob_access
+from cairn.service.blob_access import BlobGrant
 from cairn.storage.server_store import BatchItem
 
 router = APIRouter(prefix="/api/v1")
@@ -77,35 +77,28 @@ def parse_batch(path: Path) -> list[BatchItem]:
     return items
 
 
-def _authorized(state: ServerState, who: Principal, entity: str) -> None:
-    authorize(state.store, who, entity, WRITE)
-    state.for_entity(entity)
-
-
-def _store(state: ServerState, entity: str, path: Path) -> None:
-    state.blob_store.put_batch(entity, path, parse_batch(path))
+def _store(grant: BlobGrant, path: Path) -> None:
+    grant.server.put_batch(grant.entity, path, parse_batch(path))
 
 
 @router.post(
     "/entities/{entity}/blobs/batch", status_code=204, openapi_extra={"requestBody": _BODY}
 )
-async def upload_batch(
-    entity: str, request: Request, state: StateDep, who: PrincipalDep
-) -> Response:
+async def upload_batch(entity: str, request: Request, state: StateDep, who: CallerDep) -> Response:
     """Store many small blobs sent in one body (format in ``cairn.server.api_batch``).
 
     Errors: 400 invalid_argument (malformed body), 400 digest_mismatch (a wrong blob;
     nothing of the batch stored), 413 (over the body limit), 401, 403, 404.
     """
-    await run_in_threadpool(_authorized, state, who, entity)
-    limit = state.config.max_body_bytes
+    grant = await run_in_threadpool(blob_access.grant, state.store, who, entity, blob_access.WRITE)
+    limit = state.config.limits.max_body_bytes
     path = Path(tempfile.gettempdir()) / f"cairn-batch-{os.getpid()}-{secrets.token_hex(12)}"
     try:
         try:
             await receive_body(request, path, limit)
         except BodyTooLarge:
             return error_response(413, "too_large", f"request body over {limit} bytes")
-        await run_in_threadpool(_store, state, entity, path)
+        await run_in_threadpool(_store, grant, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

@@ -23,8 +23,8 @@ from fastapi import APIRouter, Response
 
 from cairn.errors import NotFoundError
 from cairn.server import wire
-from cairn.server.deps import PrincipalDep, StateDep
-from cairn.service.authz import READ, authorize
+from cairn.server.deps import CallerDep, StateDep
+from cairn.service import blob_access
 from cairn.storage.server_store import BlobArea
 
 READ_BATCH_BLOB_MAX = 1024 * 1024  # larger blobs are downloaded alone (ranges, resumable)
@@ -54,14 +54,14 @@ def _read(blobs: BlobArea, entity: str, blob: wire.Blob) -> bytes:
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def read_batch(entity: str, body: wire.BlobList, state: StateDep, who: PrincipalDep) -> Response:
+def read_batch(entity: str, body: wire.BlobList, state: StateDep, who: CallerDep) -> Response:
     """The bytes of many small blobs, concatenated in the listing's order (format in
     ``cairn.server.api_batch_read``).
 
     Errors: 400 invalid_argument (over the limits, or a wrong size), 401, 403, 404 (an
     entity the caller cannot read, or a blob not stored).
     """
-    authorize(state.store, who, entity, READ)
+    grant = blob_access.grant(state.store, who, entity, blob_access.READ)
     wanted = body.blobs
     if len(wanted) > READ_BATCH_COUNT:
         raise ValueError(f"a batch read lists at most {READ_BATCH_COUNT} blobs")
@@ -73,7 +73,7 @@ def read_batch(entity: str, body: wire.BlobList, state: StateDep, who: Principal
             )
     if sum(blob.size for blob in wanted) > READ_BATCH_BYTES:
         raise ValueError(f"a batch read returns at most {READ_BATCH_BYTES} bytes")
-    blobs = state.for_entity(entity).blobs
+    blobs = grant.area
     with ThreadPoolExecutor(max_workers=max(1, min(READ_THREADS, len(wanted)))) as pool:
         datas = list(pool.map(lambda blob: _read(blobs, entity, blob), wanted))
     return Response(b"".join(datas), media_type="application/octet-stream")

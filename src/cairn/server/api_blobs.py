@@ -2,10 +2,12 @@
 
 Uploads and downloads go through URLs that name one blob of one entity and need no API
 key (the signature is the credential): presigned URLs of the S3 store, or for a directory
-store ``/blobs/...`` URLs signed by the server (``cairn.server.signing``). There an upload
-is streamed to a temporary file, refused past its signed size, hashed, and stored only if
-it matches its digest. Blobs of ``multipart_threshold`` bytes or more go up in parts that
-survive an interruption (``/blobs/multipart``); downloads accept ``Range`` requests.
+store ``/blobs/...`` URLs signed by the server (``cairn.server.signing``), which also name
+the key they were issued to; the transfer asks ``cairn.service.blob_access`` again when
+it happens, so a revoked key or a lost role ends it. There an upload must declare its
+length, no more than its signed size; it is streamed to a temporary file, hashed, and
+stored only if it matches its digest. Blobs of ``multipart_threshold`` bytes or more go up
+in parts that survive an interruption (``/blobs/multipart``); downloads accept ``Range``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from cairn.errors import CorruptionError, NotFoundError
-from cairn.protocol import BlobRef
 from cairn.server import signing, wire
-from cairn.server.bodies import BodyTooLarge, receive_body
-from cairn.server.deps import PrincipalDep, StateDep
-from cairn.server.errors import error_response
+from cairn.server.bodies import receive_body, upload_limit
+from cairn.server.deps import CallerDep, StateDep
 from cairn.server.state import ServerState
-from cairn.service.authz import READ, WRITE, authorize
+from cairn.service import blob_access
+from cairn.service.blob_access import READ, WRITE, BlobGrant
+from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.server_store import MIN_PART_SIZE, DirectoryServerStore, part_length
 
 router = APIRouter(prefix="/api/v1")
@@ -34,80 +36,83 @@ transfers = APIRouter()
 
 @router.post("/entities/{entity}/blobs/missing", response_model=wire.BlobList)
 def missing_blobs(
-    entity: str, body: wire.BlobList, state: StateDep, who: PrincipalDep
+    entity: str, body: wire.BlobList, state: StateDep, who: CallerDep
 ) -> wire.BlobList:
     """The blobs of ``body`` the client should upload: on S3 those the server has not
     recorded as stored (no request to the bucket), on a directory store those it lacks."""
-    authorize(state.store, who, entity, WRITE)
-    state.for_entity(entity)
     wanted = [(b.digest, b.algorithm) for b in body.blobs]
-    missing = state.blob_store.to_upload(entity, wanted)
+    missing = blob_access.missing(state.store, who, entity, wanted)
     return wire.BlobList(blobs=[b for b in body.blobs if (b.digest, b.algorithm) in missing])
 
 
 def _signed(
-    state: ServerState, request: Request, op: str, entity: str, blob: wire.Blob
+    state: ServerState, request: Request, op: str, grant: BlobGrant, blob: wire.Blob
 ) -> tuple[str, int]:
     base = state.config.public_url or str(request.base_url)
     ttl = state.config.url_ttl_seconds
     return signing.sign(
-        state.config.secret, base, op, entity, blob.algorithm, blob.digest, blob.size, ttl
+        state.config.secret,
+        base,
+        op,
+        grant.entity,
+        blob.algorithm,
+        blob.digest,
+        blob.size,
+        ttl,
+        grant.key_id,
+        grant.version_id,
     )
 
 
 def _url(
-    state: ServerState, request: Request, op: str, entity: str, blob: wire.Blob
+    state: ServerState, request: Request, op: str, grant: BlobGrant, blob: wire.Blob
 ) -> wire.SignedUrl:
     ttl = state.config.url_ttl_seconds
-    presign = state.blob_store.upload_url if op == "put" else state.blob_store.download_url
-    presigned = presign(entity, blob.digest, blob.algorithm, blob.size, ttl)
+    presign = grant.server.upload_url if op == "put" else grant.server.download_url
+    presigned = presign(grant.entity, blob.digest, blob.algorithm, blob.size, ttl)
     if presigned is not None:
         url, headers, exp = presigned.url, presigned.headers, presigned.expires_at
     else:
-        (url, exp), headers = _signed(state, request, op, entity, blob), {}
+        (url, exp), headers = _signed(state, request, op, grant, blob), {}
     return wire.SignedUrl(**blob.model_dump(), url=url, expires_at=exp, headers=headers)
 
 
 @router.post("/entities/{entity}/blobs/upload-urls", response_model=wire.SignedUrls)
 def upload_urls(
-    entity: str, body: wire.BlobList, request: Request, state: StateDep, who: PrincipalDep
+    entity: str, body: wire.BlobList, request: Request, state: StateDep, who: CallerDep
 ) -> wire.SignedUrls:
     """Upload URLs; blobs of the multipart threshold or more are marked ``multipart``."""
-    authorize(state.store, who, entity, WRITE)
-    state.for_entity(entity)
+    grant = blob_access.grant(state.store, who, entity, WRITE)
     out = []
     for blob in body.blobs:
         if blob.size >= state.config.multipart_threshold:
             out.append(wire.SignedUrl(**blob.model_dump(), url="", expires_at=0, multipart=True))
         else:
-            out.append(_url(state, request, "put", entity, blob))
+            out.append(_url(state, request, "put", grant, blob))
     return wire.SignedUrls(urls=out)
 
 
 @router.post("/entities/{entity}/blobs/download-urls", response_model=wire.SignedUrls)
 def download_urls(
-    entity: str, body: wire.BlobList, request: Request, state: StateDep, who: PrincipalDep
+    entity: str, body: wire.BlobList, request: Request, state: StateDep, who: CallerDep
 ) -> wire.SignedUrls:
     """Download URLs (they accept ``Range`` requests). Errors: 404 (a blob not stored)."""
-    authorize(state.store, who, entity, READ)
-    blobs = state.for_entity(entity).blobs
+    grant = blob_access.grant(state.store, who, entity, READ)
     for blob in body.blobs:
-        if not blobs.has(blob.digest, blob.algorithm):
+        if not grant.area.has(blob.digest, blob.algorithm):
             raise NotFoundError(f"blob {blob.algorithm} {blob.digest} not found in '{entity}'")
-    return wire.SignedUrls(urls=[_url(state, request, "get", entity, b) for b in body.blobs])
+    return wire.SignedUrls(urls=[_url(state, request, "get", grant, b) for b in body.blobs])
 
 
 @router.post("/entities/{entity}/blobs/multipart", response_model=wire.MultipartStart)
 def start_multipart(
-    entity: str, body: wire.Blob, request: Request, state: StateDep, who: PrincipalDep
+    entity: str, body: wire.Blob, request: Request, state: StateDep, who: CallerDep
 ) -> wire.MultipartStart:
     """Begin or resume uploading one blob in parts; parts already received are ``done``."""
-    authorize(state.store, who, entity, WRITE)
+    grant = blob_access.grant(state.store, who, entity, WRITE)
     signing.digest_to_hex(body.digest)
     part_size = max(state.config.part_size, MIN_PART_SIZE if state.config.store_url else 1)
-    upload = state.blob_store.start_multipart(
-        entity, body.digest, body.algorithm, body.size, part_size
-    )
+    upload = grant.server.start_multipart(entity, body.digest, body.algorithm, body.size, part_size)
     ttl = state.config.url_ttl_seconds
     parts = []
     exp = 0
@@ -116,7 +121,7 @@ def start_multipart(
         if number in upload.done:
             parts.append(wire.PartUrl(number=number, size=size, url="", done=True))
             continue
-        presigned = state.blob_store.part_url(
+        presigned = grant.server.part_url(
             entity, body.digest, body.algorithm, upload.upload_id, number, ttl
         )
         if presigned is not None:
@@ -124,7 +129,7 @@ def start_multipart(
         else:
             op = f"part:{upload.upload_id}:{number}"
             blob = wire.Blob(digest=body.digest, algorithm=body.algorithm, size=size)
-            (url, exp), headers = _signed(state, request, op, entity, blob), {}
+            (url, exp), headers = _signed(state, request, op, grant, blob), {}
         parts.append(wire.PartUrl(number=number, size=size, url=url, headers=headers, done=False))
     return wire.MultipartStart(
         upload_id=upload.upload_id, part_size=upload.part_size, parts=parts, expires_at=exp
@@ -133,16 +138,14 @@ def start_multipart(
 
 @router.post("/entities/{entity}/blobs/multipart/complete", status_code=204)
 def complete_multipart(
-    entity: str, body: wire.MultipartComplete, state: StateDep, who: PrincipalDep
+    entity: str, body: wire.MultipartComplete, state: StateDep, who: CallerDep
 ) -> Response:
     """Join the parts and store the blob once its digest checks out.
 
     Errors: 404 (unknown upload), 409 (parts missing), 400 digest_mismatch (nothing stored).
     """
-    authorize(state.store, who, entity, WRITE)
-    state.blob_store.complete_multipart(
-        entity, body.digest, body.algorithm, body.size, body.upload_id
-    )
+    grant = blob_access.grant(state.store, who, entity, WRITE)
+    grant.server.complete_multipart(entity, body.digest, body.algorithm, body.size, body.upload_id)
     return Response(status_code=204)
 
 
@@ -154,10 +157,22 @@ def _checked(
     hexdigest: str,
     size: int,
     exp: int,
+    kid: str,
     sig: str,
-) -> BlobRef:
-    signing.verify(state.config.secret, op, entity, algorithm, hexdigest, size, exp, sig)
-    return BlobRef(signing.hex_to_digest(hexdigest), algorithm, size)
+    action: str,
+    vid: str = "",
+) -> BlobGrant:
+    """The grant a signed transfer works under, checked now for the key it was issued to
+    (and the version it names, for a download of a version's file).
+
+    Raises: AuthenticationError (signature, expiry, revoked key), NotFoundError /
+    AuthorizationError (the key's user may no longer move the entity's blobs).
+    """
+    secret = state.config.secret
+    signing.verify(secret, op, entity, algorithm, hexdigest, size, exp, kid, vid, sig)
+    if vid:
+        return blob_access.version_grant_for_key(state.store, kid, vid, entity)
+    return blob_access.grant_for_key(state.store, kid, entity, action)
 
 
 @transfers.put("/blobs/{entity}/{algorithm}/{hexdigest}", status_code=204)
@@ -168,37 +183,34 @@ async def upload(
     op: str,
     size: int,
     exp: int,
+    kid: str,
     sig: str,
     request: Request,
     state: StateDep,
 ) -> Response:
-    """Store the body as the signed blob. Errors: 401 (signature), 400 digest_mismatch,
-    413 (longer than the signed size)."""
-    blob = _checked(
-        state, "put" if op == "put" else "", entity, algorithm, hexdigest, size, exp, sig
-    )
-    blobs = _directory(state).area(entity)
-    tmp = blobs.tmp_dir / f"upload-{os.getpid()}-{id(request)}-{hexdigest}"
+    """Store the body as the signed blob. Errors: 401 (signature, revoked key), 403/404
+    (the key's user lost the role), 411 (no Content-Length), 413 (longer than the signed
+    size), 400 digest_mismatch."""
+    op = "put" if op == "put" else ""
+    args = (state, op, entity, algorithm, hexdigest, size, exp, kid, sig, WRITE)
+    area = _directory_area(await run_in_threadpool(_checked, *args))
+    limit = upload_limit(request, size)
+    digest = signing.hex_to_digest(hexdigest)
+    tmp = area.tmp_dir / f"upload-{os.getpid()}-{id(request)}-{hexdigest}"
     try:
-        try:
-            received = await receive_body(request, tmp, size)
-        except BodyTooLarge:
-            return _too_large(size)
+        received = await receive_body(request, tmp, limit)
         if received != size:
             raise CorruptionError(f"expected {size} bytes, received {received}")
+        await run_in_threadpool(_checked, *args)  # still allowed, now that it is here?
         try:
-            await run_in_threadpool(blobs.put, Path(tmp), blob.digest, algorithm)
+            await run_in_threadpool(area.put, Path(tmp), digest, algorithm)
         except CorruptionError as exc:  # its message names the server's own temporary file
             actual = (exc.context or {}).get("actual", "another digest")
-            raise CorruptionError(f"the body has digest {actual}, expected {blob.digest}") from None
+            raise CorruptionError(f"the body has digest {actual}, expected {digest}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return Response(status_code=204)
-
-
-def _too_large(size: int) -> Response:
-    return error_response(413, "too_large", f"body longer than the signed size ({size} bytes)")
 
 
 @transfers.get("/blobs/{entity}/{algorithm}/{hexdigest}", response_class=Response)
@@ -209,20 +221,23 @@ def download(
     op: str,
     size: int,
     exp: int,
+    kid: str,
     sig: str,
     state: StateDep,
+    vid: str = "",
 ) -> Response:
-    """The signed blob's bytes. Errors: 401 (signature or expiry), 404 (not stored)."""
-    blob = _checked(
-        state, "get" if op == "get" else "", entity, algorithm, hexdigest, size, exp, sig
-    )
-    blobs = _directory(state).area(entity)
-    if not blobs.has(blob.digest, algorithm):
+    """The signed blob's bytes. Errors: 401 (signature, expiry, revoked key), 403/404 (the
+    key's user may no longer read the entity or the version, or the blob is not stored)."""
+    op = "get" if op == "get" else ""
+    grant = _checked(state, op, entity, algorithm, hexdigest, size, exp, kid, sig, READ, vid)
+    area = _directory_area(grant)
+    digest = signing.hex_to_digest(hexdigest)
+    if not area.has(digest, algorithm):
         raise NotFoundError("blob not found")
-    path = blobs.path_for(blob.digest, algorithm)
+    path = area.path_for(digest, algorithm)
     if path.is_file():
         return FileResponse(path, media_type="application/octet-stream")
-    return Response(blobs.read_bytes(blob.digest, algorithm), media_type="application/octet-stream")
+    return Response(area.read_bytes(digest, algorithm), media_type="application/octet-stream")
 
 
 @transfers.put(
@@ -237,30 +252,24 @@ async def upload_part(
     op: str,
     size: int,
     exp: int,
+    kid: str,
     sig: str,
     request: Request,
     state: StateDep,
 ) -> Response:
-    """Store one part of a multipart upload (directory store). Errors: 401 (signature),
-    400 digest_mismatch (not exactly the part's size), 404 (unknown upload)."""
+    """Store one part of a multipart upload (directory store). Errors: 401 (signature,
+    revoked key), 403/404 (role lost), 411, 413 (longer than the part), 400
+    digest_mismatch (not exactly the part's size), 404 (unknown upload)."""
     expected_op = f"part:{upload_id}:{number}"
-    _checked(
-        state,
-        expected_op if op == expected_op else "",
-        entity,
-        algorithm,
-        hexdigest,
-        size,
-        exp,
-        sig,
-    )
-    store = _directory(state)
+    op = expected_op if op == expected_op else ""
+    args = (state, op, entity, algorithm, hexdigest, size, exp, kid, sig, WRITE)
+    grant = await run_in_threadpool(_checked, *args)
+    limit = upload_limit(request, size)
+    store = _directory(grant)
     tmp = store.part_tmp(upload_id, number)
     try:
-        try:
-            await receive_body(request, tmp, size)
-        except BodyTooLarge:
-            return _too_large(size)
+        await receive_body(request, tmp, limit)
+        await run_in_threadpool(_checked, *args)
         await run_in_threadpool(store.commit_part, upload_id, number, tmp, size)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -268,9 +277,14 @@ async def upload_part(
     return Response(status_code=204)
 
 
-def _directory(state: ServerState) -> DirectoryServerStore:
+def _directory(grant: BlobGrant) -> DirectoryServerStore:
     """The directory store; the ``/blobs/`` transfer routes exist only for it."""
-    store = state.blob_store
-    if not isinstance(store, DirectoryServerStore):
+    if not isinstance(grant.server, DirectoryServerStore):
         raise NotFoundError("blob transfers go to the object store")
-    return store
+    return grant.server
+
+
+def _directory_area(grant: BlobGrant) -> LocalBlobStore:
+    _directory(grant)
+    assert isinstance(grant.area, LocalBlobStore)  # a directory store's areas are
+    return grant.area

@@ -4,7 +4,8 @@
 store, and mounts the routes: ``GET /health`` (no key), the REST API under ``/api/v1/``
 (``Authorization: Bearer <key>``), and the signed transfer URLs under ``/blobs/``. Other
 top-level names (DESIGN §5) are reserved: no entity can take them. Request bodies of the
-API are capped at ``config.max_body_bytes``; uploads at their signed size.
+API are capped at ``config.limits.max_body_bytes``; uploads at their declared length and
+signed size (``bodies``).
 """
 
 from __future__ import annotations
@@ -110,5 +111,5 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_blobs.transfers)
     wandb_compat.install(app)
     ui.mount(app, ui.server_source(state))  # the web UI, last: its routes take /{entity}
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=config.limits.max_body_bytes)
     return app

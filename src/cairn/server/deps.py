@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cairn.errors import AuthenticationError
 from cairn.server.state import ServerState
 from cairn.service.accounts import authenticate
-from cairn.service.authz import Principal
+from cairn.service.caller import Caller
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -20,10 +20,10 @@ def get_state(request: Request) -> ServerState:
     return state
 
 
-def get_principal(
+def get_caller(
     state: Annotated[ServerState, Depends(get_state)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> Caller:
     """The caller of an authenticated route. Raises: AuthenticationError (→ 401)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("missing API key: send 'Authorization: Bearer <key>'")
@@ -31,4 +31,4 @@ def get_principal(
 
 
 StateDep = Annotated[ServerState, Depends(get_state)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -13,6 +13,7 @@ digest_mismatch    400     uploaded bytes do not match their digest
 invalid_argument   400     ``ValueError``
 invalid_request    422     a body or parameter that does not fit the schema
 too_large          413     a body over the limit
+length_required    411     an upload without ``Content-Length``
 method_not_allowed 405
 internal           500     anything else (logged, message withheld)
 =================  ======  ===============================================
@@ -34,6 +35,7 @@ from cairn.errors import (
     CorruptionError,
     NotFoundError,
 )
+from cairn.server.bodies import BodyTooLarge, LengthRequired
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,15 @@ def install(app: FastAPI) -> None:
         )
         return error_response(422, "invalid_request", problems or "invalid request")
 
+    async def on_too_large(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(413, "too_large", str(exc))
+
+    async def on_length_required(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(411, "length_required", str(exc))
+
     for cls in (CommError, ValueError, KeyError, Exception):
         app.add_exception_handler(cls, on_error)
+    app.add_exception_handler(BodyTooLarge, on_too_large)
+    app.add_exception_handler(LengthRequired, on_length_required)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

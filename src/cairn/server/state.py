@@ -11,12 +11,12 @@ so app processes hold no state of their own and can be run side by side.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from pathlib import Path
 
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
 from cairn.service.blob_registry import BlobRegistry
+from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.store import Store
 from cairn.storage.server_store import DirectoryServerStore, ServerStore
 
@@ -26,7 +26,8 @@ class ServerConfig:
     """``db_url``: SQLAlchemy URL; ``store_dir``: the directory blob store, unless
     ``store_url`` names an S3 bucket (``s3://bucket/prefix``, at ``s3_endpoint_url``);
     ``secret``: the key signing transfer URLs (shared by all app processes of one server).
-    Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``."""
+    Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``.
+    ``limits``: what a request and a version may cost (``cairn.service.limits``)."""
 
     db_url: str
     store_dir: Path
@@ -34,7 +35,7 @@ class ServerConfig:
     organization: str = "cairn"
     public_url: str | None = None  # base of signed URLs; default: the request's own base
     url_ttl_seconds: int = 900
-    max_body_bytes: int = 64 * 1024 * 1024
+    limits: Limits = DEFAULT_LIMITS
     store_url: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -43,7 +44,9 @@ class ServerConfig:
 
 
 class ServerState:
-    """The shared database and the per-entity blob stores of one app (thread-safe)."""
+    """The shared database and blob store of one app (thread-safe): ``store`` is what
+    every service call gets; it reaches an entity's blob area only for a caller it has
+    authorized for that entity."""
 
     def __init__(self, config: ServerConfig) -> None:
         """Open the database and apply migrations.
@@ -60,22 +63,13 @@ class ServerState:
         except BaseException:
             self.db.dispose()
             raise
-        self._stores: dict[str, Store] = {}
-        self._lock = threading.Lock()
-        self.store = self.for_entity(config.organization)
-
-    def for_entity(self, entity: str) -> Store:
-        """The service ``Store`` whose blob area is ``entity``'s.
-
-        Raises: CommError for a name that cannot be a directory (it cannot exist either).
-        """
-        blobs = self.blob_store.area(entity)
-        with self._lock:
-            store = self._stores.get(entity)
-            if store is None:
-                store = Store(db=self.db, blobs=blobs, organization=self.config.organization)
-                self._stores[entity] = store
-            return store
+        self.store = Store(
+            db=self.db,
+            blobs=self.blob_store.area(config.organization),
+            organization=config.organization,
+            limits=config.limits,
+            server_blobs=self.blob_store,
+        )
 
     def close(self) -> None:
         self.db.dispose()

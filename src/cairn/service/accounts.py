@@ -4,8 +4,10 @@ Users and teams are entities of the server's organization (``entity.kind``). A u
 admin of its own entity; a server admin is an admin of the organization's entity. API
 keys look like ``cairn_<key id>_<secret>``: the key id finds the row, and only an HMAC of
 the secret under a random per-key salt is stored, so the key is shown once, at creation,
-and a stolen database does not yield usable keys. Who may call these functions is the
-caller's business (``cairn.service.authz``); they check only the values they are given.
+and a stolen database does not yield usable keys. Each function checks its caller:
+server admins (``manage`` on the organization) create users and teams, an entity's or a
+registry's admins manage its members, users manage their own keys and server admins
+anyone's. The command-line tools act as ``LOCAL`` (they hold the database itself).
 """
 
 from __future__ import annotations
@@ -17,22 +19,32 @@ import hmac
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cairn.core.registry import REGISTRY_PREFIX
 from cairn.db import repositories as repo
-from cairn.db.models import ApiKey, Entity, EntityRole, Registry, RegistryRole, utcnow
+from cairn.db.models import (
+    ApiKey,
+    Entity,
+    EntityRole,
+    Registry,
+    RegistryRole,
+    UiSession,
+    utcnow,
+)
 from cairn.errors import AuthenticationError, CommError, NotFoundError
 from cairn.service.authz import (
     ADMIN,
     KIND_ORGANIZATION,
     KIND_TEAM,
     KIND_USER,
-    Principal,
+    MANAGE,
+    Gate,
     validate_role,
 )
-from cairn.service.registries import REGISTRY_PREFIX
+from cairn.service.caller import Caller
 from cairn.service.store import Store
 
 # Top-level server routes (DESIGN §5): no entity may take one of these names.
@@ -162,13 +174,15 @@ def _set_role(session: Session, user: Entity, entity: Entity, role: str) -> None
         existing.role = role
 
 
-def create_user(store: Store, name: str, admin: bool = False) -> AccountInfo:
+def create_user(store: Store, caller: Caller, name: str, admin: bool = False) -> AccountInfo:
     """Create the user ``name`` (admin of its own entity; server admin with ``admin``).
 
-    Raises: ValueError for an invalid, reserved or taken name (nothing is created).
+    Raises: ValueError for an invalid, reserved or taken name (nothing is created);
+    NotFoundError / AuthorizationError: the caller is no server admin.
     """
     try:
         with store.db.write() as session:
+            _require_server_admin(session, store, caller)
             row = _create_entity(session, store, name, KIND_USER)
             _set_role(session, row, row, ADMIN)
             if admin:
@@ -178,13 +192,15 @@ def create_user(store: Store, name: str, admin: bool = False) -> AccountInfo:
     return AccountInfo(name=row.name, kind=KIND_USER, created_at=_iso(row.created_at) or "")
 
 
-def create_team(store: Store, name: str, admin_user: str | None) -> AccountInfo:
+def create_team(store: Store, caller: Caller, name: str, admin_user: str | None) -> AccountInfo:
     """Create the team ``name``; ``admin_user`` (if given) becomes its admin.
 
-    Raises: ValueError (invalid, reserved or taken name); CommError (unknown user).
+    Raises: ValueError (invalid, reserved or taken name); CommError (unknown user);
+    NotFoundError / AuthorizationError: the caller is no server admin.
     """
     try:
         with store.db.write() as session:
+            _require_server_admin(session, store, caller)
             row = _create_entity(session, store, name, KIND_TEAM)
             if admin_user is not None:
                 _set_role(session, _require_account(session, admin_user, KIND_USER), row, ADMIN)
@@ -193,28 +209,39 @@ def create_team(store: Store, name: str, admin_user: str | None) -> AccountInfo:
     return AccountInfo(name=row.name, kind=KIND_TEAM, created_at=_iso(row.created_at) or "")
 
 
-def list_accounts(store: Store, kind: str) -> list[AccountInfo]:
-    """Every user (``kind`` "user") or team ("team"), by name."""
+def list_accounts(store: Store, caller: Caller, kind: str) -> list[AccountInfo]:
+    """Every user (``kind`` "user") or team ("team"), by name.
+
+    Raises: NotFoundError / AuthorizationError: the caller is no server admin.
+    """
     with store.db.read() as session:
+        _require_server_admin(session, store, caller)
         rows = session.scalars(select(Entity).where(Entity.kind == kind).order_by(Entity.name))
         return [AccountInfo(r.name, kind, _iso(r.created_at) or "") for r in rows]
 
 
-def set_member(store: Store, entity: str, user: str, role: str) -> RoleInfo:
+def set_member(store: Store, caller: Caller, entity: str, user: str, role: str) -> RoleInfo:
     """Give ``user`` the ``role`` in the user or team ``entity`` (replacing any other).
 
-    Raises: ValueError (bad role); CommError (unknown entity or user).
+    Raises: ValueError (bad role); CommError (unknown entity or user, or an entity the
+    caller cannot read); AuthorizationError (the caller does not manage ``entity``).
     """
     validate_role(role)
     with store.db.write() as session:
+        Gate(session, store, caller).require(MANAGE, entity)
         target = _require_account(session, entity)
         _set_role(session, _require_account(session, user, KIND_USER), target, role)
     return RoleInfo(user=user, role=role)
 
 
-def remove_member(store: Store, entity: str, user: str) -> None:
-    """Take ``user``'s role in ``entity`` away. Raises: CommError (no such role)."""
+def remove_member(store: Store, caller: Caller, entity: str, user: str) -> None:
+    """Take ``user``'s role in ``entity`` away.
+
+    Raises: CommError (no such role, or an entity the caller cannot read);
+    AuthorizationError (the caller does not manage ``entity``).
+    """
     with store.db.write() as session:
+        Gate(session, store, caller).require(MANAGE, entity)
         target = _require_account(session, entity)
         row = _entity_role(session, _require_account(session, user, KIND_USER), target)
         if row is None:
@@ -222,9 +249,14 @@ def remove_member(store: Store, entity: str, user: str) -> None:
         session.delete(row)
 
 
-def list_members(store: Store, entity: str) -> list[RoleInfo]:
-    """The users with a role in ``entity``, by name. Raises: CommError (unknown entity)."""
+def list_members(store: Store, caller: Caller, entity: str) -> list[RoleInfo]:
+    """The users with a role in ``entity``, by name.
+
+    Raises: CommError (unknown entity, or one the caller cannot read); AuthorizationError
+    (the caller does not manage ``entity``).
+    """
     with store.db.read() as session:
+        Gate(session, store, caller).require(MANAGE, entity)
         target = _require_account(session, entity)
         rows = session.execute(
             select(Entity.name, EntityRole.role)
@@ -248,10 +280,17 @@ def _require_registry(session: Session, store: Store, name: str) -> Registry:
     return row
 
 
-def set_registry_member(store: Store, registry: str, user: str, role: str) -> RoleInfo:
-    """Give ``user`` the ``role`` in ``registry``. Raises: ValueError, CommError."""
+def set_registry_member(
+    store: Store, caller: Caller, registry: str, user: str, role: str
+) -> RoleInfo:
+    """Give ``user`` the ``role`` in ``registry``.
+
+    Raises: ValueError (bad role), CommError (unknown registry or user, or a registry the
+    caller cannot read), AuthorizationError (the caller does not manage the registry).
+    """
     validate_role(role)
     with store.db.write() as session:
+        _require_registry_manager(session, store, caller, registry)
         reg = _require_registry(session, store, registry)
         member = _require_account(session, user, KIND_USER)
         row = _registry_role(session, member, reg)
@@ -264,9 +303,11 @@ def set_registry_member(store: Store, registry: str, user: str, role: str) -> Ro
     return RoleInfo(user=user, role=role)
 
 
-def remove_registry_member(store: Store, registry: str, user: str) -> None:
-    """Raises: CommError (unknown registry or user, or no role there)."""
+def remove_registry_member(store: Store, caller: Caller, registry: str, user: str) -> None:
+    """Raises: CommError (unknown registry or user, or no role there, or a registry the
+    caller cannot read); AuthorizationError (the caller does not manage the registry)."""
     with store.db.write() as session:
+        _require_registry_manager(session, store, caller, registry)
         reg = _require_registry(session, store, registry)
         member = _require_account(session, user, KIND_USER)
         row = _registry_role(session, member, reg)
@@ -275,9 +316,11 @@ def remove_registry_member(store: Store, registry: str, user: str) -> None:
         session.delete(row)
 
 
-def list_registry_members(store: Store, registry: str) -> list[RoleInfo]:
-    """Raises: CommError (unknown registry)."""
+def list_registry_members(store: Store, caller: Caller, registry: str) -> list[RoleInfo]:
+    """Raises: CommError (unknown registry, or one the caller cannot read);
+    AuthorizationError (the caller does not manage the registry)."""
     with store.db.read() as session:
+        _require_registry_manager(session, store, caller, registry)
         reg = _require_registry(session, store, registry)
         rows = session.execute(
             select(Entity.name, RegistryRole.role)
@@ -286,6 +329,22 @@ def list_registry_members(store: Store, registry: str) -> list[RoleInfo]:
             .order_by(Entity.name)
         ).all()
     return [RoleInfo(user=name, role=role) for name, role in rows]
+
+
+def _require_server_admin(session: Session, store: Store, caller: Caller) -> None:
+    if not caller.local:
+        Gate(session, store, caller).require(MANAGE, store.organization)
+
+
+def _require_registry_manager(session: Session, store: Store, caller: Caller, name: str) -> None:
+    bare = name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
+    Gate(session, store, caller).require(MANAGE, store.organization, REGISTRY_PREFIX + bare)
+
+
+def _own_keys(caller: Caller, user: str) -> None:
+    """Raises: NotFoundError unless ``user`` is the caller or the caller a server admin."""
+    if not (caller.is_admin or caller.name == user):
+        raise NotFoundError(f"user '{user}' not found")
 
 
 def _hash(salt: str, secret: str) -> str:
@@ -303,11 +362,13 @@ def _key_info(row: ApiKey, user: str) -> KeyInfo:
     )
 
 
-def create_key(store: Store, user: str, name: str = "default") -> NewKey:
+def create_key(store: Store, caller: Caller, user: str, name: str = "default") -> NewKey:
     """A new API key for ``user``; the returned ``api_key`` is never stored or shown again.
 
-    Raises: CommError (unknown user); ValueError (``name`` empty or over 128 characters).
+    Raises: CommError (unknown user, or another user than the caller, who is no server
+    admin); ValueError (``name`` empty or over 128 characters).
     """
+    _own_keys(caller, user)
     if not name or len(name) > 128:
         raise ValueError("A key name must be 1 to 128 characters")
     key_id = secrets.token_hex(8)
@@ -328,8 +389,13 @@ def create_key(store: Store, user: str, name: str = "default") -> NewKey:
     return NewKey(info=_key_info(row, user), api_key=f"{KEY_PREFIX}_{key_id}_{secret}")
 
 
-def list_keys(store: Store, user: str) -> list[KeyInfo]:
-    """The keys of ``user`` (never their secrets). Raises: CommError (unknown user)."""
+def list_keys(store: Store, caller: Caller, user: str) -> list[KeyInfo]:
+    """The keys of ``user`` (never their secrets).
+
+    Raises: CommError (unknown user, or another user than the caller, who is no server
+    admin).
+    """
+    _own_keys(caller, user)
     with store.db.read() as session:
         owner = _require_account(session, user, KIND_USER)
         rows = session.scalars(
@@ -338,8 +404,14 @@ def list_keys(store: Store, user: str) -> list[KeyInfo]:
         return [_key_info(row, user) for row in rows]
 
 
-def revoke_key(store: Store, user: str, key_id: str) -> None:
-    """Revoke one key of ``user`` at once. Raises: CommError (unknown user or key)."""
+def revoke_key(store: Store, caller: Caller, user: str, key_id: str) -> None:
+    """Revoke one key of ``user`` at once: requests with it, URLs issued to it and web
+    sessions opened with it stop working.
+
+    Raises: CommError (unknown user or key, or another user than the caller, who is no
+    server admin).
+    """
+    _own_keys(caller, user)
     with store.db.write() as session:
         owner = _require_account(session, user, KIND_USER)
         row = session.scalars(
@@ -349,9 +421,10 @@ def revoke_key(store: Store, user: str, key_id: str) -> None:
             raise NotFoundError(f"key '{key_id}' not found")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+        session.execute(delete(UiSession).where(UiSession.key_id == key_id))
 
 
-def authenticate(store: Store, api_key: str) -> Principal:
+def authenticate(store: Store, api_key: str) -> Caller:
     """The user an API key belongs to.
 
     Raises:
@@ -368,23 +441,42 @@ def authenticate(store: Store, api_key: str) -> Principal:
             raise refused
         if row.revoked_at is not None:
             raise refused
-        user = session.get_one(Entity, row.user_id)
-        org = session.scalars(select(Entity).where(Entity.name == store.organization)).first()
-        is_admin = org is not None and (
-            session.scalars(
-                select(EntityRole.role).where(
-                    EntityRole.user_id == user.id, EntityRole.entity_id == org.id
-                )
-            ).first()
-            == ADMIN
-        )
+        caller = _caller_of(session, store, row)
         last_used = row.last_used_at
-        principal = Principal(user_id=user.id, name=user.name, key_id=key_id, is_admin=is_admin)
     now = utcnow()
     if last_used is None or now - _aware(last_used) > LAST_USED_RESOLUTION:
         with store.db.write() as session:
             session.get_one(ApiKey, row.id).last_used_at = now
-    return principal
+    return caller
+
+
+def caller_for_key_id(store: Store, key_id: str) -> Caller:
+    """The user of the live API key whose public id is ``key_id``: what a signed transfer
+    URL or a web session was issued to, checked again each time it is used.
+
+    Raises:
+        AuthenticationError: no such key, or it has been revoked.
+    """
+    with store.db.read() as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
+        if row is None or row.revoked_at is not None:
+            raise AuthenticationError("invalid or revoked API key")
+        return _caller_of(session, store, row)
+
+
+def _caller_of(session: Session, store: Store, key: ApiKey) -> Caller:
+    user = session.get_one(Entity, key.user_id)
+    org = session.scalars(select(Entity).where(Entity.name == store.organization)).first()
+    role = (
+        None
+        if org is None
+        else session.scalars(
+            select(EntityRole.role).where(
+                EntityRole.user_id == user.id, EntityRole.entity_id == org.id
+            )
+        ).first()
+    )
+    return Caller(user_id=user.id, name=user.name, key_id=key.key_id, is_admin=role == ADMIN)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

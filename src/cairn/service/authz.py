@@ -1,4 +1,4 @@
-"""Who may do what on a server: the one role × action table and the checks that apply it.
+"""Who may do what: the one role × action table and the ``Gate`` that applies it.
 
 Roles are held per entity (a user's own entity, a team, the organization's entity) and
 per registry. The table below is the whole policy (docs/server.md copies it):
@@ -11,22 +11,25 @@ member     yes   yes                                    no
 admin      yes   yes                                    yes
 =========  ====  =====================================  =========================
 
-An admin of the organization's entity is a server admin: admin everywhere. A registry
-of visibility ``organization`` is readable by every user of the server; a ``restricted``
-one only by its members. Whoever cannot read a thing is told it does not exist
-(``NotFoundError`` "... not found", 404 over HTTP), never that it is forbidden; whoever can
-read it but not act on it gets ``AuthorizationError`` (403).
+An admin of the organization's entity is a server admin: admin everywhere. Registries
+belong to the organization: registry roles apply to the organization entity's
+``wandb-registry-*`` projects only; the same name under any other entity is an ordinary
+project of that entity. A registry of visibility ``organization`` is readable by every
+user of the server; a ``restricted`` one only by its members. Whoever cannot read a thing
+is told it does not exist (``NotFoundError`` "... not found", 404 over HTTP), never that it
+is forbidden; whoever can read it but not act on it gets ``AuthorizationError`` (403).
+
+This module is the service layer's own: every use case opens a ``Gate`` for its caller
+inside its transaction and checks each object it touches. Transports never import it
+(an import-linter contract says so).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cairn.core.digest import decode_artifact_id
+from cairn.core.registry import is_registry_project
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
     Collection,
@@ -39,8 +42,7 @@ from cairn.db.models import (
     Version,
 )
 from cairn.errors import AuthorizationError, NotFoundError
-from cairn.protocol import RegistryInfo
-from cairn.service.registries import REGISTRY_PREFIX, is_registry_project
+from cairn.service.caller import Caller
 from cairn.service.store import Store
 
 READ = "read"
@@ -64,16 +66,6 @@ KIND_TEAM = "team"
 KIND_ORGANIZATION = "organization"
 
 
-@dataclasses.dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: a user (its entity row id and name) and the key used."""
-
-    user_id: int
-    name: str
-    key_id: str
-    is_admin: bool  # admin of the organization's entity
-
-
 def validate_role(role: str) -> str:
     """Raises: ValueError for a role that is not admin, member or viewer."""
     if role not in ROLES:
@@ -81,135 +73,121 @@ def validate_role(role: str) -> str:
     return role
 
 
-def _entity_role(session: Session, principal: Principal, entity: Entity) -> str | None:
-    if principal.is_admin:
-        return ADMIN
-    return session.scalars(
-        select(EntityRole.role).where(
-            EntityRole.user_id == principal.user_id, EntityRole.entity_id == entity.id
-        )
-    ).one_or_none()
-
-
-def _registry_role(session: Session, principal: Principal, project: Project) -> str | None:
-    if principal.is_admin:
-        return ADMIN
-    registry = session.scalars(
-        select(Registry).where(Registry.project_id == project.id)
-    ).one_or_none()
-    if registry is None:
-        return None
-    role = session.scalars(
-        select(RegistryRole.role).where(
-            RegistryRole.user_id == principal.user_id, RegistryRole.registry_id == registry.id
-        )
-    ).one_or_none()
-    if role is None and registry.visibility == "organization":
-        return VIEWER
-    return role
-
-
-def _check(role: str | None, action: str, what: str) -> None:
+def check_role(role: str | None, action: str, what: str) -> None:
+    """Raises: NotFoundError ("<what> not found") when ``role`` cannot read;
+    AuthorizationError when it can read but not ``action``."""
     if role is None or READ not in ROLE_ACTIONS[role]:
         raise NotFoundError(f"{what} not found")
     if action not in ROLE_ACTIONS[role]:
         raise AuthorizationError(f"role '{role}' may not {action} {what}")
 
 
-def _find_entity(session: Session, name: str) -> Entity | None:
-    return session.scalars(select(Entity).where(Entity.name == name)).one_or_none()
+class Gate:
+    """The rights of one caller within one transaction; each role is looked up once.
 
-
-def role_in(
-    session: Session, store: Store, principal: Principal, entity: str, project: str | None
-) -> str | None:
-    """The caller's role on ``entity`` (or on the registry, for a registry ``project``)."""
-    if project is not None and is_registry_project(project):
-        org = _find_entity(session, store.organization)
-        registry_project = (
-            None
-            if org is None
-            else session.scalars(
-                select(Project).where(Project.entity_id == org.id, Project.name == project)
-            ).one_or_none()
-        )
-        if registry_project is None:
-            return ADMIN if principal.is_admin else None
-        return _registry_role(session, principal, registry_project)
-    row = _find_entity(session, entity)
-    if row is None or row.kind is None:
-        return None
-    return _entity_role(session, principal, row)
-
-
-def authorize(
-    store: Store, principal: Principal, entity: str, action: str, project: str | None = None
-) -> None:
-    """Check that ``principal`` may ``action`` on ``entity`` (or its registry ``project``).
-
-    Raises:
-        CommError: the caller cannot read it (or it does not exist): "'<entity>' not found".
-        AuthorizationError: the caller can read it but its role does not allow ``action``.
+    ``LOCAL`` (the embedded store's owner) may do everything and costs no query.
     """
-    with store.db.read() as session:
-        role = role_in(session, store, principal, entity, project)
-    what = f"'{entity}/{project}'" if project is not None else f"'{entity}'"
-    _check(role, action, what)
 
+    def __init__(self, session: Session, store: Store, caller: Caller) -> None:
+        self.session = session
+        self.store = store
+        self.caller = caller
+        self._roles: dict[tuple[str, str | None], str | None] = {}
 
-def authorize_registry(store: Store, principal: Principal, name: str, action: str) -> None:
-    """``authorize`` for the registry ``name`` (with or without its prefix).
+    def role(self, entity: str, project: str | None = None) -> str | None:
+        """The caller's role on ``entity`` (on the registry, for the organization's
+        ``wandb-registry-*`` project ``project``), or None."""
+        if self.caller.local:
+            return ADMIN
+        key = (entity, project)
+        if key not in self._roles:
+            self._roles[key] = self._lookup(entity, project)
+        return self._roles[key]
 
-    Raises: CommError (not readable / unknown), AuthorizationError (role too low).
-    """
-    bare = name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
-    authorize(store, principal, store.organization, action, REGISTRY_PREFIX + bare)
+    def _lookup(self, entity: str, project: str | None) -> str | None:
+        if (
+            project is not None
+            and entity == self.store.organization
+            and is_registry_project(project)
+        ):
+            return self._registry_role(project)
+        row = self.session.scalars(select(Entity).where(Entity.name == entity)).one_or_none()
+        if row is None or row.kind is None:
+            return None
+        if self.caller.is_admin:
+            return ADMIN
+        return self.session.scalars(
+            select(EntityRole.role).where(
+                EntityRole.user_id == self.caller.user_id, EntityRole.entity_id == row.id
+            )
+        ).one_or_none()
 
+    def _registry_role(self, project: str) -> str | None:
+        if self.caller.is_admin:
+            return ADMIN
+        registry = self.session.scalars(
+            select(Registry)
+            .join(Project, Registry.project_id == Project.id)
+            .join(Entity, Project.entity_id == Entity.id)
+            .where(Entity.name == self.store.organization, Project.name == project)
+        ).one_or_none()
+        if registry is None:
+            return None
+        role = self.session.scalars(
+            select(RegistryRole.role).where(
+                RegistryRole.user_id == self.caller.user_id,
+                RegistryRole.registry_id == registry.id,
+            )
+        ).one_or_none()
+        if role is None and registry.visibility == "organization":
+            return VIEWER
+        return role
 
-def visible_registries(
-    store: Store, principal: Principal, registries: Iterable[RegistryInfo]
-) -> list[RegistryInfo]:
-    """The registries of ``registries`` the caller may read."""
-    with store.db.read() as session:
+    def can(self, action: str, entity: str, project: str | None = None) -> bool:
+        """Whether the caller may ``action`` on ``entity`` (or its project)."""
+        role = self.role(entity, project)
+        return role is not None and action in ROLE_ACTIONS[role]
+
+    def require(self, action: str, entity: str, project: str | None = None) -> None:
+        """Raises: NotFoundError ("'<entity>[/<project>]' not found") when the caller
+        cannot read it; AuthorizationError when it can read but not ``action``."""
+        what = f"'{entity}/{project}'" if project is not None else f"'{entity}'"
+        check_role(self.role(entity, project), action, what)
+
+    def _places(self, version_pk: int) -> list[tuple[str, str, str]]:
+        """``(entity, project, collection kind)`` of every collection the version is in."""
         return [
-            info
-            for info in registries
-            if role_in(session, store, principal, store.organization, info.full_name) is not None
+            (entity, project, kind)
+            for entity, project, kind in self.session.execute(
+                select(Entity.name, Project.name, Collection.kind)
+                .join(Project, Project.entity_id == Entity.id)
+                .join(Collection, Collection.project_id == Project.id)
+                .join(Membership, Membership.collection_id == Collection.id)
+                .where(Membership.version_id == version_pk)
+            )
         ]
 
+    def can_read_version(self, version_pk: int) -> bool:
+        """Whether the caller may read the version through any collection it is in (its
+        sequence, or a portfolio the caller can read)."""
+        if self.caller.local:
+            return True
+        return any(self.can(READ, e, p) for e, p, _kind in self._places(version_pk))
 
-def authorize_version(store: Store, principal: Principal, version_id: str, action: str) -> str:
-    """Check ``action`` on the version ``version_id``; return its source entity's name.
+    def require_version(self, version: Version, action: str, wire_id: str) -> None:
+        """Check ``action`` on a version: reading through any collection the caller can
+        read, anything else by the caller's role on the version's source project.
 
-    Reading is allowed through any collection the version is a member of (its sequence or
-    a portfolio the caller can read); writing needs ``write`` on its source entity.
-
-    Raises:
-        CommError: "artifact '<id>' not found" when the caller cannot read it.
-        AuthorizationError: readable, but the caller may not ``action`` on its source.
-    """
-    not_found = NotFoundError(f"artifact '{version_id}' not found")
-    try:
-        pk = decode_artifact_id(version_id)
-    except ValueError:
-        raise not_found from None
-    with store.db.read() as session:
-        if session.get(Version, pk) is None:
-            raise not_found
-        places = session.execute(
-            select(Entity.name, Project.name, Collection.kind)
-            .join(Project, Project.entity_id == Entity.id)
-            .join(Collection, Collection.project_id == Project.id)
-            .join(Membership, Membership.collection_id == Collection.id)
-            .where(Membership.version_id == pk)
-        ).all()
-        roles = [(role_in(session, store, principal, e, p), e, kind) for e, p, kind in places]
-    source = next((entity for _role, entity, kind in roles if kind == COLLECTION_SEQUENCE), None)
-    source_role = next((role for role, _e, kind in roles if kind == COLLECTION_SEQUENCE), None)
-    if source is None or not any(role is not None for role, _e, _k in roles):
-        raise not_found
-    if action == READ:
-        return source
-    if source_role is None or action not in ROLE_ACTIONS[source_role]:
-        raise AuthorizationError(f"you may not {action} artifact '{version_id}'")
-    return source
+        Raises: NotFoundError ("artifact '<wire id>' not found") when the caller cannot
+        read it; AuthorizationError when it can read it but may not ``action``.
+        """
+        if self.caller.local:
+            return
+        places = self._places(version.id)
+        if not any(self.can(READ, e, p) for e, p, _kind in places):
+            raise NotFoundError(f"artifact '{wire_id}' not found")
+        if action == READ:
+            return
+        source = next(((e, p) for e, p, kind in places if kind == COLLECTION_SEQUENCE), None)
+        if source is None or not self.can(action, *source):
+            raise AuthorizationError(f"you may not {action} artifact '{wire_id}'")

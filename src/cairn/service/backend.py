@@ -4,6 +4,7 @@ It calls the service use cases in-process over ``$CAIRN_DIR/cairn.db`` (SQLite) 
 blob store ``$CAIRN_DIR/blobs``, which is also where ``ingest_file`` copies a draft's
 files, so logged bytes are stored once. Entities are irrelevant to where blobs live here
 (one store, deduplicated across entities); the server backend scopes them per entity.
+The store has one user, the owner of its files, so every use case runs as ``LOCAL``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from cairn.service import (
     ttl,
     versions,
 )
+from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.store import open_store
@@ -76,13 +78,13 @@ class EmbeddedBackend:
         job_type: str | None,
         config: dict[str, Any],
     ) -> RunInfo:
-        return runs.create_run(self._store, entity, project, run_id, name, job_type, config)
+        return runs.create_run(self._store, LOCAL, entity, project, run_id, name, job_type, config)
 
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None:
-        runs.finish_run(self._store, entity, project, run_id, exit_code)
+        runs.finish_run(self._store, LOCAL, entity, project, run_id, exit_code)
 
     def get_run(self, entity: str, project: str, run_id: str) -> RunInfo:
-        return runs.get_run(self._store, entity, project, run_id)
+        return runs.get_run(self._store, LOCAL, entity, project, run_id)
 
     # bytes in
 
@@ -153,40 +155,42 @@ class EmbeddedBackend:
     # versions
 
     def commit_version(self, request: CommitRequest) -> CommitResult:
-        return commit.commit_version(self._store, request, self._known)
+        return commit.commit_version(self._store, LOCAL, request, self._known)
 
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str
     ) -> VersionInfo:
-        return versions.resolve_version(self._store, entity, project, collection, selector)
+        return versions.resolve_version(self._store, LOCAL, entity, project, collection, selector)
 
     def latest_digest(self, entity: str, project: str, collection: str) -> tuple[str, str] | None:
-        return versions.latest_digest(self._store, entity, project, collection)
+        return versions.latest_digest(self._store, LOCAL, entity, project, collection)
 
     def get_version(self, version_id: str) -> VersionInfo:
-        return versions.get_version(self._store, version_id)
+        return versions.get_version(self._store, LOCAL, version_id)
 
     def read_manifest(self, version_id: str) -> bytes:
-        return versions.read_manifest(self._store, version_id)
+        return versions.read_manifest(self._store, LOCAL, version_id)
 
     def list_versions(
         self, entity: str, project: str, collection: str, cursor: str | None, per_page: int
     ) -> Page:
-        return versions.list_versions(self._store, entity, project, collection, cursor, per_page)
+        return versions.list_versions(
+            self._store, LOCAL, entity, project, collection, cursor, per_page
+        )
 
     def list_collections(
         self, entity: str, project: str, type_name: str | None
     ) -> list[CollectionInfo]:
-        return collections.list_collections(self._store, entity, project, type_name)
+        return collections.list_collections(self._store, LOCAL, entity, project, type_name)
 
     def get_collection(self, entity: str, project: str, name: str) -> CollectionInfo:
-        return collections.get_collection(self._store, entity, project, name)
+        return collections.get_collection(self._store, LOCAL, entity, project, name)
 
     def list_types(self, entity: str, project: str) -> list[TypeInfo]:
-        return collections.list_types(self._store, entity, project)
+        return collections.list_types(self._store, LOCAL, entity, project)
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
-        runs.record_use(self._store, entity, project, run_id, version_id)
+        runs.record_use(self._store, LOCAL, entity, project, run_id, version_id)
 
     # bytes out
 
@@ -234,43 +238,45 @@ class EmbeddedBackend:
     # the artifact surface: edits, links, deletion, lineage, history, registries, TTL
 
     def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:
-        return edits.edit_version(self._store, version_id, edit)
+        return edits.edit_version(self._store, LOCAL, version_id, edit)
 
     def delete_version(self, version_id: str, delete_aliases: bool) -> None:
-        deletion.delete_version(self._store, version_id, delete_aliases)
+        deletion.delete_version(self._store, LOCAL, version_id, delete_aliases)
 
     def link_version(
         self, version_id: str, entity: str, project: str, collection: str, aliases: Sequence[str]
     ) -> VersionInfo:
-        return links.link_version(self._store, version_id, entity, project, collection, aliases)
+        return links.link_version(
+            self._store, LOCAL, version_id, entity, project, collection, aliases
+        )
 
     def unlink_version(self, version_id: str, entity: str, project: str, collection: str) -> None:
-        links.unlink_version(self._store, version_id, entity, project, collection)
+        links.unlink_version(self._store, LOCAL, version_id, entity, project, collection)
 
     def list_links(self, version_id: str, limit: int) -> list[VersionInfo]:
-        return links.list_links(self._store, version_id, limit)
+        return links.list_links(self._store, LOCAL, version_id, limit)
 
     def edit_collection(
         self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
     ) -> CollectionInfo:
-        return edits.edit_collection(self._store, entity, project, name, description, tags)
+        return edits.edit_collection(self._store, LOCAL, entity, project, name, description, tags)
 
     def delete_collection(self, entity: str, project: str, name: str) -> None:
-        edits.delete_collection(self._store, entity, project, name)
+        edits.delete_collection(self._store, LOCAL, entity, project, name)
 
     def lineage(self, version_id: str) -> Lineage:
-        return lineage.lineage(self._store, version_id)
+        return lineage.lineage(self._store, LOCAL, version_id)
 
     def run_versions(self, entity: str, project: str, run_id: str, used: bool) -> list[VersionInfo]:
-        return lineage.run_versions(self._store, entity, project, run_id, used)
+        return lineage.run_versions(self._store, LOCAL, entity, project, run_id, used)
 
     def log_history(
         self, entity: str, project: str, run_id: str, step: int | None, data: dict[str, Any]
     ) -> int | None:
-        return history.log_history(self._store, entity, project, run_id, step, data)
+        return history.log_history(self._store, LOCAL, entity, project, run_id, step, data)
 
     def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
-        return history.read_history(self._store, entity, project, run_id)
+        return history.read_history(self._store, LOCAL, entity, project, run_id)
 
     def create_registry(
         self,
@@ -281,14 +287,14 @@ class EmbeddedBackend:
         artifact_types: Sequence[str] | None,
     ) -> RegistryInfo:
         return registries.create_registry(
-            self._store, organization, name, visibility, description, artifact_types
+            self._store, LOCAL, organization, name, visibility, description, artifact_types
         )
 
     def get_registry(self, organization: str | None, name: str) -> RegistryInfo:
-        return registries.get_registry(self._store, organization, name)
+        return registries.get_registry(self._store, LOCAL, organization, name)
 
     def list_registries(self, organization: str | None) -> list[RegistryInfo]:
-        return registries.list_registries(self._store, organization)
+        return registries.list_registries(self._store, LOCAL, organization)
 
     def edit_registry(
         self,
@@ -299,17 +305,17 @@ class EmbeddedBackend:
         artifact_types: Sequence[str] | None,
     ) -> RegistryInfo:
         return registries.edit_registry(
-            self._store, organization, name, description, visibility, artifact_types
+            self._store, LOCAL, organization, name, description, visibility, artifact_types
         )
 
     def delete_registry(self, organization: str | None, name: str) -> None:
-        registries.delete_registry(self._store, organization, name)
+        registries.delete_registry(self._store, LOCAL, organization, name)
 
     def set_default_ttl(self, entity: str, project: str | None, seconds: int | None) -> None:
-        ttl.set_default_ttl(self._store, entity, project, seconds)
+        ttl.set_default_ttl(self._store, LOCAL, entity, project, seconds)
 
     def get_default_ttl(self, entity: str, project: str | None) -> int | None:
-        return ttl.get_default_ttl(self._store, entity, project)
+        return ttl.get_default_ttl(self._store, LOCAL, entity, project)
 
     def close(self) -> None:
         if self._statcache is not None:

@@ -3,7 +3,8 @@
 The protocol's listings serve the SDK (newest first, keyset cursors); a person browsing
 wants other orders and jumps to page N, and a search box over names, aliases, tags and
 metadata keys. Each call costs a fixed number of queries whatever the page size; results
-are the protocol's wire models or small frozen dataclasses, never rows.
+are the protocol's wire models or small frozen dataclasses, never rows. Every call shows
+only what its caller may read: a listing or a search leaves the rest out.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from cairn.db.models import (
     Tag,
     Version,
 )
+from cairn.errors import NotFoundError
 from cairn.protocol import CollectionInfo, VersionInfo
+from cairn.service.authz import READ, Gate
+from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.registries import scope
 from cairn.service.store import Store
@@ -66,16 +70,27 @@ class SearchHit:
     matched: str
 
 
-def list_projects(store: Store, limit: int = MAX_PAGE) -> list[ProjectRow]:
-    """Up to ``limit`` projects of the store, by entity then project name. Raises nothing."""
+def list_projects(
+    store: Store, caller: Caller, entity: str | None = None, limit: int = MAX_PAGE
+) -> list[ProjectRow]:
+    """Up to ``limit`` projects the caller may read (of ``entity`` only, when given), by
+    entity then project name. Raises nothing."""
     query = (
         select(Entity.name, Project.name, Project.created_at)
         .join(Project, Project.entity_id == Entity.id)
         .order_by(Entity.name, Project.name)
-        .limit(limit)
     )
+    if entity is not None:
+        query = query.where(Entity.name == entity)
+    found: list[ProjectRow] = []
     with store.db.read() as session:
-        return [ProjectRow(e, p, iso(created)) for e, p, created in session.execute(query)]
+        gate = Gate(session, store, caller)
+        for e, p, created in session.execute(query):
+            if gate.can(READ, e, p):
+                found.append(ProjectRow(e, p, iso(created)))
+                if len(found) >= limit:
+                    break
+    return found
 
 
 def _check_page(offset: int, limit: int) -> None:
@@ -85,6 +100,7 @@ def _check_page(offset: int, limit: int) -> None:
 
 def version_page(
     store: Store,
+    caller: Caller,
     entity: str,
     project: str,
     collection: str,
@@ -97,7 +113,7 @@ def version_page(
     ``limit`` of them from ``offset``.
 
     Raises:
-        CommError: the collection does not exist.
+        CommError: the collection does not exist, or the caller cannot read it.
         ValueError: an unknown ``sort`` or a bad page.
     """
     if sort not in SORT_KEYS:
@@ -112,6 +128,8 @@ def version_page(
     order = [column.desc(), Membership.index.desc()] if descending else [column, Membership.index]
     entity = scope(store, entity, project)
     with store.db.read() as session:
+        if not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"artifact collection '{entity}/{project}/{collection}' not found")
         ref = require_collection(session, entity, project, collection)
         query = (
             select(Membership.index, Version)
@@ -136,6 +154,7 @@ class CollectionPage:
 
 def collection_page(
     store: Store,
+    caller: Caller,
     entity: str,
     project: str,
     type_name: str | None = None,
@@ -146,7 +165,7 @@ def collection_page(
     ``type_name`` when given), by name, ``limit`` of them from ``offset``.
 
     Raises:
-        CommError: the project does not exist.
+        CommError: the project does not exist, or the caller cannot read it.
         ValueError: a bad page.
     """
     _check_page(offset, limit)
@@ -158,6 +177,8 @@ def collection_page(
         .exists()
     )
     with store.db.read() as session:
+        if not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"project '{entity}/{project}' not found")
         project_row = require_project(session, entity, project)
         query = (
             select(Collection, ArtifactType.name)
@@ -209,9 +230,10 @@ def _version_hits(
     return hits[:limit]
 
 
-def search(store: Store, text: str, limit: int = 50) -> list[SearchHit]:
+def search(store: Store, caller: Caller, text: str, limit: int = 50) -> list[SearchHit]:
     """Collections whose name, and versions whose alias, tag or metadata key contains
-    ``text`` (case-insensitive), up to ``limit`` of each kind.
+    ``text`` (case-insensitive), up to ``limit`` of each kind, of the projects the caller
+    may read.
 
     Raises: ValueError for empty ``text`` or a bad ``limit``.
     """
@@ -270,4 +292,5 @@ def search(store: Store, text: str, limit: int = 50) -> list[SearchHit]:
             if key is not None and len(meta_rows) < limit:
                 meta_rows.append((vid, key))
         hits += _version_hits(session, "metadata", meta_rows, limit)
-    return hits
+        gate = Gate(session, store, caller)
+        return [hit for hit in hits if gate.can(READ, hit.entity, hit.project)]

@@ -1,10 +1,15 @@
-"""Collection and type use cases: list a project's collections and types, get one collection."""
+"""Collection and type use cases: list a project's collections and types, get one collection.
+
+Each reads a project, so each checks that its caller may read that project first.
+"""
 
 from __future__ import annotations
 
 from cairn.db import repositories as repo
 from cairn.errors import NotFoundError
 from cairn.protocol import CollectionInfo, TypeInfo
+from cairn.service.authz import READ, Gate
+from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.registries import scope
 from cairn.service.store import Store
@@ -12,17 +17,19 @@ from cairn.service.views import CollectionRef, collection_infos
 
 
 def list_collections(
-    store: Store, entity: str, project: str, type_name: str | None
+    store: Store, caller: Caller, entity: str, project: str, type_name: str | None
 ) -> list[CollectionInfo]:
     """The collections of a project, by name; only those of ``type_name`` when given
     (an unknown type gives an empty list). Collections with no live version (all deleted)
     are not listed. A registry project is looked up in the organization's entity.
 
     Raises:
-        CommError: ``"project '<entity>/<project>' not found"``.
+        CommError: ``"project '<entity>/<project>' not found"`` (also when the caller
+            cannot read it).
     """
     entity = scope(store, entity, project)
     with store.db.read() as session:
+        _require_readable(Gate(session, store, caller), entity, project)
         project_row = require_project(session, entity, project)
         types = {row.id: row.name for row in repo.list_types(session, project_row.id)}
         type_id = None
@@ -37,30 +44,44 @@ def list_collections(
         return [info for info in collection_infos(session, refs) if info.version_count]
 
 
-def get_collection(store: Store, entity: str, project: str, name: str) -> CollectionInfo:
+def get_collection(
+    store: Store, caller: Caller, entity: str, project: str, name: str
+) -> CollectionInfo:
     """The collection ``entity/project/name`` (hidden once every version of it is deleted).
 
     Raises:
-        CommError: ``"artifact collection '<entity>/<project>/<name>' not found"``.
+        CommError: ``"artifact collection '<entity>/<project>/<name>' not found"`` (also
+            when the caller cannot read the project).
     """
     entity = scope(store, entity, project)
     with store.db.read() as session:
+        if not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"artifact collection '{entity}/{project}/{name}' not found")
         info = collection_infos(session, [require_collection(session, entity, project, name)])[0]
     if not info.version_count:
         raise NotFoundError(f"artifact collection '{entity}/{project}/{name}' not found")
     return info
 
 
-def list_types(store: Store, entity: str, project: str) -> list[TypeInfo]:
+def list_types(store: Store, caller: Caller, entity: str, project: str) -> list[TypeInfo]:
     """The artifact types of a project, by name.
 
     Raises:
-        CommError: ``"project '<entity>/<project>' not found"``.
+        CommError: ``"project '<entity>/<project>' not found"`` (also when the caller
+            cannot read it).
     """
     entity = scope(store, entity, project)
     with store.db.read() as session:
+        _require_readable(Gate(session, store, caller), entity, project)
         project_row = require_project(session, entity, project)
         return [
             TypeInfo(entity=entity, project=project, name=row.name)
             for row in repo.list_types(session, project_row.id)
         ]
+
+
+def _require_readable(gate: Gate, entity: str, project: str) -> None:
+    """Raises: NotFoundError ``"project '<entity>/<project>' not found"`` when the caller
+    may not read the project (the same words as for a project that does not exist)."""
+    if not gate.can(READ, entity, project):
+        raise NotFoundError(f"project '{entity}/{project}' not found")

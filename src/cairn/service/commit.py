@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,15 +30,12 @@ from cairn.core.digest import (
     normalize_digest_algorithm,
 )
 from cairn.core.manifest import Manifest
-from cairn.core.metadata import validate_metadata
 from cairn.core.names import (
-    is_version_alias,
-    validate_aliases,
     validate_artifact_name,
     validate_entity_name,
     validate_project_name,
-    validate_tags,
 )
+from cairn.core.paths import validate_entry_path
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -51,34 +48,18 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest, CommitResult
-from cairn.service import history, store_state
+from cairn.service import fields, history, store_state
+from cairn.service.authz import WRITE, Gate
+from cairn.service.caller import Caller
+from cairn.service.fields import LATEST
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.lookup import require_run
+from cairn.service.registries import refuse_direct_log
 from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.service.views import CollectionRef, version_infos
 
-LATEST = "latest"
-MAX_ALIAS_LENGTH = 128
 # Wire value of ttlDurationSeconds meaning "inherit" (spec §4.12); None means the same.
 TTL_INHERIT = -1
-
-
-def user_aliases(aliases: Sequence[str]) -> list[str]:
-    """The aliases to store: validated, ``vN`` dropped silently, ``latest`` dropped (it is
-    always moved anyway), duplicates removed keeping the first.
-
-    Raises:
-        ValueError: an alias contains ``/`` or ``:``, is empty or longer than 128 characters.
-    """
-    result = []
-    for alias in validate_aliases(list(aliases)):
-        if not 1 <= len(alias) <= MAX_ALIAS_LENGTH:
-            raise ValueError(
-                f"Invalid alias {alias!r}: aliases must be 1 to {MAX_ALIAS_LENGTH} characters long"
-            )
-        if alias != LATEST and not is_version_alias(alias):
-            result.append(alias)
-    return list(dict.fromkeys(result))
 
 
 def _ttl(seconds: int | None) -> tuple[int | None, bool]:
@@ -101,13 +82,16 @@ def _check_manifest(
     (except those ``known`` stored: digests by algorithm, see ``known_blobs``).
 
     Raises:
-        ValueError: the manifest is malformed, an entry digest is not a valid digest, or
-            the artifact digest does not match the manifest.
+        ValueError: the manifest is malformed, an entry path is not a safe normal path
+            (``core.paths.validate_entry_path``), an entry digest is not a valid digest,
+            or the artifact digest does not match the manifest.
         CommError: a stored entry's blob is not in the store (naming the entry's path).
     """
     manifest = request.manifest
     if manifest is None:  # else the caller in this process made the JSON and digest from it
         manifest = Manifest.from_json(request.manifest_bytes())
+        for path in manifest.entries:
+            validate_entry_path(path)
         expected = manifest.digest(entry_algorithm(digest_algorithm))
         if request.digest != expected:
             raise ValueError(
@@ -137,7 +121,7 @@ def _check_manifest(
                             f"Invalid digest for artifact entry '{path}': {exc}"
                         ) from None
                 first_path[blob] = path
-    missing = store.blobs.missing(list(first_path))
+    missing = store.blobs_of(request.entity).missing(list(first_path))
     for blob, path in first_path.items():
         if blob in missing:
             raise CommError(
@@ -214,14 +198,10 @@ def _prepare(
     store: Store, request: CommitRequest, known: KnownBlobs | None, epoch: int
 ) -> _Prepared:
     """Validate the request and store its manifest blob (see ``commit_version`` errors)."""
-    validate_entity_name(request.entity)
-    validate_project_name(request.project)
-    validate_artifact_name(request.collection)
-    if not request.type:
-        raise ValueError("Artifact type must not be empty")
-    aliases = user_aliases(request.aliases)
-    tags = validate_tags(list(request.tags))
-    metadata = validate_metadata(request.metadata)
+    aliases = fields.user_aliases(request.aliases, store.limits)
+    tags = fields.tags(request.tags, store.limits)
+    fields.description(request.description, store.limits)
+    metadata = fields.metadata(request.metadata, store.limits)
     digest_algorithm = normalize_digest_algorithm(request.digest_algorithm)
     content = None
     if not _relogs_latest(store, request, digest_algorithm):
@@ -247,7 +227,8 @@ def _store_content(
 ) -> _Content:
     """Check the manifest (``_check_manifest``) and store its bytes as a blob."""
     manifest = _check_manifest(store, request, digest_algorithm, known)
-    manifest_blob = store.blobs.put_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
+    blobs = store.blobs_of(request.entity)
+    manifest_blob = blobs.put_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
     return _Content(manifest_blob.digest, manifest.size, len(manifest.entries))
 
 
@@ -317,25 +298,46 @@ def _add_version(
     return version
 
 
+def _check_names(request: CommitRequest) -> None:
+    validate_entity_name(request.entity)
+    validate_project_name(request.project)
+    validate_artifact_name(request.collection)
+    fields.artifact_type(request.type)
+
+
+def _authorize(gate: Gate, request: CommitRequest) -> None:
+    refuse_direct_log(gate, request.entity, request.project)
+    gate.require(WRITE, request.entity, request.project)
+
+
 def commit_version(
-    store: Store, request: CommitRequest, known: KnownBlobs | None = None
+    store: Store, caller: Caller, request: CommitRequest, known: KnownBlobs | None = None
 ) -> CommitResult:
     """Commit ``request`` as the next version of its collection, or no-op on equal digest.
 
-    The collection (and its entity, project and type) is created on first use. Blobs
-    ``known`` stored in the store's current generation are not looked for again.
+    The collection (and its project and type) is created on first use. Blobs ``known``
+    stored in the store's current generation are not looked for again. The caller needs
+    the ``write`` role on the project, checked before anything is stored and again in the
+    transaction that adds the version.
 
     Raises:
-        ValueError: invalid names, aliases, tags, metadata or manifest; a digest that does
-            not match the manifest; a collection name taken by another type.
+        ValueError: invalid names, type, aliases, tags, description, metadata or manifest
+            (over a limit of ``store.limits`` included); a digest that does not match the
+            manifest; a collection name taken by another type.
+        NotFoundError: the caller cannot read the project (or its registry).
+        AuthorizationError: the caller may read but not write it, or it is a registry
+            project (versions enter a registry only by linking).
         CommError: a stored entry's blob is missing, or ``request.run_id`` names no run of
             the project.
         OSError: the manifest blob cannot be written.
     """
+    _check_names(request)
     with store.db.read() as session:
+        _authorize(Gate(session, store, caller), request)
         epoch = store_state.gc_epoch(session)
     prepared = _prepare(store, request, known, epoch)
     with store.db.write() as session:
+        _authorize(Gate(session, store, caller), request)
         collected = store_state.gc_epoch(session) != epoch
         ref = _lock_collection(session, store, request)
         run_pk = None
@@ -362,6 +364,6 @@ def commit_version(
             index, created = version.index, True
             repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])
             repo.add_tags(session, version.id, prepared.tags)
-        session.flush()
+        fields.check_totals(session, ref.row.id, version.id, store.limits)
         info = version_infos(session, ref, [(index, version)])[0]
     return CommitResult(version=info, created=created)

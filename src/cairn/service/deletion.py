@@ -22,6 +22,8 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
+from cairn.service.authz import WRITE, Gate
+from cairn.service.caller import Caller
 from cairn.service.lookup import require_version
 from cairn.service.store import Store
 
@@ -66,15 +68,18 @@ def retire_version(session: Session, version: Version) -> None:
     restore_latest(session, touched)
 
 
-def delete_version(store: Store, version_id: str, delete_aliases: bool) -> None:
-    """Soft-delete a source version and, with it, its links.
+def delete_version(store: Store, caller: Caller, version_id: str, delete_aliases: bool) -> None:
+    """Soft-delete a source version and, with it, its links (``write`` on its source project).
 
     Raises:
-        CommError: the version does not exist (or is already deleted); it has aliases and
-            ``delete_aliases`` is False (the message lists them; nothing is changed).
+        CommError: the version does not exist (or is already deleted, or the caller cannot
+            read it); it has aliases and ``delete_aliases`` is False (the message lists
+            them; nothing is changed).
+        AuthorizationError: the caller may read it but not write to its source project.
     """
     with store.db.write() as session:
         version = require_version(session, version_id)
+        Gate(session, store, caller).require_version(version, WRITE, version_id)
         if version.state == STATE_DELETED:
             raise NotFoundError(f"artifact '{version_id}' not found")
         held = list(session.scalars(select(Alias.alias).where(Alias.version_id == version.id)))

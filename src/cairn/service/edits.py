@@ -15,8 +15,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from cairn.core.metadata import validate_metadata
-from cairn.core.names import validate_tags
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -30,8 +28,11 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CollectionInfo, VersionEdit, VersionInfo
-from cairn.service.commit import LATEST, user_aliases
+from cairn.service import fields
+from cairn.service.authz import READ, WRITE, Gate
+from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
+from cairn.service.fields import LATEST
 from cairn.service.links import linked_to_registry
 from cairn.service.lookup import require_collection, require_version
 from cairn.service.registries import scope
@@ -55,30 +56,41 @@ def _checked_ttl(seconds: int | None) -> tuple[int | None, bool] | None:
     return seconds, False
 
 
-def edit_version(store: Store, version_id: str, edit: VersionEdit) -> VersionInfo:
+def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdit) -> VersionInfo:
     """Apply ``edit`` to a committed version; return it as seen through the edit's collection.
 
+    The caller must be able to read the version and write to the collection it edits it
+    through (its aliases there; the description, metadata, tags and TTL it shares with
+    all its links).
+
     Raises:
-        ValueError: invalid metadata, tags, aliases or TTL; a TTL on a version linked into
-            a registry. Nothing is changed.
+        ValueError: invalid metadata, tags, aliases, description or TTL (over a limit of
+            ``store.limits`` included); a TTL on a version linked into a registry. Nothing
+            is changed.
         TypeError: metadata of an unsupported type.
-        CommError: the version or the collection does not exist, or the version is not a
-            member of that collection.
+        CommError: the version or the collection does not exist (or the caller cannot
+            read it), or the version is not a member of that collection.
+        AuthorizationError: the caller may not write to the collection.
     """
-    metadata = validate_metadata(edit.metadata)
-    tags_add = validate_tags(list(edit.tags_to_add))
-    tags_remove = list(edit.tags_to_remove)
+    limits = store.limits
+    metadata = fields.metadata(edit.metadata, limits)
+    fields.description(edit.description, limits)
+    tags_add = fields.tags(edit.tags_to_add, limits)
+    tags_remove = fields.bounded(edit.tags_to_remove, limits.max_tags, "tags")
     add = list(dict.fromkeys(a for a in edit.aliases_to_add if a == LATEST))
-    add += user_aliases([a for a in edit.aliases_to_add if a != LATEST])
-    remove = [a for a in user_aliases([a for a in edit.aliases_to_remove if a != LATEST])]
+    add += fields.user_aliases([a for a in edit.aliases_to_add if a != LATEST], limits)
+    remove = fields.user_aliases([a for a in edit.aliases_to_remove if a != LATEST], limits)
     if LATEST in edit.aliases_to_remove:
         remove.append(LATEST)
     ttl = _checked_ttl(edit.ttl_duration_seconds)
     entity = scope(store, edit.entity, edit.project)
     with store.db.write() as session:
+        gate = Gate(session, store, caller)
         version = require_version(session, version_id)
+        gate.require_version(version, READ, version_id)
         if version.state != STATE_COMMITTED:
             raise NotFoundError(f"artifact '{version_id}' not found")
+        gate.require(WRITE, entity, edit.project)
         ref = require_collection(session, entity, edit.project, edit.collection)
         index = session.scalars(
             select(Membership.index).where(
@@ -113,12 +125,13 @@ def edit_version(store: Store, version_id: str, edit: VersionEdit) -> VersionInf
         if ttl is not None:
             version.ttl_duration_seconds, version.ttl_is_inherited = ttl
         version.updated_at = utcnow()
-        session.flush()
+        fields.check_totals(session, ref.row.id, version.id, limits)
         return version_infos(session, ref, [(index, version)])[0]
 
 
 def edit_collection(
     store: Store,
+    caller: Caller,
     entity: str,
     project: str,
     name: str,
@@ -128,12 +141,15 @@ def edit_collection(
     """Replace a collection's description and tags.
 
     Raises:
-        ValueError: an invalid tag (nothing changed).
-        CommError: the collection does not exist.
+        ValueError: an invalid tag or description, or too many tags (nothing changed).
+        CommError: the collection does not exist (or the caller cannot read it);
+            AuthorizationError: the caller may not write to it.
     """
-    wanted = validate_tags(list(tags))
+    wanted = fields.tags(tags, store.limits)
+    fields.description(description, store.limits)
     entity = scope(store, entity, project)
     with store.db.write() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
         ref = require_collection(session, entity, project, name)
         current = {
             row.name: row
@@ -156,15 +172,17 @@ def edit_collection(
         return collection_infos(session, [ref])[0]
 
 
-def delete_collection(store: Store, entity: str, project: str, name: str) -> None:
+def delete_collection(store: Store, caller: Caller, entity: str, project: str, name: str) -> None:
     """Delete a collection: a sequence's versions are deleted (and so their links); a
     portfolio loses its links only. Its indices are never reused.
 
     Raises:
-        CommError: the collection does not exist.
+        CommError: the collection does not exist (or the caller cannot read it);
+            AuthorizationError: the caller may not write to it.
     """
     entity = scope(store, entity, project)
     with store.db.write() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
         ref = require_collection(session, entity, project, name)
         collection = ref.row
         if collection.kind == COLLECTION_SEQUENCE:

@@ -16,6 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cairn.db.models import RunHistory, utcnow
+from cairn.errors import NotFoundError
+from cairn.service.authz import READ, WRITE, Gate
+from cairn.service.caller import Caller
 from cairn.service.lookup import require_run
 from cairn.service.store import Store
 
@@ -40,13 +43,20 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_history(
-    store: Store, entity: str, project: str, run_id: str, step: int | None, data: dict[str, Any]
+    store: Store,
+    caller: Caller,
+    entity: str,
+    project: str,
+    run_id: str,
+    step: int | None,
+    data: dict[str, Any],
 ) -> int | None:
     """Record ``data`` at ``step`` (see module doc); returns the step used or None if ignored.
 
     Raises:
         ValueError: ``data`` is not a dict with string keys, or ``step`` is negative.
-        CommError: the run does not exist.
+        CommError: the run does not exist, or the caller cannot read its project;
+            AuthorizationError: the caller may not write to it.
     """
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise ValueError("Run.log expects a dict with string keys")
@@ -54,6 +64,7 @@ def log_history(
         raise ValueError(f"step must be a non-negative integer, got {step!r}")
     values = _json_safe(data)
     with store.db.write() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
         run = require_run(session, entity, project, run_id)
         last = last_step(session, run.id)
         if step is None:
@@ -70,13 +81,17 @@ def log_history(
         return step
 
 
-def read_history(store: Store, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
+def read_history(
+    store: Store, caller: Caller, entity: str, project: str, run_id: str
+) -> list[dict[str, Any]]:
     """Every row of the run's history by step, each with ``_step``.
 
     Raises:
-        CommError: the run does not exist.
+        CommError: the run does not exist, or the caller cannot read its project.
     """
     with store.db.read() as session:
+        if not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"run '{entity}/{project}/{run_id}' not found")
         run = require_run(session, entity, project, run_id)
         rows = session.scalars(
             select(RunHistory).where(RunHistory.run_id == run.id).order_by(RunHistory.step)

@@ -28,7 +28,9 @@ class Limits:
     - ``max_metadata_bytes`` / ``max_metadata_depth``: a version's metadata, serialised as
       JSON, and how deeply its objects and lists nest.
     - ``max_page``: items in one page of a listing, and in one list argument (file names,
-      blobs asked for at once); a larger page is cut to it, a longer list refused.
+      aliases, tags); a larger page is cut to it, a longer list refused.
+    - ``max_blob_list``: blobs one request asks about (which to upload, where to fetch
+      them): a version's files go in one request up to this many.
     - ``graphql_max_depth`` / ``graphql_max_cost``: how deeply a GraphQL query nests, and
       its estimated cost (each field counts once per item of every list around it),
       refused before it runs.
@@ -43,6 +45,7 @@ class Limits:
     max_metadata_bytes: int = MAX_METADATA_BYTES
     max_metadata_depth: int = MAX_METADATA_DEPTH
     max_page: int = 1000
+    max_blob_list: int = 100_000
     graphql_max_depth: int = 15
     graphql_max_cost: int = 50_000
     rate_limit: float | None = None

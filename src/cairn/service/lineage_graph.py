@@ -5,6 +5,8 @@ of several. Upstream of a version is the run that logged it, upstream of a run t
 versions it used; downstream the other way round. Each node gets its signed distance
 (``layer``: negative upstream, 0 the version itself), so a layout can put it in a column.
 One query per hop and direction, whatever the fan-out; ``max_nodes`` bounds the result.
+Only runs and versions the caller may read are nodes, and the walk never passes through
+another: a hidden run does not connect what it used to what it logged.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from cairn.db.models import (
     RunInput,
     Version,
 )
+from cairn.service.authz import READ, Gate
+from cairn.service.caller import Caller
 from cairn.service.lookup import require_version
 from cairn.service.store import Store
 
@@ -106,17 +110,28 @@ def _step(session: Session, kind: str, keys: set[int], upstream: bool) -> list[t
     return [(int(a), int(b)) for a, b in session.execute(query)]
 
 
-def lineage_graph(store: Store, version_id: str, hops: int = 4, max_nodes: int = 60) -> Graph:
-    """Runs and committed versions up to ``hops`` edges up- and downstream of a version.
+def _readable(gate: Gate, node: Node) -> bool:
+    if node.kind == RUN:
+        return gate.can(READ, node.entity, node.project)
+    return gate.can_read_version(node.key)
+
+
+def lineage_graph(
+    store: Store, caller: Caller, version_id: str, hops: int = 4, max_nodes: int = 60
+) -> Graph:
+    """Runs and committed versions the caller may read, up to ``hops`` edges up- and
+    downstream of a version.
 
     Raises:
-        CommError: the version does not exist.
+        CommError: the version does not exist, or the caller cannot read it.
         ValueError: ``hops`` or ``max_nodes`` below 1.
     """
     if hops < 1 or max_nodes < 1:
         raise ValueError(f"hops and max_nodes must be at least 1, got {hops}, {max_nodes}")
     with store.db.read() as session:
+        gate = Gate(session, store, caller)
         start = require_version(session, version_id)
+        gate.require_version(start, READ, version_id)
         nodes = {(ARTIFACT, n.key): n for n in _version_nodes(session, {start.id}, 0)}
         edges: set[tuple[tuple[str, int], tuple[str, int]]] = set()
         truncated = False
@@ -134,7 +149,8 @@ def lineage_graph(store: Store, version_id: str, hops: int = 4, max_nodes: int =
                     truncated = True
                     fresh = set(sorted(fresh)[:room])
                 maker = _run_nodes if other == RUN else _version_nodes
-                nodes.update({(other, n.key): n for n in maker(session, fresh, layer)})
+                found = [n for n in maker(session, fresh, layer) if _readable(gate, n)]
+                nodes.update({(other, n.key): n for n in found})
                 for a, b in pairs:
                     if (other, b) in nodes and (frontier_kind, a) in nodes:
                         mine, theirs = (frontier_kind, a), (other, b)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cairn.core.names import validate_artifact_name, validate_entity_name, validate_project_name
+from cairn.core.registry import REGISTRY_PREFIX, is_registry_project
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_PORTFOLIO,
@@ -31,16 +32,13 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import VersionInfo
-from cairn.service.commit import LATEST, user_aliases
+from cairn.service import fields
+from cairn.service.authz import READ, WRITE, Gate
+from cairn.service.caller import Caller
 from cairn.service.deletion import restore_latest
+from cairn.service.fields import LATEST
 from cairn.service.lookup import collection_ref, require_collection, require_version
-from cairn.service.registries import (
-    REGISTRY_PREFIX,
-    check_type_allowed,
-    is_registry_project,
-    require_registry,
-    scope,
-)
+from cairn.service.registries import check_type_allowed, require_registry, scope
 from cairn.service.store import Store
 from cairn.service.views import CollectionRef, version_infos
 
@@ -49,6 +47,7 @@ MAX_LINKS = 500
 
 def link_version(
     store: Store,
+    caller: Caller,
     version_id: str,
     entity: str,
     project: str,
@@ -57,18 +56,27 @@ def link_version(
 ) -> VersionInfo:
     """Link a committed version into a portfolio; returns the link as seen through it.
 
+    The caller must be able to read the version and write to the target (for a registry,
+    the ``member`` role there).
+
     Raises:
-        ValueError: invalid names or aliases; the target is a sequence, or a portfolio of
-            another type; the registry does not accept the version's type.
-        CommError: the version does not exist, is deleted, or the registry does not exist.
+        ValueError: invalid names or aliases (too many included); the target is a
+            sequence, or a portfolio of another type; the registry does not accept the
+            version's type.
+        CommError: the version does not exist, is deleted, or the caller cannot read it;
+            the registry does not exist or the caller cannot read it.
+        AuthorizationError: the caller may not write to the target.
     """
     entity = scope(store, validate_entity_name(entity), validate_project_name(project))
     validate_artifact_name(collection)
-    wanted = user_aliases(aliases)
+    wanted = fields.user_aliases(aliases, store.limits)
     with store.db.write() as session:
+        gate = Gate(session, store, caller)
         version = require_version(session, version_id)
+        gate.require_version(version, READ, version_id)
         if version.state != STATE_COMMITTED:
             raise NotFoundError(f"artifact '{version_id}' not found")
+        gate.require(WRITE, entity, project)
         type_name = session.get_one(ArtifactType, version.type_id).name
         if is_registry_project(project):
             registry_name = project[len(REGISTRY_PREFIX) :]
@@ -108,20 +116,25 @@ def link_version(
             session.add(member)
         row.updated_at = now
         repo.set_aliases(session, row.id, version.id, [LATEST, *wanted])
-        session.flush()
+        fields.check_totals(session, row.id, version.id, store.limits)
         ref = CollectionRef(row=row, entity=entity, project=project, type_name=type_name)
         return version_infos(session, ref, [(member.index, version)])[0]
 
 
-def unlink_version(store: Store, version_id: str, entity: str, project: str, name: str) -> None:
+def unlink_version(
+    store: Store, caller: Caller, version_id: str, entity: str, project: str, name: str
+) -> None:
     """Remove a version's membership and aliases in a portfolio; nothing else changes.
 
     Raises:
         ValueError: the collection is a sequence (the version's own), not a portfolio.
-        CommError: no such collection, or the version is not linked into it.
+        CommError: no such collection (or the caller cannot read it), or the version is
+            not linked into it.
+        AuthorizationError: the caller may not write to the portfolio.
     """
     entity = scope(store, entity, project)
     with store.db.write() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
         version = require_version(session, version_id)
         ref = require_collection(session, entity, project, name)
         if ref.row.kind == COLLECTION_SEQUENCE:
@@ -144,14 +157,19 @@ def unlink_version(store: Store, version_id: str, entity: str, project: str, nam
         restore_latest(session, {ref.row.id})
 
 
-def list_links(store: Store, version_id: str, limit: int = MAX_LINKS) -> list[VersionInfo]:
-    """The version as seen through each portfolio it is linked into, oldest link first.
+def list_links(
+    store: Store, caller: Caller, version_id: str, limit: int = MAX_LINKS
+) -> list[VersionInfo]:
+    """The version as seen through each portfolio it is linked into that the caller may
+    read, oldest link first.
 
     Raises:
-        CommError: the version does not exist.
+        CommError: the version does not exist, or the caller cannot read it.
     """
     with store.db.read() as session:
+        gate = Gate(session, store, caller)
         version = require_version(session, version_id)
+        gate.require_version(version, READ, version_id)
         if version.state != STATE_COMMITTED:
             return []
         query = (
@@ -164,6 +182,8 @@ def list_links(store: Store, version_id: str, limit: int = MAX_LINKS) -> list[Ve
         infos = []
         for index, collection in session.execute(query).all():
             ref = collection_ref(session, collection)
+            if not gate.can(READ, ref.entity, ref.project):
+                continue
             infos.extend(version_infos(session, ref, [(index, version)]))
         return infos
 

@@ -6,6 +6,7 @@ Every use case resolves its ``entity/project/...`` arguments through these helpe
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cairn.core.digest import decode_artifact_id
@@ -64,3 +65,14 @@ def require_version(session: Session, version_id: str) -> Version:
     if row is None:
         raise NotFoundError(f"artifact '{version_id}' not found")
     return row
+
+
+def source_entity(session: Session, version: Version) -> str:
+    """The name of the entity whose sequence the version was logged into (its bytes live
+    in that entity's blob area on a server)."""
+    return session.scalars(
+        select(Entity.name)
+        .join(Project, Project.entity_id == Entity.id)
+        .join(Collection, Collection.project_id == Project.id)
+        .where(Collection.id == version.collection_id)
+    ).one()

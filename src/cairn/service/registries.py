@@ -17,28 +17,42 @@ from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64
 from cairn.core.names import validate_artifact_type
+from cairn.core.registry import REGISTRY_PREFIX, is_registry_project
 from cairn.db import repositories as repo
 from cairn.db.models import Alias, Collection, Membership, Project, Registry, utcnow
-from cairn.errors import NotFoundError
+from cairn.errors import AuthorizationError, NotFoundError
 from cairn.protocol import RegistryInfo
+from cairn.service.authz import MANAGE, READ, Gate
+from cairn.service.caller import Caller
 from cairn.service.store import Store
 from cairn.service.views import iso
 
-REGISTRY_PREFIX = "wandb-registry-"
 CORE_REGISTRIES = ("model", "dataset")
 VISIBILITIES = ("organization", "restricted")
 MAX_REGISTRY_NAME = 113
 _FORBIDDEN = set("/\\#?%:\r\n")
 
 
-def is_registry_project(project: str) -> bool:
-    """True for ``wandb-registry-<name>`` (the bare prefix is not a registry, spec §3.7)."""
-    return project.startswith(REGISTRY_PREFIX) and len(project) > len(REGISTRY_PREFIX)
-
-
 def scope(store: Store, entity: str, project: str) -> str:
     """The entity a path really lives in: the organization's for a registry project."""
     return store.organization if is_registry_project(project) else entity
+
+
+def refuse_direct_log(gate: Gate, entity: str, project: str) -> None:
+    """Versions and runs enter a registry only by linking: refuse to log or run into
+    ``project`` when it is a registry project (of the organization or, by its name, of any
+    other entity, where it could pass for one).
+
+    Raises: NotFoundError (the caller cannot read it), AuthorizationError (it can).
+    """
+    if not is_registry_project(project):
+        return
+    owner = scope(gate.store, entity, project)
+    gate.require(READ, owner, project)
+    raise AuthorizationError(
+        f"Cannot log into '{project}': versions enter a registry only by linking "
+        "(log them to a team or user project, then link them)"
+    )
 
 
 def validate_registry_name(name: str) -> str:
@@ -149,6 +163,7 @@ def check_type_allowed(registry: Registry, name: str, type_name: str) -> None:
 
 def create_registry(
     store: Store,
+    caller: Caller,
     organization: str | None,
     name: str,
     visibility: str,
@@ -159,7 +174,8 @@ def create_registry(
 
     Raises:
         ValueError: invalid name, visibility or type; the registry already exists.
-        CommError: an unknown organization.
+        CommError: an unknown organization; NotFoundError / AuthorizationError: the caller
+            does not manage the organization.
     """
     _check_organization(store, organization)
     name = validate_registry_name(name)
@@ -167,22 +183,26 @@ def create_registry(
     for type_name in artifact_types or []:
         validate_artifact_type(type_name, "registry")
     with store.db.write() as session:
+        Gate(session, store, caller).require(MANAGE, store.organization)
         if _find(session, store, name) is not None:
             raise ValueError(f"Registry '{name}' already exists")
         project, row = _create(session, store, name, visibility, description, artifact_types)
         return _info(store, project, row)
 
 
-def get_registry(store: Store, organization: str | None, name: str) -> RegistryInfo:
-    """Raises: CommError for an unknown organization or registry; ValueError for a bad name."""
+def get_registry(store: Store, caller: Caller, organization: str | None, name: str) -> RegistryInfo:
+    """Raises: CommError for an unknown organization or registry, or one the caller
+    cannot read; ValueError for a bad name."""
     _check_organization(store, organization)
     name = validate_registry_name(name)
     with store.db.write() as session:
-        return _info(store, *require_registry(session, store, name))
+        found = require_registry(session, store, name)
+        Gate(session, store, caller).require(READ, store.organization, REGISTRY_PREFIX + name)
+        return _info(store, *found)
 
 
-def list_registries(store: Store, organization: str | None) -> list[RegistryInfo]:
-    """Every registry of the organization (core ones included), by name.
+def list_registries(store: Store, caller: Caller, organization: str | None) -> list[RegistryInfo]:
+    """The registries of the organization (core ones included) the caller may read, by name.
 
     Raises: CommError for an unknown organization.
     """
@@ -190,16 +210,22 @@ def list_registries(store: Store, organization: str | None) -> list[RegistryInfo
     with store.db.write() as session:
         for core in CORE_REGISTRIES:
             require_registry(session, store, core)
+        gate = Gate(session, store, caller)
         query = (
             select(Project, Registry)
             .join(Registry, Registry.project_id == Project.id)
             .order_by(Project.name)
         )
-        return [_info(store, project, row) for project, row in session.execute(query)]
+        return [
+            _info(store, project, row)
+            for project, row in session.execute(query)
+            if gate.can(READ, store.organization, project.name)
+        ]
 
 
 def edit_registry(
     store: Store,
+    caller: Caller,
     organization: str | None,
     name: str,
     description: str | None,
@@ -212,7 +238,8 @@ def edit_registry(
 
     Raises:
         ValueError: invalid visibility or type, or a saved type missing from ``artifact_types``.
-        CommError: unknown organization or registry.
+        CommError: unknown organization or registry (or one the caller cannot read);
+            AuthorizationError: the caller does not manage it.
     """
     _check_organization(store, organization)
     name = validate_registry_name(name)
@@ -221,6 +248,7 @@ def edit_registry(
         validate_artifact_type(type_name, "registry")
     with store.db.write() as session:
         project, row = require_registry(session, store, name)
+        Gate(session, store, caller).require(MANAGE, store.organization, project.name)
         if artifact_types is not None:
             removed = [t for t in row.artifact_types if t not in artifact_types]
             if removed:
@@ -235,15 +263,17 @@ def edit_registry(
         return _info(store, project, row)
 
 
-def delete_registry(store: Store, organization: str | None, name: str) -> None:
+def delete_registry(store: Store, caller: Caller, organization: str | None, name: str) -> None:
     """Delete a registry: its links and aliases go; the linked source versions stay.
 
-    Raises: CommError for an unknown organization or registry.
+    Raises: CommError for an unknown organization or registry (or one the caller cannot
+    read); AuthorizationError: the caller does not manage it.
     """
     _check_organization(store, organization)
     name = validate_registry_name(name)
     with store.db.write() as session:
         project, row = require_registry(session, store, name)
+        Gate(session, store, caller).require(MANAGE, store.organization, project.name)
         collection_ids = list(
             session.scalars(select(Collection.id).where(Collection.project_id == project.id))
         )

@@ -17,8 +17,9 @@ from cairn.config import Settings
 from cairn.db.engine import Database, create_db_engine, sqlite_url
 from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
+from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.server_store import BlobArea
+from cairn.storage.server_store import BlobArea, ServerStore
 
 DB_FILE = "cairn.db"
 BLOBS_DIR = "blobs"
@@ -30,14 +31,28 @@ MANIFEST_ALGORITHM = "md5"
 class Store:
     """Everything a use case needs; shared by all calls of one backend.
 
-    ``blobs`` is a ``LocalBlobStore`` in embedded mode and for a server's directory store,
-    or a server's S3 area; the use cases that work on files (ingest, fsck, gc) need the
-    former and get it from ``local_blobs()``.
+    ``blobs`` is the embedded store's one ``LocalBlobStore``, or on a server the
+    organization's area; the use cases that work on files (ingest, fsck, gc) need the
+    former and get it from ``local_blobs()``. A server also has ``server_blobs``, whose
+    per-entity areas (``blobs_of``) the use cases reach only after authorizing the caller
+    for that entity, so no request makes lasting state for an entity it may not use.
+    ``limits`` are what a request and a version may cost (``cairn.service.limits``).
     """
 
     db: Database
     blobs: BlobArea
     organization: str
+    limits: Limits = DEFAULT_LIMITS
+    server_blobs: ServerStore | None = None
+
+    def blobs_of(self, entity: str) -> BlobArea:
+        """The blob area of ``entity``: on a server its own, else the one store.
+
+        Raises: CommError (on a server, a name that cannot be an entity's).
+        """
+        if self.server_blobs is None:
+            return self.blobs
+        return self.server_blobs.area(entity)
 
     def local_blobs(self) -> LocalBlobStore:
         """The blob store as a directory. Raises: StoreError (the blobs are not local)."""

@@ -23,6 +23,8 @@ from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version, utcnow
 from cairn.errors import NotFoundError
 from cairn.service import store_state
+from cairn.service.authz import READ, WRITE, Gate
+from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
 from cairn.service.links import linked_to_registry
 from cairn.service.store import Store, open_store
@@ -41,14 +43,17 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def set_default_ttl(store: Store, entity: str, project: str | None, seconds: int | None) -> None:
+def set_default_ttl(
+    store: Store, caller: Caller, entity: str, project: str | None, seconds: int | None
+) -> None:
     """Set the TTL inherited by versions of ``entity`` (or of one of its projects).
 
-    ``seconds`` None clears the default (a project then inherits its entity's). The entity
-    and project are created if they do not exist yet.
+    ``seconds`` None clears the default (a project then inherits its entity's). The
+    project (and, in the embedded store, the entity) is created if it does not exist yet.
 
     Raises:
         ValueError: invalid names, or ``seconds`` not positive.
+        NotFoundError / AuthorizationError: the caller may not write to it.
     """
     validate_entity_name(entity)
     if project is not None:
@@ -56,6 +61,7 @@ def set_default_ttl(store: Store, entity: str, project: str | None, seconds: int
     if seconds is not None and seconds <= 0:
         raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
     with store.db.write() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
         if project is None:
             repo.get_or_create_entity(
                 session, store.organization, entity
@@ -65,13 +71,14 @@ def set_default_ttl(store: Store, entity: str, project: str | None, seconds: int
             project_row.default_ttl_seconds = seconds
 
 
-def get_default_ttl(store: Store, entity: str, project: str | None) -> int | None:
+def get_default_ttl(store: Store, caller: Caller, entity: str, project: str | None) -> int | None:
     """The default TTL set on ``entity`` (or on one project, without the entity fallback).
 
     Raises:
-        CommError: the entity or project does not exist.
+        CommError: the entity or project does not exist, or the caller cannot read it.
     """
     with store.db.read() as session:
+        Gate(session, store, caller).require(READ, entity, project)
         if project is None:
             row = session.scalars(select(Entity).where(Entity.name == entity)).one_or_none()
             if row is None:

@@ -1,39 +1,78 @@
-"""Who a signed-in web UI session belongs to.
+"""Web UI sessions, kept on the server so that signing out really ends them.
 
-Signing in to the web UI checks an API key once (``accounts.authenticate``); the session
-cookie then names only the key's public id, never its secret. Each request maps that id
-back to its user here, so revoking the key ends every session opened with it.
+Signing in checks an API key once (``accounts.authenticate``) and opens a session: a
+random token whose SHA-256 is stored with the key's public id and an expiry. The cookie
+carries the token (signed by the UI); every request maps it back to its row and the key's
+user, so signing out (the row is deleted), revoking the key (its rows are deleted) or
+expiry ends the session everywhere, including copies of the cookie.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+import hashlib
+import secrets
 
-from cairn.db.models import ApiKey, Entity, EntityRole
+from sqlalchemy import delete, select
+
+from cairn.db.models import UiSession, utcnow
 from cairn.errors import AuthenticationError
-from cairn.service.authz import ADMIN, Principal
+from cairn.service.accounts import authenticate, caller_for_key_id
+from cairn.service.caller import Caller
 from cairn.service.store import Store
 
+SESSION_SECONDS = 7 * 24 * 3600
 
-def principal_for_key_id(store: Store, key_id: str) -> Principal:
-    """The user of the live API key whose public id is ``key_id``.
 
-    Raises:
-        AuthenticationError: no such key, or it has been revoked.
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def open_session(store: Store, api_key: str, seconds: int = SESSION_SECONDS) -> tuple[str, Caller]:
+    """Check ``api_key`` and open a session for its user; return the session's token (the
+    only copy: it goes into the cookie) and the caller. Expired sessions are dropped.
+
+    Raises: AuthenticationError (malformed, unknown or revoked key).
+    """
+    caller = authenticate(store, api_key)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with store.db.write() as session:
+        session.execute(delete(UiSession).where(UiSession.expires_at < now))
+        session.add(
+            UiSession(
+                token_hash=_hash(token),
+                key_id=caller.key_id,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=seconds),
+            )
+        )
+    return token, caller
+
+
+def session_caller(store: Store, token: str) -> Caller:
+    """The user of the live session ``token``.
+
+    Raises: AuthenticationError (no such session: signed out, expired, or its key revoked).
     """
     with store.db.read() as session:
-        row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
-        if row is None or row.revoked_at is not None:
+        row = session.scalars(
+            select(UiSession).where(UiSession.token_hash == _hash(token))
+        ).one_or_none()
+        if row is None or _aware(row.expires_at) <= utcnow():
             raise AuthenticationError("session expired: sign in again")
-        user = session.get_one(Entity, row.user_id)
-        org = session.scalars(select(Entity).where(Entity.name == store.organization)).first()
-        role = (
-            None
-            if org is None
-            else session.scalars(
-                select(EntityRole.role).where(
-                    EntityRole.user_id == user.id, EntityRole.entity_id == org.id
-                )
-            ).first()
-        )
-        return Principal(user_id=user.id, name=user.name, key_id=key_id, is_admin=role == ADMIN)
+        key_id = row.key_id
+    try:
+        return caller_for_key_id(store, key_id)
+    except AuthenticationError:
+        raise AuthenticationError("session expired: sign in again") from None
+
+
+def close_session(store: Store, token: str) -> None:
+    """Sign out: the session ``token`` stops working at once (a no-op if it did already)."""
+    with store.db.write() as session:
+        session.execute(delete(UiSession).where(UiSession.token_hash == _hash(token)))

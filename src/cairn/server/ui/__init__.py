@@ -40,18 +40,14 @@ def mount(app: FastAPI, source: UiSource) -> None:
 
 def server_source(state: ServerState) -> UiSource:
     """The UI source of a server's ``ServerState`` (visitors must sign in)."""
-    return UiSource(
-        store=state.store, store_for=state.for_entity, secret=state.config.secret, signin=True
-    )
+    return UiSource(store=state.store, secret=state.config.secret, signin=True)
 
 
 def create_ui_app(store: Store) -> FastAPI:
     """The app of ``cairn ui``: the UI alone over an embedded ``store``, answering only
     requests addressed to a loopback host name (no DNS rebinding onto it)."""
     app = FastAPI(title="Cairn UI", docs_url=None, redoc_url=None, openapi_url=None)
-    source = UiSource(
-        store=store, store_for=lambda _entity: store, secret=secrets.token_bytes(32), signin=False
-    )
+    source = UiSource(store=store, secret=secrets.token_bytes(32), signin=False)
     mount(app, source)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS)
     return app

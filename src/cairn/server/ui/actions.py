@@ -1,9 +1,10 @@
 """The web UI's forms: sign in and out (server only), add or remove aliases and tags.
 
-Every POST checks the visitor's CSRF token first. Signing in checks the API key once
-with ``accounts.authenticate`` and keeps only its public id in the session cookie.
-Edits go through ``service.edits.edit_version`` with the same checks as the API's
-``PATCH /versions/{id}``: read the version, write the collection it is seen through.
+Every POST checks the visitor's CSRF token first. Signing in checks the API key once and
+opens a server-side session (``cairn.service.ui_sessions``) whose token the cookie
+carries; signing out closes it on the server. Edits go through
+``service.edits.edit_version`` for the visitor, which checks what the API's
+``PATCH /versions/{id}`` checks: read the version, write the collection it is seen through.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from cairn.server.ui.security import (
     set_session_cookie,
 )
 from cairn.server.ui.web import UiRoute, VisitorDep, signer_of, ui_source
-from cairn.service import edits
-from cairn.service.accounts import authenticate
+from cairn.service import edits, ui_sessions
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 FormText = Annotated[str, Form()]
@@ -78,19 +78,24 @@ def login(
     if not signer.csrf_ok(request, csrf_token):
         return _login_form(request, target, "This form has expired: try again.", 403)
     try:
-        principal = authenticate(source.store, api_key.strip())
+        token, _caller = ui_sessions.open_session(source.store, api_key.strip())
     except AuthenticationError:
         return _login_form(request, target, "Invalid or revoked API key.", 401)
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(request, response, signer.session_value(principal.key_id))
+    set_session_cookie(request, response, signer.session_value(token))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
-    if not signer_of(request).csrf_ok(request, csrf_token):
+    signer = signer_of(request)
+    if not signer.csrf_ok(request, csrf_token):
         return _login_form(request, "/", "This form has expired: try again.", 403)
-    response = RedirectResponse("/login" if ui_source(request).signin else "/", status_code=303)
+    source = ui_source(request)
+    token = signer.session_token(request)
+    if source.signin and token is not None:
+        ui_sessions.close_session(source.store, token)
+    response = RedirectResponse("/login" if source.signin else "/", status_code=303)
     clear_session_cookie(response)
     return response
 
@@ -105,9 +110,9 @@ def _edit(
     visitor.check_csrf(csrf_token)
     entity, project, type_name, name, version = path
     info = resolve(visitor, entity, project, type_name, name, version)
-    visitor.access.require_write(entity, project)
     edits.edit_version(
-        visitor.access.store,
+        visitor.store,
+        visitor.caller,
         info.id,
         VersionEdit(
             entity=entity,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +24,7 @@ from cairn.protocol import VersionInfo
 from cairn.server.ui.manifests import FileTree
 from cairn.server.ui.pages import PER_PAGE, V, _pages, resolve
 from cairn.server.ui.web import UiRoute, Visitor, VisitorDep, page
-from cairn.service import versions
+from cairn.service import files, versions
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 
@@ -50,8 +49,10 @@ TABLE_ROWS = 50
 
 
 def _tree(visitor: Visitor, info: VersionInfo) -> FileTree:
-    store = visitor.source.store_for(info.source_entity)
-    return visitor.source.manifests.tree(info.id, lambda: versions.read_manifest(store, info.id))
+    def read() -> bytes:
+        return versions.read_manifest(visitor.store, visitor.caller, info.id)
+
+    return visitor.source.manifests.tree(info.id, read)
 
 
 def _entry(visitor: Visitor, info: VersionInfo, path: str) -> ManifestEntry:
@@ -63,27 +64,8 @@ def _entry(visitor: Visitor, info: VersionInfo, path: str) -> ManifestEntry:
 
 def _read(visitor: Visitor, info: VersionInfo, entry: ManifestEntry, limit: int | None) -> bytes:
     """The entry's bytes (the first ``limit`` of them when given)."""
-    loose = visitor.source.loose_blob(info.source_entity, entry.digest, entry.algorithm())
-    if loose is not None:
-        with open(loose, "rb") as handle:
-            return handle.read() if limit is None else handle.read(limit)
-    stream = visitor.source.blob_stream(info.source_entity, entry.digest, entry.algorithm())
-    if stream is not None:
-        return _first_bytes(stream, limit)
-    data = visitor.source.store_for(info.source_entity).blobs.read_bytes(
-        entry.digest, entry.algorithm()
-    )
-    return data if limit is None else data[:limit]
-
-
-def _first_bytes(chunks: Iterator[bytes], limit: int | None) -> bytes:
-    """The first ``limit`` bytes of a stream (all of it for None), reading no further."""
-    data = bytearray()
-    for chunk in chunks:
-        data += chunk
-        if limit is not None and len(data) >= limit:
-            break
-    return bytes(data if limit is None else data[:limit])
+    found = files.file_bytes(visitor.store, visitor.caller, info.id)
+    return found.read(entry.digest, entry.algorithm(), limit)
 
 
 def kind_of(entry: ManifestEntry) -> str:
@@ -246,13 +228,16 @@ def download(
         "content-security-policy": "default-src 'none'; sandbox",
         "cache-control": "private",
     }
-    loose = visitor.source.loose_blob(info.source_entity, entry.digest, entry.algorithm())
+    found = files.file_bytes(visitor.store, visitor.caller, info.id)
+    loose = found.loose_path(entry.digest, entry.algorithm())
     if loose is not None:
         return FileResponse(loose, media_type="application/octet-stream", headers=headers)
-    stream = visitor.source.blob_stream(info.source_entity, entry.digest, entry.algorithm())
+    stream = found.stream(entry.digest, entry.algorithm())
     if stream is not None:
         headers["content-length"] = str(entry.size)
         return StreamingResponse(stream, media_type="application/octet-stream", headers=headers)
     return Response(
-        _read(visitor, info, entry, None), media_type="application/octet-stream", headers=headers
+        found.read(entry.digest, entry.algorithm()),
+        media_type="application/octet-stream",
+        headers=headers,
     )

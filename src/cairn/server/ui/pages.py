@@ -2,7 +2,8 @@
 registries and search. URLs follow W&B's (``/{entity}/{project}/artifacts/{type}/{name}/
 {version}``, ``/orgs/{org}/registry/{name}``) beside the reserved top-level routes; the
 ``entity`` convertor never matches a reserved name, so these pages cannot shadow an API.
-Each page checks what the visitor may read first, then reads through ``cairn.service``.
+Each page reads through ``cairn.service`` calls made for the visitor, which leave out or
+refuse (as "not found") what it may not read.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from fastapi import APIRouter, Query
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from cairn.core.registry import REGISTRY_PREFIX
 from cairn.errors import NotFoundError
 from cairn.protocol import VersionInfo
 from cairn.server.ui.graph import layout
 from cairn.server.ui.render import url_collection, url_run, url_version
 from cairn.server.ui.web import UiRoute, VisitorDep, page
-from cairn.service import browse, collections, lineage, links, registries, runs, versions
+from cairn.service import browse, collections, lineage, links, registries, rights, runs, versions
 from cairn.service.accounts import RESERVED_NAMES
-from cairn.service.lineage_graph import RUN, Graph, Node, lineage_graph
-from cairn.service.registries import REGISTRY_PREFIX
+from cairn.service.lineage_graph import RUN, Node, lineage_graph
 
 PER_PAGE = 50
 _RESERVED = sorted(RESERVED_NAMES | {"artifactsV2", "docs", "redoc", "openapi.json", "orgs"})
@@ -58,8 +59,7 @@ def _pages(total: int, offset: int, limit: int) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep) -> Response:
-    access = visitor.access
-    found = [p for p in browse.list_projects(access.store) if access.can_read(p.entity, p.project)]
+    found = browse.list_projects(visitor.store, visitor.caller)
     grouped: dict[str, list[browse.ProjectRow]] = {}
     for row in found:
         if not row.project.startswith(REGISTRY_PREFIX):
@@ -68,22 +68,12 @@ def home(visitor: VisitorDep) -> Response:
 
 
 def _registries(visitor: VisitorDep) -> list[Any]:
-    access = visitor.access
-    return [
-        r
-        for r in registries.list_registries(access.store, None)
-        if access.can_read(access.store.organization, r.full_name)
-    ]
+    return list(registries.list_registries(visitor.store, visitor.caller, None))
 
 
 @router.get(E, response_class=HTMLResponse)
 def entity_page(entity: str, visitor: VisitorDep) -> Response:
-    access = visitor.access
-    found = [
-        p
-        for p in browse.list_projects(access.store)
-        if p.entity == entity and access.can_read(p.entity, p.project)
-    ]
+    found = browse.list_projects(visitor.store, visitor.caller, entity)
     if not found:
         raise NotFoundError(f"'{entity}' not found")
     return page(visitor, "entity.html", entity=entity, projects=found)
@@ -107,12 +97,11 @@ def type_page(
 def _project(
     visitor: VisitorDep, entity: str, project: str, type_name: str | None, offset: int
 ) -> Response:
-    visitor.access.require_read(entity, project)
-    store = visitor.access.store
-    types = collections.list_types(store, entity, project)
+    store, caller = visitor.store, visitor.caller
+    types = collections.list_types(store, caller, entity, project)
     if type_name is not None and type_name not in {t.name for t in types}:
         raise NotFoundError(f"artifact type '{type_name}' not found in '{entity}/{project}'")
-    found = browse.collection_page(store, entity, project, type_name, offset, PER_PAGE)
+    found = browse.collection_page(store, caller, entity, project, type_name, offset, PER_PAGE)
     return page(
         visitor,
         "project.html",
@@ -142,13 +131,12 @@ def collection_page(
     order: str = "desc",
     offset: int = Query(0, ge=0),
 ) -> Response:
-    visitor.access.require_read(entity, project)
-    store = visitor.access.store
-    info = collections.get_collection(store, entity, project, name)
+    store, caller = visitor.store, visitor.caller
+    info = collections.get_collection(store, caller, entity, project, name)
     if info.type != type:
         raise NotFoundError(f"artifact collection '{entity}/{project}/{name}' not found")
     found = browse.version_page(
-        store, entity, project, name, sort, order != "asc", offset, PER_PAGE
+        store, caller, entity, project, name, sort, order != "asc", offset, PER_PAGE
     )
     return page(
         visitor,
@@ -160,7 +148,7 @@ def collection_page(
         sort=sort,
         order="asc" if order == "asc" else "desc",
         pages=_pages(found.total, offset, PER_PAGE),
-        can_write=visitor.access.can_write(entity, project),
+        can_write=rights.may_write(store, caller, entity, project),
     )
 
 
@@ -171,8 +159,7 @@ def resolve(
 
     Raises: NotFoundError (not readable, absent, or of another type).
     """
-    visitor.access.require_read(entity, project)
-    info = versions.resolve_version(visitor.access.store, entity, project, name, version)
+    info = versions.resolve_version(visitor.store, visitor.caller, entity, project, name, version)
     if info.type != type:
         raise NotFoundError(f"artifact '{entity}/{project}/{name}:{version}' not found")
     return info
@@ -183,26 +170,18 @@ def version_page(
     entity: str, project: str, type: str, name: str, version: str, visitor: VisitorDep
 ) -> Response:
     info = resolve(visitor, entity, project, type, name, version)
-    access = visitor.access
-    store = access.store
-    linked = [
-        v for v in links.list_links(store, info.id, 100) if access.can_read(v.entity, v.project)
-    ]
-    source_readable = access.can_read(info.source_entity, info.source_project)
-    runs_of = lineage.lineage(store, info.id)
+    store, caller = visitor.store, visitor.caller
+    runs_of = lineage.lineage(store, caller, info.id)
     return page(
         visitor,
         "version.html",
         tab="overview",
         v=info,
-        links=linked,
-        source_readable=source_readable,
-        logged_by=runs_of.logged_by
-        if runs_of.logged_by
-        and access.can_read(runs_of.logged_by.entity, runs_of.logged_by.project)
-        else None,
-        used_by=[r for r in runs_of.used_by if access.can_read(r.entity, r.project)],
-        can_write=access.can_write(entity, project),
+        links=links.list_links(store, caller, info.id, 100),
+        source_readable=rights.may_read(store, caller, info.source_entity, info.source_project),
+        logged_by=runs_of.logged_by,
+        used_by=runs_of.used_by,
+        can_write=rights.may_write(store, caller, entity, project),
         snippet=f"{info.entity}/{info.project}/{info.collection}:v{info.version_index}",
     )
 
@@ -218,15 +197,7 @@ def lineage_page(
     entity: str, project: str, type: str, name: str, version: str, visitor: VisitorDep
 ) -> Response:
     info = resolve(visitor, entity, project, type, name, version)
-    access = visitor.access
-    graph = lineage_graph(access.store, info.id)
-    visible = [n for n in graph.nodes if n.layer == 0 or access.can_read(n.entity, n.project)]
-    keys = {(n.kind, n.key) for n in visible}
-    graph = Graph(
-        nodes=visible,
-        edges=[e for e in graph.edges if e[0] in keys and e[1] in keys],
-        truncated=graph.truncated,
-    )
+    graph = lineage_graph(visitor.store, visitor.caller, info.id)
     return page(
         visitor,
         "lineage.html",
@@ -240,19 +211,14 @@ def lineage_page(
 
 @router.get(E + "/{project}/runs/{run_id}", response_class=HTMLResponse)
 def run_page(entity: str, project: str, run_id: str, visitor: VisitorDep) -> Response:
-    access = visitor.access
-    access.require_read(entity, project)
-    run = runs.get_run(access.store, entity, project, run_id)
-
-    def readable(found: list[VersionInfo]) -> list[VersionInfo]:
-        return [v for v in found if access.can_read(v.entity, v.project)]
-
+    store, caller = visitor.store, visitor.caller
+    run = runs.get_run(store, caller, entity, project, run_id)
     return page(
         visitor,
         "run.html",
         run=run,
-        logged=readable(lineage.run_versions(access.store, entity, project, run_id, False)),
-        used=readable(lineage.run_versions(access.store, entity, project, run_id, True)),
+        logged=lineage.run_versions(store, caller, entity, project, run_id, False),
+        used=lineage.run_versions(store, caller, entity, project, run_id, True),
     )
 
 
@@ -269,14 +235,12 @@ def registry_page(
     selectionPath: str | None = None,
     version: str | None = None,
 ) -> Response:
-    access = visitor.access
-    store = access.store
+    store, caller = visitor.store, visitor.caller
     if org != store.organization:
         raise NotFoundError(f"organization '{org}' not found")
     project = REGISTRY_PREFIX + registry
-    access.require_read(store.organization, project)
-    info = registries.get_registry(store, None, registry)
-    found = collections.list_collections(store, store.organization, project, None)
+    info = registries.get_registry(store, caller, None, registry)
+    found = collections.list_collections(store, caller, store.organization, project, None)
     if selectionPath:
         chosen = next((c for c in found if selectionPath.endswith("/" + c.name)), None)
         if chosen is None:
@@ -290,8 +254,7 @@ def registry_page(
 
 @router.get("/ui/search", response_class=HTMLResponse)
 def search_page(visitor: VisitorDep, q: str = "") -> Response:
-    access = visitor.access
     hits = []
     if q.strip():
-        hits = [h for h in browse.search(access.store, q) if access.can_read(h.entity, h.project)]
+        hits = browse.search(visitor.store, visitor.caller, q)
     return page(visitor, "search.html", q=q, hits=hits)

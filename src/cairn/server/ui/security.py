@@ -3,9 +3,10 @@
 - Every response carries a Content-Security-Policy that allows scripts, styles and
   images from this origin only (no inline script), ``X-Content-Type-Options: nosniff``,
   ``X-Frame-Options: DENY`` and ``Referrer-Policy: same-origin``.
-- Signing in (server only) sets ``cairn_session``: the API key's public id, signed with
-  itsdangerous under a key derived from the server secret; HttpOnly, SameSite=Lax,
-  Secure over HTTPS, expiring after ``SESSION_SECONDS``. The key's secret is never stored.
+- Signing in (server only) sets ``cairn_session``: the token of a server-side session
+  (``cairn.service.ui_sessions``), signed with itsdangerous under a key derived from the
+  server secret; HttpOnly, SameSite=Lax, Secure over HTTPS, expiring with the session.
+  Signing out deletes the session on the server, so a copy of the cookie is worthless.
 - Every form carries a CSRF token equal to the signed random ``cairn_csrf`` cookie
   (HttpOnly, SameSite=Strict); a POST whose token does not match is refused.
 """
@@ -21,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cairn.service.ui_sessions import SESSION_SECONDS
+
 SESSION_COOKIE = "cairn_session"
 CSRF_COOKIE = "cairn_csrf"
 CSRF_FIELD = "csrf_token"
-SESSION_SECONDS = 7 * 24 * 3600
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,11 +69,12 @@ class Signer:
         self._session = URLSafeTimedSerializer(key, salt="cairn-ui-session")
         self._csrf = URLSafeTimedSerializer(key, salt="cairn-ui-csrf")
 
-    def session_value(self, key_id: str) -> str:
-        return self._session.dumps({"k": key_id})
+    def session_value(self, token: str) -> str:
+        return self._session.dumps({"s": token})
 
-    def session_key_id(self, request: Request) -> str | None:
-        """The key id of a valid, unexpired session cookie, else None."""
+    def session_token(self, request: Request) -> str | None:
+        """The session token of a validly signed, unexpired cookie, else None (whether
+        the session is still open is the server's to say)."""
         raw = request.cookies.get(SESSION_COOKIE)
         if not raw:
             return None
@@ -79,8 +82,8 @@ class Signer:
             data = self._session.loads(raw, max_age=SESSION_SECONDS)
         except BadSignature:
             return None
-        key_id = data.get("k") if isinstance(data, dict) else None
-        return key_id if isinstance(key_id, str) else None
+        token = data.get("s") if isinstance(data, dict) else None
+        return token if isinstance(token, str) else None
 
     def csrf_token(self, request: Request) -> tuple[str, bool]:
         """The visitor's CSRF token and whether it is new (to be set as a cookie)."""

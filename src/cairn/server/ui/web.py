@@ -3,8 +3,8 @@
 ``UiRoute`` turns the service's errors into HTML pages with the API's status codes
 (not readable or absent → 404, read-only → 403, bad input → 400, a blob missing from
 the store → 404) and an expired or missing session into a redirect to ``/login``.
-``visitor`` is the dependency every page takes: the ``Access`` of the caller and its
-CSRF token.
+``visitor`` is the dependency every page takes: who is calling (the signed-in user, or
+``LOCAL`` for ``cairn ui``) and its CSRF token.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from cairn.errors import AuthenticationError, AuthorizationError, CommError
 from cairn.server.ui.render import environment
 from cairn.server.ui.security import Signer, set_csrf_cookie
-from cairn.server.ui.source import Access, UiSource
-from cairn.service.ui_sessions import principal_for_key_id
+from cairn.server.ui.source import UiSource
+from cairn.service.caller import LOCAL, Caller
+from cairn.service.store import Store
+from cairn.service.ui_sessions import session_caller
 
 
 class SignInRequired(Exception):
@@ -36,14 +38,15 @@ class CsrfRefused(Exception):
 @dataclasses.dataclass(frozen=True)
 class Visitor:
     request: Request
-    access: Access
+    source: UiSource
+    caller: Caller
     signer: Signer
     csrf: str
     csrf_new: bool
 
     @property
-    def source(self) -> UiSource:
-        return self.access.source
+    def store(self) -> Store:
+        return self.source.store
 
     def check_csrf(self, submitted: str | None) -> None:
         """Raises: CsrfRefused when ``submitted`` is not this visitor's token."""
@@ -65,17 +68,17 @@ def get_visitor(request: Request) -> Visitor:
     """The visitor of a page. Raises: SignInRequired (server, no valid session)."""
     source = ui_source(request)
     signer = signer_of(request)
-    principal = None
+    caller = LOCAL
     if source.signin:
-        key_id = signer.session_key_id(request)
-        if key_id is None:
+        token = signer.session_token(request)
+        if token is None:
             raise SignInRequired
         try:
-            principal = principal_for_key_id(source.store, key_id)
+            caller = session_caller(source.store, token)
         except AuthenticationError:
             raise SignInRequired from None
     csrf, new = signer.csrf_token(request)
-    return Visitor(request, Access(source, principal), signer, csrf, new)
+    return Visitor(request, source, caller, signer, csrf, new)
 
 
 VisitorDep = Annotated[Visitor, Depends(get_visitor)]
@@ -85,13 +88,13 @@ def _render(
     request: Request, visitor: Visitor | None, template: str, status: int, context: dict[str, Any]
 ) -> HTMLResponse:
     source = ui_source(request)
-    principal = None if visitor is None else visitor.access.principal
+    caller = None if visitor is None or not source.signin else visitor.caller
     html = (
         environment()
         .get_template(template)
         .render(
             visitor=visitor,
-            user=None if principal is None else principal.name,
+            user=None if caller is None else caller.name,
             signin=source.signin,
             csrf=None if visitor is None else visitor.csrf,
             organization=source.store.organization,

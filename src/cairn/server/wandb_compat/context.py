@@ -1,22 +1,26 @@
 """What every resolver of the facade gets: the server state, the caller, the base URL.
 
-Also the one authorization helper set the resolvers use, so each of them authorizes
-exactly as the REST route of the same verb does (``cairn.service.authz``).
+Resolvers translate: each field, at any depth, is read through a ``cairn.service`` call
+made for ``Ctx.caller``, which checks what the caller may see. What it may not see is
+null (or left out of a list), never an error that would tell it exists.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeAlias
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar
 
 from graphql import GraphQLResolveInfo
 
+from cairn.errors import CommError
 from cairn.server.state import ServerState
-from cairn.service.authz import Principal
+from cairn.service.caller import Caller
 from cairn.service.store import Store
 
 # A resolver's ``info``; its context is the dict the endpoint builds ({"ctx": Ctx, ...}).
 Info: TypeAlias = GraphQLResolveInfo[dict[str, Any]]
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,17 +28,18 @@ class Ctx:
     """One GraphQL request: ``base_url`` is where signed URLs point (no trailing slash)."""
 
     state: ServerState
-    principal: Principal
+    caller: Caller
     base_url: str
 
     @property
     def store(self) -> Store:
-        """The organization-wide store (database; blob area of the organization)."""
+        """The server's store: every service call gets it, with ``caller``."""
         return self.state.store
 
-    def entity_store(self, entity: str) -> Store:
-        """The store whose blob area is ``entity``'s. Raises: CommError (bad name)."""
-        return self.state.for_entity(entity)
+    @property
+    def max_page(self) -> int:
+        """The most items one page of a list may hold."""
+        return self.state.config.limits.max_page
 
 
 def ctx(info: Info) -> Ctx:
@@ -46,3 +51,11 @@ def ctx(info: Info) -> Ctx:
 def obj(typename: str, **fields: Any) -> dict[str, Any]:
     """A GraphQL object as a dict (callable values are resolved lazily with their args)."""
     return {"__typename": typename, **fields}
+
+
+def or_none(read: Callable[[], T]) -> T | None:
+    """``read()``, or None when the service says the thing is not there for this caller."""
+    try:
+        return read()
+    except CommError:
+        return None

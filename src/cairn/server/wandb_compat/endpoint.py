@@ -41,7 +41,7 @@ from cairn.server.deps import StateDep
 from cairn.server.wandb_compat import resolvers
 from cairn.server.wandb_compat.context import Ctx
 from cairn.service.accounts import authenticate
-from cairn.service.authz import Principal
+from cairn.service.caller import Caller
 
 log = logging.getLogger("cairn.server.wandb_compat")
 router = APIRouter(include_in_schema=False)
@@ -67,7 +67,7 @@ def _credentials(request: Request) -> str:
     raise AuthenticationError("missing API key: send HTTP Basic 'api:<key>'")
 
 
-def principal_of(request: Request, state: Any) -> Principal:
+def caller_of(request: Request, state: Any) -> Caller:
     """The caller. Raises: AuthenticationError (→ 401)."""
     return authenticate(state.store, _credentials(request))
 
@@ -119,17 +119,17 @@ async def graphql(request: Request, state: StateDep) -> JSONResponse:
     """Execute one GraphQL request of the wandb client."""
     from starlette.concurrency import run_in_threadpool
 
+    caller = await run_in_threadpool(caller_of, request, state)
     try:
         body = await request.json()
         query = body["query"]
         variables = body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return _errors([GraphQLError("expected a JSON body {query, variables}")], 400)
-    principal = await run_in_threadpool(principal_of, request, state)
     base_url = (state.config.public_url or str(request.base_url)).rstrip("/")
-    ctx = Ctx(state=state, principal=principal, base_url=base_url)
+    ctx = Ctx(state=state, caller=caller, base_url=base_url)
     return await run_in_threadpool(_run, ctx, query, variables, body.get("operationName"))
 
 

@@ -1,6 +1,7 @@
-"""The root fields of the facade's schema: each authorizes, calls one service use case,
-and answers with ``views`` objects. Features the client may probe for are all off
-(``serverInfo.features`` is empty), so it sends its smallest documents.
+"""The root fields of the facade's schema: each calls the service use case of its verb
+for the request's caller (which checks what the caller may do) and answers with ``views``
+objects. Features the client may probe for are all off (``serverInfo.features`` is
+empty), so it sends its smallest documents.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from ariadne import InterfaceType, MutationType, QueryType
 
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
-from cairn.server.wandb_compat import drafts, views, writes
-from cairn.server.wandb_compat.context import Info, ctx, obj
-from cairn.service import deletion, edits, links, runs, versions
-from cairn.service.authz import READ, WRITE, authorize, authorize_version
+from cairn.server.wandb_compat import views, writes
+from cairn.server.wandb_compat.context import Info, ctx, obj, or_none
+from cairn.service import deletion, drafts, edits, links, runs, versions
+from cairn.service.fields import bounded
 from cairn.service.registries import scope
 
 log = logging.getLogger("cairn.server.wandb_compat")
@@ -33,7 +34,7 @@ def _collection_type(value: dict[str, Any], *_: Any) -> str:
 @query.field("viewer")
 def viewer(_obj: Any, info: Info) -> dict[str, Any]:
     c = ctx(info)
-    name = c.principal.name
+    name = c.caller.name
     return obj(
         "User",
         id=views.gid("User", name),
@@ -41,7 +42,7 @@ def viewer(_obj: Any, info: Info) -> dict[str, Any]:
         entity=name,
         username=name,
         email=None,
-        admin=c.principal.is_admin,
+        admin=c.caller.is_admin,
         flags="{}",
         teams={"edges": []},
         organizations=[views.org_obj(c)],
@@ -54,9 +55,9 @@ def server_info(_obj: Any, _info: Info) -> dict[str, Any]:
 
 
 @query.field("entity")
-def entity(_obj: Any, info: Info, name: str | None = None) -> dict[str, Any]:
+def entity(_obj: Any, info: Info, name: str | None = None) -> dict[str, Any] | None:
     c = ctx(info)
-    return views.entity_obj(c, name or c.principal.name)
+    return views.entity_obj(c, name or c.caller.name)
 
 
 @query.field("organization")
@@ -79,29 +80,17 @@ def project(
 def version_id(info: Info, artifact_id: str) -> str:
     """The version an artifact id names: a version id, or a committed draft's.
 
-    Raises: CommError (a draft not committed yet, or unknown).
+    Raises: CommError (a draft not committed yet, unknown, or not the caller's to read).
     """
-    parsed = drafts.parse_id(artifact_id)
-    if parsed is None:
-        return artifact_id
     c = ctx(info)
-    entity_name, hexdigest = parsed
-    store = c.entity_store(entity_name)
-    found = drafts.committed(store, drafts.load(store, hexdigest))
-    if found is None:
-        raise CommError(f"artifact '{artifact_id}' is not committed")
-    return found.id
+    return drafts.version_id(c.store, c.caller, artifact_id)
 
 
 @query.field("artifact")
 def artifact(_obj: Any, info: Info, id: str | None = None) -> Any:
     c = ctx(info)
-    try:
-        vid = version_id(info, id or "")
-        authorize_version(c.store, c.principal, vid, READ)
-        return views.artifact_obj(c, versions.get_version(c.store, vid))
-    except CommError:
-        return None
+    found = or_none(lambda: versions.get_version(c.store, c.caller, version_id(info, id or "")))
+    return None if found is None else views.artifact_obj(c, found)
 
 
 @query.field("artifactCollection")
@@ -122,13 +111,13 @@ def client_id_mapping(_obj: Any, _info: Info, clientID: str | None = None) -> An
 @mutation.field("upsertBucket")
 def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
-    entity_name = input.get("entityName") or c.principal.name
+    entity_name = input.get("entityName") or c.caller.name
     project_name = input.get("modelName") or "uncategorized"
     run_id = input.get("name") or _run_from_id(input.get("id"))
-    authorize(c.store, c.principal, entity_name, WRITE, project_name)
     config = _config(input.get("config"))
     run = runs.create_run(
-        c.entity_store(entity_name),
+        c.store,
+        c.caller,
         entity_name,
         project_name,
         run_id,
@@ -170,17 +159,16 @@ def create_run_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         input.get("projectName") or "",
         input.get("runName") or "",
     )
-    authorize(c.store, c.principal, e, WRITE, p)
+    runs.writable_run(c.store, c.caller, e, p, r)
     from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 
+    names = bounded(input.get("files") or [], c.max_page, "run files")
     files = [
         {
             "name": name,
-            "uploadUrl": sign_path(
-                c.state, c.base_url, f"{PREFIX}/runfile/{q(e)}/{q(p)}/{q(r)}/{q(name)}"
-            ),
+            "uploadUrl": sign_path(c, f"{PREFIX}/runfile/{q(e)}/{q(p)}/{q(r)}/{q(name)}"),
         }
-        for name in input.get("files") or []
+        for name in names
     ]
     return {"runID": views.gid("Run", f"{e}/{p}/{r}"), "uploadHeaders": [], "files": files}
 
@@ -189,7 +177,8 @@ def create_run_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
 def mark_run_files_uploaded(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     # Cairn keeps no run files (``transfers.put_run_file``): nothing to mark.
     c = ctx(info)
-    authorize(c.store, c.principal, input.get("entityName") or "", WRITE, input.get("projectName"))
+    e, p = input.get("entityName") or "", input.get("projectName") or ""
+    runs.writable_run(c.store, c.caller, e, p, input.get("runName") or "")
     return {"success": True}
 
 
@@ -205,24 +194,22 @@ def use_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     e, p, r = input.get("entityName") or "", input.get("projectName") or "", input.get("runName")
-    authorize_version(c.store, c.principal, vid, READ)
+    found = versions.get_version(c.store, c.caller, vid)
     if r:
-        authorize(c.store, c.principal, e, WRITE, p)
-        runs.record_use(c.entity_store(e), e, p, r, vid)
-    return {"artifact": views.artifact_obj(c, versions.get_version(c.store, vid))}
+        runs.record_use(c.store, c.caller, e, p, r, vid)
+    return {"artifact": views.artifact_obj(c, found)}
 
 
 @mutation.field("updateArtifact")
 def update_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
-    authorize_version(c.store, c.principal, vid, WRITE)
-    current = versions.get_version(c.store, vid)
+    current = versions.get_version(c.store, c.caller, vid)
     metadata = json.loads(input["metadata"]) if input.get("metadata") else current.metadata
     add: list[str] = []
     remove: list[str] = []
     if input.get("aliases") is not None:
-        wanted = {a["alias"] for a in input["aliases"]}
+        wanted = {a["alias"] for a in bounded(input["aliases"], c.max_page, "aliases")}
         add = sorted(wanted - set(current.aliases))
         remove = sorted(set(current.aliases) - wanted)
     edit = VersionEdit(
@@ -237,15 +224,14 @@ def update_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         tags_to_remove=[t["tagName"] for t in input.get("tagsToDelete") or [] if t.get("tagName")],
         ttl_duration_seconds=input.get("ttlDurationSeconds"),
     )
-    return {"artifact": views.artifact_obj(c, edits.edit_version(c.store, vid, edit))}
+    return {"artifact": views.artifact_obj(c, edits.edit_version(c.store, c.caller, vid, edit))}
 
 
 def _alias_edit(info: Info, input: dict[str, Any], adding: bool) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
-    authorize_version(c.store, c.principal, vid, WRITE)
-    current = versions.get_version(c.store, vid)
-    for alias in input["aliases"]:
+    current = versions.get_version(c.store, c.caller, vid)
+    for alias in bounded(input["aliases"], c.max_page, "aliases"):
         entity_name = alias.get("entityName") or current.entity
         project_name = alias.get("projectName") or current.project
         edit = VersionEdit(
@@ -257,7 +243,7 @@ def _alias_edit(info: Info, input: dict[str, Any], adding: bool) -> Any:
             aliases_to_add=[alias["alias"]] if adding else [],
             aliases_to_remove=[] if adding else [alias["alias"]],
         )
-        edits.edit_version(c.store, vid, edit)
+        edits.edit_version(c.store, c.caller, vid, edit)
     return {"success": True}
 
 
@@ -275,8 +261,7 @@ def delete_aliases(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
 def delete_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
-    authorize_version(c.store, c.principal, vid, WRITE)
-    deletion.delete_version(c.store, vid, bool(input.get("deleteAliases")))
+    deletion.delete_version(c.store, c.caller, vid, bool(input.get("deleteAliases")))
     return {"artifact": obj("Artifact", id=vid)}
 
 
@@ -285,12 +270,10 @@ def link_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input.get("artifactID") or "")
     target_project = input.get("projectName") or ""
-    target_entity = scope(c.store, input.get("entityName") or c.principal.name, target_project)
+    target_entity = scope(c.store, input.get("entityName") or c.caller.name, target_project)
     name = input.get("artifactPortfolioName") or ""
-    authorize_version(c.store, c.principal, vid, READ)
-    authorize(c.store, c.principal, target_entity, WRITE, target_project)
-    aliases = [a["alias"] for a in input.get("aliases") or []]
-    link = links.link_version(c.store, vid, target_entity, target_project, name, aliases)
+    aliases = [a["alias"] for a in bounded(input.get("aliases") or [], c.max_page, "aliases")]
+    link = links.link_version(c.store, c.caller, vid, target_entity, target_project, name, aliases)
     return {"versionIndex": link.version_index, "artifactMembership": views.membership_obj(c, link)}
 
 
@@ -302,8 +285,7 @@ def unlink_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     if parsed is None or parsed[0] != "ArtifactPortfolio":
         raise CommError(f"'{input['artifactPortfolioID']}' is not a linked collection")
     _kind, target_entity, target_project, name = parsed
-    authorize(c.store, c.principal, target_entity, WRITE, target_project)
-    links.unlink_version(c.store, vid, target_entity, target_project, name)
+    links.unlink_version(c.store, c.caller, vid, target_entity, target_project, name)
     return {"success": True}
 
 

@@ -2,7 +2,10 @@
 
 The wandb client uploads with a plain ``PUT`` to the URL an answer gave it, without
 credentials and without declaring sizes up front, so these URLs are signed here (HMAC
-over the path and expiry with the server's secret) and name exactly one object:
+over the path, the expiry and the public id of the API key they were issued to, ``kid``)
+and name exactly one object. Each upload asks the service again when it happens whether
+that key is live and its user may still write there (``cairn.service.blob_access``), and
+must declare its ``Content-Length``; a body is cut off as soon as it passes it:
 
 - ``/storage/wandb/blob/<entity>/<hex md5>``: one file; stored only if its MD5 matches.
 - ``/storage/wandb/part/<entity>/<hex md5>/<upload id>/<n>/<hex md5 of the part>``: one
@@ -41,73 +44,91 @@ from starlette.concurrency import run_in_threadpool
 
 from cairn.errors import AuthenticationError, CorruptionError, NotFoundError
 from cairn.server import signing
-from cairn.server.bodies import BodyTooLarge, receive_body
+from cairn.server.bodies import BodyTooLarge, receive_body, upload_limit
 from cairn.server.deps import StateDep
 from cairn.server.state import ServerState
-from cairn.server.wandb_compat import drafts
-from cairn.service import commit, history, runs
-from cairn.service.authz import WRITE, authorize
+from cairn.server.wandb_compat.context import Ctx
+from cairn.service import blob_access, drafts, history, runs
+from cairn.service.accounts import caller_for_key_id
+from cairn.service.blob_access import BlobGrant
+from cairn.service.caller import Caller
 from cairn.storage.blobstore import LocalBlobStore
 
 router = APIRouter(include_in_schema=False)
 PREFIX = "/storage/wandb"
 
 
-def sign_path(state: ServerState, base_url: str, path: str) -> str:
-    """A signed URL for ``path`` (each segment already quoted), valid for the URL TTL."""
-    exp = int(time.time()) + state.config.url_ttl_seconds
-    sig = _mac(state, path, exp)
-    return f"{base_url}{path}?exp={exp}&sig={sig}"
+def sign_path(c: Ctx, path: str) -> str:
+    """A signed URL for ``path`` (each segment already quoted), issued to the request's
+    key and valid for the URL TTL."""
+    exp = int(time.time()) + c.state.config.url_ttl_seconds
+    kid = c.caller.key_id
+    sig = _mac(c.state, path, exp, kid)
+    return f"{c.base_url}{path}?exp={exp}&kid={kid}&sig={sig}"
 
 
 def q(value: str) -> str:
     return quote(value, safe="")
 
 
-def _mac(state: ServerState, path: str, exp: int) -> str:
-    message = f"wandb-compat\n{path}\n{exp}".encode()
+def _mac(state: ServerState, path: str, exp: int, kid: str) -> str:
+    message = f"wandb-compat\n{path}\n{exp}\n{kid}".encode()
     return hmac.new(state.config.secret, message, hashlib.sha256).hexdigest()
 
 
-def _verify(state: ServerState, request: Request) -> None:
-    """Raises: AuthenticationError (bad signature, or expired)."""
+def _verify(state: ServerState, request: Request) -> str:
+    """The key id a transfer URL was issued to.
+
+    Raises: AuthenticationError (bad signature, or expired).
+    """
     exp = request.query_params.get("exp", "")
+    kid = request.query_params.get("kid", "")
     sig = request.query_params.get("sig", "")
     path = request.scope.get("raw_path", b"").decode() or request.url.path
-    if not exp.isdigit() or not hmac.compare_digest(_mac(state, path, int(exp)), sig):
+    if not exp.isdigit() or not hmac.compare_digest(_mac(state, path, int(exp), kid), sig):
         raise AuthenticationError("invalid transfer signature")
     if time.time() > int(exp):
         raise AuthenticationError("transfer URL expired")
+    return kid
 
 
 async def _receive(request: Request, dest: Path, limit: int | None) -> str:
-    """Stream the body to ``dest``; return its hex MD5. Raises: CorruptionError (too long)."""
+    """Stream the body to ``dest``; return its hex MD5. Raises: BodyTooLarge."""
     md5 = hashlib.md5()
-    try:
-        await receive_body(request, dest, limit, md5)
-    except BodyTooLarge as exc:
-        raise CorruptionError(str(exc)) from None
+    await receive_body(request, dest, limit, md5)
     return md5.hexdigest()
 
 
-def _directory_area(state: ServerState, entity: str) -> LocalBlobStore:
-    """The entity's blob directory. Raises: NotFoundError (the store is not a directory:
-    there the client uploads to the store's presigned URLs, never to these routes)."""
-    area = state.for_entity(entity).blobs
-    if not isinstance(area, LocalBlobStore):
+def _write_grant(state: ServerState, kid: str, entity: str) -> BlobGrant:
+    """Leave to upload into ``entity``'s blob directory, for the key ``kid`` now.
+
+    Raises: AuthenticationError (revoked key), NotFoundError / AuthorizationError (the
+    key's user may not write there; also a store that is not a directory: there the
+    client uploads to the store's presigned URLs, never to these routes).
+    """
+    grant = blob_access.grant_for_key(state.store, kid, entity, blob_access.WRITE)
+    if not isinstance(grant.area, LocalBlobStore):
         raise NotFoundError("this server's blobs are uploaded to its object store")
-    return area
+    return grant
+
+
+def _area(grant: BlobGrant) -> LocalBlobStore:
+    assert isinstance(grant.area, LocalBlobStore)  # checked by _write_grant
+    return grant.area
 
 
 @router.put(PREFIX + "/blob/{entity}/{hexdigest}")
 async def put_blob(entity: str, hexdigest: str, request: Request, state: StateDep) -> Response:
-    """Store one file of an artifact. Errors: 401 (signature), 400 digest mismatch."""
-    _verify(state, request)
+    """Store one file of an artifact. Errors: 401 (signature, revoked key), 403/404 (the
+    key's user may not write there), 411, 413, 400 digest mismatch."""
+    kid = _verify(state, request)
+    area = _area(await run_in_threadpool(_write_grant, state, kid, entity))
+    limit = upload_limit(request)
     digest = signing.hex_to_digest(hexdigest)
-    area = _directory_area(state, entity)
     tmp = area.tmp_dir / f"wandb-{secrets.token_hex(8)}"
     try:
-        await _receive(request, tmp, None)
+        await _receive(request, tmp, limit)
+        await run_in_threadpool(_write_grant, state, kid, entity)  # still allowed?
         await run_in_threadpool(_store, area, tmp, digest)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -143,15 +164,19 @@ async def put_part(
     request: Request,
     state: StateDep,
 ) -> Response:
-    """Store one part (its MD5 must be the declared one); answer its ETag."""
-    _verify(state, request)
-    folder = parts_dir(_directory_area(state, entity), upload_id)
+    """Store one part (its MD5 must be the declared one); answer its ETag.
+    Errors: 401, 403/404, 411, 413, 400 (not the declared MD5)."""
+    kid = _verify(state, request)
+    area = _area(await run_in_threadpool(_write_grant, state, kid, entity))
+    limit = upload_limit(request)
+    folder = parts_dir(area, upload_id)
     folder.mkdir(exist_ok=True)
     tmp = folder / f"{number}.{secrets.token_hex(4)}.tmp"
     try:
-        actual = await _receive(request, tmp, None)
+        actual = await _receive(request, tmp, limit)
         if actual != part_md5:
             raise CorruptionError(f"part {number} does not match its MD5")
+        await run_in_threadpool(_write_grant, state, kid, entity)
         os.replace(tmp, folder / f"{number}.{actual}")
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -160,7 +185,7 @@ async def put_part(
 
 
 def complete_multipart(
-    state: ServerState, entity: str, hexdigest: str, upload_id: str, parts: list[tuple[int, str]]
+    grant: BlobGrant, hexdigest: str, upload_id: str, parts: list[tuple[int, str]]
 ) -> None:
     """Join the parts ``(number, hex MD5)`` in order and store the file if its MD5
     matches; the parts are dropped then. The join appends to the first part in place.
@@ -168,7 +193,7 @@ def complete_multipart(
     Raises: NotFoundError (unknown upload, or a part with that MD5 never received;
     nothing is changed), CorruptionError (the joined file does not match its MD5).
     """
-    area = _directory_area(state, entity)
+    area = _directory_area(grant)
     folder = parts_dir(area, upload_id)
     paths = [folder / f"{number}.{md5}" for number, md5 in sorted(set(parts))]
     missing = [p.name for p in paths if not p.is_file()]
@@ -185,23 +210,37 @@ def complete_multipart(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def discard_parts(state: ServerState, entity: str, upload_id: str) -> None:
+def discard_parts(grant: BlobGrant, upload_id: str) -> None:
     """Drop the parts of an abandoned multipart upload. Raises: NotFoundError (bad id)."""
-    shutil.rmtree(parts_dir(_directory_area(state, entity), upload_id), ignore_errors=True)
+    shutil.rmtree(parts_dir(_directory_area(grant), upload_id), ignore_errors=True)
+
+
+def _directory_area(grant: BlobGrant) -> LocalBlobStore:
+    """The granted entity's blob directory. Raises: NotFoundError (an object store)."""
+    if not isinstance(grant.area, LocalBlobStore):
+        raise NotFoundError("this server's blobs are uploaded to its object store")
+    return grant.area
 
 
 @router.put(PREFIX + "/manifest/{entity}/{draft}/{hexdigest}")
 async def put_manifest(
     entity: str, draft: str, hexdigest: str, request: Request, state: StateDep
 ) -> Response:
-    """Commit the draft with this manifest. Errors: 401, 400 (mismatch, invalid), 404."""
-    _verify(state, request)
-    data = await request.body()
+    """Commit the draft with this manifest, as the key the URL was issued to, now.
+    Errors: 401 (signature, revoked key), 403/404 (may not write), 411, 413, 400
+    (mismatch, invalid), 409."""
+    kid = _verify(state, request)
+    caller = await run_in_threadpool(caller_for_key_id, state.store, kid)
+    limit = min(upload_limit(request), state.config.limits.max_body_bytes)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise BodyTooLarge(f"body longer than {limit} bytes")
     if hashlib.md5(data).hexdigest() != hexdigest:
         raise CorruptionError("uploaded manifest does not match its MD5")
-    store = state.for_entity(entity)
-    found = await run_in_threadpool(drafts.load, store, draft)
-    await run_in_threadpool(commit.commit_version, store, drafts.commit_request(found, data))
+    draft_id = drafts.draft_id(entity, draft)
+    await run_in_threadpool(drafts.commit_draft, state.store, caller, draft_id, bytes(data))
     return Response(status_code=200)
 
 
@@ -209,10 +248,17 @@ async def put_manifest(
 async def put_run_file(
     entity: str, project: str, run: str, name: str, request: Request, state: StateDep
 ) -> Response:
-    """Accept a run file and discard it (Cairn stores no run files)."""
-    _verify(state, request)
-    async for _chunk in request.stream():
-        pass
+    """Accept a run file and discard it (Cairn stores no run files). Errors: 401, 403/404,
+    411, 413."""
+    kid = _verify(state, request)
+    caller = await run_in_threadpool(caller_for_key_id, state.store, kid)
+    await run_in_threadpool(runs.writable_run, state.store, caller, entity, project, run)
+    limit = upload_limit(request)
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise BodyTooLarge(f"body longer than {limit} bytes")
     return Response(status_code=200)
 
 
@@ -220,20 +266,20 @@ async def put_run_file(
 async def file_stream(
     entity: str, project: str, run: str, request: Request, state: StateDep
 ) -> JSONResponse:
-    """Record history rows; finish the run on ``complete``. Errors: 401, 404."""
-    from cairn.server.wandb_compat.endpoint import principal_of
+    """Record history rows; finish the run on ``complete``. Errors: 401, 403, 404."""
+    from cairn.server.wandb_compat.endpoint import caller_of
 
-    who = await run_in_threadpool(principal_of, request, state)
-    await run_in_threadpool(authorize, state.store, who, entity, WRITE, project)
+    who = await run_in_threadpool(caller_of, request, state)
     body: dict[str, Any] = json.loads(await request.body() or b"{}")
-    await run_in_threadpool(_apply_stream, state, entity, project, run, body)
+    await run_in_threadpool(_apply_stream, state, who, entity, project, run, body)
     return JSONResponse({"exitcode": None, "limits": {}})
 
 
 def _apply_stream(
-    state: ServerState, entity: str, project: str, run: str, body: dict[str, Any]
+    state: ServerState, who: Caller, entity: str, project: str, run: str, body: dict[str, Any]
 ) -> None:
-    store = state.for_entity(entity)
+    store = state.store
+    runs.writable_run(store, who, entity, project, run)
     chunk = (body.get("files") or {}).get("wandb-history.jsonl") or {}
     for line in chunk.get("content") or []:
         row = json.loads(line)
@@ -241,8 +287,8 @@ def _apply_stream(
             step = row.get("_step")
             data = {k: v for k, v in row.items() if not k.startswith("_")}
             history.log_history(
-                store, entity, project, run, step if isinstance(step, int) else None, data
+                store, who, entity, project, run, step if isinstance(step, int) else None, data
             )
     if body.get("complete"):
         code = body.get("exitcode")
-        runs.finish_run(store, entity, project, run, code if isinstance(code, int) else 0)
+        runs.finish_run(store, who, entity, project, run, code if isinstance(code, int) else 0)

@@ -37,9 +37,11 @@ from cairn.server.wandb_compat.transfers import (
     q,
     sign_path,
 )
+from cairn.service.blob_access import BlobGrant
 from cairn.storage.s3_server_store import S3ServerStore
 
 _NONCE = re.compile(r"[0-9a-f]{16}")
+MAX_PARTS = 10_000  # S3's limit on the parts of one upload
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,26 +66,30 @@ def parse_storage_path(value: str) -> tuple[str, str]:
     return entity, hexdigest
 
 
-def _s3(c: Ctx) -> S3ServerStore | None:
-    store = c.state.blob_store
-    return store if isinstance(store, S3ServerStore) else None
+def _s3(grant: BlobGrant) -> S3ServerStore | None:
+    return grant.server if isinstance(grant.server, S3ServerStore) else None
 
 
-def plan(c: Ctx, entity: str, md5: str, parts: list[dict[str, Any]] | None) -> Upload:
-    """Where the file with base64 MD5 ``md5`` goes (in ``parts`` if the client asks).
+def plan(c: Ctx, grant: BlobGrant, md5: str, parts: list[dict[str, Any]] | None) -> Upload:
+    """Where the file with base64 MD5 ``md5`` goes (in ``parts`` if the client asks), for
+    the upload ``grant`` allows.
 
-    Raises: ValueError (invalid digest), botocore errors (bucket unreachable).
+    Raises: ValueError (invalid digest, too many parts), botocore errors (bucket
+    unreachable).
     """
+    entity = grant.entity
     hexdigest = signing.digest_to_hex(md5)
     path = storage_path(entity, hexdigest)
-    s3 = _s3(c)
+    if parts is not None and len(parts) > MAX_PARTS:
+        raise ValueError(f"Too many parts: {len(parts)}, the limit is {MAX_PARTS}")
+    s3 = _s3(grant)
     ttl = c.state.config.url_ttl_seconds
     if s3 is not None:
         presigned = s3.upload_url(entity, md5, "md5", 0, ttl)
         headers = [f"{k}:{v}" for k, v in presigned.headers.items()]
         multipart = _s3_parts(s3, entity, md5, parts, ttl) if parts else None
         return Upload(path, presigned.url, headers, multipart)
-    url = sign_path(c.state, c.base_url, f"{PREFIX}/blob/{q(entity)}/{hexdigest}")
+    url = sign_path(c, f"{PREFIX}/blob/{q(entity)}/{hexdigest}")
     multipart = None
     if parts:
         upload_id = secrets.token_hex(12)
@@ -93,8 +99,7 @@ def plan(c: Ctx, entity: str, md5: str, parts: list[dict[str, Any]] | None) -> U
                 {
                     "partNumber": int(part["partNumber"]),
                     "uploadUrl": sign_path(
-                        c.state,
-                        c.base_url,
+                        c,
                         f"{PREFIX}/part/{q(entity)}/{hexdigest}/{upload_id}/"
                         f"{int(part['partNumber'])}/{_part_hex(part)}",
                     ),
@@ -133,7 +138,12 @@ def _s3_parts(
 
 
 def complete(
-    c: Ctx, entity: str, hexdigest: str, upload_id: str, parts: list[dict[str, Any]], abort: bool
+    c: Ctx,
+    grant: BlobGrant,
+    hexdigest: str,
+    upload_id: str,
+    parts: list[dict[str, Any]],
+    abort: bool,
 ) -> None:
     """Join the parts of a multipart upload (or, with ``abort``, drop them).
 
@@ -148,17 +158,18 @@ def complete(
     Raises: NotFoundError (unknown upload, a part missing), CorruptionError (a part or the
     whole file does not match its MD5; nothing is stored), botocore errors.
     """
+    entity = grant.entity
     etags = {_number(p): _part_hex(p) for p in sorted(parts, key=_number)}
     md5 = signing.hex_to_digest(hexdigest)
-    s3 = _s3(c)
+    s3 = _s3(grant)
     if s3 is None:
         if abort:
-            discard_parts(c.state, entity, upload_id)
+            discard_parts(grant, upload_id)
             return
         try:
-            complete_multipart(c.state, entity, hexdigest, upload_id, list(etags.items()))
+            complete_multipart(grant, hexdigest, upload_id, list(etags.items()))
         except NotFoundError:
-            if not c.entity_store(entity).blobs.has(md5, "md5"):
+            if not grant.area.has(md5, "md5"):
                 raise
         return
     nonce, _, s3_id = upload_id.partition(".")

@@ -1,11 +1,15 @@
 """Cairn's wire models (``cairn.protocol``) as the GraphQL objects the wandb client reads.
 
 Objects are dicts; a callable value is a field with arguments, resolved only when the
-client selects it. Collections answer ``__typename`` ``ArtifactSequence`` (where versions
-are born) or ``ArtifactPortfolio`` (registry collections they are linked into): the
-client tells source artifacts from links by it. File URLs are the same signed transfer
-URLs the REST API hands out (``cairn.server.signing`` or the object store's presigned
-URLs).
+client selects it. Every such field reads through a ``cairn.service`` call made for the
+request's caller, so an object reached at any depth is one the caller may read; what it
+may not is null, or left out of a list (``context.or_none``). Collections answer
+``__typename`` ``ArtifactSequence`` (where versions are born) or ``ArtifactPortfolio``
+(registry collections they are linked into): the client tells source artifacts from
+links by it. A linked version names its source (``artifactSequence``), as W&B shows it,
+but nothing of the source's project can be read through it by whoever may not read that
+project. File URLs are signed for the one version they belong to (``cairn.server.signing``
+or the object store's presigned URLs).
 """
 
 from __future__ import annotations
@@ -13,16 +17,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from cairn.core.digest import b64
 from cairn.core.manifest import Manifest
-from cairn.errors import CommError
 from cairn.protocol import CollectionInfo, RunInfo, VersionInfo
 from cairn.server import signing
-from cairn.server.wandb_compat.context import Ctx, Info, obj
-from cairn.service import collections, lineage, links, runs, versions
-from cairn.service.authz import READ, authorize
+from cairn.server.wandb_compat.context import Ctx, Info, obj, or_none
+from cairn.service import blob_access, collections, lineage, links, rights, runs, versions
+from cairn.service.blob_access import BlobGrant
 from cairn.service.registries import scope
 
 MANIFEST_ALGORITHM = "md5"
@@ -34,24 +38,39 @@ def gid(kind: str, key: str) -> str:
 
 
 def page(
-    items: list[Any], after: str | None, first: int | None
+    items: list[Any], after: str | None, first: int | None, max_page: int
 ) -> tuple[list[Any], dict[str, Any]]:
-    """One page of ``items`` after the offset cursor ``after``; and its ``pageInfo``."""
-    start = int(after) if after and after.isdigit() else 0
-    count = first if first and first > 0 else len(items)
+    """One page of ``items`` after the offset cursor ``after`` (at most ``max_page`` of
+    them); and its ``pageInfo``."""
+    start = int(after) if after and after.isascii() and after.isdigit() else 0
+    count = min(first if first and first > 0 else max_page, max_page)
     chunk = items[start : start + count]
     end = start + len(chunk)
     return chunk, {"endCursor": str(end), "hasNextPage": end < len(items)}
 
 
-def signed_get(ctx: Ctx, entity: str, digest: str, algorithm: str, size: int) -> str:
-    """A download URL of one stored blob (presigned by the object store, or signed here)."""
+def _empty_connection() -> dict[str, Any]:
+    return {"totalCount": 0, "pageInfo": {"endCursor": None, "hasNextPage": False}, "edges": []}
+
+
+def signed_get(ctx: Ctx, grant: BlobGrant, digest: str, algorithm: str, size: int) -> str:
+    """A download URL of one blob of the granted version (presigned by the object store,
+    or signed here for the key and version, checked again when it is used)."""
     ttl = ctx.state.config.url_ttl_seconds
-    presigned = ctx.state.blob_store.download_url(entity, digest, algorithm, size, ttl)
+    presigned = grant.server.download_url(grant.entity, digest, algorithm, size, ttl)
     if presigned is not None:
         return presigned.url
     url, _exp = signing.sign(
-        ctx.state.config.secret, ctx.base_url, "get", entity, algorithm, digest, size, ttl
+        ctx.state.config.secret,
+        ctx.base_url,
+        "get",
+        grant.entity,
+        algorithm,
+        digest,
+        size,
+        ttl,
+        grant.key_id,
+        grant.version_id,
     )
     return url
 
@@ -75,7 +94,11 @@ def parse_collection_id(value: str) -> tuple[str, str, str, str] | None:
     return kind, entity, project, name
 
 
-def entity_obj(ctx: Ctx, name: str) -> dict[str, Any]:
+def entity_obj(ctx: Ctx, name: str) -> dict[str, Any] | None:
+    """The entity ``name`` if the caller may read it (its own, its teams', the
+    organization's), else None."""
+    if not rights.may_read(ctx.store, ctx.caller, name):
+        return None
     org = org_obj(ctx)
     return obj(
         "Entity",
@@ -102,11 +125,16 @@ def org_obj(ctx: Ctx) -> dict[str, Any]:
 
 
 def run_obj(ctx: Ctx, run: RunInfo) -> dict[str, Any]:
+    """A run the caller could read (``run`` came from a service call made for it)."""
+
     def artifacts(used: bool) -> Any:
         def resolve(_info: Info, after: str | None = None, first: int | None = None) -> Any:
-            store = ctx.entity_store(run.entity)
-            found = lineage.run_versions(store, run.entity, run.project, run.id, used)
-            return versioned_connection(ctx, found, after, first)
+            found = or_none(
+                lambda: lineage.run_versions(
+                    ctx.store, ctx.caller, run.entity, run.project, run.id, used
+                )
+            )
+            return versioned_connection(ctx, found or [], after, first)
 
         return resolve
 
@@ -122,7 +150,7 @@ def run_obj(ctx: Ctx, run: RunInfo) -> dict[str, Any]:
         summaryMetrics="{}",
         sweepName=None,
         tags=[],
-        project=lambda _info: project_obj(ctx, run.entity, run.project),
+        project=lambda _info: readable_project(ctx, run.entity, run.project),
         historyLineCount=0,
         logLineCount=0,
         eventsLineCount=0,
@@ -143,10 +171,30 @@ def _is_portfolio(v: VersionInfo) -> bool:
     )
 
 
+def _details(
+    ctx: Ctx, entity: str, project: str, name: str, known: CollectionInfo | None
+) -> Callable[[], CollectionInfo | None]:
+    """The collection's details, read (once) only when a field needs them."""
+    found: list[CollectionInfo | None] = [known] if known is not None else []
+
+    def read() -> CollectionInfo | None:
+        if not found:
+            found.append(
+                or_none(
+                    lambda: collections.get_collection(ctx.store, ctx.caller, entity, project, name)
+                )
+            )
+        return found[0]
+
+    return read
+
+
 def collection_obj(
     ctx: Ctx, entity: str, project: str, name: str, portfolio: bool, info: CollectionInfo | None
 ) -> dict[str, Any]:
-    """An ArtifactSequence or ArtifactPortfolio; ``info`` (if known) fills the details."""
+    """An ArtifactSequence or ArtifactPortfolio; its details and contents are read for
+    the caller when selected (nothing of it, for a caller who may not read it)."""
+    details = _details(ctx, entity, project, name, info)
 
     def membership(_info: Info, aliasName: str | None = None) -> Any:
         return membership_by_name(ctx, entity, project, f"{name}:{aliasName or 'latest'}")
@@ -158,8 +206,13 @@ def collection_obj(
         order: str | None = None,
         filters: str | None = None,
     ) -> Any:
-        found = versions.list_versions(ctx.store, entity, project, name, after, first or 50)
-        chunk = found.items
+        found = or_none(
+            lambda: versions.list_versions(
+                ctx.store, ctx.caller, entity, project, name, after, first or 50
+            )
+        )
+        if found is None:
+            return _empty_connection()
         return {
             "totalCount": found.total,
             "pageInfo": {
@@ -167,33 +220,42 @@ def collection_obj(
                 "hasNextPage": found.next_cursor is not None,
             },
             "edges": [
-                {"version": f"v{v.version_index}", "node": artifact_obj(ctx, v)} for v in chunk
+                {"version": f"v{v.version_index}", "node": artifact_obj(ctx, v)}
+                for v in found.items
             ],
         }
 
     def aliases(_info: Info, after: str | None = None, first: int | None = None) -> Any:
-        names = info.aliases if info is not None else []
-        chunk, page_info = page(names, after, first)
+        known = details()
+        names = known.aliases if known is not None else []
+        chunk, page_info = page(names, after, first, ctx.max_page)
         return {
             "pageInfo": page_info,
             "edges": [{"node": alias_obj(entity, project, name, a, None)} for a in chunk],
         }
 
+    def field(read: Callable[[CollectionInfo], Any]) -> Callable[[Info], Any]:
+        def resolve(_info: Info) -> Any:
+            known = details()
+            return None if known is None else read(known)
+
+        return resolve
+
     typename = "ArtifactPortfolio" if portfolio else "ArtifactSequence"
     fields: dict[str, Any] = {
         "id": collection_id(typename, entity, project, name),
         "name": name,
-        "description": info.description if info else None,
-        "createdAt": info.created_at if info else None,
-        "updatedAt": info.created_at if info else None,
+        "description": field(lambda c: c.description),
+        "createdAt": field(lambda c: c.created_at),
+        "updatedAt": field(lambda c: c.created_at),
         "state": "READY",
-        "project": lambda _info: project_obj(ctx, entity, project),
-        "defaultArtifactType": obj(
-            "ArtifactType", id=gid("ArtifactType", info.type), name=info.type
-        )
-        if info
-        else None,
-        "tags": {"edges": [{"node": tag_obj(t)} for t in (info.tags if info else [])]},
+        "project": lambda _info: readable_project(ctx, entity, project),
+        "defaultArtifactType": field(
+            lambda c: obj("ArtifactType", id=gid("ArtifactType", c.type), name=c.type)
+        ),
+        "tags": lambda _info: {
+            "edges": [{"node": tag_obj(t)} for t in (getattr(details(), "tags", None) or [])]
+        },
         "aliases": aliases,
         "artifacts": artifacts,
         "artifactMembership": membership,
@@ -204,12 +266,10 @@ def collection_obj(
 
 
 def _latest(ctx: Ctx, entity: str, project: str, name: str) -> Any:
-    try:
-        return artifact_obj(
-            ctx, versions.resolve_version(ctx.store, entity, project, name, "latest")
-        )
-    except CommError:
-        return None
+    found = or_none(
+        lambda: versions.resolve_version(ctx.store, ctx.caller, entity, project, name, "latest")
+    )
+    return None if found is None else artifact_obj(ctx, found)
 
 
 def tag_obj(name: str) -> dict[str, Any]:
@@ -233,11 +293,23 @@ def _collection_of(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
 
 
 def artifact_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
-    """An Artifact (the ArtifactFragment the client validates, plus lazy extras)."""
+    """An Artifact (the ArtifactFragment the client validates, plus lazy extras); ``v``
+    came from a service call made for the caller."""
     source = collection_obj(
         ctx, v.source_entity, v.source_project, v.source_collection, False, None
     )
     coll = _collection_of(ctx, v)
+
+    def memberships(_info: Info, after: str | None = None, first: int | None = None) -> Any:
+        found = or_none(lambda: links.list_links(ctx.store, ctx.caller, v.id)) or []
+        chunk, _page_info = page(found, after, first, ctx.max_page)
+        return {"edges": [{"node": membership_obj(ctx, link)} for link in chunk]}
+
+    def used_by(_info: Info, after: str | None = None, first: int | None = None) -> Any:
+        found = or_none(lambda: lineage.lineage(ctx.store, ctx.caller, v.id))
+        chunk, _page_info = page([] if found is None else found.used_by, after, first, ctx.max_page)
+        return {"edges": [{"node": run_obj(ctx, run)} for run in chunk]}
+
     return obj(
         "Artifact",
         id=v.id,
@@ -262,20 +334,12 @@ def artifact_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
         updatedAt=v.updated_at,
         labels=None,
         aliases=[alias_obj(v.entity, v.project, v.collection, a, coll) for a in v.aliases],
-        currentManifest=lambda _info: manifest_obj(ctx, v),
+        currentManifest=lambda _info: or_none(lambda: manifest_obj(ctx, v)),
         files=lambda _info, names=None, after=None, first=None: files_connection(
             ctx, v, names, after, first
         ),
-        artifactMemberships=lambda _info, after=None, first=None: {
-            "edges": [
-                {"node": membership_obj(ctx, link)} for link in links.list_links(ctx.store, v.id)
-            ]
-        },
-        usedBy=lambda _info, after=None, first=None: {
-            "edges": [
-                {"node": run_obj(ctx, run)} for run in lineage.lineage(ctx.store, v.id).used_by
-            ]
-        },
+        artifactMemberships=memberships,
+        usedBy=used_by,
         createdBy=lambda _info: _created_by(ctx, v),
     )
 
@@ -288,14 +352,21 @@ def _ttl_wire(v: VersionInfo) -> int:
 
 
 def _created_by(ctx: Ctx, v: VersionInfo) -> Any:
-    run = lineage.lineage(ctx.store, v.id).logged_by
+    found = or_none(lambda: lineage.lineage(ctx.store, ctx.caller, v.id))
+    run = None if found is None else found.logged_by
     return run_obj(ctx, run) if run is not None else None
 
 
 def membership_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
     """The version seen through one collection: its index and aliases there."""
     coll = _collection_of(ctx, v)
-    source = v if not _is_portfolio(v) else versions.get_version(ctx.store, v.id)
+
+    def artifact(_info: Info) -> Any:
+        if not _is_portfolio(v):
+            return artifact_obj(ctx, v)
+        source = or_none(lambda: versions.get_version(ctx.store, ctx.caller, v.id))
+        return None if source is None else artifact_obj(ctx, source)
+
     return obj(
         "ArtifactCollectionMembership",
         id=gid(
@@ -306,7 +377,7 @@ def membership_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
         createdAt=v.linked_at or v.created_at,
         aliases=[alias_obj(v.entity, v.project, v.collection, a, coll) for a in v.aliases],
         artifactCollection=coll,
-        artifact=artifact_obj(ctx, source),
+        artifact=artifact,
         files=lambda _info, names=None, after=None, first=None: files_connection(
             ctx, v, names, after, first
         ),
@@ -314,19 +385,26 @@ def membership_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
 
 
 def membership_by_name(ctx: Ctx, entity: str, project: str, name: str) -> Any:
-    """The membership ``collection:selector`` of a project, or None when there is none."""
+    """The membership ``collection:selector`` of a project, or None when there is none
+    the caller may read."""
     collection, _, selector = name.partition(":")
-    try:
-        v = versions.resolve_version(ctx.store, entity, project, collection, selector or "latest")
-    except CommError:
-        return None
-    return membership_obj(ctx, v)
+    found = or_none(
+        lambda: versions.resolve_version(
+            ctx.store, ctx.caller, entity, project, collection, selector or "latest"
+        )
+    )
+    return None if found is None else membership_obj(ctx, found)
 
 
 def manifest_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
-    data = versions.read_manifest(ctx.entity_store(v.source_entity), v.id)
+    """The version's manifest file, with a URL signed for the caller.
+
+    Raises: CommError (the caller may no longer read the version).
+    """
+    data = versions.read_manifest(ctx.store, ctx.caller, v.id)
+    grant = blob_access.version_grant(ctx.store, ctx.caller, v.id)
     digest = b64(hashlib.md5(data).digest())
-    url = signed_get(ctx, v.source_entity, digest, MANIFEST_ALGORITHM, len(data))
+    url = signed_get(ctx, grant, digest, MANIFEST_ALGORITHM, len(data))
     file = obj(
         "File", id=gid("File", f"{v.id}/manifest"), name="wandb_manifest.json", directUrl=url
     )
@@ -339,17 +417,26 @@ def files_connection(
     """The version's entries with their ``directUrl``s: a signed URL of a stored file, the
     URI itself for a reference. The client downloads exactly the entries listed here, and
     fetches references itself from their URI (its reference handlers), so references must
-    be listed too."""
-    data = versions.read_manifest(ctx.entity_store(v.source_entity), v.id)
+    be listed too. Empty for a caller who may not read the version.
+
+    Raises: ValueError (more names than ``limits.max_page``).
+    """
+    if names is not None and len(names) > ctx.max_page:
+        raise ValueError(f"Too many file names: {len(names)}, the limit is {ctx.max_page}")
+    data = or_none(lambda: versions.read_manifest(ctx.store, ctx.caller, v.id))
+    grant = or_none(lambda: blob_access.version_grant(ctx.store, ctx.caller, v.id))
+    if data is None or grant is None:
+        return _empty_connection()
     manifest = Manifest.from_json(data)
-    entries = [e for p, e in manifest.entries.items() if names is None or p in names]
-    chunk, page_info = page(entries, after, first)
+    wanted = None if names is None else set(names)
+    entries = [e for p, e in manifest.entries.items() if wanted is None or p in wanted]
+    chunk, page_info = page(entries, after, first, ctx.max_page)
     nodes = []
     for entry in chunk:
         if entry.ref is not None:
             url = entry.ref
         else:
-            url = signed_get(ctx, v.source_entity, entry.digest, entry.algorithm(), entry.size or 0)
+            url = signed_get(ctx, grant, entry.digest, entry.algorithm(), entry.size or 0)
         nodes.append(
             {
                 "node": obj(
@@ -374,7 +461,7 @@ def files_connection(
 def versioned_connection(
     ctx: Ctx, found: list[VersionInfo], after: str | None, first: int | None
 ) -> dict[str, Any]:
-    chunk, page_info = page(found, after, first)
+    chunk, page_info = page(found, after, first, ctx.max_page)
     return {
         "totalCount": len(found),
         "pageInfo": page_info,
@@ -383,29 +470,34 @@ def versioned_connection(
 
 
 def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
-    """A project; its fields resolve lazily (artifacts by name, collections, runs)."""
+    """A project; its fields are read for the caller when selected (artifacts by name,
+    collections, types, runs)."""
     owner = scope(ctx.store, entity, project)
+    store, caller = ctx.store, ctx.caller
 
     def artifact(_info: Info, name: str | None = None) -> Any:
         found = membership_by_name(ctx, owner, project, name or "")
-        return None if found is None else found["artifact"]
+        return None if found is None else found["artifact"](_info)
 
     def run(_info: Info, name: str | None = None, missingOk: bool | None = None) -> Any:
-        try:
-            return run_obj(ctx, runs.get_run(ctx.store, owner, project, name or ""))
-        except CommError:
-            return None
+        found = or_none(lambda: runs.get_run(store, caller, owner, project, name or ""))
+        return None if found is None else run_obj(ctx, found)
 
     def coll(_info: Info, name: str | None = None) -> Any:
-        try:
-            info = collections.get_collection(ctx.store, owner, project, name or "")
-        except CommError:
+        info = or_none(
+            lambda: collections.get_collection(store, caller, owner, project, name or "")
+        )
+        if info is None:
             return None
         return collection_obj(ctx, owner, project, info.name, not info.is_sequence, info)
 
     def colls(_info: Info, type_name: str | None = None, **kw: Any) -> Any:
-        found = collections.list_collections(ctx.store, owner, project, type_name)
-        chunk, page_info = page(found, kw.get("after"), kw.get("first"))
+        found = or_none(
+            lambda: collections.list_collections(store, caller, owner, project, type_name)
+        )
+        if found is None:
+            return _empty_connection()
+        chunk, page_info = page(found, kw.get("after"), kw.get("first"), ctx.max_page)
         return {
             "totalCount": len(found),
             "pageInfo": page_info,
@@ -426,13 +518,15 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
             artifactCollections=lambda info, **kw: colls(info, name, **kw),
         )
 
+    def type_names() -> list[str]:
+        found = or_none(lambda: collections.list_types(store, caller, owner, project))
+        return [t.name for t in found or []]
+
     def artifact_type(_info: Info, name: str | None = None) -> Any:
-        known = {t.name for t in collections.list_types(ctx.store, owner, project)}
-        return type_obj(name) if name in known else None
+        return type_obj(name) if name is not None and name in type_names() else None
 
     def artifact_types(_info: Info, after: str | None = None, first: int | None = None) -> Any:
-        found = [t.name for t in collections.list_types(ctx.store, owner, project)]
-        chunk, page_info = page(found, after, first)
+        chunk, page_info = page(type_names(), after, first, ctx.max_page)
         return {"pageInfo": page_info, "edges": [{"node": type_obj(t)} for t in chunk]}
 
     return obj(
@@ -441,7 +535,7 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
         internalId=gid("Project", f"{owner}/{project}"),
         name=project,
         entityName=owner,
-        entity=entity_obj(ctx, owner),
+        entity=lambda _info: entity_obj(ctx, owner),
         run=run,
         bucket=run,
         artifact=artifact,
@@ -457,11 +551,7 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
 
 def readable_project(ctx: Ctx, entity: str | None, project: str | None) -> dict[str, Any] | None:
     """``project_obj`` if the caller may read it (None otherwise, as W&B answers)."""
-    entity = entity or ctx.principal.name
-    if not project:
-        return None
-    try:
-        authorize(ctx.store, ctx.principal, scope(ctx.store, entity, project), READ, project)
-    except CommError:
+    entity = entity or ctx.caller.name
+    if not project or not rights.may_read(ctx.store, ctx.caller, entity, project):
         return None
     return project_obj(ctx, entity, project)

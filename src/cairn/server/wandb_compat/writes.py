@@ -4,7 +4,8 @@
 
 ``createArtifact`` answers ``COMMITTED`` with the existing version when the digest equals
 the collection's latest (the digest no-op: the client then uploads nothing), otherwise a
-``PENDING`` draft (``drafts``). ``createArtifactFiles`` answers ``uploadUrl: null`` for a
+``PENDING`` draft (``cairn.service.drafts``, which checks the caller and every value
+before it stores anything). ``createArtifactFiles`` answers ``uploadUrl: null`` for a
 file whose bytes the entity already holds (blob dedup). The manifest's upload commits the
 draft through ``cairn.service.commit``; ``commitArtifact`` then only reports the version.
 """
@@ -18,11 +19,11 @@ from ariadne import ObjectType
 
 from cairn.errors import CommError
 from cairn.server import signing
-from cairn.server.wandb_compat import drafts, uploads, views
+from cairn.server.wandb_compat import uploads, views
 from cairn.server.wandb_compat.context import Ctx, Info, ctx, obj
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
-from cairn.service import commit, versions
-from cairn.service.authz import WRITE, authorize
+from cairn.service import blob_access, drafts
+from cairn.service.fields import bounded
 
 mutation = ObjectType("Mutation")
 
@@ -41,13 +42,8 @@ def _collection_name(input: dict[str, Any]) -> str:
 def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     entity, project = input["entityName"], input["projectName"]
-    authorize(c.store, c.principal, entity, WRITE, project)
     name = _collection_name(input)
-    aliases = [
-        a["alias"]
-        for a in input.get("aliases") or []
-        if a.get("artifactCollectionName") in (None, name)
-    ]
+    requested = bounded(input.get("aliases") or [], c.max_page, "aliases")
     draft = drafts.Draft(
         entity=entity,
         project=project,
@@ -57,34 +53,32 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         digest_algorithm="XXH128" if input.get("digestAlgorithm") == "MANIFEST_XXH128" else "MD5",
         description=input.get("description"),
         metadata=json.loads(input["metadata"]) if input.get("metadata") else {},
-        aliases=aliases,
-        tags=[t["tagName"] for t in input.get("tags") or [] if t.get("tagName")],
+        aliases=[a["alias"] for a in requested if a.get("artifactCollectionName") in (None, name)],
+        tags=[
+            t["tagName"]
+            for t in bounded(input.get("tags") or [], c.max_page, "tags")
+            if t.get("tagName")
+        ],
         run_id=input.get("runName"),
         history_step=input.get("historyStep"),
         ttl_duration_seconds=input.get("ttlDurationSeconds"),
     )
-    store = c.entity_store(entity)
-    try:
-        latest = versions.resolve_version(store, entity, project, name, "latest")
-    except CommError:
-        latest = None
-    if latest is not None and latest.digest == draft.digest:
-        # The digest no-op: the same content again gets the existing version (and the
+    created = drafts.create(c.store, c.caller, draft)
+    if created.version is not None:
+        # The digest no-op: the same content again is the existing version (with the
         # requested aliases and tags, as Cairn's own commit does).
-        manifest = versions.read_manifest(store, latest.id)
-        done = commit.commit_version(store, drafts.commit_request(draft, manifest)).version
-        return {"artifact": views.artifact_obj(c, done)}
-    draft_id = drafts.save(store, draft)
+        return {"artifact": views.artifact_obj(c, created.version)}
+    latest = None if created.latest_id is None else obj("Artifact", id=created.latest_id)
     pending = obj(
         "Artifact",
-        id=draft_id,
+        id=created.draft_id,
         state="PENDING",
         digest=draft.digest,
         artifactSequence=obj(
             "ArtifactSequence",
             id=views.gid("ArtifactSequence", f"{entity}/{project}/{name}"),
             name=name,
-            latestArtifact=None if latest is None else obj("Artifact", id=latest.id),
+            latestArtifact=latest,
         ),
     )
     return {"artifact": pending}
@@ -95,13 +89,10 @@ def _draft(c: Ctx, artifact_id: str) -> tuple[str, str, drafts.Draft]:
 
     Raises: CommError (not a draft, or unknown), AuthorizationError.
     """
+    draft = drafts.load(c.store, c.caller, artifact_id)
     parsed = drafts.parse_id(artifact_id)
-    if parsed is None:
-        raise CommError(f"artifact '{artifact_id}' is not being logged")
-    entity, hexdigest = parsed
-    draft = drafts.load(c.entity_store(entity), hexdigest)
-    authorize(c.store, c.principal, draft.entity, WRITE, draft.project)
-    return entity, hexdigest, draft
+    assert parsed is not None  # load refuses anything but a draft id
+    return parsed[0], parsed[1], draft
 
 
 def _manifest_payload(c: Ctx, artifact_id: str, digest: str | None) -> dict[str, Any]:
@@ -109,9 +100,7 @@ def _manifest_payload(c: Ctx, artifact_id: str, digest: str | None) -> dict[str,
     upload = None
     if digest:
         manifest_hex = signing.digest_to_hex(digest)
-        upload = sign_path(
-            c.state, c.base_url, f"{PREFIX}/manifest/{q(entity)}/{hexdigest}/{manifest_hex}"
-        )
+        upload = sign_path(c, f"{PREFIX}/manifest/{q(entity)}/{hexdigest}/{manifest_hex}")
     manifest_id = views.gid("ArtifactManifest", artifact_id)
     file = obj(
         "File",
@@ -131,9 +120,13 @@ def create_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> An
 @mutation.field("updateArtifactManifest")
 def update_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     import base64
+    import binascii
 
     manifest_id = input["artifactManifestID"]
-    artifact_id = base64.b64decode(manifest_id).decode().partition(":")[2]
+    try:
+        artifact_id = base64.b64decode(manifest_id, validate=True).decode().partition(":")[2]
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise CommError(f"unknown artifact manifest '{manifest_id}'") from None
     return _manifest_payload(ctx(info), artifact_id, input.get("digest"))
 
 
@@ -141,24 +134,26 @@ def update_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> An
 def create_artifact_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     edges = []
+    specs = bounded(input["artifactFiles"], c.store.limits.max_blob_list, "files")
     seen: dict[str, tuple[str, str, drafts.Draft]] = {}
     wanted: dict[str, list[tuple[str, str]]] = {}  # entity -> its blobs, asked in one batch
-    for spec in input["artifactFiles"]:
+    for spec in specs:
         artifact_id = spec["artifactID"]
         if artifact_id not in seen:
             seen[artifact_id] = _draft(c, artifact_id)
         signing.digest_to_hex(spec["md5"])
         wanted.setdefault(seen[artifact_id][0], []).append((spec["md5"], "md5"))
-    missing = {
-        entity: c.entity_store(entity).blobs.missing(blobs) for entity, blobs in wanted.items()
+    grants = {
+        entity: blob_access.grant(c.store, c.caller, entity, blob_access.WRITE) for entity in wanted
     }
-    for spec in input["artifactFiles"]:
+    missing = {entity: grants[entity].area.missing(blobs) for entity, blobs in wanted.items()}
+    for spec in specs:
         entity = seen[spec["artifactID"]][0]
         hexdigest = signing.digest_to_hex(spec["md5"])
         if (spec["md5"], "md5") not in missing[entity]:
             upload = uploads.Upload(uploads.storage_path(entity, hexdigest), None, [], None)
         else:
-            upload = uploads.plan(c, entity, spec["md5"], spec.get("uploadPartsInput"))
+            upload = uploads.plan(c, grants[entity], spec["md5"], spec.get("uploadPartsInput"))
         node = obj(
             "File",
             id=views.gid("File", f"{entity}/{hexdigest}"),
@@ -181,15 +176,17 @@ def complete_multipart_upload(_obj: Any, info: Info, input: dict[str, Any]) -> A
     if storage_entity != entity:
         raise CommError("storagePath does not belong to this artifact")
     abort = input["completeMultipartAction"] != "Complete"
-    uploads.complete(c, entity, hexdigest, input["uploadID"], input["completedParts"], abort)
+    grant = blob_access.grant(c.store, c.caller, entity, blob_access.WRITE)
+    parts = bounded(input["completedParts"], 10_000, "parts")  # S3's own limit
+    uploads.complete(c, grant, hexdigest, input["uploadID"], parts, abort)
     return {"digest": signing.hex_to_digest(hexdigest)}
 
 
 @mutation.field("commitArtifact")
 def commit_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
-    entity, _hex, draft = _draft(c, input["artifactID"])
-    found = drafts.committed(c.entity_store(entity), draft)
+    _entity, _hex, draft = _draft(c, input["artifactID"])
+    found = drafts.committed(c.store, c.caller, draft)
     if found is None:
         raise CommError("cannot commit: the artifact's manifest was never uploaded")
     return {"artifact": views.artifact_obj(c, found)}

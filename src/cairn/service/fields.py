@@ -1,0 +1,125 @@
+"""The values a version holds, checked against the rules of W&B and the store's limits.
+
+Aliases, tags, a description and metadata reach a version by a commit, an edit, a link or
+a draft of the wandb facade; each of those checks them here, before anything is written,
+so one request cannot store more than ``store.limits`` allows on any path. Every refusal
+is a ``ValueError`` that names the rule or the limit.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cairn.core.metadata import validate_metadata
+from cairn.core.names import (
+    is_version_alias,
+    validate_aliases,
+    validate_description,
+    validate_tags,
+)
+from cairn.db.models import Alias, Tag
+from cairn.service.limits import Limits
+
+T = TypeVar("T")
+LATEST = "latest"
+MAX_ALIAS_LENGTH = 128
+MAX_TAG_LENGTH = 128
+MAX_TYPE_LENGTH = 128
+
+
+def artifact_type(name: str) -> str:
+    """A type as a store keeps it: 1 to 128 characters, none of them a control character.
+
+    Names W&B reserves for its own artifacts (``wandb-*``, ``job``, ...) are accepted: the
+    official client logs them itself. Raises: ValueError naming the rule.
+    """
+    if not name or len(name) > MAX_TYPE_LENGTH:
+        raise ValueError(f"Artifact type must be 1 to {MAX_TYPE_LENGTH} characters long")
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise ValueError(f"Artifact type {name!r} must not contain control characters")
+    return name
+
+
+def bounded(values: Sequence[T], limit: int, what: str) -> list[T]:
+    """``values`` as a list, if there are at most ``limit`` of them (``what`` names them
+    in the error). Raises: ValueError naming the limit."""
+    if len(values) > limit:
+        raise ValueError(f"Too many {what}: {len(values)}, the limit is {limit}")
+    return list(values)
+
+
+def user_aliases(aliases: Sequence[str], limits: Limits) -> list[str]:
+    """The aliases to store: validated, ``vN`` dropped silently, ``latest`` dropped (it is
+    always moved anyway), duplicates removed keeping the first.
+
+    Raises:
+        ValueError: more than ``limits.max_aliases`` aliases; an alias contains ``/``,
+            ``:`` or a control character, is empty or longer than 128 characters.
+    """
+    bounded(aliases, limits.max_aliases, "aliases")
+    result = []
+    for alias in validate_aliases(list(aliases)):
+        if not 1 <= len(alias) <= MAX_ALIAS_LENGTH:
+            raise ValueError(
+                f"Invalid alias {alias!r}: aliases must be 1 to {MAX_ALIAS_LENGTH} characters long"
+            )
+        if alias != LATEST and not is_version_alias(alias):
+            result.append(alias)
+    return list(dict.fromkeys(result))
+
+
+def tags(values: Sequence[str], limits: Limits) -> list[str]:
+    """Validated tags without duplicates.
+
+    Raises: ValueError (more than ``limits.max_tags``, an invalid tag, or one longer than
+    128 characters).
+    """
+    bounded(values, limits.max_tags, "tags")
+    checked = validate_tags(list(values))
+    for tag in checked:
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ValueError(f"Invalid tag {tag[:40]!r}...: tags are at most {MAX_TAG_LENGTH} long")
+    return checked
+
+
+def description(text: str | None, limits: Limits) -> str | None:
+    """Raises: ValueError (over ``limits.max_description_bytes``, or a NUL character)."""
+    return validate_description(text, limits.max_description_bytes)
+
+
+def metadata(value: Any, limits: Limits) -> dict[str, Any]:
+    """The metadata as plain JSON data.
+
+    Raises: ValueError (over ``limits.max_metadata_bytes`` serialised, nested deeper than
+    ``limits.max_metadata_depth``, or wandb's rules); TypeError (not a dict).
+    """
+    return validate_metadata(
+        value, max_depth=limits.max_metadata_depth, max_bytes=limits.max_metadata_bytes
+    )
+
+
+def check_totals(session: Session, collection_id: int, version_id: int, limits: Limits) -> None:
+    """After an edit in ``session``: the version holds at most ``limits.max_aliases``
+    aliases in the collection and ``limits.max_tags`` tags (the transaction is then rolled
+    back by the caller's error, so nothing of the edit stays).
+
+    Raises: ValueError naming the limit.
+    """
+    session.flush()
+    held = session.scalar(
+        select(func.count())
+        .select_from(Alias)
+        .where(Alias.collection_id == collection_id, Alias.version_id == version_id)
+    )
+    if (held or 0) > limits.max_aliases:
+        raise ValueError(f"Too many aliases: {held}, the limit is {limits.max_aliases}")
+    tagged = session.scalar(
+        select(func.count()).select_from(Tag).where(Tag.version_id == version_id)
+    )
+    if (tagged or 0) > limits.max_tags:
+        raise ValueError(f"Too many tags: {tagged}, the limit is {limits.max_tags}")

@@ -1,0 +1,79 @@
+"""The bytes of a version's files, for a caller who may read the version.
+
+A page that shows or sends a file of a version asks here for the version's ``FileBytes``:
+the caller's right to read the version is checked first, and the bytes come from the
+version's own blob area (its source entity's, on a server). The digests asked for are
+those of the version's manifest, which the caller could read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+from cairn.service.authz import READ, Gate
+from cairn.service.caller import Caller
+from cairn.service.lookup import require_version, source_entity
+from cairn.service.store import Store
+from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.s3_server_store import S3Area
+from cairn.storage.server_store import BlobArea
+
+
+@dataclasses.dataclass(frozen=True)
+class FileBytes:
+    """Where the files of one version (checked readable) are read from."""
+
+    area: BlobArea
+
+    def loose_path(self, digest: str, algorithm: str) -> Path | None:
+        """The read-only file of a blob in a directory store, or None (packed, or S3).
+
+        Raises: ValueError for a digest that is not valid for its algorithm.
+        """
+        if not isinstance(self.area, LocalBlobStore):
+            return None
+        path = self.area.path_for(digest, algorithm)
+        return path if path.is_file() else None
+
+    def stream(self, digest: str, algorithm: str) -> Iterator[bytes] | None:
+        """The bytes of a blob in an S3 store, in chunks; None for other stores.
+
+        Raises: KeyError (not stored), botocore errors.
+        """
+        if not isinstance(self.area, S3Area):
+            return None
+        return self.area.iter_bytes(digest, algorithm)
+
+    def read(self, digest: str, algorithm: str, limit: int | None = None) -> bytes:
+        """The blob's bytes (its first ``limit`` bytes when given), reading no further.
+
+        Raises: FileNotFoundError / KeyError (not stored), OSError.
+        """
+        loose = self.loose_path(digest, algorithm)
+        if loose is not None:
+            with open(loose, "rb") as handle:
+                return handle.read() if limit is None else handle.read(limit)
+        chunks = self.stream(digest, algorithm)
+        if chunks is None:
+            data = self.area.read_bytes(digest, algorithm)
+            return data if limit is None else data[:limit]
+        read = bytearray()
+        for chunk in chunks:
+            read += chunk
+            if limit is not None and len(read) >= limit:
+                break
+        return bytes(read if limit is None else read[:limit])
+
+
+def file_bytes(store: Store, caller: Caller, version_id: str) -> FileBytes:
+    """Read access to the files of version ``version_id``.
+
+    Raises: CommError ("artifact '<id>' not found": unknown, or the caller cannot read it).
+    """
+    with store.db.read() as session:
+        version = require_version(session, version_id)
+        Gate(session, store, caller).require_version(version, READ, version_id)
+        entity = source_entity(session, version)
+    return FileBytes(store.blobs_of(entity))
