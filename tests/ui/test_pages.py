@@ -206,6 +206,16 @@ def test_lineage_graph_links_runs_and_versions(client: TestClient) -> None:
     assert 'href="/tester/proj/artifacts/model/model/v0"' in html
     assert html.count('class="node run') == 2  # train logged it, evaluate used it
     assert "node artifact current" in html
+    # one column per layer, left to right: train -> data:v0 -> evaluate -> model:v0
+    boxes = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)"[^>]*/>\s*<text [^>]*>([^<]*)<', html)
+    assert [label for _x, _y, label in sorted(boxes, key=lambda b: float(b[0]))] == [
+        "train",
+        "data:v0",
+        "evaluate",
+        "model:v0",
+    ]
+    assert len({y for _x, y, _label in boxes}) == 1  # a column each: all on one row
+    assert html.count('class="edge"') == 3
 
 
 def test_missing_things_are_404_pages(client: TestClient) -> None:
