@@ -22,6 +22,7 @@ import refservers
 from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
 from cairn.service.accounts import create_key, create_user
+from cairn.service.limits import DEFAULT_LIMITS
 
 
 @dataclasses.dataclass
@@ -86,7 +87,7 @@ def server_config(db_url: str, tmp_path: Path, **changes: Any) -> ServerConfig:
         secret=secrets.token_bytes(32),
         organization="acme",
         url_ttl_seconds=60,
-        max_body_bytes=1024 * 1024,
+        limits=dataclasses.replace(DEFAULT_LIMITS, max_body_bytes=1024 * 1024),
     )
     return dataclasses.replace(config, **changes)
 

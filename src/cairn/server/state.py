@@ -17,6 +17,7 @@ from pathlib import Path
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
 from cairn.service.blob_registry import BlobRegistry
+from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.store import Store
 from cairn.storage.server_store import DirectoryServerStore, ServerStore
 
@@ -26,7 +27,9 @@ class ServerConfig:
     """``db_url``: SQLAlchemy URL; ``store_dir``: the directory blob store, unless
     ``store_url`` names an S3 bucket (``s3://bucket/prefix``, at ``s3_endpoint_url``);
     ``secret``: the key signing transfer URLs (shared by all app processes of one server).
-    Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``."""
+    Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``.
+    ``limits``: what one request may cost (body size, GraphQL depth and cost, pages, rate
+    per key), the only place the server takes such numbers from."""
 
     db_url: str
     store_dir: Path
@@ -34,12 +37,17 @@ class ServerConfig:
     organization: str = "cairn"
     public_url: str | None = None  # base of signed URLs; default: the request's own base
     url_ttl_seconds: int = 900
-    max_body_bytes: int = 64 * 1024 * 1024
     store_url: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     multipart_threshold: int = 2 * 1024**3
     part_size: int = 64 * 1024**2
+    limits: Limits = DEFAULT_LIMITS
+
+    @property
+    def max_body_bytes(self) -> int:
+        """``limits.max_body_bytes``: the largest JSON or batch request body (413 over it)."""
+        return self.limits.max_body_bytes
 
 
 class ServerState:
