@@ -6,7 +6,9 @@ not know, often as explicit nulls. Before validation, every variable value is pr
 the input fields ``schema.graphql`` declares, so such keys are dropped rather than
 refused. What the schema cannot answer (an unknown operation, field or argument) gets a
 GraphQL error with HTTP 400, which the client treats as "not supported" for the optional
-queries it probes with; every such request is logged with its operation name.
+queries it probes with; every such request is logged with its operation name. So does an
+operation that nests deeper or may cost more than the server's limits allow
+(``cost.check_cost``), refused after validation and before any resolver runs.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from cairn.errors import AuthenticationError
 from cairn.server.deps import StateDep
 from cairn.server.wandb_compat import resolvers
 from cairn.server.wandb_compat.context import Ctx
+from cairn.server.wandb_compat.cost import check_cost
 from cairn.service.accounts import authenticate
 from cairn.service.authz import Principal
 
@@ -149,6 +152,10 @@ def _run(ctx: Ctx, query: str, variables: dict[str, Any], name: str | None) -> J
             "; ".join(p.message for p in problems) or "no operation",
         )
         return _errors(problems or [GraphQLError("no operation to execute")], 400)
+    refused = check_cost(_SCHEMA, document, op_name or None, variables, ctx.state.config.limits)
+    if refused:
+        log.warning("wandb: refused %r: %s", op_name, "; ".join(e.message for e in refused))
+        return _errors(refused, 400)
     result = execute(
         _SCHEMA,
         document,
