@@ -1,6 +1,6 @@
 """The GraphQL facade refuses, before executing anything, an operation over the server's
-depth or cost limits, and lets every operation the official client sends through
-(``graphql_ops/``, see its README)."""
+depth or cost limits, answers 429 with ``Retry-After`` to a key over its rate, and lets
+every operation the official client sends through (``graphql_ops/``, see its README)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse, print_ast
 
+from cairn.errors import RateLimitError
 from cairn.server.wandb_compat import endpoint
 from cairn.service.limits import DEFAULT_LIMITS
 
@@ -124,3 +125,17 @@ def test_every_client_operation_fits_the_default_limits(gql_server: Server) -> N
             continue
         # executed: at worst the variables a real client would send are missing
         assert answer.status_code == 200 and not over, (name, answer.status_code, messages)
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(
+    gql_server: Server, monkeypatch: pytest.MonkeyPatch, executions: list[str]
+) -> None:
+    def refuse(*_args: Any) -> Any:
+        raise RateLimitError("too many requests", retry_after=7)
+
+    monkeypatch.setattr(endpoint, "principal_of", refuse)
+    answer = post(gql_server, "{ viewer { id } }")
+    assert answer.status_code == 429
+    assert answer.headers["retry-after"] == "7"
+    assert answer.json() == {"errors": [{"message": "too many requests"}]}
+    assert executions == []

@@ -8,7 +8,8 @@ refused. What the schema cannot answer (an unknown operation, field or argument)
 GraphQL error with HTTP 400, which the client treats as "not supported" for the optional
 queries it probes with; every such request is logged with its operation name. So does an
 operation that nests deeper or may cost more than the server's limits allow
-(``cost.check_cost``), refused after validation and before any resolver runs.
+(``cost.check_cost``), refused after validation and before any resolver runs. A key over
+its rate (``RateLimitError`` from authentication) gets 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from graphql import (
     validate,
 )
 
-from cairn.errors import AuthenticationError
+from cairn.errors import AuthenticationError, RateLimitError
 from cairn.server.deps import StateDep
+from cairn.server.errors import retry_after
 from cairn.server.wandb_compat import resolvers
 from cairn.server.wandb_compat.context import Ctx
 from cairn.server.wandb_compat.cost import check_cost
@@ -113,8 +115,12 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return operations[0] if len(operations) == 1 or (operations and not name) else None
 
 
-def _errors(errors: list[GraphQLError], status: int) -> JSONResponse:
-    return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=status)
+def _errors(
+    errors: list[GraphQLError], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [e.formatted for e in errors]}, status_code=status, headers=headers
+    )
 
 
 @router.post("/graphql")
@@ -130,7 +136,10 @@ async def graphql(request: Request, state: StateDep) -> JSONResponse:
             raise TypeError
     except (ValueError, KeyError, TypeError):
         return _errors([GraphQLError("expected a JSON body {query, variables}")], 400)
-    principal = await run_in_threadpool(principal_of, request, state)
+    try:
+        principal = await run_in_threadpool(principal_of, request, state)
+    except RateLimitError as exc:  # nothing was done: the client may send it again later
+        return _errors([GraphQLError(str(exc))], 429, retry_after(exc))
     base_url = (state.config.public_url or str(request.base_url)).rstrip("/")
     ctx = Ctx(state=state, principal=principal, base_url=base_url)
     return await run_in_threadpool(_run, ctx, query, variables, body.get("operationName"))
