@@ -56,6 +56,7 @@ def test_first_multiplies_what_is_under_it_and_edges_count_once() -> None:
     defaulted = query.replace("$n: Int", "$n: Int = 4")
     assert measured(defaulted).cost == 2 + 3 * 4
     assert measured(defaulted, {"n": 2}).cost == 2 + 3 * 2
+    assert measured(defaulted, {"n": None}).cost == 2 + 3 * PAGE  # null: no page size
 
 
 def test_lists_without_a_page_count_a_fixed_estimate() -> None:

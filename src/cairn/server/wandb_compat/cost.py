@@ -137,12 +137,13 @@ def measure(
 
 
 def _variables(operation: OperationDefinitionNode, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The request's variables, with the literal defaults of those it does not give."""
+    """The request's variables, with the literal defaults of those it does not give (an
+    explicit null stays null: the field then gets no page size at all)."""
     values = dict(given)
     for definition in operation.variable_definitions or ():
         name = definition.variable.name.value
         default = definition.default_value
-        if values.get(name) is None and isinstance(default, IntValueNode):
+        if name not in values and isinstance(default, IntValueNode):
             values[name] = int(default.value)
     return values
 
