@@ -42,6 +42,20 @@ class AuthorizationError(CommError):
     """The caller may read the thing but not do this to it (its role does not allow it)."""
 
 
+class RateLimitError(CommError):
+    """The server refused the request because the key sent more than its rate (HTTP 429).
+
+    Nothing was done, so the request may be sent again unchanged; ``retry_after`` is how
+    long to wait first, in whole seconds (at least 1).
+    """
+
+    def __init__(
+        self, message: str = "", retry_after: int = 1, context: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, context=context)
+        self.retry_after = max(1, int(retry_after))
+
+
 class UsageError(Error):
     """The API was called in a way it does not support."""
 

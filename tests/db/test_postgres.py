@@ -22,8 +22,8 @@ from cairn.db.migrate import upgrade_to_head
 from cairn.db.models import Base
 from cairn.protocol import CommitRequest
 from cairn.service.blob_registry import BlobRegistry
-from cairn.service.commit import commit_version
 from cairn.service.caller import LOCAL
+from cairn.service.commit import commit_version
 from cairn.service.store import Store
 from cairn.service.versions import list_versions
 from cairn.storage.blobstore import LocalBlobStore

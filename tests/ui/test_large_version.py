@@ -11,8 +11,8 @@ from cairn.config import Settings
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.protocol import CommitRequest
 from cairn.server.ui import create_ui_app
-from cairn.service.commit import commit_version
 from cairn.service.caller import LOCAL
+from cairn.service.commit import commit_version
 from cairn.service.store import open_store
 
 FILES = 100_000

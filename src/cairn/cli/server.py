@@ -5,12 +5,16 @@ Defaults are for trying it out: SQLite at ``$CAIRN_DIR/server/cairn.db`` and blo
 S3-compatible bucket instead (docs/server.md). The key that signs transfer URLs is read from
 ``--secret-file`` (default ``$CAIRN_DIR/server/secret``, created 0600 on first start); all
 app processes of one server must share it. No default credentials exist: the first admin
-comes from ``create-admin``, which prints its API key once.
+comes from ``create-admin``, which prints its API key once. What one request may cost
+(``--max-body``, ``--graphql-max-depth``, ``--graphql-max-cost``, ``--rate-limit``) goes
+into the server's ``Limits``; an option not given keeps its default.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import secrets
 from pathlib import Path
@@ -18,6 +22,8 @@ from pathlib import Path
 import click
 
 from cairn.cli._errors import expected_errors
+from cairn.service.limits import DEFAULT_LIMITS as DEFAULT
+from cairn.service.limits import MIB, Limits
 
 
 def _server_dir() -> Path:
@@ -60,6 +66,39 @@ def _size(_ctx: click.Context, param: click.Parameter, value: str) -> int:
         raise click.BadParameter(str(exc), param=param) from None
 
 
+def _positive_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    size = _size(ctx, param, value)
+    if size <= 0:
+        raise click.BadParameter(f"{value!r}: expected a size above 0", param=param)
+    return size
+
+
+def _rate(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value!r}: expected requests per second above 0", param=param)
+    return value
+
+
+def _limits(
+    max_body: int | None,
+    graphql_max_depth: int | None,
+    graphql_max_cost: int | None,
+    rate_limit: float | None,
+) -> Limits:
+    """The default ``Limits`` with the options given (None: not given)."""
+    return dataclasses.replace(
+        DEFAULT,
+        max_body_bytes=DEFAULT.max_body_bytes if max_body is None else max_body,
+        graphql_max_depth=DEFAULT.graphql_max_depth
+        if graphql_max_depth is None
+        else graphql_max_depth,
+        graphql_max_cost=DEFAULT.graphql_max_cost if graphql_max_cost is None else graphql_max_cost,
+        rate_limit=DEFAULT.rate_limit if rate_limit is None else rate_limit,
+    )
+
+
 @click.group(invoke_without_command=True)
 @click.option("--db", help="Database URL (default: SQLite under $CAIRN_DIR/server/).")
 @click.option(
@@ -82,6 +121,30 @@ def _size(_ctx: click.Context, param: click.Parameter, value: str) -> int:
 )
 @click.option("--secret-file", type=click.Path(path_type=Path), help="URL-signing key file.")
 @click.option("--public-url", help="Base of signed transfer URLs (default: the request's).")
+@click.option(
+    "--max-body",
+    callback=_positive_size,
+    metavar="SIZE",
+    help="Largest JSON or batch request body "
+    f"(default {DEFAULT.max_body_bytes // MIB} MiB; units: KB, MB, GB).",
+)
+@click.option(
+    "--graphql-max-depth",
+    type=click.IntRange(min=1),
+    help=f"Deepest nesting of a GraphQL query (default {DEFAULT.graphql_max_depth}).",
+)
+@click.option(
+    "--graphql-max-cost",
+    type=click.IntRange(min=1),
+    help=f"Largest estimated cost of a GraphQL query (default {DEFAULT.graphql_max_cost}).",
+)
+@click.option(
+    "--rate-limit",
+    type=float,
+    callback=_rate,
+    metavar="N",
+    help="Requests per second per API key, a burst of as many; over it: 429 (default: off).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
 @click.pass_context
@@ -94,6 +157,10 @@ def server(
     multipart_threshold: int,
     part_size: int,
     public_url: str | None,
+    max_body: int | None,
+    graphql_max_depth: int | None,
+    graphql_max_cost: int | None,
+    rate_limit: float | None,
     host: str,
     port: int,
 ) -> None:
@@ -119,6 +186,7 @@ def server(
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         public_url=public_url,
+        limits=_limits(max_body, graphql_max_depth, graphql_max_cost, rate_limit),
     )
     uvicorn.run(create_app(config), host=host, port=port, log_level="info")
 

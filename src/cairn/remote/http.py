@@ -5,13 +5,18 @@ server as ``{"error": {"code", "message"}}`` and are raised as the very exceptio
 embedded mode raises (``raise_for``), so the SDK behaves the same in both modes. Retries
 (with exponential backoff and jitter) cover network errors and 5xx answers of idempotent
 calls; a request that never reached the server (connection refused) is retried for every
-call, since nothing can have happened. Signed transfer URLs are fetched by a second client
-that never carries the API key: the signature is the credential, and an S3 presigned URL
-refuses a second authorization.
+call, since nothing can have happened, and so is one refused with 429 (the key sent more
+than its rate: the server did nothing), after the ``Retry-After`` the server asks for (at
+most ``RETRY_AFTER_MAX_SECONDS``, plus jitter). Signed transfer URLs are fetched by a
+second client that never carries the API key: the signature is the credential, and an S3
+presigned URL refuses a second authorization.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import math
 import random
 import time
 from collections.abc import Callable
@@ -25,12 +30,14 @@ from cairn.errors import (
     CommError,
     CorruptionError,
     NotFoundError,
+    RateLimitError,
 )
 
 API_PREFIX = "/api/v1"
 ATTEMPTS = 5
 BACKOFF_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
+RETRY_AFTER_MAX_SECONDS = 30.0
 TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=300.0, pool=60.0)
 POOL = httpx.Limits(max_connections=32, max_keepalive_connections=32)
 
@@ -46,6 +53,8 @@ def raise_for(response: httpx.Response) -> None:
         NotFoundError: ``not_found`` (a ``CommError``, as embedded mode raises).
         CommError: ``conflict``, 5xx and unknown codes.
         CorruptionError: ``digest_mismatch``.
+        RateLimitError: ``rate_limited``, or any 429 (a ``CommError``; its ``retry_after``
+            from the ``Retry-After`` header).
         ValueError: ``invalid_argument``, ``invalid_request``, ``too_large``.
     """
     if response.is_success:
@@ -60,6 +69,10 @@ def raise_for(response: httpx.Response) -> None:
         raise NotFoundError(message, context=context)
     if code == "digest_mismatch":
         raise CorruptionError(message, context=context)
+    if code == "rate_limited" or response.status_code == 429:
+        wait = retry_after_seconds(response)
+        retry_after = 1 if wait is None else math.ceil(wait)
+        raise RateLimitError(message, retry_after=retry_after, context=context)
     if code in ("invalid_argument", "invalid_request", "too_large"):
         raise ValueError(message)
     raise CommError(message, context=context)
@@ -78,14 +91,34 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
         return code, f"HTTP {response.status_code} from {response.request.url}: {text}"
 
 
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds, or an HTTP date), in seconds;
+    None when there is none or it cannot be read."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
 def with_retries(action: Callable[[], T], idempotent: bool, what: str) -> T:
-    """Run ``action`` (one HTTP exchange), retrying network errors and 5xx answers.
+    """Run ``action`` (one HTTP exchange), retrying network errors, 5xx and 429 answers.
 
     ``action`` raises ``httpx.TransportError`` for network errors and returns the answer;
-    ``RetryableStatus`` (raised by ``action``) marks a 5xx worth retrying. Non-idempotent
-    actions are retried only when the connection was never made.
+    ``RetryableStatus`` (raised by ``action``) marks a 5xx or 429 worth retrying.
+    Non-idempotent actions are retried only when the connection was never made or the
+    server refused them with 429 (it did nothing); a 429 is retried after its
+    ``Retry-After`` (at most ``RETRY_AFTER_MAX_SECONDS``, plus up to a quarter more).
 
     Raises:
+        RateLimitError: the last attempt was refused with 429.
         CommError: the last attempt failed on the network or with a 5xx (names ``what``).
     """
     attempt = 0
@@ -96,13 +129,27 @@ def with_retries(action: Callable[[], T], idempotent: bool, what: str) -> T:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             failure: Exception = exc
         except (httpx.TransportError, RetryableStatus) as exc:
-            if not idempotent:
+            if not idempotent and not _rate_limited(exc):
                 raise _comm_error(what, exc) from exc
             failure = exc
         if attempt >= ATTEMPTS:
             raise _comm_error(what, failure) from failure
-        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1))
-        time.sleep(delay * (0.5 + random.random() / 2))
+        time.sleep(_delay(failure, attempt))
+
+
+def _rate_limited(exc: Exception) -> bool:
+    return isinstance(exc, RetryableStatus) and exc.response.status_code == 429
+
+
+def _delay(failure: Exception, attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: what a 429 asks for, else backoff."""
+    if isinstance(failure, RetryableStatus) and _rate_limited(failure):
+        wait = retry_after_seconds(failure.response)
+        if wait is not None:
+            wait = min(RETRY_AFTER_MAX_SECONDS, wait)
+            return wait + random.uniform(0, max(0.1, wait / 4))
+    delay = min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2.0 ** (attempt - 1))
+    return delay * (0.5 + random.random() / 2)
 
 
 def _comm_error(what: str, exc: Exception) -> CommError:

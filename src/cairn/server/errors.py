@@ -14,6 +14,8 @@ invalid_argument   400     ``ValueError``
 invalid_request    422     a body or parameter that does not fit the schema
 too_large          413     a body over the limit
 length_required    411     an upload without ``Content-Length``
+rate_limited       429     the key sent more than its rate (``RateLimitError``);
+                           ``Retry-After`` says how many seconds to wait
 method_not_allowed 405
 internal           500     anything else (logged, message withheld)
 =================  ======  ===============================================
@@ -34,6 +36,7 @@ from cairn.errors import (
     CommError,
     CorruptionError,
     NotFoundError,
+    RateLimitError,
 )
 from cairn.server.bodies import BodyTooLarge, LengthRequired
 
@@ -48,8 +51,17 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def retry_after(exc: RateLimitError) -> dict[str, str]:
+    """The ``Retry-After`` header of a refusal for rate (whole seconds, at least 1)."""
+    return {"Retry-After": str(max(1, exc.retry_after))}
 
 
 def classify(exc: Exception) -> tuple[int, str]:
@@ -60,6 +72,8 @@ def classify(exc: Exception) -> tuple[int, str]:
         return 403, "forbidden"
     if isinstance(exc, NotFoundError):
         return 404, "not_found"
+    if isinstance(exc, RateLimitError):
+        return 429, "rate_limited"
     if isinstance(exc, CommError):
         return 409, "conflict"
     if isinstance(exc, CorruptionError):
@@ -80,7 +94,8 @@ def install(app: FastAPI) -> None:
             log.exception("unexpected error", exc_info=exc)
             return error_response(500, code, "internal server error")
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        return error_response(status, code, str(message))
+        headers = retry_after(exc) if isinstance(exc, RateLimitError) else None
+        return error_response(status, code, str(message), headers)
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

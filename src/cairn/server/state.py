@@ -17,6 +17,7 @@ from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
 from cairn.service.blob_registry import BlobRegistry
 from cairn.service.limits import DEFAULT_LIMITS, Limits
+from cairn.service.rate_limit import limiter_for
 from cairn.service.store import Store
 from cairn.storage.server_store import DirectoryServerStore, ServerStore
 
@@ -35,12 +36,12 @@ class ServerConfig:
     organization: str = "cairn"
     public_url: str | None = None  # base of signed URLs; default: the request's own base
     url_ttl_seconds: int = 900
-    limits: Limits = DEFAULT_LIMITS
     store_url: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     multipart_threshold: int = 2 * 1024**3
     part_size: int = 64 * 1024**2
+    limits: Limits = DEFAULT_LIMITS
 
 
 class ServerState:
@@ -69,6 +70,7 @@ class ServerState:
             organization=config.organization,
             limits=config.limits,
             server_blobs=self.blob_store,
+            rate_limiter=limiter_for(config.limits),
         )
 
     def close(self) -> None:

@@ -425,10 +425,12 @@ def revoke_key(store: Store, caller: Caller, user: str, key_id: str) -> None:
 
 
 def authenticate(store: Store, api_key: str) -> Caller:
-    """The user an API key belongs to.
+    """The user an API key belongs to; each call counts as one request of the key when
+    the store limits their rate.
 
     Raises:
         AuthenticationError: malformed, unknown or revoked key (one message for all).
+        RateLimitError: the key sent more requests than its rate (nothing was done).
     """
     refused = AuthenticationError("invalid or revoked API key")
     match = _KEY_RE.fullmatch(api_key)
@@ -443,6 +445,8 @@ def authenticate(store: Store, api_key: str) -> Caller:
             raise refused
         caller = _caller_of(session, store, row)
         last_used = row.last_used_at
+    if store.rate_limiter is not None:
+        store.rate_limiter.check(key_id)
     now = utcnow()
     if last_used is None or now - _aware(last_used) > LAST_USED_RESOLUTION:
         with store.db.write() as session:

@@ -33,7 +33,10 @@ class Limits:
       them): a version's files go in one request up to this many.
     - ``graphql_max_depth`` / ``graphql_max_cost``: how deeply a GraphQL query nests, and
       its estimated cost (each field counts once per item of every list around it),
-      refused before it runs.
+      refused before it runs. The defaults let through every operation of the wandb
+      0.29-0.31 clients with its pages at ``max_page`` (deepest 11, costliest 187,005:
+      ``Api.artifacts`` with ``per_page=1000``; ``tests/server/graphql_ops``) except
+      ``Api.list_jobs``, which lists every version of every collection at once.
     - ``rate_limit``: requests per second per API key (a burst of as many), or None for
       no limit; over it a request gets 429 with ``Retry-After``.
     """
@@ -47,7 +50,7 @@ class Limits:
     max_page: int = 1000
     max_blob_list: int = 100_000
     graphql_max_depth: int = 15
-    graphql_max_cost: int = 50_000
+    graphql_max_cost: int = 200_000
     rate_limit: float | None = None
 
 

@@ -18,6 +18,7 @@ from cairn.db.engine import Database, create_db_engine, sqlite_url
 from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
+from cairn.service.rate_limit import RateLimiter
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.server_store import BlobArea, ServerStore
 
@@ -36,7 +37,8 @@ class Store:
     former and get it from ``local_blobs()``. A server also has ``server_blobs``, whose
     per-entity areas (``blobs_of``) the use cases reach only after authorizing the caller
     for that entity, so no request makes lasting state for an entity it may not use.
-    ``limits`` are what a request and a version may cost (``cairn.service.limits``).
+    ``limits`` are what a request and a version may cost (``cairn.service.limits``);
+    ``rate_limiter`` counts each API key's requests when the server limits their rate.
     """
 
     db: Database
@@ -44,6 +46,7 @@ class Store:
     organization: str
     limits: Limits = DEFAULT_LIMITS
     server_blobs: ServerStore | None = None
+    rate_limiter: RateLimiter | None = None
 
     def blobs_of(self, entity: str) -> BlobArea:
         """The blob area of ``entity``: on a server its own, else the one store.

@@ -55,9 +55,11 @@ def open_session(store: Store, api_key: str, seconds: int = SESSION_SECONDS) -> 
 
 
 def session_caller(store: Store, token: str) -> Caller:
-    """The user of the live session ``token``.
+    """The user of the live session ``token`` (a request of its key, when the store
+    limits their rate).
 
-    Raises: AuthenticationError (no such session: signed out, expired, or its key revoked).
+    Raises: AuthenticationError (no such session: signed out, expired, or its key
+    revoked), RateLimitError (the key sent more requests than its rate).
     """
     with store.db.read() as session:
         row = session.scalars(
@@ -67,9 +69,12 @@ def session_caller(store: Store, token: str) -> Caller:
             raise AuthenticationError("session expired: sign in again")
         key_id = row.key_id
     try:
-        return caller_for_key_id(store, key_id)
+        caller = caller_for_key_id(store, key_id)
     except AuthenticationError:
         raise AuthenticationError("session expired: sign in again") from None
+    if store.rate_limiter is not None:
+        store.rate_limiter.check(key_id)
+    return caller
 
 
 def close_session(store: Store, token: str) -> None:

@@ -6,7 +6,10 @@ not know, often as explicit nulls. Before validation, every variable value is pr
 the input fields ``schema.graphql`` declares, so such keys are dropped rather than
 refused. What the schema cannot answer (an unknown operation, field or argument) gets a
 GraphQL error with HTTP 400, which the client treats as "not supported" for the optional
-queries it probes with; every such request is logged with its operation name.
+queries it probes with; every such request is logged with its operation name. So does an
+operation that nests deeper or may cost more than the server's limits allow
+(``cost.check_cost``), refused after validation and before any resolver runs. A key over
+its rate (``RateLimitError`` from authentication) gets 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from graphql import (
     validate,
 )
 
-from cairn.errors import AuthenticationError
+from cairn.errors import AuthenticationError, RateLimitError
 from cairn.server.deps import StateDep
+from cairn.server.errors import retry_after
 from cairn.server.wandb_compat import resolvers
 from cairn.server.wandb_compat.context import Ctx
+from cairn.server.wandb_compat.cost import check_cost
 from cairn.service.accounts import authenticate
 from cairn.service.caller import Caller
 
@@ -110,8 +115,12 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return operations[0] if len(operations) == 1 or (operations and not name) else None
 
 
-def _errors(errors: list[GraphQLError], status: int) -> JSONResponse:
-    return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=status)
+def _errors(
+    errors: list[GraphQLError], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [e.formatted for e in errors]}, status_code=status, headers=headers
+    )
 
 
 @router.post("/graphql")
@@ -119,7 +128,10 @@ async def graphql(request: Request, state: StateDep) -> JSONResponse:
     """Execute one GraphQL request of the wandb client."""
     from starlette.concurrency import run_in_threadpool
 
-    caller = await run_in_threadpool(caller_of, request, state)
+    try:
+        caller = await run_in_threadpool(caller_of, request, state)
+    except RateLimitError as exc:  # nothing was done: the client may send it again later
+        return _errors([GraphQLError(str(exc))], 429, retry_after(exc))
     try:
         body = await request.json()
         query = body["query"]
@@ -149,6 +161,10 @@ def _run(ctx: Ctx, query: str, variables: dict[str, Any], name: str | None) -> J
             "; ".join(p.message for p in problems) or "no operation",
         )
         return _errors(problems or [GraphQLError("no operation to execute")], 400)
+    refused = check_cost(_SCHEMA, document, op_name or None, variables, ctx.state.config.limits)
+    if refused:
+        log.warning("wandb: refused %r: %s", op_name, "; ".join(e.message for e in refused))
+        return _errors(refused, 400)
     result = execute(
         _SCHEMA,
         document,
