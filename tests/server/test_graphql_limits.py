@@ -133,7 +133,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(
     def refuse(*_args: Any) -> Any:
         raise RateLimitError("too many requests", retry_after=7)
 
-    monkeypatch.setattr(endpoint, "principal_of", refuse)
+    monkeypatch.setattr(endpoint, "caller_of", refuse)
     answer = post(gql_server, "{ viewer { id } }")
     assert answer.status_code == 429
     assert answer.headers["retry-after"] == "7"

@@ -25,6 +25,7 @@ from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
 from cairn.service.accounts import create_key, create_user
+from cairn.service.caller import LOCAL
 
 BASE = "http://127.0.0.1"
 E = "/api/v1/entities/root"
@@ -73,8 +74,8 @@ def main(tmp: Path, src: Path) -> None:
     )
     app = create_app(config)
     store = app.state.cairn.store
-    create_user(store, "root", admin=True)
-    key = create_key(store, "root").api_key
+    create_user(store, LOCAL, "root", admin=True)
+    key = create_key(store, LOCAL, "root").api_key
     with TestClient(app, base_url=BASE, headers={"Authorization": f"Bearer {key}"}) as api:
         for run in ("fetch", "prep", "train"):
             ok(api.post(P + "/runs", json={"run_id": run, "job_type": run}))

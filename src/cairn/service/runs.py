@@ -125,6 +125,16 @@ def get_run(store: Store, caller: Caller, entity: str, project: str, run_id: str
         return run_info(require_run(session, entity, project, run_id), entity, project)
 
 
+def require_writable(store: Store, caller: Caller, entity: str, project: str) -> None:
+    """Check that the caller may create runs and send run files in ``entity/project``.
+
+    Raises: NotFoundError (the caller cannot read the project), AuthorizationError (it
+    may read but not write).
+    """
+    with store.db.read() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
+
+
 def writable_run(store: Store, caller: Caller, entity: str, project: str, run_id: str) -> RunInfo:
     """The run ``entity/project/run_id``, if the caller may write to it (send its files).
 

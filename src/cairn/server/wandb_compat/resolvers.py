@@ -178,7 +178,7 @@ def mark_run_files_uploaded(_obj: Any, info: Info, input: dict[str, Any]) -> Any
     # Cairn keeps no run files (``transfers.put_run_file``): nothing to mark.
     c = ctx(info)
     e, p = input.get("entityName") or "", input.get("projectName") or ""
-    runs.writable_run(c.store, c.caller, e, p, input.get("runName") or "")
+    runs.require_writable(c.store, c.caller, e, p)
     return {"success": True}
 
 
