@@ -43,12 +43,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(params=["sqlite", "pg"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
-        return
-    admin_url = request.getfixturevalue("postgres_admin_url")
+@contextlib.contextmanager
+def pg_database(admin_url: str) -> Iterator[str]:
+    """A fresh database on the throwaway PostgreSQL, dropped afterwards; its URL."""
     name = f"cairn_srv_{secrets.token_hex(4)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -59,6 +56,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
+        return
+    with pg_database(request.getfixturevalue("postgres_admin_url")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +144,30 @@ def store_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ser
         changes["s3_endpoint_url"] = request.getfixturevalue("moto_endpoint")
     with run_server(server_config(db, tmp_path, **changes)) as running:
         yield running
+
+
+@pytest.fixture(params=["sqlite-dir", "pg-s3"])
+def gate_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server on each of the two deployments: SQLite + a directory store, and
+    PostgreSQL + S3 (moto's server)."""
+    if request.param == "sqlite-dir":
+        with run_server(
+            server_config(f"sqlite+pysqlite:///{tmp_path / 'server.db'}", tmp_path)
+        ) as s:
+            yield s
+        return
+    store = {
+        "store_url": request.getfixturevalue("s3_store_url"),
+        "s3_endpoint_url": request.getfixturevalue("moto_endpoint"),
+    }
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    with pg_database(admin_url) as url, run_server(server_config(url, tmp_path, **store)) as s:
+        yield s
+
+
+@pytest.fixture
+def world(gate_server: Server) -> Any:
+    """``gate_world.build`` on ``gate_server``: several teams, registries and attackers."""
+    from .gate_world import build
+
+    return build(gate_server)
