@@ -171,3 +171,14 @@ def world(gate_server: Server) -> Any:
     from .gate_world import build
 
     return build(gate_server)
+
+
+@pytest.fixture
+def dir_world(tmp_path: Path) -> Iterator[Any]:
+    """``gate_world.build`` on SQLite + a directory store only: for the routes that exist
+    only there (the server's own signed upload routes)."""
+    from .gate_world import build
+
+    config = server_config(f"sqlite+pysqlite:///{tmp_path / 'server.db'}", tmp_path)
+    with run_server(config) as running:
+        yield build(running)

@@ -53,6 +53,9 @@ from cairn.storage.unchanged import Survey
 STAGING_DIR = "staging"
 URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used
 CHUNK = 1024 * 1024
+# Blobs asked about in one request: within a server's default limit (``max_blob_list``,
+# 100,000), so a version of any size is asked about in requests it accepts.
+BLOB_LIST_MAX = 50_000
 PART_WORKERS = 4  # parallel requests for the parts (or ranges) of one blob
 UPLOAD_WORKERS = 8  # large blobs uploaded at once
 RANGE_MIN_BYTES = 64 * 1024 * 1024  # blobs this large come down in parallel ranges
@@ -206,15 +209,15 @@ class Transfers:
 
         Raises: ValueError (invalid digests), CommError / AuthorizationError (server).
         """
-        if not blobs:
-            return []
-        body = {"blobs": [_blob_json(b) for b in blobs]}
         path = f"/entities/{entity}/blobs/missing"
-        answer = self._client.call("POST", path, json=body, idempotent=True).json()
-        missing = [BlobRef(b["digest"], b["algorithm"], b["size"]) for b in answer["blobs"]]
+        missing = []
+        for start in range(0, len(blobs), BLOB_LIST_MAX):
+            body = {"blobs": [_blob_json(b) for b in blobs[start : start + BLOB_LIST_MAX]]}
+            answer = self._client.call("POST", path, json=body, idempotent=True).json()
+            missing += [BlobRef(b["digest"], b["algorithm"], b["size"]) for b in answer["blobs"]]
         large = [blob for blob in missing if blob.size > batches.BATCH_BLOB_MAX]
-        if large:  # small ones go up in batches, without URLs
-            self._sign_uploads(entity, large)
+        for start in range(0, len(large), BLOB_LIST_MAX):  # small ones go up in batches
+            self._sign_uploads(entity, large[start : start + BLOB_LIST_MAX])
         return missing
 
     def _sign_uploads(self, entity: str, blobs: Sequence[BlobRef]) -> None:

@@ -82,7 +82,7 @@ def upload_urls(
     entity: str, body: wire.BlobList, request: Request, state: StateDep, who: CallerDep
 ) -> wire.SignedUrls:
     """Upload URLs; blobs of the multipart threshold or more are marked ``multipart``."""
-    grant = blob_access.grant(state.store, who, entity, WRITE)
+    grant = blob_access.grant(state.store, who, entity, WRITE, len(body.blobs))
     out = []
     for blob in body.blobs:
         if blob.size >= state.config.multipart_threshold:
@@ -97,7 +97,7 @@ def download_urls(
     entity: str, body: wire.BlobList, request: Request, state: StateDep, who: CallerDep
 ) -> wire.SignedUrls:
     """Download URLs (they accept ``Range`` requests). Errors: 404 (a blob not stored)."""
-    grant = blob_access.grant(state.store, who, entity, READ)
+    grant = blob_access.grant(state.store, who, entity, READ, len(body.blobs))
     for blob in body.blobs:
         if not grant.area.has(blob.digest, blob.algorithm):
             raise NotFoundError(f"blob {blob.algorithm} {blob.digest} not found in '{entity}'")

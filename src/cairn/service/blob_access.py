@@ -18,7 +18,6 @@ from cairn.errors import NotFoundError
 from cairn.service.accounts import caller_for_key_id
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
-from cairn.service.fields import bounded
 from cairn.service.lookup import require_version, source_entity
 from cairn.service.store import Store
 from cairn.storage.server_store import BlobArea, ServerStore
@@ -49,12 +48,18 @@ class BlobGrant:
     version_id: str = ""
 
 
-def grant(store: Store, caller: Caller, entity: str, action: str) -> BlobGrant:
-    """A grant for ``caller`` to ``action`` (read or write) the blobs of ``entity``.
+def grant(store: Store, caller: Caller, entity: str, action: str, count: int = 1) -> BlobGrant:
+    """A grant for ``caller`` to ``action`` (read or write) the blobs of ``entity``, for a
+    request that names ``count`` blobs.
 
-    Raises: NotFoundError (the caller cannot read the entity, or it does not exist; also
-    a store that is not a server's), AuthorizationError (its role does not allow it).
+    Raises: ValueError (``count`` over ``limits.max_blob_list``), NotFoundError (the caller
+    cannot read the entity, or it does not exist; also a store that is not a server's),
+    AuthorizationError (its role does not allow it).
     """
+    if count > store.limits.max_blob_list:
+        raise ValueError(
+            f"Too many blobs in one request: {count}, the limit is {store.limits.max_blob_list}"
+        )
     with store.db.read() as session:
         Gate(session, store, caller).require(action, entity)
     if store.server_blobs is None:
@@ -109,6 +114,5 @@ def missing(
     Raises: ValueError (more than ``limits.max_blob_list`` blobs, an invalid digest),
     NotFoundError / AuthorizationError (the caller may not write to the entity).
     """
-    bounded(blobs, store.limits.max_blob_list, "blobs in one request")
-    allowed = grant(store, caller, entity, WRITE)
+    allowed = grant(store, caller, entity, WRITE, len(blobs))
     return allowed.server.to_upload(entity, blobs)

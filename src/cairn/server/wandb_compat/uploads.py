@@ -138,7 +138,6 @@ def _s3_parts(
 
 
 def complete(
-    c: Ctx,
     grant: BlobGrant,
     hexdigest: str,
     upload_id: str,

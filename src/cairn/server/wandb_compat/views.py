@@ -27,6 +27,7 @@ from cairn.server import signing
 from cairn.server.wandb_compat.context import Ctx, Info, obj, or_none
 from cairn.service import blob_access, collections, lineage, links, rights, runs, versions
 from cairn.service.blob_access import BlobGrant
+from cairn.service.fields import bounded
 from cairn.service.registries import scope
 
 MANIFEST_ALGORITHM = "md5"
@@ -419,10 +420,10 @@ def files_connection(
     fetches references itself from their URI (its reference handlers), so references must
     be listed too. Empty for a caller who may not read the version.
 
-    Raises: ValueError (more names than ``limits.max_page``).
+    Raises: ValueError (more names than ``limits.max_blob_list``).
     """
-    if names is not None and len(names) > ctx.max_page:
-        raise ValueError(f"Too many file names: {len(names)}, the limit is {ctx.max_page}")
+    if names is not None:
+        bounded(names, ctx.store.limits.max_blob_list, "file names")
     data = or_none(lambda: versions.read_manifest(ctx.store, ctx.caller, v.id))
     grant = or_none(lambda: blob_access.version_grant(ctx.store, ctx.caller, v.id))
     if data is None or grant is None:
