@@ -112,6 +112,18 @@ class CorruptionError(Error, ValueError):
     """Stored bytes do not match the digest recorded for them."""
 
 
+class VerificationError(Error, ValueError, FileNotFoundError):
+    """A downloaded folder does not hold its artifact's files: ``missing`` and ``changed``
+    list every entry path that is absent or has other bytes. It is a ``ValueError`` (as a
+    digest mismatch is in wandb) and a ``FileNotFoundError`` (as wandb raises for a
+    missing file), so either ``except`` clause catches it."""
+
+    def __init__(self, message: str, missing: list[str], changed: list[str]) -> None:
+        super().__init__(message, {"missing": missing, "changed": changed})
+        self.missing = missing
+        self.changed = changed
+
+
 class MissingReferenceError(Error, FileNotFoundError):
     """The object a reference entry recorded no longer exists.
 

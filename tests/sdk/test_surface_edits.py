@@ -42,7 +42,7 @@ def test_edits_are_saved_and_read_back(backend: Backend, tmp_path: Path) -> None
     assert again.aliases == ["latest"]
 
 
-def test_user_alias_moves_and_latest_can_be_removed(backend: Backend, tmp_path: Path) -> None:
+def test_user_alias_moves_and_latest_stays_on_the_newest(backend: Backend, tmp_path: Path) -> None:
     v0 = _log(tmp_path, "one", aliases=["best"])
     v1 = _log(tmp_path, "two")
     v1.aliases.append("best")
@@ -56,8 +56,15 @@ def test_user_alias_moves_and_latest_can_be_removed(backend: Backend, tmp_path: 
         api.artifact("proj/data:latest")
     old = api.artifact("proj/data:v0")
     old.aliases.append("latest")
-    old.save()
-    assert api.artifact("proj/data:latest").id == v0.id
+    with pytest.warns(UserWarning, match="'latest' ignored"):
+        old.save()  # the server keeps latest on the newest version (spec §3.3)
+    assert "latest" not in old.aliases
+    with pytest.raises(CommError):
+        api.artifact("proj/data:latest")
+    v1.aliases.append("latest")
+    v1.save()
+    assert api.artifact("proj/data:latest").id == v1.id
+    assert api.artifact("proj/data:v0").id == v0.id
 
 
 def test_refused_edits_change_nothing(backend: Backend, tmp_path: Path) -> None:

@@ -11,13 +11,16 @@ Entry paths are not normalised here: callers turn them into files only through
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring_ascii as _quote  # json.dumps' own string encoder
 from typing import Any
 
 from cairn.core.digest import MD5, XXH128, artifact_digest
+from cairn.core.paths import clash_error, tree_clash
 
 STORAGE_POLICY = "wandb-storage-policy-v1"
 MANIFEST_VERSION = 1
@@ -78,19 +81,68 @@ class Manifest:
     storage_policy: str = STORAGE_POLICY
     storage_policy_config: dict[str, Any] = field(default_factory=_default_policy_config)
     entries: dict[str, ManifestEntry] = field(default_factory=dict)
+    # The folders the entries lie in, built on first need and kept up to date by the methods
+    # below (rebuilt if ``entries`` was changed behind their back: its size differs).
+    _folders: set[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _folders_for: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def _folder_index(self) -> set[str]:
+        if self._folders is None or self._folders_for != len(self.entries):
+            folders: set[str] = set()
+            for path in self.entries:
+                _add_folders(folders, path)
+            self._folders, self._folders_for = folders, len(self.entries)
+        return self._folders
+
+    def check_place(self, path: str) -> None:
+        """Check that ``path`` can join the entries: no entry is a folder of it, and it is
+        no folder of an entry (``a`` and ``a/b`` cannot both be downloaded).
+
+        Raises ``ValueError`` naming both paths (``core.paths.clash_error``).
+        """
+        cut = path.find("/")
+        while cut != -1:
+            if path[:cut] in self.entries:
+                raise clash_error(path[:cut], path)
+            cut = path.find("/", cut + 1)
+        if path in self._folder_index():
+            below = next(p for p in self.entries if p.startswith(path + "/"))
+            raise clash_error(path, below)
 
     def add_entry(self, entry: ManifestEntry, overwrite: bool = False) -> ManifestEntry:
         """Add ``entry`` under ``entry.path`` and return it (spec §4.2 collision rule).
 
         An existing entry with the same digest is replaced silently (keeping its position);
         with a different digest it is replaced only if ``overwrite``.
-        Raises ``ValueError("Cannot add the same path twice: '<path>'")`` otherwise.
+        Raises ``ValueError("Cannot add the same path twice: '<path>'")`` otherwise, and
+        ``ValueError`` naming both paths when the path and an entry would be a file and a
+        folder of each other (``check_place``).
         """
         existing = self.entries.get(entry.path)
         if existing is not None and existing.digest != entry.digest and not overwrite:
             raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
+        if existing is None:
+            self.check_place(entry.path)
+            folders = self._folder_index()
+            _add_folders(folders, entry.path)
+            self._folders_for = len(self.entries) + 1
         self.entries[entry.path] = entry
         return entry
+
+    def add_entries(self, entries: Sequence[ManifestEntry], listed: bool = False) -> None:
+        """Add many entries at once: their paths are new, or hold the same content, as the
+        caller checked; checked here as a whole against file/folder clashes. ``listed``
+        entries come from one folder listing (``add_dir``), which holds none among
+        themselves, so they are checked only against the entries already there.
+
+        Raises ``ValueError`` naming both paths of a clash (nothing is added then).
+        """
+        if self.entries or not listed:
+            clash = tree_clash(itertools.chain(self.entries, (e.path for e in entries)))
+            if clash is not None:
+                raise clash_error(*clash)
+        self.entries.update(zip([e.path for e in entries], entries, strict=True))
+        self._folders = None
 
     def remove_entry(self, path: str) -> None:
         """Remove the entry at ``path``.
@@ -100,6 +152,7 @@ class Manifest:
         if path not in self.entries:
             raise FileNotFoundError(f"Cannot remove missing entry: '{path}'")
         del self.entries[path]
+        self._folders = None
 
     def get_entry_by_path(self, path: str) -> ManifestEntry | None:
         """Return the entry at exactly ``path``, or ``None``. Raises nothing."""
@@ -251,3 +304,15 @@ def _entry_from_json(path: str, raw: object) -> ManifestEntry:
 
 def _invalid(path: str, reason: str) -> ValueError:
     return ValueError(f"Invalid manifest entry '{path}': {reason}")
+
+
+def _add_folders(folders: set[str], path: str) -> None:
+    """Add the folders ``path`` lies in to ``folders`` (stopping at one already there:
+    the folders above it are too)."""
+    cut = path.rfind("/")
+    while cut > 0:
+        folder = path[:cut]
+        if folder in folders:
+            return
+        folders.add(folder)
+        cut = path.rfind("/", 0, cut)

@@ -13,6 +13,8 @@ filesystem path. Pure path arithmetic: nothing here touches the filesystem or re
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 # The usual limits of POSIX file systems (NAME_MAX and PATH_MAX on Linux), in UTF-8 bytes.
@@ -136,3 +138,25 @@ def safe_join(root: Path, logical_path: str) -> Path:
     if not is_within(root, joined):
         raise _invalid(logical_path)
     return joined
+
+
+def tree_clash(paths: Iterable[str]) -> tuple[str, str] | None:
+    """A pair ``(file, below)`` of ``paths`` where ``below`` lies inside ``file`` (``a`` and
+    ``a/b``): no download could hold both, one a file and the other in a folder of the
+    same name. None when the paths form a tree. Paths must be normal; O(n log n).
+    """
+    # "/" sorts before every other character once mapped to NUL (never in a valid path), so
+    # a file is followed at once by the paths below it, if any.
+    keys = sorted(path.replace("/", "\x00") for path in paths)
+    for current, following in pairwise(keys):
+        if following.startswith(current + "\x00"):
+            return current.replace("\x00", "/"), following.replace("\x00", "/")
+    return None
+
+
+def clash_error(file: str, below: str) -> ValueError:
+    """The error for two paths of which one is inside the other (``tree_clash``)."""
+    return ValueError(
+        f"Cannot add '{_shown(below)}': '{_shown(file)}' is a file of the artifact, so it "
+        "cannot also be a folder"
+    )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cairn.core.digest import XXH128
-from cairn.core.paths import normalize_artifact_path
+from cairn.core.paths import MAX_PATH_BYTES, normalize_artifact_path
 from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, IngestedBlob, SourceStats
 from cairn.sdk._entry import ArtifactManifestEntry
@@ -25,6 +25,10 @@ from cairn.storage.handlers.file import refuse_special, stat_followed
 from cairn.storage.hashing import hash_file, hash_files
 
 POLICIES = ("mutable", "immutable")
+# A path of at most this many characters is under ``MAX_PATH_BYTES`` in any encoding (4
+# bytes a character at most), and its components, directory entries, under the component
+# limit: the file system itself refuses longer names.
+_SURELY_SHORT = MAX_PATH_BYTES // 4
 _NAME = attrgetter("name")
 _IS_FOLDER = methodcaller("is_dir", follow_symlinks=False)
 _IS_LINK = methodcaller("is_symlink")
@@ -184,10 +188,14 @@ def _folder_key(item: os.DirEntry[str]) -> str:
 
 def join_logical_all(name: str | None, relatives: list[str]) -> list[str]:
     """``join_logical(name, relative)`` for each of ``relatives`` (from :func:`scan_dir`);
-    without ``name`` and with no path needing the normaliser, ``relatives`` itself."""
+    without ``name`` and with no path needing the normaliser, ``relatives`` itself.
+
+    Raises: ValueError (a path the normaliser refuses: unsafe, or too long).
+    """
     if name is None:
         joined = "".join(relatives)
-        if "\\" not in joined and ":" not in joined and "\x00" not in joined:
+        plain = "\\" not in joined and ":" not in joined and "\x00" not in joined
+        if plain and max(map(len, relatives), default=0) <= _SURELY_SHORT:
             return relatives
     return [join_logical(name, relative) for relative in relatives]
 
@@ -198,9 +206,12 @@ def join_logical(name: str | None, relative: str) -> str:
     ``name`` must be normalised already and ``relative`` come from :func:`scan_dir`: its
     components are directory entries, never empty, ``.`` or ``..``, so without ``\\`` or
     ``:`` (which a Windows reading could turn into an anchor or ``..``) it is already in
-    normal form and the normaliser, a tenth of ``add_dir``'s time on small files, is skipped.
+    normal form and the normaliser, a tenth of ``add_dir``'s time on small files, is skipped
+    (unless the path is long enough to be over the length limit: its bytes are counted).
+
+    Raises: ValueError (a path the normaliser refuses).
     """
     joined = f"{name}/{relative}" if name else relative
-    if "\\" in relative or ":" in relative or "\x00" in relative:
+    if "\\" in relative or ":" in relative or "\x00" in relative or len(joined) > _SURELY_SHORT:
         return normalize_artifact_path(joined)
     return joined

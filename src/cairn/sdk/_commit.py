@@ -23,6 +23,7 @@ from cairn.core.names import validate_tags as _validate_tags
 from cairn.errors import CommError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.protocol import Backend, BlobBatchUpload, BlobRef, CommitRequest, CommitResult
+from cairn.sdk._aliases import warn_ignored_aliases
 
 UPLOAD_WORKERS = 8
 
@@ -188,4 +189,6 @@ def commit(
         ttl_duration_seconds=draft.ttl_duration_seconds,
         manifest=manifest,
     )
-    return backend.commit_version(request)
+    result = backend.commit_version(request)
+    warn_ignored_aliases(checked.aliases, result.version.aliases)
+    return result

@@ -20,6 +20,7 @@ from urllib.parse import quote, urljoin
 
 from cairn.errors import ArtifactNotLoggedError
 from cairn.protocol import Backend, VersionEdit, VersionInfo
+from cairn.sdk._aliases import warn_ignored_aliases
 from cairn.sdk._base import ArtifactBase
 from cairn.sdk._guards import ensure_logged
 
@@ -147,7 +148,9 @@ class ArtifactSurface(ArtifactBase):
             tags_to_remove=[t for t in current.tags if t not in wanted_tags],
             ttl_duration_seconds=self._ttl_wire(),
         )
-        self._hydrate(backend.edit_version(self.id or "", edit), backend)
+        saved = backend.edit_version(self.id or "", edit)
+        warn_ignored_aliases(edit.aliases_to_add, saved.aliases)
+        self._hydrate(saved, backend)
 
     def _log_outside(self, project: str | None, settings: Settings | None) -> None:
         from cairn.sdk.run import current_run, init

@@ -210,12 +210,16 @@ class Artifact(ArtifactSurface):
         """Open a new file, and add it to the artifact as ``name`` when the block ends.
 
         Raises:
-            ValueError: invalid name or policy; with mode ``x``, a file of that name was
-                already created (``"File with name '<name>' already exists at '<path>'"``).
+            ValueError: invalid name (empty, unsafe, too long) or policy; the name and an
+                entry would be a file and a folder of each other (both named); with mode
+                ``x``, a file of that name was already created (``"File with name '<name>'
+                already exists at '<path>'"``).
             ArtifactFinalizedError: the artifact is finalized.
         """
         logical = normalize_artifact_path(name)
         _adding.check_policy(policy)
+        if logical not in self.manifest.entries:
+            self.manifest.check_place(logical)
         if self._tmp_dir is None:
             self._tmp_dir = tempfile.TemporaryDirectory(prefix="cairn-new-file-")
         path = os.path.join(self._tmp_dir.name, logical)
@@ -246,8 +250,9 @@ class Artifact(ArtifactSurface):
 
         Raises:
             ValueError: not a file (``"Path is not a file: '<p>'"``), invalid policy or
-                name, or the name holds other content (``"Cannot add the same path
-                twice: '<path>'"``) and ``overwrite`` is False.
+                name (unsafe, too long), the name holds other content (``"Cannot add the
+                same path twice: '<path>'"``) and ``overwrite`` is False, or the name and
+                an entry would be a file and a folder of each other (both named).
             ArtifactFinalizedError: the artifact is finalized.
             OSError: the file cannot be read, or the store cannot be written.
         """
@@ -289,7 +294,9 @@ class Artifact(ArtifactSurface):
 
         Raises:
             ValueError: not a directory (``"Path is not a directory: '<p>'"``), invalid
-                policy or name, a refused file (named), a path collision (see above).
+                policy or name (unsafe, too long, with the folder's paths too), a refused
+                file (named), a path collision (see above), or a file of the folder and an
+                entry that would be a file and a folder of each other (both named).
             FileNotFoundError: a broken symlink (named).
             ArtifactFinalizedError: the artifact is finalized.
             OSError: a file cannot be read, or the store cannot be written.
@@ -322,8 +329,7 @@ class Artifact(ArtifactSurface):
                     existing = current.get(entry.path)
                     if existing is not None and existing.digest != entry.digest:
                         raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
-            # Manifest.add_entry for each (its collision rule is above), in two C loops.
-            current.update(zip(logicals, entries, strict=True))
+            self.manifest.add_entries(entries, listed=True)  # the collision rule is above
             self._added_local_paths.update(zip(physicals, entries, strict=True))
 
     @ensure_not_finalized
@@ -345,7 +351,9 @@ class Artifact(ArtifactSurface):
         Raises:
             ValueError: no scheme (``"References must be URIs. To reference a local file,
                 use file://"``), a missing ``file://`` path, too many objects, a missing
-                name for an unknown scheme, credentials in the URI, a path collision.
+                name for an unknown scheme, an invalid ``name`` (empty, unsafe, too long),
+                credentials in the URI, a path collision, or two paths that would be a file
+                and a folder of each other (both named). Nothing is added then.
             MissingReferenceError: a ``wandb-artifact://`` target does not exist.
             MissingExtraError: the scheme's cloud SDK is missing (names the extra).
             CommError: the storage service fails.
@@ -359,7 +367,7 @@ class Artifact(ArtifactSurface):
             uri_str = uri.ref_url()
         else:
             uri_str = str(uri)
-        logical = str(name) if name is not None else None
+        logical = normalize_artifact_path(str(name)) if name is not None else None
         settings = self._backend.settings if self._backend is not None else Settings.load()
         entries = _references.reference_entries(
             uri_str, logical, checksum, max_objects, settings, backend
@@ -369,8 +377,7 @@ class Artifact(ArtifactSurface):
             existing = manifest.entries.get(entry.path)
             if existing is not None and existing.digest != entry.digest:
                 raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
-        for entry in entries:
-            manifest.add_entry(entry)
+        manifest.add_entries(entries)
         return entries
 
     @ensure_not_finalized
@@ -542,8 +549,11 @@ class Artifact(ArtifactSurface):
         References are not checked (warning ``skipped verification of N refs``).
 
         Raises:
-            ValueError: an extra file, or ``"Digest mismatch for file: <path>"``.
-            FileNotFoundError: a file of the artifact is missing.
+            ValueError: an extra file (``"Found file <path> which is not a member of
+                artifact <name>"``).
+            VerificationError: files are missing or changed, every one named (both a
+                ``ValueError`` and a ``FileNotFoundError``; the message starts with
+                ``"Digest mismatch for file: <path>"`` when only bytes changed).
             ArtifactNotLoggedError: on a draft.
         """
         target = Path(root) if root is not None else self._default_root()

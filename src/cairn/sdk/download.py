@@ -29,7 +29,7 @@ from pathlib import Path
 
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import safe_join
-from cairn.errors import ChangedReferenceError, CorruptionError
+from cairn.errors import ChangedReferenceError, CorruptionError, VerificationError
 from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, BlobRef, CheckedFetch
 from cairn.sdk import _artifact_refs, _bulk_download, _references
@@ -258,9 +258,10 @@ def verify_tree(
     empty directories are ignored.
 
     Raises:
-        ValueError: ``"Found file <full path> which is not a member of artifact <name>"``
-            or ``"Digest mismatch for file: <path>"``.
-        FileNotFoundError: a file of the artifact is missing.
+        ValueError: ``"Found file <full path> which is not a member of artifact <name>"``.
+        VerificationError: files of the artifact are missing or changed (every one named;
+            it is a ``ValueError`` and a ``FileNotFoundError``); the message starts with
+            ``"Digest mismatch for file: <path>"`` when only bytes changed.
     """
     for dirpath, _dirnames, filenames in os.walk(root):
         for filename in filenames:
@@ -269,12 +270,36 @@ def verify_tree(
             if relative not in members:
                 raise ValueError(f"Found file {full} which is not a member of artifact {name}")
     refs = 0
+    missing: list[str] = []
+    changed: list[str] = []
     for entry in entries:
         if entry.ref is not None:
             refs += 1
             continue
-        digest, _size = hash_file(safe_join(root, entry.path), entry.algorithm())
+        try:
+            digest, _size = hash_file(safe_join(root, entry.path), entry.algorithm())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            missing.append(entry.path)
+            continue
         if digest != entry.digest:
-            raise ValueError(f"Digest mismatch for file: {entry.path}")
+            changed.append(entry.path)
+    if missing or changed:
+        raise _verification_error(name, missing, changed)
     if refs:
         warnings.warn(f"skipped verification of {refs} refs", UserWarning, stacklevel=3)
+
+
+def _verification_error(name: str, missing: list[str], changed: list[str]) -> VerificationError:
+    """The error naming every missing and changed file of a verified folder."""
+    parts = []
+    if changed:
+        parts.append(f"Digest mismatch for file: {_listed(changed)}")
+    if missing:
+        parts.append(f"missing file(s) of artifact {name}: {_listed(missing)}")
+    message = "; ".join(parts)
+    return VerificationError(message[0].upper() + message[1:], missing, changed)
+
+
+def _listed(paths: list[str], shown: int = 20) -> str:
+    text = ", ".join(paths[:shown])
+    return text if len(paths) <= shown else f"{text} and {len(paths) - shown} more"

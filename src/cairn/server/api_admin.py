@@ -12,10 +12,11 @@ from fastapi import APIRouter, Response
 
 from cairn.server import wire
 from cairn.server.deps import CallerDep, StateDep
+from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import accounts
 from cairn.service.accounts import AccountInfo, KeyInfo, RoleInfo
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
 
 @router.get("/whoami", response_model=wire.WhoAmI)

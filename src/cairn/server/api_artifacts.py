@@ -19,6 +19,7 @@ from cairn.protocol import (
 )
 from cairn.server import wire
 from cairn.server.deps import CallerDep, StateDep
+from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import (
     collections,
     commit,
@@ -33,7 +34,7 @@ from cairn.service import (
     versions,
 )
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 P = "/entities/{entity}/projects/{project}"
 
 

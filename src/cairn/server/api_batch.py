@@ -34,11 +34,12 @@ from cairn.server import wire
 from cairn.server.bodies import BodyTooLarge, receive_body
 from cairn.server.deps import CallerDep, StateDep
 from cairn.server.errors import error_response
+from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
 from cairn.service.blob_access import BlobGrant
 from cairn.storage.server_store import BatchItem
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
 _BODY = {
     "required": True,

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Response
 from cairn.errors import NotFoundError
 from cairn.server import wire
 from cairn.server.deps import CallerDep, StateDep
+from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
 from cairn.storage.server_store import BlobArea
 
@@ -32,7 +33,7 @@ READ_BATCH_BYTES = 16 * 1024 * 1024  # one answer, held in memory while it is se
 READ_BATCH_COUNT = 2000
 READ_THREADS = 8  # blobs read from the store at once (S3: GETs in flight)
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
 
 def _read(blobs: BlobArea, entity: str, blob: wire.Blob) -> bytes:

@@ -25,12 +25,13 @@ from cairn.server import signing, wire
 from cairn.server.bodies import receive_body, upload_limit
 from cairn.server.deps import CallerDep, StateDep
 from cairn.server.state import ServerState
+from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
 from cairn.service.blob_access import READ, WRITE, BlobGrant
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.server_store import MIN_PART_SIZE, DirectoryServerStore, part_length
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 transfers = APIRouter()
 
 

@@ -35,7 +35,7 @@ from cairn.core.names import (
     validate_entity_name,
     validate_project_name,
 )
-from cairn.core.paths import validate_entry_path
+from cairn.core.paths import clash_error, tree_clash, validate_entry_path
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -83,7 +83,8 @@ def _check_manifest(
 
     Raises:
         ValueError: the manifest is malformed, an entry path is not a safe normal path
-            (``core.paths.validate_entry_path``), an entry digest is not a valid digest,
+            (``core.paths.validate_entry_path``) or lies inside another entry (``a`` and
+            ``a/b``), an entry digest is not a valid digest,
             or the artifact digest does not match the manifest.
         CommError: a stored entry's blob is not in the store (naming the entry's path).
     """
@@ -92,6 +93,9 @@ def _check_manifest(
         manifest = Manifest.from_json(request.manifest_bytes())
         for path in manifest.entries:
             validate_entry_path(path)
+        clash = tree_clash(manifest.entries)
+        if clash is not None:
+            raise clash_error(*clash)
         expected = manifest.digest(entry_algorithm(digest_algorithm))
         if request.digest != expected:
             raise ValueError(

@@ -3,8 +3,9 @@ collection's description and tags; deleting a whole collection (spec §4.8, §4.
 
 Everything is validated before the one write transaction starts, so a refused edit
 changes nothing. Aliases are edited in the collection the version was fetched through and
-move when another version of that collection held them; ``vN`` aliases are ignored and
-``latest`` may be added (it moves) or removed by hand, as in W&B. Tags, description,
+move when another version of that collection held them; ``vN`` aliases are ignored, and
+so is ``latest`` for any version but the collection's newest (the server manages it, as
+W&B's does: a caller sees it was not added); it may be removed by hand. Tags, description,
 metadata and TTL belong to the version and so are shared by all its links. A version
 linked into a registry cannot be given a TTL (W&B's rule).
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cairn.db import repositories as repo
 from cairn.db.models import (
@@ -54,6 +56,15 @@ def _checked_ttl(seconds: int | None) -> tuple[int | None, bool] | None:
     if seconds <= 0:
         raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
     return seconds, False
+
+
+def _newest_index(session: Session, collection_id: int) -> int | None:
+    """The index of the collection's newest committed member."""
+    return session.scalar(
+        select(func.max(Membership.index))
+        .join(Version, Membership.version_id == Version.id)
+        .where(Membership.collection_id == collection_id, Version.state == STATE_COMMITTED)
+    )
 
 
 def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdit) -> VersionInfo:
@@ -99,6 +110,8 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
         ).one_or_none()
         if index is None:
             raise CommError(f"artifact '{version_id}' is not a member of '{ref.path}'")
+        if LATEST in add and index != _newest_index(session, ref.row.id):
+            add.remove(LATEST)  # the server keeps ``latest`` on the newest version
         sets_ttl = ttl is not None and (ttl[0] is not None or ttl[1])
         if sets_ttl and linked_to_registry(session, [version.id]):
             raise ValueError(

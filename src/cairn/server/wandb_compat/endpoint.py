@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ariadne import load_schema_from_path, make_executable_schema
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from graphql import (
     ExecutionResult,
@@ -40,6 +40,7 @@ from graphql import (
 )
 
 from cairn.errors import AuthenticationError, RateLimitError
+from cairn.server import strict_json
 from cairn.server.deps import StateDep
 from cairn.server.errors import retry_after
 from cairn.server.wandb_compat import resolvers
@@ -133,12 +134,14 @@ async def graphql(request: Request, state: StateDep) -> JSONResponse:
     except RateLimitError as exc:  # nothing was done: the client may send it again later
         return _errors([GraphQLError(str(exc))], 429, retry_after(exc))
     try:
-        body = await request.json()
+        body = strict_json.parse(await request.body())
         query = body["query"]
         variables = body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except HTTPException as exc:  # a duplicate key, or too deep
+        return _errors([GraphQLError(str(exc.detail))], 400)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return _errors([GraphQLError("expected a JSON body {query, variables}")], 400)
     base_url = (state.config.public_url or str(request.base_url)).rstrip("/")
     ctx = Ctx(state=state, caller=caller, base_url=base_url)

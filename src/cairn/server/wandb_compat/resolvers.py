@@ -16,7 +16,7 @@ from cairn.errors import CommError
 from cairn.protocol import VersionEdit
 from cairn.server.wandb_compat import views, writes
 from cairn.server.wandb_compat.context import Info, ctx, obj, or_none
-from cairn.service import deletion, drafts, edits, links, runs, versions
+from cairn.service import deletion, drafts, edits, fields, links, runs, versions
 from cairn.service.fields import bounded
 from cairn.service.registries import scope
 
@@ -205,7 +205,11 @@ def update_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     current = versions.get_version(c.store, c.caller, vid)
-    metadata = json.loads(input["metadata"]) if input.get("metadata") else current.metadata
+    metadata = (
+        fields.metadata(input["metadata"], c.store.limits)
+        if input.get("metadata")
+        else current.metadata
+    )
     add: list[str] = []
     remove: list[str] = []
     if input.get("aliases") is not None:

@@ -43,7 +43,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cairn.errors import AuthenticationError, CorruptionError, NotFoundError
-from cairn.server import signing
+from cairn.server import signing, strict_json
 from cairn.server.bodies import BodyTooLarge, receive_body, upload_limit
 from cairn.server.deps import StateDep
 from cairn.server.state import ServerState
@@ -270,7 +270,9 @@ async def file_stream(
     from cairn.server.wandb_compat.endpoint import caller_of
 
     who = await run_in_threadpool(caller_of, request, state)
-    body: dict[str, Any] = json.loads(await request.body() or b"{}")
+    body = strict_json.parse(await request.body() or b"{}")
+    if not isinstance(body, dict):
+        raise ValueError("a file_stream body is a JSON object")
     await run_in_threadpool(_apply_stream, state, who, entity, project, run, body)
     return JSONResponse({"exitcode": None, "limits": {}})
 

@@ -12,7 +12,6 @@ draft through ``cairn.service.commit``; ``commitArtifact`` then only reports the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ariadne import ObjectType
@@ -22,7 +21,7 @@ from cairn.server import signing
 from cairn.server.wandb_compat import uploads, views
 from cairn.server.wandb_compat.context import Ctx, Info, ctx, obj
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
-from cairn.service import blob_access, drafts
+from cairn.service import blob_access, drafts, fields
 from cairn.service.fields import bounded
 
 mutation = ObjectType("Mutation")
@@ -52,7 +51,7 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         digest=input["digest"],
         digest_algorithm="XXH128" if input.get("digestAlgorithm") == "MANIFEST_XXH128" else "MD5",
         description=input.get("description"),
-        metadata=json.loads(input["metadata"]) if input.get("metadata") else {},
+        metadata=fields.metadata(input.get("metadata") or {}, c.store.limits),
         aliases=[a["alias"] for a in requested if a.get("artifactCollectionName") in (None, name)],
         tags=[
             t["tagName"]
