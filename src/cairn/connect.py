@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 
-from cairn.config import Settings, set_server_user_resolver
 from cairn.protocol import Backend, register_backend
+from cairn.settings import Settings, set_server_user_resolver
 
 _users: dict[tuple[str, str | None], str] = {}
 _users_lock = threading.Lock()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
-from cairn.config import Settings
+from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from array import array

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.config import Settings, credentials_path
+from cairn.settings import Settings, credentials_path
 from serverproc import ServerProcess
 
 

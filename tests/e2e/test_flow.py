@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import cairn as wandb
-from cairn.config import Settings
 from cairn.protocol import Backend
 from cairn.service.fsck import check_store
+from cairn.settings import Settings
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import cairn
-from cairn.config import Settings
 from cairn.errors import AuthenticationError, AuthorizationError, CommError, CorruptionError
 from cairn.protocol import BlobRef
 from cairn.remote.backend import RemoteBackend
 from cairn.sdk.session import backend_for
+from cairn.settings import Settings
 from serverproc import ServerProcess
 
 

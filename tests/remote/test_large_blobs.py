@@ -18,7 +18,6 @@ import httpx
 import pytest
 import uvicorn
 
-from cairn.config import Settings
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef
 from cairn.remote import fetching, transfer
@@ -27,6 +26,7 @@ from cairn.server.app import create_app
 from cairn.server.state import ServerConfig
 from cairn.service.accounts import create_key, create_team, create_user
 from cairn.service.caller import LOCAL
+from cairn.settings import Settings
 
 PART = 64 * 1024
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
-from cairn.config import Settings
 from cairn.errors import CommError
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.run import init
 from cairn.service.fsck import check_store
+from cairn.settings import Settings
 
 pytestmark = pytest.mark.slow
 

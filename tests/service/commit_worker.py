@@ -9,10 +9,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from cairn.config import Settings
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
+from cairn.settings import Settings
 
 
 def commit_once(cairn_dir: str, number: int, open_first: bool, start: Any, results: Any) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from cairn.config import Settings
 from cairn.core.digest import digest_bytes
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
+from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cairn.config import Settings
 from cairn.core.digest import digest_bytes
 from cairn.errors import CommError, CorruptionError, StoreError
 from cairn.protocol import Backend, BlobRef, CommitRequest
 from cairn.service.backend import EmbeddedBackend
+from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cairn.config import Settings
 from cairn.service.backend import EmbeddedBackend
+from cairn.settings import Settings
 
 WRITERS = 8
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cairn.config import Settings
 from cairn.core.digest import digest_bytes
 from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
 from cairn.service.fsck import check_store
+from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import cairn
-from cairn.config import Settings
 from cairn.core.digest import blob_key
 from cairn.service.fsck import check_store
 from cairn.service.gc import plan_gc
+from cairn.settings import Settings
 
 WORKER = Path(__file__).with_name("gc_worker.py")
 

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import cairn
-from cairn.config import Settings
 from cairn.service.fsck import check_store
 from cairn.service.gc import plan_gc
+from cairn.settings import Settings
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.statcache import RACY_SECONDS
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from cairn.config import Settings
 from cairn.core.digest import digest_bytes
 from cairn.protocol import BlobRef
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.run import init
 from cairn.service.backend import EmbeddedBackend
 from cairn.service.fsck import check_store
+from cairn.settings import Settings
 from cairn.storage.statcache import RACY_SECONDS
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import cairn
-from cairn.config import Settings
 from cairn.core.digest import digest_bytes
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.errors import CommError
@@ -22,6 +21,7 @@ from cairn.service.backend import EmbeddedBackend
 from cairn.service.fsck import check_store
 from cairn.service.gc import freshen, plan_gc
 from cairn.service.known_blobs import KnownBlobs
+from cairn.settings import Settings
 from cairn.storage import statcache
 from cairn.storage.blobstore import LocalBlobStore, StoredBlob
 from cairn.storage.statcache import RACY_SECONDS, StatCache

@@ -9,13 +9,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import update
 
-from cairn.config import Settings
 from cairn.db.models import Version
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
 from cairn.service import store_state, ttl
 from cairn.service.backend import EmbeddedBackend
 from cairn.service.store import open_store
+from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]
 

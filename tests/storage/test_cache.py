@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cairn.config import Settings
 from cairn.core.digest import digest_bytes
+from cairn.settings import Settings
 from cairn.storage.cache import ClientCache, default_max_bytes
 
 

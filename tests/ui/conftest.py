@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cairn.config import DEFAULT_UI_URL
+from cairn.settings import DEFAULT_UI_URL
 from serverproc import ServerProcess, running_server
 from ui.uidata import Logged, log_all
 

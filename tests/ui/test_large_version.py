@@ -7,13 +7,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from cairn.config import Settings
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.protocol import CommitRequest
 from cairn.server.ui import create_ui_app
 from cairn.service.caller import LOCAL
 from cairn.service.commit import commit_version
 from cairn.service.store import open_store
+from cairn.settings import Settings
 
 FILES = 100_000
 

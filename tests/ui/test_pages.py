@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cairn.config import Settings
 from cairn.server.ui import create_ui_app
 from cairn.server.ui.render import seg
 from cairn.service.store import open_store
+from cairn.settings import Settings
 from ui.uidata import SCRIPT, XSS, XSS_PROJECT, Logged
 
 V0 = "/tester/proj/artifacts/dataset/data/v0"

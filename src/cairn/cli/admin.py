@@ -31,8 +31,8 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """
     import httpx
 
-    from cairn.config import Settings
     from cairn.errors import UsageError
+    from cairn.settings import Settings
 
     settings = Settings.load()
     if not settings.base_url or not settings.api_key:

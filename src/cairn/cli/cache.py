@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from cairn.cli._common import command_options, emit, human_size
-from cairn.config import Settings, parse_size
+from cairn.settings import Settings, parse_size
 
 
 @click.group()

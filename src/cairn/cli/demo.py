@@ -34,7 +34,7 @@ def _write_dataset(root: Path, seed: int, rows: int) -> None:
 def demo(project: str, rows: int) -> None:
     """Version a generated data set twice, list the versions, download one and verify it."""
     import cairn
-    from cairn.config import Settings
+    from cairn.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="cairn-demo-") as tmp:
         data = Path(tmp) / "data"

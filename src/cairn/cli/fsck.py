@@ -12,8 +12,8 @@ from cairn.cli._errors import expected_errors
 @expected_errors
 def fsck(read_data: bool) -> None:
     """Check the embedded store; exit 1 and name each problem when it is not clean."""
-    from cairn.config import Settings
     from cairn.service.fsck import check_store
+    from cairn.settings import Settings
 
     settings = Settings.load()
     report = check_store(settings, read_data=read_data)

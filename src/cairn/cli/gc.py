@@ -24,8 +24,8 @@ from cairn.cli._common import command_options, emit, human_size
 @command_options
 def gc(dry_run: bool, grace_seconds: float, as_json: bool, quiet: bool) -> None:
     """Delete unreferenced blobs of the embedded store (deleted versions free their bytes)."""
-    from cairn.config import Settings
     from cairn.service.gc import plan_gc
+    from cairn.settings import Settings
 
     settings = Settings.load()
     if settings.mode != "embedded":

@@ -1,6 +1,6 @@
 """``cairn login``: check a server URL and API key, then save both for this user.
 
-The pair goes to ``cairn.config.credentials_path()`` (``~/.config/cairn/credentials.json``,
+The pair goes to ``cairn.settings.credentials_path()`` (``~/.config/cairn/credentials.json``,
 mode 0600), which ``Settings.load`` reads after the environment: ``CAIRN_BASE_URL`` and
 ``CAIRN_API_KEY`` still win, and the saved key is only ever sent to the saved URL.
 """
@@ -25,8 +25,8 @@ from cairn.cli._errors import expected_errors
 @expected_errors
 def login(base_url: str, api_key: str, as_json: bool, quiet: bool) -> None:
     """Check the key against the server, then store URL and key for later commands."""
-    from cairn.config import credentials_path
     from cairn.remote.http import ApiClient
+    from cairn.settings import credentials_path
 
     base = base_url.strip().rstrip("/")
     client = ApiClient(base, api_key.strip())

@@ -27,7 +27,7 @@ from cairn.service.limits import MIB, Limits
 
 
 def _server_dir() -> Path:
-    from cairn.config import Settings
+    from cairn.settings import Settings
 
     return Settings.load().cairn_dir / "server"
 
@@ -52,13 +52,13 @@ def _secret(path: Path) -> bytes:
 
 
 def _organization() -> str:
-    from cairn.config import Settings
+    from cairn.settings import Settings
 
     return Settings.load().organization
 
 
 def _size(_ctx: click.Context, param: click.Parameter, value: str) -> int:
-    from cairn.config import parse_size
+    from cairn.settings import parse_size
 
     try:
         return parse_size(value)
@@ -169,9 +169,9 @@ def server(
         return
     import uvicorn
 
-    from cairn.config import Settings
     from cairn.server.app import create_app
     from cairn.server.state import ServerConfig
+    from cairn.settings import Settings
 
     settings = Settings.load()
     s3 = store is not None and store.startswith("s3://")

@@ -30,7 +30,7 @@ def _is_loopback(host: str) -> bool:
 @expected_errors
 def ui(host: str | None, port: int | None) -> None:
     """Browse and curate the artifacts of the embedded store in a web browser."""
-    from cairn.config import Settings
+    from cairn.settings import Settings
 
     settings = Settings.load()
     address = urlsplit(settings.ui_url)

@@ -13,7 +13,7 @@ from cairn.cli._common import command_options, emit, open_api
 @command_options
 def verify(ref: str, root: str | None, as_json: bool, quiet: bool) -> None:
     """Check that ROOT holds exactly REF's files with their digests; exit 1 naming a problem."""
-    from cairn.config import Settings
+    from cairn.settings import Settings
 
     art = open_api().artifact(ref)
     where = root or str(Settings.load().artifact_dir / art.source_name)

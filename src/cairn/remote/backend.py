@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from cairn.config import Settings
 from cairn.errors import NotFoundError
 from cairn.protocol import (
     BlobRef,
@@ -34,6 +33,7 @@ from cairn.protocol import (
 )
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
+from cairn.settings import Settings
 
 T = TypeVar("T")
 

@@ -36,13 +36,13 @@ from typing import Any
 
 import httpx
 
-from cairn.config import Settings
 from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob, SourceStats
 from cairn.remote import batch_reads, batches, fetching
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
+from cairn.settings import Settings
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.cache import ClientCache
 from cairn.storage.hashing import copy_and_hash

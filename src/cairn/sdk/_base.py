@@ -14,7 +14,6 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.config import Settings
 from cairn.core.digest import entry_algorithm, normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
@@ -24,6 +23,7 @@ from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import download
 from cairn.sdk._entry import adopt_manifest
 from cairn.sdk._guards import ensure_logged
+from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from cairn.sdk.collections import ArtifactCollection

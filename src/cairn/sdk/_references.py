@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cairn.config import Settings
 from cairn.core.manifest import ManifestEntry
 from cairn.errors import ChangedReferenceError
 from cairn.protocol import Backend
 from cairn.sdk import _artifact_refs
 from cairn.sdk._entry import ArtifactManifestEntry
+from cairn.settings import Settings
 from cairn.storage.cache import ClientCache
 from cairn.storage.handlers.base import HandlerOptions, HandlerRegistry, default_registry
 

@@ -25,8 +25,8 @@ from cairn.sdk._base import ArtifactBase
 from cairn.sdk._guards import ensure_logged
 
 if TYPE_CHECKING:
-    from cairn.config import Settings
     from cairn.sdk.collections import PublicRun
+    from cairn.settings import Settings
 
 REGISTRY_PREFIX = "wandb-registry-"
 MAX_LINKED = 500

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from cairn.config import Settings
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
 from cairn.errors import CommError
 from cairn.sdk.artifact import Artifact
@@ -28,6 +27,7 @@ from cairn.sdk.collections import (
 )
 from cairn.sdk.registries import Registries, Registry
 from cairn.sdk.session import backend_for
+from cairn.settings import Settings
 
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 # ``wandb.Api`` overrides with no meaning for Cairn; accepted so W&B code runs unchanged.
@@ -38,7 +38,7 @@ class Api:
     """Query artifacts, collections, types and runs.
 
     ``overrides`` takes ``entity`` and ``project`` (the defaults for short names) and any
-    ``cairn.config.Settings`` field (``base_url``, ``cairn_dir``, ...); ``api_key`` sets the
+    ``cairn.settings.Settings`` field (``base_url``, ``cairn_dir``, ...); ``api_key`` sets the
     server key. ``timeout`` is accepted for W&B compatibility; the embedded store has none.
 
     Raises ``ValueError`` for an unknown override or invalid default entity/project, and

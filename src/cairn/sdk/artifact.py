@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from cairn.config import Settings
 from cairn.core.digest import b64_to_hex, entry_algorithm, normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
@@ -33,6 +32,7 @@ from cairn.sdk._gc_pause import paused_gc
 from cairn.sdk._guards import ensure_logged, ensure_not_finalized
 from cairn.sdk._surface import ArtifactSurface
 from cairn.sdk.files import ArtifactFiles
+from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from cairn.media._base import WBValue

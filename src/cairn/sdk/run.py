@@ -25,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cairn.config import Settings
 from cairn.core.names import (
     parse_artifact_path,
     validate_aliases,
@@ -44,6 +43,7 @@ from cairn.sdk._run_identity import (
 )
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.session import backend_for
+from cairn.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -386,7 +386,7 @@ def init(
 
     ``entity``/``project`` default to the settings (``CAIRN_ENTITY``/``WANDB_ENTITY``, else
     the OS user; ``CAIRN_PROJECT``/``WANDB_PROJECT``, else ``uncategorized``), read now.
-    ``settings`` is a ``cairn.config.Settings`` or a mapping of its field names.
+    ``settings`` is a ``cairn.settings.Settings`` or a mapping of its field names.
     ``config`` is a mapping or an object with attributes (``argparse.Namespace``).
     ``reinit`` decides what happens while a run is active: ``None``/``False``/``"default"``/
     ``"return_previous"`` return it, ``True``/``"finish_previous"`` finish it first,

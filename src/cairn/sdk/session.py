@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from cairn.config import Settings
 from cairn.protocol import Backend, open_backend
+from cairn.settings import Settings
 
 _lock = threading.Lock()
 _backends: dict[Settings, Backend] = {}

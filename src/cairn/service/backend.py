@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cairn.config import Settings
 from cairn.errors import NotFoundError
 from cairn.protocol import (
     BlobRef,
@@ -48,6 +47,7 @@ from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.store import open_store
+from cairn.settings import Settings
 from cairn.storage.export import export_blobs
 from cairn.storage.statcache import STATCACHE_FILE, StatCache
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from cairn.config import Settings
 from cairn.core.digest import hex_to_b64
 from cairn.core.manifest import Manifest
 from cairn.db import repositories as repo
 from cairn.service.store import MANIFEST_ALGORITHM, Store, open_store
+from cairn.settings import Settings
 
 
 @dataclasses.dataclass

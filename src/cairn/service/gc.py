@@ -28,12 +28,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cairn.config import Settings
 from cairn.core.digest import b64_to_hex, hex_to_b64
 from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_DELETED, Version
 from cairn.service import store_state
 from cairn.service.store import MANIFEST_ALGORITHM, Store, open_store
+from cairn.settings import Settings
 from cairn.storage.blobstore import LocalBlobStore
 
 DEFAULT_GRACE_SECONDS = 3600.0

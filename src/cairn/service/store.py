@@ -13,12 +13,12 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cairn.config import Settings
 from cairn.db.engine import Database, create_db_engine, sqlite_url
 from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.rate_limit import RateLimiter
+from cairn.settings import Settings
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.server_store import BlobArea, ServerStore
 

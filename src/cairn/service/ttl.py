@@ -17,7 +17,6 @@ import time
 
 from sqlalchemy import select
 
-from cairn.config import Settings
 from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version, utcnow
@@ -28,6 +27,7 @@ from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
 from cairn.service.links import linked_to_registry
 from cairn.service.store import Store, open_store
+from cairn.settings import Settings
 
 SWEEP_INTERVAL_SECONDS = 3600.0
 

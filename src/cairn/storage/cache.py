@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from cairn.config import Settings
 from cairn.core.digest import blob_key, etag_cache_key
+from cairn.settings import Settings
 
 OBJ_DIR = "obj"
 TMP_DIR = "tmp"

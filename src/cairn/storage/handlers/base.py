@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from cairn.config import Settings
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
+from cairn.settings import Settings
 
 DEFAULT_MAX_OBJECTS = 10_000_000
 
