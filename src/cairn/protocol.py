@@ -170,6 +170,7 @@ class TypeInfo:
     entity: str
     project: str
     name: str
+    created_at: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -344,8 +345,19 @@ class Backend(Protocol):
         ...
 
     def edit_collection(
-        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
-    ) -> CollectionInfo: ...
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        description: str | None,
+        tags: Sequence[str],
+        new_name: str | None = None,
+        new_type: str | None = None,
+    ) -> CollectionInfo:
+        """Replace description and tags; rename (``new_name``) and retype a sequence
+        (``new_type``) with all its versions."""
+        ...
+
     def delete_collection(self, entity: str, project: str, name: str) -> None: ...
     def lineage(self, version_id: str) -> Lineage: ...
     def run_versions(self, entity: str, project: str, run_id: str, used: bool) -> list[VersionInfo]:

@@ -282,9 +282,16 @@ class RemoteBackend:
         return [_version(item) for item in found]
 
     def edit_collection(
-        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        description: str | None,
+        tags: Sequence[str],
+        new_name: str | None = None,
+        new_type: str | None = None,
     ) -> CollectionInfo:
-        body = {"description": description, "tags": list(tags)}
+        body = {"description": description, "tags": list(tags), "name": new_name, "type": new_type}
         return _model(CollectionInfo, self._send("PATCH", _collection(entity, project, name), body))
 
     def delete_collection(self, entity: str, project: str, name: str) -> None:

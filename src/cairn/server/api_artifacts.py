@@ -231,7 +231,15 @@ def edit_collection(
     who: CallerDep,
 ) -> CollectionInfo:
     return edits.edit_collection(
-        state.store, who, entity, project, collection, body.description, body.tags
+        state.store,
+        who,
+        entity,
+        project,
+        collection,
+        body.description,
+        body.tags,
+        body.name,
+        body.type,
     )
 
 

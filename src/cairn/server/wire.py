@@ -177,6 +177,8 @@ class Link(Body):
 class CollectionEdit(Body):
     description: str | None
     tags: list[str]
+    name: str | None = None  # a new name
+    type: str | None = None  # a new type (a sequence and all its versions)
 
 
 class RegistryCreate(Body):

@@ -257,9 +257,18 @@ class EmbeddedBackend:
         return links.list_links(self._store, LOCAL, version_id, limit)
 
     def edit_collection(
-        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        description: str | None,
+        tags: Sequence[str],
+        new_name: str | None = None,
+        new_type: str | None = None,
     ) -> CollectionInfo:
-        return edits.edit_collection(self._store, LOCAL, entity, project, name, description, tags)
+        return edits.edit_collection(
+            self._store, LOCAL, entity, project, name, description, tags, new_name, new_type
+        )
 
     def delete_collection(self, entity: str, project: str, name: str) -> None:
         edits.delete_collection(self._store, LOCAL, entity, project, name)

@@ -22,13 +22,17 @@ import dataclasses
 import json
 from typing import Any
 
-from cairn.core.digest import b64, normalize_digest_algorithm
+from sqlalchemy import select
+
+from cairn.core.digest import b64, encode_artifact_id, normalize_digest_algorithm
 from cairn.core.names import validate_artifact_name, validate_entity_name, validate_project_name
+from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
 from cairn.service import commit, fields, versions
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
+from cairn.service.lookup import entity_exists
 from cairn.service.registries import refuse_direct_log
 from cairn.service.store import Store
 
@@ -145,6 +149,15 @@ def load(store: Store, caller: Caller, artifact_id: str, action: str = WRITE) ->
     entity, hexdigest = parsed
     with store.db.read() as session:
         Gate(session, store, caller).require(action, entity)
+    draft = _read(store, entity, hexdigest)
+    with store.db.read() as session:
+        Gate(session, store, caller).require(action, draft.entity, draft.project)
+    return draft
+
+
+def _read(store: Store, entity: str, hexdigest: str) -> Draft:
+    """The draft stored under ``hexdigest`` in ``entity``'s area (an entity known to exist:
+    no area is made for a name that is none). Raises: NotFoundError."""
     try:
         data = store.blobs_of(entity).read_bytes(b64(bytes.fromhex(hexdigest)), "md5")
         draft = Draft(**json.loads(data))
@@ -152,8 +165,6 @@ def load(store: Store, caller: Caller, artifact_id: str, action: str = WRITE) ->
         raise NotFoundError("artifact draft not found") from None
     if draft.entity != entity:
         raise NotFoundError("artifact draft not found")
-    with store.db.read() as session:
-        Gate(session, store, caller).require(action, draft.entity, draft.project)
     return draft
 
 
@@ -208,13 +219,39 @@ def committed(store: Store, caller: Caller, draft: Draft) -> VersionInfo | None:
 
 
 def version_id(store: Store, caller: Caller, artifact_id: str) -> str:
-    """The version an artifact id names: a version id as it is, or a committed draft's.
+    """The version an artifact id names: a version id as it is, or a committed draft's
+    (the newest version of the draft's collection with its digest). A draft id is
+    answered to whoever may read that version, the way any version id is: a registry's
+    reader names a linked file by the draft id the uploader's client recorded in it.
 
-    Raises: CommError (a draft not committed yet, unknown, or not readable by the caller).
+    Raises: CommError (a draft not committed yet, unknown, or its version not readable by
+    the caller: "not found").
     """
-    if parse_id(artifact_id) is None:
+    parsed = parse_id(artifact_id)
+    if parsed is None:
         return artifact_id
-    found = committed(store, caller, load(store, caller, artifact_id, READ))
-    if found is None:
-        raise CommError(f"artifact '{artifact_id}' is not committed")
-    return found.id
+    entity, hexdigest = parsed
+    with store.db.read() as session:
+        if not entity_exists(session, entity):
+            raise NotFoundError(f"artifact '{artifact_id}' not found")
+    draft = _read(store, entity, hexdigest)
+    with store.db.read() as session:
+        found = session.scalars(
+            select(Version)
+            .join(Collection, Version.collection_id == Collection.id)
+            .join(Project, Collection.project_id == Project.id)
+            .join(Entity, Project.entity_id == Entity.id)
+            .where(
+                Entity.name == draft.entity,
+                Project.name == draft.project,
+                Collection.name == draft.collection,
+                Version.digest == draft.digest,
+                Version.state == STATE_COMMITTED,
+            )
+            .order_by(Version.index.desc())
+            .limit(1)
+        ).first()
+        if found is None:
+            raise CommError(f"artifact '{artifact_id}' is not committed")
+        Gate(session, store, caller).require_version(found, READ, artifact_id)
+        return encode_artifact_id(found.id)
