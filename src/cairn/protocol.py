@@ -123,6 +123,10 @@ class CommitRequest:
     history_step: int | None = None
     ttl_duration_seconds: int | None = None  # None: inherit
     storage_region: str | None = None
+    # The manifest names only what changed since a base version (``base_id``, default the
+    # collection's latest): the service merges the base's other entries into it.
+    incremental: bool = False
+    base_id: str | None = None
     # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
     # made from, so the embedded backend need not parse and digest its own SDK's output.
     manifest: Manifest | None = dataclasses.field(default=None, compare=False, repr=False)

@@ -170,6 +170,8 @@ class RemoteBackend:
             "history_step": request.history_step,
             "ttl_duration_seconds": request.ttl_duration_seconds,
             "storage_region": request.storage_region,
+            "incremental": request.incremental,
+            "base_id": request.base_id,
         }
         path = f"{_project(request.entity, request.project)}/versions"
         answer = self._send("POST", path, body)

@@ -141,6 +141,9 @@ class Commit(Body):
     history_step: int | None = None
     ttl_duration_seconds: int | None = None
     storage_region: str | None = None
+    # The manifest names what changed since ``base_id`` (default: the latest version).
+    incremental: bool = False
+    base_id: str | None = None
 
 
 class CommitOut(BaseModel):

@@ -168,8 +168,11 @@ def _read(store: Store, entity: str, hexdigest: str) -> Draft:
     return draft
 
 
-def commit_request(draft: Draft, manifest_json: bytes) -> CommitRequest:
-    """The commit of ``draft`` with its manifest (parsed and checked by the commit)."""
+def commit_request(
+    draft: Draft, manifest_json: bytes, incremental: bool = False, base_id: str | None = None
+) -> CommitRequest:
+    """The commit of ``draft`` with its manifest (parsed and checked by the commit); an
+    ``incremental`` manifest is merged onto ``base_id`` (default: the latest version)."""
     return CommitRequest(
         entity=draft.entity,
         project=draft.project,
@@ -185,18 +188,27 @@ def commit_request(draft: Draft, manifest_json: bytes) -> CommitRequest:
         run_id=draft.run_id,
         history_step=draft.history_step,
         ttl_duration_seconds=draft.ttl_duration_seconds,
+        incremental=incremental,
+        base_id=base_id,
     )
 
 
 def commit_draft(
-    store: Store, caller: Caller, artifact_id: str, manifest_json: bytes
+    store: Store,
+    caller: Caller,
+    artifact_id: str,
+    manifest_json: bytes,
+    incremental: bool = False,
+    base_id: str | None = None,
 ) -> CommitResult:
-    """Commit the draft ``artifact_id`` with its manifest, as ``caller`` now.
+    """Commit the draft ``artifact_id`` with its manifest, as ``caller`` now (merged onto
+    ``base_id``, default the latest version, when ``incremental``).
 
     Raises: what ``load`` and ``commit.commit_version`` raise.
     """
     draft = load(store, caller, artifact_id)
-    return commit.commit_version(store, caller, commit_request(draft, manifest_json))
+    request = commit_request(draft, manifest_json, incremental, base_id)
+    return commit.commit_version(store, caller, request)
 
 
 def committed(store: Store, caller: Caller, draft: Draft) -> VersionInfo | None:

@@ -246,7 +246,8 @@ def _():
     cold("inc")
     got = wandb.Api().artifact(f"{base}/things:latest")
     where = pathlib.Path(got.download(root=str(work / "inc")))
-    return {"version": got.version, "files": sorted(p.name for p in where.rglob("*") if p.is_file())}
+    files = sorted(p.name for p in where.rglob("*") if p.is_file())
+    return {"version": got.version, "files": files}
 
 
 @flow("distributed")

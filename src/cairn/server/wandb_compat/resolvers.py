@@ -53,6 +53,8 @@ def viewer(_obj: Any, info: Info) -> dict[str, Any]:
 FEATURES = (
     # /artifactsV2/... downloads name the version read, not only the one a file was born in
     "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
+    # api.registries() / api.registry(): the organization entity's projects (registries)
+    "ARTIFACT_REGISTRY_SEARCH",
 )
 
 

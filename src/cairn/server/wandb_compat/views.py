@@ -110,27 +110,31 @@ def entity_obj(ctx: Ctx, name: str) -> dict[str, Any] | None:
     organization's), else None."""
     if not rights.may_read(ctx.store, ctx.caller, name):
         return None
+    from cairn.server.wandb_compat import registries
+
     org = org_obj(ctx)
     return obj(
         "Entity",
         id=gid("Entity", name),
         name=name,
-        isTeam=False,
+        isTeam=name == ctx.store.organization,
+        entityType="organization" if name == ctx.store.organization else "user",
         organization=org,
         user=obj("User", id=gid("User", name), name=name, organizations=[org]),
         xxhashDigestsEnabled=False,
+        projects=registries.projects(ctx, name),
+        project=registries.project(ctx, name),
     )
 
 
 def org_obj(ctx: Ctx) -> dict[str, Any]:
     """The server's one organization; its entity (same name) holds the registries."""
     name = ctx.store.organization
-    org_entity = obj("Entity", id=gid("Entity", name), name=name, isTeam=True)
     return obj(
         "Organization",
         id=gid("Organization", name),
         name=name,
-        orgEntity=org_entity,
+        orgEntity=lambda _info: entity_obj(ctx, name),
         coreWeaveOrganizationId=None,
     )
 
