@@ -127,6 +127,9 @@ class CommitRequest:
     # collection's latest): the service merges the base's other entries into it.
     incremental: bool = False
     base_id: str | None = None
+    # A part of a version several runs write (``Backend.add_version_part``); committing a
+    # request with it finishes that version with everything its parts added up to.
+    distributed_id: str | None = None
     # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
     # made from, so the embedded backend need not parse and digest its own SDK's output.
     manifest: Manifest | None = dataclasses.field(default=None, compare=False, repr=False)
@@ -293,6 +296,12 @@ class Backend(Protocol):
 
     # versions
     def commit_version(self, request: CommitRequest) -> CommitResult: ...
+    def add_version_part(self, request: CommitRequest) -> None:
+        """Add ``request``'s entries to the version several runs write under its
+        ``distributed_id`` (its blobs stored first, as for a commit); committing a request
+        with that ``distributed_id`` finishes the version."""
+        ...
+
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str
     ) -> VersionInfo:

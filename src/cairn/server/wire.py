@@ -144,6 +144,8 @@ class Commit(Body):
     # The manifest names what changed since ``base_id`` (default: the latest version).
     incremental: bool = False
     base_id: str | None = None
+    # A part of (or, committed, the end of) a version several runs write.
+    distributed_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class CommitOut(BaseModel):

@@ -33,6 +33,7 @@ from cairn.service import (
     collections,
     commit,
     deletion,
+    distributed,
     edits,
     gc,
     history,
@@ -156,6 +157,9 @@ class EmbeddedBackend:
 
     def commit_version(self, request: CommitRequest) -> CommitResult:
         return commit.commit_version(self._store, LOCAL, request, self._known)
+
+    def add_version_part(self, request: CommitRequest) -> None:
+        distributed.add_part(self._store, LOCAL, request)
 
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str

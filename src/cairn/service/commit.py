@@ -46,7 +46,7 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest, CommitResult
-from cairn.service import fields, history, store_state
+from cairn.service import distributed, fields, history, store_state
 from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.fields import LATEST
@@ -307,9 +307,10 @@ def commit_version(
 
     The collection (and its project and type) is created on first use. Blobs ``known``
     stored in the store's current generation are not looked for again. An incremental
-    request is merged onto its base first (``incremental.merged``). The caller needs
-    the ``write`` role on the project, checked before anything is stored and again in the
-    transaction that adds the version.
+    request is merged onto its base first (``incremental.merged``); a request with a
+    ``distributed_id`` finishes that distributed version (``distributed.gathered``). The
+    caller needs the ``write`` role on the project, checked before anything is stored and
+    again in the transaction that adds the version.
 
     Raises:
         ValueError: invalid names, type, aliases, tags, description, metadata or manifest
@@ -325,6 +326,9 @@ def commit_version(
     _check_names(request)
     with store.db.read() as session:
         _authorize(Gate(session, store, caller), request)
+    finished = None
+    if request.distributed_id:  # the last part: everything the parts added up to
+        request, finished = distributed.gathered(store, caller, request)
     request = merged(store, caller, request)  # an incremental version: onto its base
     with store.db.read() as session:
         epoch = store_state.gc_epoch(session)
@@ -359,4 +363,6 @@ def commit_version(
             repo.add_tags(session, version.id, prepared.tags)
         fields.check_totals(session, ref.row.id, version.id, store.limits)
         info = version_infos(session, ref, [(index, version)])[0]
+    if finished is not None:
+        distributed.forget(store, finished)
     return CommitResult(version=info, created=created)

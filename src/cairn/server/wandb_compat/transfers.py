@@ -13,7 +13,9 @@ must declare its ``Content-Length``; a body is cut off as soon as it passes it:
   client needs); ``completeMultipartUploadArtifact`` joins the parts it names by number
   and MD5 and checks the whole file's MD5.
 - ``/storage/wandb/manifest/<entity>/<draft>/<hex md5>``: the manifest, which commits the
-  draft (``drafts``) as a version, the one write path of ``cairn.service.commit``.
+  draft (``drafts``) as a version, the one write path of ``cairn.service.commit``
+  (``.../onto/<base>``: an incremental one; ``.../part``: a part of a distributed version,
+  added to it and not committed).
 - ``/storage/wandb/runfile/<entity>/<project>/<run>/<name>``: a run file
   (``output.log``, ``config.yaml``, ...): accepted and discarded; Cairn keeps no run files.
 
@@ -244,6 +246,16 @@ async def put_incremental_manifest(
     return Response(status_code=200)
 
 
+@router.put(PREFIX + "/manifest/{entity}/{draft}/{hexdigest}/part")
+async def put_part_manifest(
+    entity: str, draft: str, hexdigest: str, request: Request, state: StateDep
+) -> Response:
+    """Add this patch manifest's entries to the distributed version the draft is a part
+    of; nothing is committed. Errors: as ``put_manifest``."""
+    await _commit_manifest(state, request, entity, draft, hexdigest, None, part=True)
+    return Response(status_code=200)
+
+
 async def _commit_manifest(
     state: ServerState,
     request: Request,
@@ -251,6 +263,7 @@ async def _commit_manifest(
     draft: str,
     hexdigest: str,
     base: str | None,
+    part: bool = False,
 ) -> None:
     kid = _verify(state, request)
     caller = await run_in_threadpool(caller_for_key_id, state.store, kid)
@@ -263,6 +276,14 @@ async def _commit_manifest(
     if hashlib.md5(data).hexdigest() != hexdigest:
         raise CorruptionError("uploaded manifest does not match its MD5")
     draft_id = drafts.draft_id(entity, draft)
+    import os  # TRACE-TEMP
+
+    if os.environ.get("CAIRN_TRACE_GQL"):
+        with open(os.environ["CAIRN_TRACE_GQL"] + ".manifests", "ab") as _f:
+            _f.write(bytes(data) + b"\n")
+    if part:
+        await run_in_threadpool(drafts.add_part, state.store, caller, draft_id, bytes(data))
+        return
     onto = None if base in (None, LATEST_BASE) else base
     await run_in_threadpool(
         drafts.commit_draft, state.store, caller, draft_id, bytes(data), base is not None, onto

@@ -8,6 +8,9 @@ the collection's latest (the digest no-op: the client then uploads nothing), oth
 before it stores anything). ``createArtifactFiles`` answers ``uploadUrl: null`` for a
 file whose bytes the entity already holds (blob dedup). The manifest's upload commits the
 draft through ``cairn.service.commit``; ``commitArtifact`` then only reports the version.
+A part of a distributed version (``distributedID``, ``run.upsert_artifact``) uploads a
+``PATCH`` manifest, which only adds its entries (``drafts.add_part``); ``commitArtifact``
+of a part (``run.finish_artifact``) commits everything the parts added up to.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         run_id=input.get("runName"),
         history_step=input.get("historyStep"),
         ttl_duration_seconds=input.get("ttlDurationSeconds"),
+        distributed_id=input.get("distributedID") or None,
     )
     created = drafts.create(c.store, c.caller, draft)
     if created.version is not None:
@@ -101,14 +105,17 @@ def _manifest_payload(
     c: Ctx, artifact_id: str, digest: str | None, kind: str, base: str | None
 ) -> dict[str, Any]:
     """The manifest of a draft: its id remembers what kind of manifest the client sends
-    (``FULL``, or ``INCREMENTAL`` onto ``base``) for ``updateArtifactManifest``, and its
-    upload URL (once the client knows the digest) says so to the commit."""
+    (``FULL``, ``INCREMENTAL`` onto ``base``, or ``PATCH``: a part of a distributed
+    version) for ``updateArtifactManifest``, and its upload URL (once the client knows the
+    digest) says so to the commit."""
     entity, hexdigest, _draft_row = _draft(c, artifact_id)
     upload = None
     if digest:
         path = f"{PREFIX}/manifest/{q(entity)}/{hexdigest}/{signing.digest_to_hex(digest)}"
         if kind == "INCREMENTAL":
             path += f"/onto/{q(base or LATEST_BASE)}"
+        elif kind == "PATCH":
+            path += "/part"
         upload = sign_path(c, path)
     manifest_id = views.gid("ArtifactManifest", json.dumps([artifact_id, kind, base]))
     file = obj(
@@ -124,7 +131,7 @@ def _manifest_payload(
 @mutation.field("createArtifactManifest")
 def create_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     kind = input.get("type") or "FULL"
-    if kind not in ("FULL", "INCREMENTAL"):
+    if kind not in ("FULL", "INCREMENTAL", "PATCH"):
         raise ValueError(f"Manifests of type {kind} are not supported")
     base = input.get("baseArtifactID")
     return _manifest_payload(ctx(info), input["artifactID"], input.get("digest"), kind, base)
@@ -198,8 +205,11 @@ def complete_multipart_upload(_obj: Any, info: Info, input: dict[str, Any]) -> A
 @mutation.field("commitArtifact")
 def commit_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
-    _entity, _hex, draft = _draft(c, input["artifactID"])
-    found = drafts.committed(c.store, c.caller, draft)
+    artifact_id = input["artifactID"]
+    _entity, _hex, draft = _draft(c, artifact_id)
+    found = drafts.committed(c.store, c.caller, artifact_id)
+    if found is None and draft.distributed_id:  # the part that finishes the version
+        found = drafts.finish(c.store, c.caller, artifact_id).version
     if found is None:
         raise CommError("cannot commit: the artifact's manifest was never uploaded")
     return {"artifact": views.artifact_obj(c, found)}
