@@ -56,6 +56,15 @@ class RateLimitError(CommError):
         self.retry_after = max(1, int(retry_after))
 
 
+class ArtifactTypeError(CommError, ValueError):
+    """The artifact a name resolves to is of another type than the one asked for.
+
+    wandb 0.31's ``Api.artifact(name, type=...)`` raises a ``ValueError`` that its
+    ``normalize_exceptions`` turns into a ``CommError``; this is both, so code written for
+    either keeps working.
+    """
+
+
 class UsageError(Error):
     """The API was called in a way it does not support."""
 
@@ -124,10 +133,12 @@ class VerificationError(Error, ValueError, FileNotFoundError):
         self.changed = changed
 
 
-class MissingReferenceError(Error, FileNotFoundError):
+class MissingReferenceError(Error, ValueError, FileNotFoundError):
     """The object a reference entry recorded no longer exists.
 
-    ``download(allow_missing_references=True)`` skips such entries with a warning.
+    wandb raises ``ValueError`` here; Cairn's is also a ``FileNotFoundError`` (a file that is
+    gone), so either ``except`` clause catches it. ``download(allow_missing_references=True)``
+    skips such entries with a warning.
     """
 
 

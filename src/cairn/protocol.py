@@ -58,6 +58,9 @@ class IngestedBlob(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class RunInfo:
+    """A run as stored. Values of ``config`` and ``summary`` are as ``cairn.core.run_values``
+    stores them (non-finite floats as their names)."""
+
     id: str
     entity: str
     project: str
@@ -66,6 +69,39 @@ class RunInfo:
     config: dict[str, Any]
     state: str  # "running", "finished", "failed"
     created_at: str
+    # the last value of each key the run logged, unless set otherwise (W&B's summary)
+    summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+    last_step: int | None = None  # the highest step of the run's history; None before any
+
+
+@dataclasses.dataclass(frozen=True)
+class RunEdit:
+    """Changes to a run's config and summary, made together: the keys of ``config`` and
+    ``summary`` are set (a top-level key's value replaces the stored one), the keys named in
+    ``config_remove`` and ``summary_remove`` are removed (an absent key is no error)."""
+
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    config_remove: Sequence[str] = ()
+    summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+    summary_remove: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryQuery:
+    """Which rows of a run's history to read, by step.
+
+    ``keys``: only rows holding all of them, each cut down to ``_step`` and those keys
+    (none, or an empty list: every row, whole).
+    ``min_step`` (inclusive) and ``max_step`` (exclusive) bound the steps; ``limit`` takes
+    the first rows only (a page); ``samples`` spreads at most that many rows evenly over
+    what matched, first and last included (W&B's ``history(samples=...)``).
+    """
+
+    keys: Sequence[str] | None = None
+    min_step: int = 0
+    max_step: int | None = None
+    limit: int | None = None
+    samples: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,6 +301,20 @@ class Backend(Protocol):
     ) -> RunInfo: ...
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None: ...
     def get_run(self, entity: str, project: str, run_id: str) -> RunInfo: ...
+    def edit_run(self, entity: str, project: str, run_id: str, edit: RunEdit) -> RunInfo:
+        """Apply ``edit`` to the run's config and summary in one transaction; returns the run.
+        Raises ``ValueError``/``TypeError`` for values that cannot be stored (nothing
+        changed)."""
+        ...
+
+    def list_runs(
+        self, entity: str, project: str, order: str, cursor: str | None, per_page: int
+    ) -> Page:
+        """A page of the project's runs (``RunInfo``) in ``order``: ``[+|-]created_at`` (the
+        default), ``name``, ``display_name``, ``state``, ``job_type``, ``config.<key>`` or
+        ``summary_metrics.<key>`` (runs without the key last). Raises ``CommError`` when the
+        project does not exist, ``ValueError`` for an order it does not know."""
+        ...
 
     # bytes in
     def ingest_file(self, source: Path, algorithm: str) -> IngestedBlob:
@@ -380,12 +430,17 @@ class Backend(Protocol):
     def log_history(
         self, entity: str, project: str, run_id: str, step: int | None, data: dict[str, Any]
     ) -> int | None:
-        """Record ``data`` at ``step`` (None: the next step); returns the step used, or None
-        when ``step`` is below the run's last step (ignored, as W&B does)."""
+        """Write the history row ``data`` at ``step`` (None: the step after the last; a row
+        already at that step is merged into) and set the summary's value of each of its
+        keys; returns the step used, or None when ``step`` is below the run's last step
+        (ignored, as W&B does)."""
         ...
 
-    def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
-        """Every history row of the run, by step, each with its ``_step``."""
+    def read_history(
+        self, entity: str, project: str, run_id: str, query: HistoryQuery | None = None
+    ) -> list[dict[str, Any]]:
+        """The run's history rows that ``query`` selects (default: all), by step, each with
+        its ``_step``."""
         ...
 
     def create_registry(

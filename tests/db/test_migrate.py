@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,7 @@ def test_upgrade_builds_the_model_schema(tmp_path: Path) -> None:
         assert current_revision(engine) is None
         upgrade_to_head(engine)
         upgrade_to_head(engine)  # a current database is left alone
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         tables = set(inspect(engine).get_table_names())
         assert tables == set(Base.metadata.tables) | {"alembic_version"}
         with engine.connect() as connection:
@@ -69,5 +70,45 @@ def test_upgrade_from_0004_adds_server_side_ui_sessions(tmp_path: Path) -> None:
         with engine.connect() as connection:
             kept = connection.exec_driver_sql("SELECT value FROM store_state WHERE key = 'k'")
             assert kept.scalar() == "v"
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_0005_gives_runs_the_summary_and_last_step_of_their_history(
+    tmp_path: Path,
+) -> None:
+    engine = create_db_engine(sqlite_url(tmp_path / "old.db"))
+    now = "2026-01-01 00:00:00"
+    try:
+        with Database(engine).write_connection() as connection:
+            command.upgrade(alembic_config(connection), "0005")
+            run = connection.exec_driver_sql
+            run(f"INSERT INTO organization (id, name, created_at) VALUES (1, 'o', '{now}')")
+            run(
+                "INSERT INTO entity (id, organization_id, name, created_at) "
+                f"VALUES (1, 1, 'e', '{now}')"
+            )
+            run(
+                f"INSERT INTO project (id, entity_id, name, created_at) VALUES (1, 1, 'p', '{now}')"
+            )
+            for pk in (1, 2):
+                run(
+                    "INSERT INTO run (id, project_id, run_id, name, config, state, created_at) "
+                    f"VALUES ({pk}, 1, 'r{pk}', 'r{pk}', '{{}}', 'finished', '{now}')"
+                )
+            for step, data in ((0, '{"loss": 2, "acc": 0.1}'), (3, '{"loss": 1}')):
+                run(
+                    "INSERT INTO run_history (run_id, step, data, created_at) "
+                    f"VALUES (1, {step}, '{data}', '{now}')"
+                )
+        upgrade_to_head(engine)
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT run_id, summary, last_step FROM run ORDER BY id"
+            ).all()
+        assert [(r, json.loads(summary), last) for r, summary, last in rows] == [
+            ("r1", {"loss": 1, "acc": 0.1, "_step": 3}, 3),
+            ("r2", {}, None),
+        ]
     finally:
         engine.dispose()

@@ -290,9 +290,14 @@ def test_reference_downloads(cairn_dir: Path, tmp_path: Path, log: LogFn) -> Non
     assert not (tmp_path / "again" / "shared.bin").exists()
     assert _leftovers(tmp_path / "again") == []
     source.unlink()
-    # vanished: MissingReferenceError, a FileNotFoundError (skipped with allow_missing_references)
-    with pytest.raises(FileNotFoundError, match=r"^Local file reference: Failed to find file at"):
+    # vanished: MissingReferenceError, a ValueError as in wandb and a FileNotFoundError (the
+    # class allow_missing_references skips)
+    missing = r"^Local file reference: Failed to find file at"
+    with pytest.raises(ValueError, match=missing) as raised:
         art.get_entry("shared.bin").download(str(tmp_path / "again"))
+    assert isinstance(raised.value, FileNotFoundError)
+    with pytest.warns(UserWarning, match=r"^Skipped 'shared.bin': Local file reference: Failed"):
+        art.download(str(tmp_path / "skip"), allow_missing_references=True, path_prefix="shared")
 
 
 def test_default_root_follows_the_artifact_dir_setting(

@@ -128,6 +128,10 @@ class Collection(Base):
 
 
 class Run(Base):
+    """One run: its identity, config and state, and what its history left behind: the
+    ``summary`` (the last value of each logged key unless set otherwise) and the highest
+    history step written (``last_step``, None before the first row)."""
+
     __tablename__ = "run"
     __table_args__ = (UniqueConstraint("project_id", "run_id"),)
 
@@ -137,6 +141,8 @@ class Run(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     job_type: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     exit_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -21,10 +21,12 @@ from cairn.protocol import (
     CollectionInfo,
     CommitRequest,
     CommitResult,
+    HistoryQuery,
     IngestedBlob,
     Lineage,
     Page,
     RegistryInfo,
+    RunEdit,
     RunInfo,
     SourceStats,
     TypeInfo,
@@ -136,6 +138,23 @@ class RemoteBackend:
 
     def get_run(self, entity: str, project: str, run_id: str) -> RunInfo:
         return _run(self._get(_run_path(entity, project, run_id)))
+
+    def edit_run(self, entity: str, project: str, run_id: str, edit: RunEdit) -> RunInfo:
+        body = {
+            "config": edit.config,
+            "config_remove": list(edit.config_remove),
+            "summary": edit.summary,
+            "summary_remove": list(edit.summary_remove),
+        }
+        return _run(self._send("PATCH", _run_path(entity, project, run_id), body))
+
+    def list_runs(
+        self, entity: str, project: str, order: str, cursor: str | None, per_page: int
+    ) -> Page:
+        path = f"{_project(entity, project)}/runs"
+        answer = self._get(path, order=order, cursor=cursor, per_page=per_page)
+        items = [_run(item) for item in answer["items"]]
+        return Page(items=items, next_cursor=answer["next_cursor"], total=answer["total"])
 
     # bytes in
 
@@ -329,8 +348,19 @@ class RemoteBackend:
         step_used: int | None = answer["step"]
         return step_used
 
-    def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self._get(f"{_run_path(entity, project, run_id)}/history")
+    def read_history(
+        self, entity: str, project: str, run_id: str, query: HistoryQuery | None = None
+    ) -> list[dict[str, Any]]:
+        query = query or HistoryQuery()
+        params = {
+            "keys": None if query.keys is None else list(query.keys),
+            "min_step": query.min_step,
+            "max_step": query.max_step,
+            "limit": query.limit,
+            "samples": query.samples,
+        }
+        path = f"{_run_path(entity, project, run_id)}/history"
+        rows: list[dict[str, Any]] = self._get(path, **params)
         return rows
 
     def create_registry(

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
-from cairn.errors import CommError
+from cairn.errors import ArtifactTypeError, CommError
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.collections import (
     ArtifactCollection,
@@ -114,15 +114,18 @@ class Api:
         """The version ``name`` names: ``[[entity/]project/]collection[:alias|vN]``.
 
         The alias defaults to ``latest``. Raises ``cairn.errors.CommError`` when nothing has
-        that name (the message names it); ``ValueError`` when the name is malformed or
-        ``type`` is given and differs from the version's type.
+        that name (the message names it); ``ValueError`` when the name is malformed;
+        ``cairn.errors.ArtifactTypeError`` (a ``CommError`` and a ``ValueError``, as wandb
+        0.31 raises) when ``type`` is given and differs from the version's type.
         """
         if not name:
             raise ValueError("You must specify name= to fetch an artifact.")
         entity, project, collection, selector = self._collection_path(name)
         info = self._backend.resolve_version(entity, project, collection, selector)
         if type is not None and info.type != type:
-            raise ValueError(f"type {type} specified but this artifact is of type {info.type}")
+            raise ArtifactTypeError(
+                f"type {type!r} specified but this artifact is of type {info.type!r}"
+            )
         return Artifact._from_version(info, self._backend)
 
     def artifacts(

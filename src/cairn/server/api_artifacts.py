@@ -5,13 +5,17 @@ no domain rule or permission lives here."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Response
 
 from cairn.protocol import (
     CollectionInfo,
     CommitRequest,
+    HistoryQuery,
     Lineage,
     RegistryInfo,
+    RunEdit,
     RunInfo,
     TypeInfo,
     VersionEdit,
@@ -51,9 +55,31 @@ def create_run(
     )
 
 
+@router.get(P + "/runs", response_model=wire.RunPage)
+def list_runs(
+    entity: str,
+    project: str,
+    state: StateDep,
+    who: CallerDep,
+    order: str = "+created_at",
+    cursor: str | None = None,
+    per_page: int = Query(50, ge=1, le=1000),
+) -> wire.RunPage:
+    page = runs.list_runs(state.store, who, entity, project, order, cursor, per_page)
+    return wire.RunPage(items=page.items, next_cursor=page.next_cursor, total=page.total)
+
+
 @router.get(P + "/runs/{run_id}", response_model=RunInfo)
 def get_run(entity: str, project: str, run_id: str, state: StateDep, who: CallerDep) -> RunInfo:
     return runs.get_run(state.store, who, entity, project, run_id)
+
+
+@router.patch(P + "/runs/{run_id}", response_model=RunInfo)
+def edit_run(
+    entity: str, project: str, run_id: str, body: wire.RunEditBody, state: StateDep, who: CallerDep
+) -> RunInfo:
+    edit = RunEdit(**body.model_dump())
+    return runs.edit_run(state.store, who, entity, project, run_id, edit)
 
 
 @router.post(P + "/runs/{run_id}/finish", status_code=204)
@@ -87,9 +113,19 @@ def log_history(
 
 @router.get(P + "/runs/{run_id}/history", response_model=list[dict[str, object]])
 def read_history(
-    entity: str, project: str, run_id: str, state: StateDep, who: CallerDep
+    entity: str,
+    project: str,
+    run_id: str,
+    state: StateDep,
+    who: CallerDep,
+    keys: Annotated[list[str] | None, Query()] = None,
+    min_step: int = Query(0, ge=0),
+    max_step: int | None = Query(None, ge=0),
+    limit: int | None = Query(None, ge=1),
+    samples: int | None = Query(None, ge=1),
 ) -> list[dict[str, object]]:
-    return history.read_history(state.store, who, entity, project, run_id)
+    query = HistoryQuery(keys, min_step, max_step, limit, samples)
+    return history.read_history(state.store, who, entity, project, run_id, query)
 
 
 @router.get(P + "/runs/{run_id}/versions", response_model=list[VersionInfo])

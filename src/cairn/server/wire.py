@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cairn.protocol import VersionInfo
+from cairn.protocol import RunInfo, VersionInfo
 
 NAME = Field(min_length=1, max_length=256)
 
@@ -56,6 +56,19 @@ class RunFinish(Body):
 
 class RecordUse(Body):
     version_id: str = NAME
+
+
+class RunEditBody(Body):
+    config: dict[str, Any] = Field(default_factory=dict)
+    config_remove: list[str] = Field(default_factory=list)
+    summary: dict[str, Any] = Field(default_factory=dict)
+    summary_remove: list[str] = Field(default_factory=list)
+
+
+class RunPage(BaseModel):
+    items: list[RunInfo]
+    next_cursor: str | None
+    total: int
 
 
 class HistoryAppend(Body):

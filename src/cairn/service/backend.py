@@ -19,10 +19,12 @@ from cairn.protocol import (
     CollectionInfo,
     CommitRequest,
     CommitResult,
+    HistoryQuery,
     IngestedBlob,
     Lineage,
     Page,
     RegistryInfo,
+    RunEdit,
     RunInfo,
     SourceStats,
     TypeInfo,
@@ -86,6 +88,14 @@ class EmbeddedBackend:
 
     def get_run(self, entity: str, project: str, run_id: str) -> RunInfo:
         return runs.get_run(self._store, LOCAL, entity, project, run_id)
+
+    def edit_run(self, entity: str, project: str, run_id: str, edit: RunEdit) -> RunInfo:
+        return runs.edit_run(self._store, LOCAL, entity, project, run_id, edit)
+
+    def list_runs(
+        self, entity: str, project: str, order: str, cursor: str | None, per_page: int
+    ) -> Page:
+        return runs.list_runs(self._store, LOCAL, entity, project, order, cursor, per_page)
 
     # bytes in
 
@@ -288,8 +298,10 @@ class EmbeddedBackend:
     ) -> int | None:
         return history.log_history(self._store, LOCAL, entity, project, run_id, step, data)
 
-    def read_history(self, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
-        return history.read_history(self._store, LOCAL, entity, project, run_id)
+    def read_history(
+        self, entity: str, project: str, run_id: str, query: HistoryQuery | None = None
+    ) -> list[dict[str, Any]]:
+        return history.read_history(self._store, LOCAL, entity, project, run_id, query)
 
     def create_registry(
         self,

@@ -1,14 +1,18 @@
-"""Run use cases: create (or resume) a run, finish it, read it, and record what it used.
+"""Run use cases: create (or resume) a run, edit its config and summary, finish it, read
+and list runs, and record what a run used.
 
 Runs are the lineage anchors: a version remembers the run that logged it, and
 ``record_use`` adds an edge from a run to each version it consumed (once per pair).
-Creating, finishing and recording need the caller's ``write`` role on the run's project,
-reading it ``read``; a run is never created in a registry project (``refuse_direct_log``).
+Creating, editing, finishing and recording need the caller's ``write`` role on the run's
+project, reading and listing ``read``; a run is never created in a registry project
+(``refuse_direct_log``). Config and summary values are checked by ``run_fields``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from sqlalchemy import func, select
 
 from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.db import repositories as repo
@@ -22,11 +26,13 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import NotFoundError
-from cairn.protocol import RunInfo
+from cairn.protocol import Page, RunEdit, RunInfo
+from cairn.service import run_fields
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_run, require_version
 from cairn.service.registries import refuse_direct_log
+from cairn.service.run_order import parse_order, sort_runs
 from cairn.service.store import Store
 from cairn.service.views import run_info
 
@@ -55,7 +61,8 @@ def create_run(
     running again and updates its name, job type and config where new values are given.
 
     Raises:
-        ValueError: invalid entity, project or run id.
+        ValueError: invalid entity, project or run id; a config over the limits.
+        TypeError: a config that is not a dict of JSON values.
         NotFoundError / AuthorizationError: the caller may not write to the project, or it
             is a registry project.
     """
@@ -64,6 +71,7 @@ def create_run(
     _check_run_id(run_id)
     if name is not None and len(name) > NAME_LENGTH:
         raise ValueError(f"Run name is longer than {NAME_LENGTH} characters: {name!r}")
+    config = run_fields.stored(config, "config", store.limits)
     with store.db.write() as session:
         gate = Gate(session, store, caller)
         refuse_direct_log(gate, entity, project)
@@ -91,8 +99,46 @@ def create_run(
                 run.job_type = job_type
             if config:
                 run.config = {**run.config, **config}
+                run_fields.check_size(run.config, "config", store.limits)
         session.flush()
         return run_info(run, entity, project)
+
+
+def edit_run(
+    store: Store, caller: Caller, entity: str, project: str, run_id: str, edit: RunEdit
+) -> RunInfo:
+    """Set and remove keys of the run's config and summary (see ``RunEdit``), together.
+
+    A running or finished run may be edited alike, as W&B's public API edits runs.
+
+    Raises:
+        TypeError / ValueError: values or key lists that cannot be stored, or a config or
+            summary over the limits once edited (nothing is changed).
+        CommError: ``"run '<entity>/<project>/<run_id>' not found"`` (also when the caller
+            cannot read the project); AuthorizationError (it may read but not write).
+    """
+    limits = store.limits
+    config = run_fields.stored(edit.config, "config", limits)
+    summary = run_fields.stored(edit.summary, "summary", limits)
+    config_remove = run_fields.keys(edit.config_remove, "config", limits)
+    summary_remove = run_fields.keys(edit.summary_remove, "summary", limits)
+    with store.db.write() as session:
+        Gate(session, store, caller).require(WRITE, entity, project)
+        run = require_run(session, entity, project, run_id)
+        if config or config_remove:
+            run.config = _edited(run.config, config, config_remove)
+            run_fields.check_size(run.config, "config", limits)
+        if summary or summary_remove:
+            run.summary = _edited(run.summary, summary, summary_remove)
+            run_fields.check_size(run.summary, "summary", limits)
+        session.flush()
+        return run_info(run, entity, project)
+
+
+def _edited(values: dict[str, Any], new: dict[str, Any], remove: list[str]) -> dict[str, Any]:
+    """A new dict (so the ORM sees the change): ``values`` without ``remove``, then ``new``."""
+    drop = set(remove)
+    return {**{key: value for key, value in (values or {}).items() if key not in drop}, **new}
 
 
 def finish_run(
@@ -123,6 +169,57 @@ def get_run(store: Store, caller: Caller, entity: str, project: str, run_id: str
         if not Gate(session, store, caller).can(READ, entity, project):
             raise NotFoundError(f"run '{entity}/{project}/{run_id}' not found")
         return run_info(require_run(session, entity, project, run_id), entity, project)
+
+
+def list_runs(
+    store: Store,
+    caller: Caller,
+    entity: str,
+    project: str,
+    order: str,
+    cursor: str | None,
+    per_page: int,
+) -> Page:
+    """A page of the project's runs (``RunInfo``) in ``order`` (``cairn.service.run_order``);
+    pass ``next_cursor`` back for the next page. A page holds at most
+    ``store.limits.max_page`` runs.
+
+    Raises:
+        CommError: ``"project '<entity>/<project>' not found"`` (also when the caller cannot
+            read it).
+        ValueError: an unknown order, ``per_page`` below 1, or a cursor this function did
+            not return.
+    """
+    parsed = parse_order(order)
+    if per_page < 1:
+        raise ValueError(f"per_page must be at least 1, got {per_page}")
+    per_page = min(per_page, store.limits.max_page)
+    offset = 0
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit()):
+            raise ValueError(f"Invalid cursor: {cursor!r}")
+        offset = int(cursor)
+    with store.db.read() as session:
+        project_row = repo.find_project(session, entity, project)
+        if project_row is None or not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"project '{entity}/{project}' not found")
+        in_project = Run.project_id == project_row.id
+        total = session.scalar(select(func.count()).select_from(Run).where(in_project)) or 0
+        query = select(Run).where(in_project)
+        if parsed.column is not None:
+            column = parsed.column.desc() if parsed.descending else parsed.column.asc()
+            found = list(
+                session.scalars(query.order_by(column, Run.id).offset(offset).limit(per_page))
+            )
+        else:
+            every = list(session.scalars(query.order_by(Run.created_at, Run.id)))
+            found = sort_runs(every, parsed)[offset : offset + per_page]
+        following = offset + len(found)
+        return Page(
+            items=[run_info(run, entity, project) for run in found],
+            next_cursor=str(following) if following < total else None,
+            total=total,
+        )
 
 
 def require_writable(store: Store, caller: Caller, entity: str, project: str) -> None:

@@ -79,6 +79,8 @@ def run_info(run: Run, entity: str, project: str) -> RunInfo:
         config=dict(run.config),
         state=run.state,
         created_at=iso(run.created_at),
+        summary=dict(run.summary or {}),
+        last_step=run.last_step,
     )
 
 
