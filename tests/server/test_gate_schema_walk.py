@@ -688,15 +688,20 @@ class Findings:
             if response.status_code != 200 or body.get("errors"):
                 self.refused.append(f"as {who}: {response.status_code} {response.text[:2000]}")
                 continue
+            through: set[tuple[str, str]] = set()
             for pair, answer in walked_answers(body["data"]):
+                seen = {m for m in MARKERS if m in revealed(json.dumps(answer))}
                 if who == ADMIN:
-                    self.reached[pair] |= {m for m in MARKERS if m in revealed(json.dumps(answer))}
-                else:
-                    self.followed[pair].add(who)
+                    self.reached[pair] |= seen
+                    continue
+                self.followed[pair].add(who)
+                if leaks(who, "\n".join(seen)):
+                    through.add(pair)
             found = [] if who == ADMIN else leaks(who, revealed(response.text))
             if found:
                 self.leaked.append(
-                    f"as {who}, sees {found}\nquery: {text}\nanswer: {response.text}"
+                    f"as {who}, sees {found} through {sorted(through) or 'a path'}"
+                    f"\nquery: {text}\nanswer: {response.text}"
                 )
 
 
