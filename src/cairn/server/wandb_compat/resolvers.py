@@ -6,12 +6,12 @@ empty), so it sends its smallest documents.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from ariadne import InterfaceType, MutationType, QueryType
 
+from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
 from cairn.server.wandb_compat import views, writes
@@ -114,7 +114,7 @@ def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     entity_name = input.get("entityName") or c.caller.name
     project_name = input.get("modelName") or "uncategorized"
     run_id = input.get("name") or _run_from_id(input.get("id"))
-    config = _config(input.get("config"))
+    config = _config(input.get("config"), c.state.config.limits.max_metadata_depth)
     run = runs.create_run(
         c.store,
         c.caller,
@@ -137,11 +137,13 @@ def _run_from_id(value: str | None) -> str:
         return value or ""
 
 
-def _config(raw: str | None) -> dict[str, Any]:
-    """The run config W&B-style (``{key: {value, desc}}``) as plain values, minus ``_wandb``."""
+def _config(raw: str | None, max_depth: int) -> dict[str, Any]:
+    """The run config W&B-style (``{key: {value, desc}}``) as plain values, minus ``_wandb``.
+
+    Raises: ValueError (not JSON, or nested deeper than ``max_depth``)."""
     if not raw:
         return {}
-    data = json.loads(raw)
+    data = loads_json(raw, max_depth, "Run config")
     if not isinstance(data, dict):
         return {}
     return {
@@ -205,7 +207,9 @@ def update_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
     current = versions.get_version(c.store, c.caller, vid)
-    metadata = json.loads(input["metadata"]) if input.get("metadata") else current.metadata
+    depth = c.state.config.limits.max_metadata_depth
+    raw = input.get("metadata")
+    metadata = loads_json(raw, depth, "Artifact metadata") if raw else current.metadata
     add: list[str] = []
     remove: list[str] = []
     if input.get("aliases") is not None:

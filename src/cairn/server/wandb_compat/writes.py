@@ -12,11 +12,11 @@ draft through ``cairn.service.commit``; ``commitArtifact`` then only reports the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ariadne import ObjectType
 
+from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.server import signing
 from cairn.server.wandb_compat import uploads, views
@@ -52,7 +52,11 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         digest=input["digest"],
         digest_algorithm="XXH128" if input.get("digestAlgorithm") == "MANIFEST_XXH128" else "MD5",
         description=input.get("description"),
-        metadata=json.loads(input["metadata"]) if input.get("metadata") else {},
+        metadata=loads_json(
+            input["metadata"], c.state.config.limits.max_metadata_depth, "Artifact metadata"
+        )
+        if input.get("metadata")
+        else {},
         aliases=[a["alias"] for a in requested if a.get("artifactCollectionName") in (None, name)],
         tags=[
             t["tagName"]
