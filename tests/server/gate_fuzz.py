@@ -42,6 +42,8 @@ from .gate_world import MARKERS, VISIBLE, World
 ANONYMOUS = "anonymous"
 # The callers of the fuzzers: the world's users, and one with no valid key.
 CALLERS = ("alice", "bob", "carol", "dave", ANONYMOUS)
+# How many callers send each generated request (the first of a drawn order).
+CALLERS_PER_REQUEST = 3
 # The markers a caller may publish to others by a write of its own: what it sees and
 # holds a writing role on (bob is a viewer of vision, nothing more).
 PUBLISHABLE: dict[str, set[str]] = {
@@ -101,6 +103,8 @@ TRICKY = [
     "a\\b",
     "\x00",
     "a\x00b",
+    "vision\x00",
+    "shared\x00:v0",
     "-1",
     "0",
     "9" * 30,
@@ -118,8 +122,44 @@ TRICKY = [
 ]
 
 
+def callers_of(data: st.DataObject) -> list[str]:
+    """The callers that send one request, in a drawn order."""
+    return list(data.draw(st.permutations(CALLERS), "callers")[:CALLERS_PER_REQUEST])
+
+
+# JSON texts for the fields and arguments that carry JSON as a string: ordinary ones...
+JSON_STRINGS = [
+    "{}",
+    '{"state": "COMMITTED"}',
+    '{"name": "shared"}',
+    '{"name": "zzprivate-coll"}',
+    '{"$or": [{"name": "open-coll"}]}',
+    '{"a": {"b": {"c": [1, 2, {"d": null}]}}}',
+    "[]",
+    "null",
+    "not json",
+    '{"_wandb": {"value": 1}, "lr": {"value": 0.1, "desc": null}}',
+]
+# ... and hostile ones: deeper than ``json.loads`` can recurse, NUL, a lone surrogate.
+HOSTILE_JSON = [
+    "[" * 100_000 + "]" * 100_000,
+    '{"version": 1, "storagePolicy": "wandb-storage-policy-v1", "contents": {"a": '
+    + "[" * 5000
+    + "]" * 5000
+    + "}}",
+    '{"a": ' * 200 + "1" + "}" * 200,
+    '{"a\\u0000": "\\u0000"}',
+    '{"a": "\\ud800"}',
+]
+
+
+def json_text() -> st.SearchStrategy[str]:
+    """A JSON text: ordinary, hostile or random, a third each."""
+    return st.one_of(st.sampled_from(JSON_STRINGS), st.sampled_from(HOSTILE_JSON), RANDOM_TEXT)
+
+
 def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode()
 
 
 def no_marker(text: str) -> bool:
@@ -130,10 +170,10 @@ RANDOM_TEXT = st.text(max_size=24).filter(no_marker)
 
 
 def pick(pool: list[str]) -> st.SearchStrategy[str]:
-    """A name of ``pool`` (in its order: the first is the simplest) three times in four,
-    else a tricky or random string."""
+    """A name of ``pool`` (in its order: the first is the simplest) three times in five,
+    else a tricky or a random string."""
     named = st.sampled_from(list(dict.fromkeys(pool)))
-    return st.one_of(named, named, named, named, named, named, st.sampled_from(TRICKY), RANDOM_TEXT)
+    return st.one_of(named, named, named, st.sampled_from(TRICKY), RANDOM_TEXT)
 
 
 class Pools:
@@ -203,6 +243,8 @@ class Pools:
         ]
 
     def strategy(self, kind: str) -> st.SearchStrategy[str]:
+        if kind == "json":
+            return json_text()
         return pick(self.by_kind[kind])
 
     def carried(self, strings: Iterable[str]) -> set[str]:
