@@ -26,8 +26,10 @@ import base64
 import binascii
 import contextlib
 import logging
+import os
 import re
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -56,6 +58,21 @@ PUBLISHABLE: dict[str, set[str]] = {
 # Entities whose membership carries what they hold, granted by their admin: carol may
 # make anyone a member of ``other`` (and so a reader of zzcarol's names).
 GRANTS: dict[tuple[str, str], str] = {("carol", "other"): "zzcarol"}
+
+# A deeper local hunt: ``CAIRN_FUZZ_SCALE=10`` runs ten times the examples, and
+# ``CAIRN_FUZZ_SEED=n`` other ones (CI runs the defaults: the same examples every time).
+SCALE = float(os.environ.get("CAIRN_FUZZ_SCALE", "1"))
+SEED = os.environ.get("CAIRN_FUZZ_SEED", "")
+
+
+def scaled(examples: int) -> int:
+    return max(1, round(examples * SCALE))
+
+
+def seed_of(name: str) -> int:
+    """The fixed seed of one fuzzing loop (so that CI draws the same examples each run)."""
+    return zlib.crc32(f"{SEED}{name}".encode())
+
 
 SETTINGS = settings(
     deadline=None,
@@ -345,8 +362,15 @@ def answer_text(response: Any) -> str:
     return f"{headers}\n\n{response.text}"
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates escaped: a report holding one cannot travel between
+    pytest-xdist's processes (the whole run then ends in INTERNALERROR)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class ServerErrors(logging.Handler):
-    """The errors the in-process server logs (the 500 handler logs every traceback)."""
+    """The errors the in-process server logs (the 500 handler logs every traceback), with
+    lone surrogates escaped."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -356,7 +380,7 @@ class ServerErrors(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         text = self.format(record) if record.exc_info else record.getMessage()
         with self.lock_:
-            self.records.append(f"{record.name}: {text}")
+            self.records.append(printable(f"{record.name}: {text}"))
 
     def take(self) -> list[str]:
         with self.lock_:
@@ -366,14 +390,23 @@ class ServerErrors(logging.Handler):
 
 @contextlib.contextmanager
 def server_errors() -> Iterator[ServerErrors]:
+    """Collect the server's errors while fuzzing, and keep its logs out of pytest's
+    capture: thousands of expected refusals, whose messages repeat the fuzzer's inputs
+    (lone surrogates too, which pytest-xdist cannot send in a report)."""
     handler = ServerErrors()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
+    cairn = logging.getLogger("cairn")
+    uvicorn = logging.getLogger("uvicorn.error")  # its "Exception in ASGI application"
+    saved = cairn.propagate, uvicorn.level
+    cairn.addHandler(handler)
+    cairn.propagate = False
+    uvicorn.setLevel(logging.CRITICAL)
     try:
         yield handler
     finally:
-        root.removeHandler(handler)
+        cairn.removeHandler(handler)
+        cairn.propagate, _ = saved
+        uvicorn.setLevel(saved[1])
 
 
 def internal(error: BaseException | None) -> bool:

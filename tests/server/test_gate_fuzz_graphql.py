@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import zlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +57,8 @@ from .gate_fuzz import (
     exposed,
     internal,
     json_text,
+    scaled,
+    seed_of,
     server_errors,
     strings_of,
 )
@@ -488,8 +489,8 @@ def fuzz(
 ) -> None:
     """Send ``examples`` operations (queries, or calls of ``mutation``)."""
 
-    @seed(zlib.crc32(f"graphql {phase} {mutation}".encode()))
-    @settings(SETTINGS, max_examples=examples)
+    @seed(seed_of(f"graphql {phase} {mutation}"))
+    @settings(SETTINGS, max_examples=scaled(examples))
     @given(st.data())
     def run(data: st.DataObject) -> None:
         document, variables, sent = operation_of(data, pools, mutation)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +37,8 @@ from .gate_fuzz import (
     answer_text,
     callers_of,
     exposed,
+    scaled,
+    seed_of,
     server_errors,
     strings_of,
 )
@@ -311,8 +312,8 @@ def fuzz_operation(
 ) -> None:
     """Send ``examples`` requests of ``label``, each as ``CALLERS_PER_REQUEST`` callers."""
 
-    @seed(zlib.crc32(f"{phase} {label}".encode()))
-    @settings(SETTINGS, max_examples=examples)
+    @seed(seed_of(f"{phase} {label}"))
+    @settings(SETTINGS, max_examples=scaled(examples))
     @given(st.data())
     def fuzz(data: st.DataObject) -> None:
         request = request_of(data, label, pools)
