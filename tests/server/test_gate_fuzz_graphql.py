@@ -71,7 +71,7 @@ MAX_DEPTH = 12
 # Fields in one operation at most (past it, each selection takes its shortest way down).
 MAX_FIELDS = 40
 # Examples by phase: queries, each mutation, queries again.
-QUERY_EXAMPLES = 100
+QUERY_EXAMPLES = 80
 MUTATION_EXAMPLES = 4
 REQUERY_EXAMPLES = 30
 OK_STATUSES = {200, 400, 429}

@@ -47,9 +47,9 @@ from .gate_world import World
 OPENAPI = Path(__file__).parents[2] / "docs" / "openapi.json"
 # Examples per operation (each sent as ``CALLERS_PER_REQUEST`` callers), by phase.
 READ_EXAMPLES = 4
-WRITE_EXAMPLES = 6
+WRITE_EXAMPLES = 5
 REREAD_EXAMPLES = 2
-DELETE_EXAMPLES = 4
+DELETE_EXAMPLES = 3
 
 # The pool a path parameter, query parameter or body field draws its names from.
 PATH_KINDS = {
