@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -304,6 +305,7 @@ class Artifact(ArtifactSurface):
         root = os.fspath(local_path)
         if not os.path.isdir(root):
             raise ValueError(f"Path is not a directory: {root!r}")
+        started = time.monotonic()  # the progress reported covers listing the folder too
         with paused_gc():  # many small objects kept: see _gc_pause
             checked_policy = _adding.check_policy(policy)
             prefix = normalize_artifact_path(name) if name else None
@@ -317,6 +319,7 @@ class Artifact(ArtifactSurface):
                 checked_policy,
                 self._progress(),
                 f"Adding directory to artifact ({root})",
+                started,
                 stats,
             )
             make, skip = _adding.make_entry, bool(skip_cache)

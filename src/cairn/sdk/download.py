@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Collection, Iterable
@@ -169,7 +170,8 @@ def download_entries(
     ``allow_missing_references`` a ``FileNotFoundError`` is a warning too.
     Raises the first other error met (see :func:`download_entry`).
     """
-    if _bulk_download.try_download(backend, entity, entries, root, progress, link):
+    started = time.monotonic()
+    if _bulk_download.try_download(backend, entity, entries, root, progress, link, started):
         return  # a new or empty root: staged whole and renamed into place
     total_files = len(entries)
     total_bytes = sum(entry.size or 0 for entry in entries)
@@ -216,14 +218,23 @@ def download_entries(
                 done_files += 1
                 done_bytes += entry.size or 0
                 progress(
-                    ProgressEvent("Downloading", done_files, total_files, done_bytes, total_bytes)
+                    ProgressEvent(
+                        "Downloading",
+                        done_files,
+                        total_files,
+                        done_bytes,
+                        total_bytes,
+                        started=started,
+                    )
                 )
         except BaseException:
             for _entry, future in futures:
                 future.cancel()
             raise
     progress(
-        ProgressEvent("Downloading", done_files, total_files, done_bytes, total_bytes, done=True)
+        ProgressEvent(
+            "Downloading", done_files, total_files, done_bytes, total_bytes, True, started=started
+        )
     )
 
 

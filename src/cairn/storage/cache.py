@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO
 
 from cairn.core.digest import blob_key, etag_cache_key
+from cairn.progress import format_bytes
 from cairn.settings import Settings
 
 OBJ_DIR = "obj"
@@ -445,13 +446,3 @@ class ClientCache:
             Path(path).relative_to(self.obj_dir)
         except ValueError:
             raise ValueError(f"Not a path of the cache '{self.obj_dir}': '{path}'") from None
-
-
-def format_bytes(size: int) -> str:
-    """``size`` in decimal units, e.g. ``1.5 GB`` (as W&B prints cache sizes)."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if value < 1000 or unit == "PB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
