@@ -503,8 +503,11 @@ class Artifact(ArtifactSurface):
         with it. ``skip_cache`` and ``multipart`` are accepted for wandb compatibility.
         No file is written through a symlink inside ``root``, and no partial file ever
         appears under a final name. Stored files are reflinked from the embedded store
-        where the file system can; ``link=True`` (Cairn's extension) hard-links them: free,
-        read-only files for readers that never write (a write would change the store).
+        where the file system can. ``link=True`` (Cairn's extension), for readers that
+        never write, makes every file it writes read-only: a file the embedded store keeps
+        as a loose blob is a hard link to it (free); a file it packed (the files of at most
+        256 KiB of a folder added with ``add_dir``) and every file in server mode are
+        read-only copies. Files already holding the right bytes are left as they are.
 
         Raises:
             ValueError: a symlink inside ``root`` on a destination's path (named); a
