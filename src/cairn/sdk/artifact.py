@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -302,6 +303,7 @@ class Artifact(ArtifactSurface):
         root = os.fspath(local_path)
         if not os.path.isdir(root):
             raise ValueError(f"Path is not a directory: {root!r}")
+        started = time.monotonic()  # the progress reported covers listing the folder too
         with paused_gc():  # many small objects kept: see _gc_pause
             checked_policy = _adding.check_policy(policy)
             prefix = normalize_artifact_path(name) if name else None
@@ -315,6 +317,7 @@ class Artifact(ArtifactSurface):
                 checked_policy,
                 self._progress(),
                 f"Adding directory to artifact ({root})",
+                started,
                 stats,
             )
             make, skip = _adding.make_entry, bool(skip_cache)
@@ -498,8 +501,11 @@ class Artifact(ArtifactSurface):
         with it. ``skip_cache`` and ``multipart`` are accepted for wandb compatibility.
         No file is written through a symlink inside ``root``, and no partial file ever
         appears under a final name. Stored files are reflinked from the embedded store
-        where the file system can; ``link=True`` (Cairn's extension) hard-links them: free,
-        read-only files for readers that never write (a write would change the store).
+        where the file system can. ``link=True`` (Cairn's extension), for readers that
+        never write, makes every file it writes read-only: a file the embedded store keeps
+        as a loose blob is a hard link to it (free); a file it packed (the files of at most
+        256 KiB of a folder added with ``add_dir``) and every file in server mode are
+        read-only copies. Files already holding the right bytes are left as they are.
 
         Raises:
             ValueError: a symlink inside ``root`` on a destination's path (named); a
