@@ -16,6 +16,7 @@ from cairn.media import EXPORTS as _MEDIA_EXPORTS
 if TYPE_CHECKING:
     from cairn.sdk.api import Api
     from cairn.sdk.artifact import Artifact
+    from cairn.sdk.login import login
     from cairn.sdk.run import Run, init
     from cairn.sdk.run_globals import (
         define_metric,
@@ -35,6 +36,7 @@ _SDK_EXPORTS = {
     "Artifact": "cairn.sdk.artifact",
     "Run": "cairn.sdk.run",
     "init": "cairn.sdk.run",
+    "login": "cairn.sdk.login",
     "define_metric": "cairn.sdk.run_globals",
     "finish": "cairn.sdk.run_globals",
     "link_model": "cairn.sdk.run_globals",
@@ -75,6 +77,7 @@ __all__ = [
     "log",
     "log_artifact",
     "log_model",
+    "login",
     "run",
     "summary",
     "use_artifact",
