@@ -249,7 +249,7 @@ def test_a_resumed_run_continues_after_its_last_step(backend: Backend) -> None:
     assert [row["_step"] for row in _rows(again)] == [0, 1, 2, 3]
 
 
-def test_define_metric_is_checked_and_recorded(backend: Backend) -> None:
+def test_define_metric_is_checked_and_returned(backend: Backend) -> None:
     with cairn.init(project="p") as run:
         metric = cairn.define_metric("loss", summary="min,last")
         assert (metric.name, metric.summary, metric.step_metric, metric.step_sync) == (
@@ -268,7 +268,7 @@ def test_define_metric_is_checked_and_recorded(backend: Backend) -> None:
         run.log({"loss": 3})
         run.log({"loss": 1})
         run.log({"loss": 2})
-        assert run.summary["loss"] == 2  # recorded only: the summary stays the last value
+        assert run.summary["loss"] == 2  # not acted on: the summary stays the last value
 
 
 def test_a_disabled_run_keeps_everything_in_memory(backend: Backend) -> None:

@@ -53,7 +53,7 @@ def validate_run_id(run_id: str) -> str:
 
 class RecordedRun:
     """A run's stored record (``RunInfo``) and the versions it logged and used; the base of
-    the live ``Run`` and of the read-only run ``Api().run(path)`` returns."""
+    the live ``Run`` and of the run ``Api().run(path)`` returns."""
 
     _backend: Backend | None  # None for a run in "disabled" mode
     _info: RunInfo

@@ -120,7 +120,6 @@ class Run(RecordedRun, ModelMethods):
         self.notes = notes
         self.group = group
         self._starting_step = 0 if info.last_step is None else info.last_step + 1
-        self._metrics: dict[str, Metric] = {}
         if backend is None:
             self._history = History(None, self._starting_step)
             self._summary = LiveSummary(None, None)
@@ -388,11 +387,9 @@ class Run(RecordedRun, ModelMethods):
         summary: str | None = None,
         overwrite: bool | None = None,
     ) -> Metric:
-        """Check and record a metric definition (``cairn.sdk.run_metric``: Cairn records
-        it but does not act on it). Raises ``cairn.errors.Error`` with W&B's messages."""
-        metric = define(name, step_metric, step_sync, hidden, summary, overwrite)
-        self._metrics[metric.name] = metric
-        return metric
+        """Check a metric definition and return it (``cairn.sdk.run_metric``: Cairn does
+        not act on it). Raises ``cairn.errors.Error`` with W&B's messages."""
+        return define(name, step_metric, step_sync, hidden, summary, overwrite)
 
     def _write_row(self, step: int, row: dict[str, Any]) -> int | None:
         assert self._backend is not None  # rows are only written by a recording run

@@ -1,9 +1,9 @@
-"""``run.define_metric``: wandb's metric definitions, checked and recorded.
+"""``run.define_metric``: wandb's metric definitions, checked.
 
 wandb uses them to pick chart axes and summary aggregations. Cairn checks the arguments
-as wandb does and records each definition on the run (``Run._metrics``), but does not act
-on them: the summary keeps the last value of each key whatever ``summary=`` says, and
-``step_sync`` adds nothing to logged rows.
+as wandb does and returns the definition (wandb's ``Metric``, which "represents this call
+but can otherwise be discarded"), but does not act on it: the summary keeps the last value
+of each key whatever ``summary=`` says, and ``step_sync`` adds nothing to logged rows.
 """
 
 from __future__ import annotations
