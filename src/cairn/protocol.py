@@ -159,6 +159,13 @@ class CommitRequest:
     history_step: int | None = None
     ttl_duration_seconds: int | None = None  # None: inherit
     storage_region: str | None = None
+    # The manifest names only what changed since a base version (``base_id``, default the
+    # collection's latest): the service merges the base's other entries into it.
+    incremental: bool = False
+    base_id: str | None = None
+    # A part of a version several runs write (``Backend.add_version_part``); committing a
+    # request with it finishes that version with everything its parts added up to.
+    distributed_id: str | None = None
     # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
     # made from, so the embedded backend need not parse and digest its own SDK's output.
     manifest: Manifest | None = dataclasses.field(default=None, compare=False, repr=False)
@@ -206,6 +213,7 @@ class TypeInfo:
     entity: str
     project: str
     name: str
+    created_at: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,6 +346,12 @@ class Backend(Protocol):
 
     # versions
     def commit_version(self, request: CommitRequest) -> CommitResult: ...
+    def add_version_part(self, request: CommitRequest) -> None:
+        """Add ``request``'s entries to the version several runs write under its
+        ``distributed_id`` (its blobs stored first, as for a commit); committing a request
+        with that ``distributed_id`` finishes the version."""
+        ...
+
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str
     ) -> VersionInfo:
@@ -394,8 +408,19 @@ class Backend(Protocol):
         ...
 
     def edit_collection(
-        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
-    ) -> CollectionInfo: ...
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        description: str | None,
+        tags: Sequence[str],
+        new_name: str | None = None,
+        new_type: str | None = None,
+    ) -> CollectionInfo:
+        """Replace description and tags; rename (``new_name``) and retype a sequence
+        (``new_type``) with all its versions."""
+        ...
+
     def delete_collection(self, entity: str, project: str, name: str) -> None: ...
     def lineage(self, version_id: str) -> Lineage: ...
     def run_versions(self, entity: str, project: str, run_id: str, used: bool) -> list[VersionInfo]:

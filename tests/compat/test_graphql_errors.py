@@ -45,7 +45,11 @@ def test_unknown_operations_get_graphql_errors_and_are_logged(wandb_server: Serv
         {"query": "{ serverInfo { features { name isEnabled } } }", "operationName": ""},
     )
     assert features.status_code == 200
-    assert features.json() == {"data": {"serverInfo": {"features": []}}}
+    advertised = {f["name"] for f in features.json()["data"]["serverInfo"]["features"]}
+    assert advertised == {
+        "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
+        "ARTIFACT_REGISTRY_SEARCH",
+    }
 
 
 def test_accepted_run_mutations_answer_completely(wandb_server: ServerProcess) -> None:

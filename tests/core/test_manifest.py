@@ -277,3 +277,21 @@ def test_to_json_bytes_equals_json_dumps_of_to_json() -> None:
                 entry.extra = {"alg": "XXH128", "z": [1, 2]}
             manifest.entries[path] = entry
         assert manifest.to_json_bytes() == json.dumps(manifest.to_json()).encode(), trial
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"version": 1, "storagePolicy": "wandb-storage-policy-v1", "contents": {"a": '
+        + "[" * 5000
+        + "]" * 5000
+        + "}}",
+    ],
+)
+def test_from_json_refuses_json_nested_too_deeply(text: str) -> None:
+    """A ValueError (400 over HTTP), not json's RecursionError (500): found by the REST gate
+    fuzzer (``tests/server/test_gate_fuzz_rest.py``) in a commit's ``manifest_json``."""
+    for data in (text, text.encode()):
+        with pytest.raises(ValueError, match="Nested too deeply"):
+            Manifest.from_json(data)

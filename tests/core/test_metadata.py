@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cairn.core.metadata import check_json_depth, validate_metadata
+from cairn.core.metadata import check_json_depth, loads_json, validate_metadata
 
 
 def test_none_and_empty() -> None:
@@ -427,3 +427,16 @@ def test_check_json_depth_protects_json_loads() -> None:
             continue
         with pytest.raises(json.JSONDecodeError):
             json.loads(text)
+
+
+def test_loads_json_refuses_text_nested_too_deeply_before_parsing_it() -> None:
+    """For the JSON strings of the GraphQL facade (metadata, run config): a ValueError naming
+    the field, never json's RecursionError (found by the GraphQL gate fuzzer)."""
+    assert loads_json('{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
+    assert loads_json(b"[[1]]", max_depth=2) == [[1]]
+    with pytest.raises(ValueError, match=r"^Run config is nested deeper than 100 levels$"):
+        loads_json("[" * 100_000 + "]" * 100_000, what="Run config")
+    with pytest.raises(ValueError, match="nested deeper than 2 levels"):
+        loads_json("[[[1]]]", max_depth=2)
+    with pytest.raises(ValueError):
+        loads_json("not json")

@@ -64,3 +64,17 @@ def test_write_rolls_back_on_error(db: Database) -> None:
         raise RuntimeError("boom")
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0
+
+
+def test_a_text_parameter_with_nul_is_refused_before_it_is_sent(db: Database) -> None:
+    """PostgreSQL text cannot hold NUL: SQLite refuses it too, in writes and lookups alike."""
+    with db.write() as session:
+        session.execute(text("CREATE TABLE names (name TEXT)"))
+    for statement in ("INSERT INTO names VALUES (:name)", "SELECT * FROM names WHERE name = :name"):
+        with pytest.raises(ValueError, match="NUL"), db.write() as session:
+            session.execute(text(statement), {"name": "a\x00b"})
+    with pytest.raises(ValueError, match="NUL"), db.write() as session:
+        session.execute(text("INSERT INTO names VALUES (:name)"), [{"name": "a"}, {"name": "\x00"}])
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM names")).scalar() == 0
+        assert session.execute(text("SELECT :b"), {"b": b"\x00"}).scalar() == b"\x00"

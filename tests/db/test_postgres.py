@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.db.engine import Database, create_db_engine
@@ -121,3 +121,19 @@ def test_the_blob_record_on_postgresql(engine: Engine) -> None:
     asked = [(digest, algorithm) for digest, algorithm, _size in blobs]
     assert registry.recorded("team", [*asked, ("ZDE==", "md5")]) == set(asked)
     assert registry.recorded("team", [(asked[0][0], "xxh128")]) == set()
+
+
+def test_a_text_parameter_with_nul_is_bad_input_on_postgresql(engine: Engine) -> None:
+    """psycopg cannot send NUL in text: the engine refuses it first, as on SQLite, with a
+    ValueError (not a DataError the server would answer with 500)."""
+    database = Database(engine)
+    with database.write() as session:
+        session.execute(text("CREATE TABLE names (name TEXT, data JSON)"))
+    for statement in (
+        "INSERT INTO names VALUES (:name, NULL)",
+        "SELECT 1 FROM names WHERE name = :name",
+    ):
+        with pytest.raises(ValueError, match="NUL"), database.write() as session:
+            session.execute(text(statement), {"name": "a\x00b"})
+    with database.read() as session:
+        assert session.execute(text("SELECT count(*) FROM names")).scalar() == 0

@@ -126,3 +126,37 @@ def test_use_as_is_deprecated_and_storage_region_in_manifest(backend: Backend) -
     with pytest.warns(DeprecationWarning):
         assert art.use_as is None
     assert art.manifest.storage_policy_config["storageRegion"] == "eu-1"
+
+
+def test_collection_is_renamed_and_retyped_with_its_versions(
+    backend: Backend, tmp_path: Path
+) -> None:
+    first = _log(tmp_path, "one", name="coll")
+    _log(tmp_path, "two", name="coll")
+    api = cairn.Api()
+    collection = api.artifact_collection("dataset", "proj/coll")
+    collection.name = "renamed"
+    collection.description = "now renamed"
+    collection.save()
+    renamed = api.artifact_collection("dataset", "proj/renamed")
+    assert (renamed.id, renamed.description) == (collection.id, "now renamed")
+    assert api.artifact("proj/renamed:v0").id == first.id
+    with pytest.raises(CommError):
+        api.artifact("proj/coll:v0")
+    renamed.change_type("model")
+    assert api.artifact_collection("model", "proj/renamed").type == "model"
+    assert api.artifact("proj/renamed:v1").type == "model"
+    with pytest.raises(ValueError, match="reserved"):
+        renamed.type = "job"
+    _log(tmp_path, "taken", name="other")
+    clash = api.artifact_collection("dataset", "proj/other")
+    clash.name = "renamed"
+    with pytest.raises(ValueError, match="exists"):
+        clash.save()
+    linked = api.artifact("proj/other:v0")
+    linked.link("proj/portfolio")
+    again = api.artifact_collection("dataset", "proj/other")
+    again.type = "model"
+    with pytest.raises(ValueError, match="linked"):
+        again.save()
+    assert api.artifact("proj/other:v0").type == "dataset"

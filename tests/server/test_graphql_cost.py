@@ -77,11 +77,19 @@ def test_fragments_spread_inside_a_connection_keep_edges_at_one() -> None:
 
 def test_the_named_operation_is_measured_or_else_the_worst() -> None:
     query = """query Small { viewer { id } }
-        query Big { project(name: "p") { artifactTypes { edges { node { name } } } } }"""
+        query Big { project(name: "p") { artifactCollections { edges { node { name } } } } }"""
     assert measured(query, name="Small") == Measure(2, 2)
     assert measured(query, name="Big").cost == 2 + 3 * PAGE
     assert measured(query, name="Other") == measured(query, name="Big")
     assert measured(query, name=None) == measured(query, name="Big")
+
+
+def test_a_page_size_the_schema_defaults_is_the_one_counted() -> None:
+    # Project.artifactTypes(first: Int = 50): the resolver gets 50 when none is sent
+    query = """{ project(name: "p") { artifactTypes { edges { node { name } } } } }"""
+    assert measured(query).cost == 2 + 3 * 50
+    given = """{ project(name: "p") { artifactTypes(first: 7) { edges { node { name } } } } }"""
+    assert measured(given).cost == 2 + 3 * 7
 
 
 NESTED_STEP = "artifactSequence { artifacts { edges { node { "

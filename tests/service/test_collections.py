@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 
 import pytest
 
 from cairn.errors import CommError
-from cairn.protocol import CommitRequest, TypeInfo
+from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
 
 MakeRequest = Callable[..., CommitRequest]
@@ -41,10 +42,14 @@ def test_get_collection(backend: EmbeddedBackend, populated: None) -> None:
 
 
 def test_list_types(backend: EmbeddedBackend, populated: None) -> None:
-    assert backend.list_types("tester", "proj") == [
-        TypeInfo("tester", "proj", "dataset"),
-        TypeInfo("tester", "proj", "model"),
+    types = backend.list_types("tester", "proj")
+    assert [(t.entity, t.project, t.name) for t in types] == [
+        ("tester", "proj", "dataset"),
+        ("tester", "proj", "model"),
     ]
+    for each in types:  # when the type was first used in the project
+        assert each.created_at is not None
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", each.created_at)
 
 
 def test_unknown_project(backend: EmbeddedBackend) -> None:

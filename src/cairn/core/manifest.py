@@ -225,12 +225,17 @@ class Manifest:
         inside entries are ignored; a missing ``storagePolicyConfig`` or ``contents`` is empty.
 
         Raises ``ValueError`` (``json.JSONDecodeError``/``UnicodeDecodeError`` included) for
-        text that is not JSON, and, with wandb's messages, ``"Invalid manifest format. Must
-        contain version field."``, ``"Invalid manifest version."`` and ``"Failed to find
-        storage policy '<name>'"``; ``"Invalid manifest format. ..."``/``"Invalid manifest
-        entry '<path>': ..."`` for values of the wrong type.
+        text that is not JSON or nests too deeply for ``json`` to parse (``"Invalid manifest
+        format. Nested too deeply."``, never its ``RecursionError``), and, with wandb's
+        messages, ``"Invalid manifest format. Must contain version field."``, ``"Invalid
+        manifest version."`` and ``"Failed to find storage policy '<name>'"``; ``"Invalid
+        manifest format. ..."``/``"Invalid manifest entry '<path>': ..."`` for values of the
+        wrong type.
         """
-        parsed: object = data if isinstance(data, dict) else json.loads(data)
+        try:
+            parsed: object = data if isinstance(data, dict) else json.loads(data)
+        except RecursionError:  # json recurses once per level (counting first costs more)
+            raise ValueError("Invalid manifest format. Nested too deeply.") from None
         if not isinstance(parsed, dict):
             raise ValueError("Invalid manifest format. Must be a JSON object.")
         if "version" not in parsed:

@@ -231,6 +231,21 @@ def check_json_depth(
         raise ValueError(f"{what} is nested deeper than {max_depth} levels")
 
 
+def loads_json(
+    text: str | bytes, max_depth: int = MAX_METADATA_DEPTH, what: str = "JSON text"
+) -> Any:
+    """``json.loads(text)`` for JSON that arrives as text from outside (a manifest, a GraphQL
+    ``JSONString``): text nested deeper than ``max_depth`` is refused before it is parsed
+    (:func:`check_json_depth`), so hostile input gets a ``ValueError``, never the
+    ``RecursionError`` of ``json.loads``.
+
+    Raises: ValueError (``"<what> is nested deeper than <max_depth> levels"``; a
+    ``json.JSONDecodeError`` or ``UnicodeDecodeError`` for text that is not JSON).
+    """
+    check_json_depth(text, max_depth, what)
+    return json.loads(text)
+
+
 def _describe_bytes(size: int) -> str:
     """``"16777216 bytes (16 MiB)"``, or ``"1000 bytes"`` when not a whole number of MiB."""
     if size >= _MIB and size % _MIB == 0:

@@ -11,6 +11,12 @@ lock up front, so several processes committing at once queue up instead of faili
 PostgreSQL needs none of this: its writers lock the rows they change with
 ``SELECT ... FOR UPDATE`` (which SQLAlchemy omits on SQLite, where the whole database is
 already locked).
+
+PostgreSQL text cannot hold a NUL character (psycopg refuses to send one) where SQLite
+stores it, so both engines refuse a text parameter holding NUL, in a lookup as in a
+write, with a ``ValueError`` before the statement is sent: the two databases answer
+alike, and a name with NUL (from a URL, a body, a GraphQL argument) is bad input (400
+over HTTP), never a server error.
 """
 
 from __future__ import annotations
@@ -57,8 +63,35 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False  # numbers, bytes, JSON values the driver serialises with escapes
+
+
+def _refuse_nul(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        _connection: Connection,
+        _cursor: Any,
+        _statement: str,
+        parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        if _holds_nul(parameters):
+            raise ValueError("Text cannot contain a NUL character")
+
+
 def create_db_engine(url: str) -> Engine:
     """Create the engine for ``url`` with the settings its database needs (see module doc).
+
+    Statements whose text parameters hold a NUL character raise ``ValueError`` on every
+    engine, before they are sent.
 
     Raises:
         sqlalchemy.exc.ArgumentError: ``url`` is not a valid database URL.
@@ -70,8 +103,10 @@ def create_db_engine(url: str) -> Engine:
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _refuse_nul(engine)
+    return engine
 
 
 class Database:

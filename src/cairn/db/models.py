@@ -359,3 +359,32 @@ class UiSession(Base):
     key_id: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DraftCommit(Base):
+    """Which version a draft of the official client's three-step log became (``draft_key``:
+    ``<entity>:<hex md5 of the draft>``), so ``commitArtifact`` finds it even when the
+    version's digest is not the draft's (an incremental or distributed version)."""
+
+    __tablename__ = "draft_commit"
+
+    draft_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DistributedDraft(Base):
+    """A version written by several runs (``upsert_artifact`` with a ``distributed_id``)
+    before one of them finishes it: the manifest its parts add up to so far (a blob; None
+    before the first part arrives)."""
+
+    __tablename__ = "distributed_draft"
+    __table_args__ = (UniqueConstraint("project_id", "collection", "distributed_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    collection: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    distributed_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    manifest_digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

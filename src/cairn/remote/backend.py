@@ -59,6 +59,29 @@ def _seg(name: str) -> str:
     return quote(name, safe="")
 
 
+def _commit_body(request: CommitRequest) -> dict[str, Any]:
+    """The JSON body of ``POST .../versions`` (and ``.../versions/parts``) for ``request``."""
+    return {
+        "project": request.project,
+        "collection": request.collection,
+        "type": request.type,
+        "digest": request.digest,
+        "digest_algorithm": request.digest_algorithm,
+        "manifest_json": request.manifest_bytes().decode("utf-8"),
+        "description": request.description,
+        "metadata": request.metadata,
+        "aliases": list(request.aliases),
+        "tags": list(request.tags),
+        "run_id": request.run_id,
+        "history_step": request.history_step,
+        "ttl_duration_seconds": request.ttl_duration_seconds,
+        "storage_region": request.storage_region,
+        "incremental": request.incremental,
+        "base_id": request.base_id,
+        "distributed_id": request.distributed_id,
+    }
+
+
 def _project(entity: str, project: str) -> str:
     return f"/entities/{_seg(entity)}/projects/{_seg(project)}"
 
@@ -174,26 +197,15 @@ class RemoteBackend:
     # versions
 
     def commit_version(self, request: CommitRequest) -> CommitResult:
-        body = {
-            "project": request.project,
-            "collection": request.collection,
-            "type": request.type,
-            "digest": request.digest,
-            "digest_algorithm": request.digest_algorithm,
-            "manifest_json": request.manifest_bytes().decode("utf-8"),
-            "description": request.description,
-            "metadata": request.metadata,
-            "aliases": list(request.aliases),
-            "tags": list(request.tags),
-            "run_id": request.run_id,
-            "history_step": request.history_step,
-            "ttl_duration_seconds": request.ttl_duration_seconds,
-            "storage_region": request.storage_region,
-        }
         path = f"{_project(request.entity, request.project)}/versions"
-        answer = self._send("POST", path, body)
+        answer = self._send("POST", path, _commit_body(request))
         self._transfers.release(request.manifest_bytes())
         return CommitResult(version=_version(answer["version"]), created=bool(answer["created"]))
+
+    def add_version_part(self, request: CommitRequest) -> None:
+        path = f"{_project(request.entity, request.project)}/versions/parts"
+        self._send("POST", path, _commit_body(request))
+        self._transfers.release(request.manifest_bytes())
 
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str
@@ -301,9 +313,16 @@ class RemoteBackend:
         return [_version(item) for item in found]
 
     def edit_collection(
-        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        description: str | None,
+        tags: Sequence[str],
+        new_name: str | None = None,
+        new_type: str | None = None,
     ) -> CollectionInfo:
-        body = {"description": description, "tags": list(tags)}
+        body = {"description": description, "tags": list(tags), "name": new_name, "type": new_type}
         return _model(CollectionInfo, self._send("PATCH", _collection(entity, project, name), body))
 
     def delete_collection(self, entity: str, project: str, name: str) -> None:

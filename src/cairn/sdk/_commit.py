@@ -20,7 +20,6 @@ from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import validate_aliases, validate_artifact_name, validate_artifact_type
 from cairn.core.names import validate_tags as _validate_tags
-from cairn.errors import CommError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.protocol import Backend, BlobBatchUpload, BlobRef, CommitRequest, CommitResult
 from cairn.sdk._aliases import warn_ignored_aliases
@@ -63,27 +62,6 @@ def validate(draft: Draft, aliases: Sequence[str] | None, tags: Sequence[str] | 
     metadata = validate_metadata(draft.metadata)
     resolved = sorted(set(checked_aliases or ["latest"]) | {"latest"})
     return Validated(resolved, checked_tags, metadata)
-
-
-def merge_with_latest(
-    backend: Backend, entity: str, project: str, draft: Draft, manifest: Manifest
-) -> Manifest:
-    """For ``incremental=True``: the latest version's entries plus the draft's (draft wins).
-
-    Files absent from the draft are kept, not deleted (spec §4.10). Without a latest
-    version the draft's manifest is returned unchanged.
-    """
-    try:
-        latest = backend.resolve_version(entity, project, draft.name, "latest")
-    except CommError:
-        return manifest
-    base = Manifest.from_json(backend.read_manifest(latest.id))
-    merged = Manifest(manifest.storage_policy, dict(manifest.storage_policy_config))
-    for path, entry in base.entries.items():
-        if path not in manifest.entries:
-            merged.entries[path] = entry
-    merged.entries.update(manifest.entries)
-    return merged
 
 
 def is_latest(backend: Backend, entity: str, project: str, draft: Draft, digest: str) -> bool:
@@ -187,6 +165,7 @@ def commit(
         run_id=run_id,
         storage_region=draft.storage_region,
         ttl_duration_seconds=draft.ttl_duration_seconds,
+        incremental=draft.incremental,
         manifest=manifest,
     )
     result = backend.commit_version(request)

@@ -158,12 +158,10 @@ class Artifact(ArtifactSurface):
         )
         checked = _commit.validate(draft, aliases, tags)
         self.finalize()
-        manifest = self.manifest
-        if self._incremental:
-            manifest = _commit.merge_with_latest(backend, entity, project, draft, manifest)
+        manifest = self.manifest  # with ``incremental``, merged onto the latest by the backend
         with paused_gc():  # many small objects kept: see _gc_pause
             digest = manifest.digest(draft.entry_algorithm)
-            if not _commit.is_latest(backend, entity, project, draft, digest):
+            if draft.incremental or not _commit.is_latest(backend, entity, project, draft, digest):
                 entries = list(manifest.entries.values())
                 _commit.upload_missing(backend, entity, entries, self._progress())
             result = _commit.commit(

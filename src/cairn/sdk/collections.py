@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from cairn.core.names import validate_tags
+from cairn.core.names import validate_artifact_name, validate_artifact_type, validate_tags
 from cairn.errors import CommError
 from cairn.protocol import Backend, CollectionInfo, Page, TypeInfo, VersionInfo
 from cairn.sdk.paging import Paginator
@@ -128,11 +128,36 @@ class ArtifactCollection:
 
     @property
     def name(self) -> str:
+        """The collection's name (a new one is saved by ``save()``)."""
         return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        """Raises ``ValueError`` for an invalid artifact name."""
+        self._name = validate_artifact_name(name)
 
     @property
     def type(self) -> str:
+        """The collection's type (a new one, for a sequence, is saved by ``save()``)."""
         return self._type
+
+    @type.setter
+    def type(self, type_name: str) -> None:
+        """Raises ``ValueError`` on a linked collection (only a sequence has its own type)
+        or for a type reserved for W&B's own artifacts."""
+        if not self.is_sequence():
+            raise ValueError("Type can only be changed if the artifact collection is a sequence.")
+        self._type = validate_artifact_type(type_name, self._name)
+
+    def change_type(self, new_type: str) -> None:
+        """Give the sequence, and every version of it, the type ``new_type`` now (wandb's
+        older spelling of ``type = ...; save()``).
+
+        Raises: ValueError (not a sequence, a reserved type, versions linked somewhere),
+        ``cairn.errors.CommError`` (the collection no longer exists).
+        """
+        self.type = new_type
+        self.save()
 
     @property
     def description(self) -> str | None:
@@ -154,14 +179,22 @@ class ArtifactCollection:
         self._tags = validate_tags(tags)
 
     def save(self) -> None:
-        """Save the description and tags.
+        """Save the description, tags, name and type (a sequence's, with all its versions').
 
-        Raises ``ValueError`` for an invalid tag and ``cairn.errors.CommError`` when the
-        collection no longer exists.
+        Raises ``ValueError`` for an invalid tag, a name taken in the project, a type
+        change of a sequence whose versions are linked somewhere; ``cairn.errors.CommError``
+        when the collection no longer exists.
         """
+        saved = self._info
         self._set_info(
             self._backend.edit_collection(
-                self.entity, self.project, self._name, self._description, validate_tags(self._tags)
+                self.entity,
+                self.project,
+                saved.name,
+                self._description,
+                validate_tags(self._tags),
+                self._name if self._name != saved.name else None,
+                self._type if self._type != saved.type else None,
             )
         )
 
@@ -172,6 +205,7 @@ class ArtifactCollection:
 
     def _set_info(self, info: CollectionInfo) -> None:
         self._info = info
+        self._name, self._type = info.name, info.type
         self._description = info.description
         self._tags = list(info.tags)
 

@@ -28,6 +28,7 @@ from cairn.service import (
     collections,
     commit,
     deletion,
+    distributed,
     edits,
     history,
     lineage,
@@ -155,6 +156,19 @@ def commit_version(
     return wire.CommitOut(version=result.version, created=result.created)
 
 
+@router.post(P + "/versions/parts", status_code=204)
+def add_version_part(
+    entity: str, project: str, body: wire.Commit, state: StateDep, who: CallerDep
+) -> None:
+    """Add a part to the version several runs write under ``body.distributed_id``; a
+    commit (``POST .../versions``) with that id finishes it."""
+    fields = body.model_dump(exclude={"project", "manifest_json", "size", "file_count"})
+    request = CommitRequest(
+        entity=entity, project=project, manifest_json=body.manifest_json.encode(), **fields
+    )
+    distributed.add_part(state.store, who, request)
+
+
 @router.get(P + "/collections/{collection}/versions/{selector}", response_model=VersionInfo)
 def resolve_version(
     entity: str, project: str, collection: str, selector: str, state: StateDep, who: CallerDep
@@ -267,7 +281,15 @@ def edit_collection(
     who: CallerDep,
 ) -> CollectionInfo:
     return edits.edit_collection(
-        state.store, who, entity, project, collection, body.description, body.tags
+        state.store,
+        who,
+        entity,
+        project,
+        collection,
+        body.description,
+        body.tags,
+        body.name,
+        body.type,
     )
 
 

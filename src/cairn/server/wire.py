@@ -154,6 +154,11 @@ class Commit(Body):
     history_step: int | None = None
     ttl_duration_seconds: int | None = None
     storage_region: str | None = None
+    # The manifest names what changed since ``base_id`` (default: the latest version).
+    incremental: bool = False
+    base_id: str | None = None
+    # A part of (or, committed, the end of) a version several runs write.
+    distributed_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class CommitOut(BaseModel):
@@ -190,6 +195,8 @@ class Link(Body):
 class CollectionEdit(Body):
     description: str | None
     tags: list[str]
+    name: str | None = None  # a new name
+    type: str | None = None  # a new type (a sequence and all its versions)
 
 
 class RegistryCreate(Body):

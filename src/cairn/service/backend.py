@@ -35,6 +35,7 @@ from cairn.service import (
     collections,
     commit,
     deletion,
+    distributed,
     edits,
     gc,
     history,
@@ -167,6 +168,9 @@ class EmbeddedBackend:
     def commit_version(self, request: CommitRequest) -> CommitResult:
         return commit.commit_version(self._store, LOCAL, request, self._known)
 
+    def add_version_part(self, request: CommitRequest) -> None:
+        distributed.add_part(self._store, LOCAL, request)
+
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str
     ) -> VersionInfo:
@@ -267,9 +271,18 @@ class EmbeddedBackend:
         return links.list_links(self._store, LOCAL, version_id, limit)
 
     def edit_collection(
-        self, entity: str, project: str, name: str, description: str | None, tags: Sequence[str]
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        description: str | None,
+        tags: Sequence[str],
+        new_name: str | None = None,
+        new_type: str | None = None,
     ) -> CollectionInfo:
-        return edits.edit_collection(self._store, LOCAL, entity, project, name, description, tags)
+        return edits.edit_collection(
+            self._store, LOCAL, entity, project, name, description, tags, new_name, new_type
+        )
 
     def delete_collection(self, entity: str, project: str, name: str) -> None:
         edits.delete_collection(self._store, LOCAL, entity, project, name)

@@ -6,14 +6,20 @@ Each reads a project, so each checks that its caller may read that project first
 from __future__ import annotations
 
 from cairn.db import repositories as repo
+from cairn.db.models import Collection
 from cairn.errors import NotFoundError
 from cairn.protocol import CollectionInfo, TypeInfo
 from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
-from cairn.service.lookup import require_collection, require_project
+from cairn.service.lookup import collection_ref, require_collection, require_project
 from cairn.service.registries import scope
 from cairn.service.store import Store
-from cairn.service.views import CollectionRef, collection_infos
+from cairn.service.views import (
+    CollectionRef,
+    collection_infos,
+    decode_collection_id,
+    iso,
+)
 
 
 def list_collections(
@@ -75,7 +81,7 @@ def list_types(store: Store, caller: Caller, entity: str, project: str) -> list[
         _require_readable(Gate(session, store, caller), entity, project)
         project_row = require_project(session, entity, project)
         return [
-            TypeInfo(entity=entity, project=project, name=row.name)
+            TypeInfo(entity=entity, project=project, name=row.name, created_at=iso(row.created_at))
             for row in repo.list_types(session, project_row.id)
         ]
 
@@ -85,3 +91,28 @@ def _require_readable(gate: Gate, entity: str, project: str) -> None:
     may not read the project (the same words as for a project that does not exist)."""
     if not gate.can(READ, entity, project):
         raise NotFoundError(f"project '{entity}/{project}' not found")
+
+
+def get_collection_by_id(store: Store, caller: Caller, collection_id: str) -> CollectionInfo:
+    """The collection whose wire id (``CollectionInfo.id``) is ``collection_id``; an id
+    stays the collection's when it is renamed.
+
+    Raises:
+        CommError: ``"artifact collection '<id>' not found"`` (an unknown id, or one the
+            caller cannot read).
+    """
+    not_found = NotFoundError(f"artifact collection '{collection_id}' not found")
+    pk = decode_collection_id(collection_id)
+    if pk is None:
+        raise not_found
+    with store.db.read() as session:
+        row = session.get(Collection, pk)
+        if row is None:
+            raise not_found
+        ref = collection_ref(session, row)
+        if not Gate(session, store, caller).can(READ, ref.entity, ref.project):
+            raise not_found
+        info = collection_infos(session, [ref])[0]
+    if not info.version_count:
+        raise not_found
+    return info

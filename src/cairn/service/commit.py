@@ -25,7 +25,6 @@ from cairn.core.digest import (
     XXH128,
     blob_key,
     digest_bytes,
-    entry_algorithm,
     is_blob_digest,
     normalize_digest_algorithm,
 )
@@ -35,7 +34,6 @@ from cairn.core.names import (
     validate_entity_name,
     validate_project_name,
 )
-from cairn.core.paths import clash_error, tree_clash, validate_entry_path
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -48,12 +46,14 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest, CommitResult
-from cairn.service import fields, history, store_state
+from cairn.service import distributed, fields, history, store_state
 from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.fields import LATEST
+from cairn.service.incremental import merged
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.lookup import require_run
+from cairn.service.manifests import checked_manifest
 from cairn.service.registries import refuse_direct_log
 from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.service.views import CollectionRef, version_infos
@@ -82,25 +82,11 @@ def _check_manifest(
     (except those ``known`` stored: digests by algorithm, see ``known_blobs``).
 
     Raises:
-        ValueError: the manifest is malformed, an entry path is not a safe normal path
-            (``core.paths.validate_entry_path``) or lies inside another entry (``a`` and
-            ``a/b``), an entry digest is not a valid digest,
-            or the artifact digest does not match the manifest.
+        ValueError: the manifest is malformed (``manifests.checked_manifest``), an entry
+            digest is not a valid digest.
         CommError: a stored entry's blob is not in the store (naming the entry's path).
     """
-    manifest = request.manifest
-    if manifest is None:  # else the caller in this process made the JSON and digest from it
-        manifest = Manifest.from_json(request.manifest_bytes())
-        for path in manifest.entries:
-            validate_entry_path(path)
-        clash = tree_clash(manifest.entries)
-        if clash is not None:
-            raise clash_error(*clash)
-        expected = manifest.digest(entry_algorithm(digest_algorithm))
-        if request.digest != expected:
-            raise ValueError(
-                f"Artifact digest {request.digest!r} does not match its manifest ({expected!r})"
-            )
+    manifest = checked_manifest(request, digest_algorithm)
     known = known or {}
     empty: set[str] = set()
     known_md5, known_xxh128 = known.get(MD5, empty), known.get(XXH128, empty)
@@ -320,9 +306,11 @@ def commit_version(
     """Commit ``request`` as the next version of its collection, or no-op on equal digest.
 
     The collection (and its project and type) is created on first use. Blobs ``known``
-    stored in the store's current generation are not looked for again. The caller needs
-    the ``write`` role on the project, checked before anything is stored and again in the
-    transaction that adds the version.
+    stored in the store's current generation are not looked for again. An incremental
+    request is merged onto its base first (``incremental.merged``); a request with a
+    ``distributed_id`` finishes that distributed version (``distributed.gathered``). The
+    caller needs the ``write`` role on the project, checked before anything is stored and
+    again in the transaction that adds the version.
 
     Raises:
         ValueError: invalid names, type, aliases, tags, description, metadata or manifest
@@ -338,6 +326,11 @@ def commit_version(
     _check_names(request)
     with store.db.read() as session:
         _authorize(Gate(session, store, caller), request)
+    finished = None
+    if request.distributed_id:  # the last part: everything the parts added up to
+        request, finished = distributed.gathered(store, caller, request)
+    request = merged(store, caller, request)  # an incremental version: onto its base
+    with store.db.read() as session:
         epoch = store_state.gc_epoch(session)
     prepared = _prepare(store, request, known, epoch)
     with store.db.write() as session:
@@ -370,4 +363,6 @@ def commit_version(
             repo.add_tags(session, version.id, prepared.tags)
         fields.check_totals(session, ref.row.id, version.id, store.limits)
         info = version_infos(session, ref, [(index, version)])[0]
+    if finished is not None:
+        distributed.forget(store, finished)
     return CommitResult(version=info, created=created)

@@ -5,9 +5,11 @@ manifest upload and ``commitArtifact``), while Cairn commits a version in one ca
 finished manifest (``cairn.service.commit``). A draft bridges the two without session
 state in the app: its fields are checked and stored as a small content-addressed blob of
 the entity, and its id names that blob (``ArtifactDraft:<entity>:<hex md5>``, base64 like
-every W&B id). When the manifest arrives, the draft and the manifest become one commit;
-the draft id then resolves to the version with the draft's digest. Unreferenced draft
-blobs are ordinary garbage for ``cairn gc`` once older than its grace period.
+every W&B id). When the manifest arrives, the draft and the manifest become one commit,
+and the draft id resolves to that version from then on (``draft_commit``). A draft of a
+part of a distributed version (``distributed_id``) only adds its manifest's entries to
+that version; ``finish`` commits it. Unreferenced draft blobs are ordinary garbage for
+``cairn gc`` once older than its grace period.
 
 Everything a commit would refuse is refused when the draft is created, and the caller
 must be able to write to the draft's project then and at every later step: a draft of
@@ -22,11 +24,19 @@ import dataclasses
 import json
 from typing import Any
 
-from cairn.core.digest import b64, normalize_digest_algorithm
+from cairn.core.digest import (
+    b64,
+    decode_artifact_id,
+    encode_artifact_id,
+    entry_algorithm,
+    normalize_digest_algorithm,
+)
+from cairn.core.manifest import Manifest
 from cairn.core.names import validate_artifact_name, validate_entity_name, validate_project_name
+from cairn.db.models import DraftCommit, Version, utcnow
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
-from cairn.service import commit, fields, versions
+from cairn.service import commit, distributed, fields, versions
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.registries import refuse_direct_log
@@ -50,6 +60,9 @@ class Draft:
     run_id: str | None
     history_step: int | None
     ttl_duration_seconds: int | None
+    # A part of a version several runs write (``distributed``): its manifest upload adds
+    # the part, and ``commitArtifact`` of any part finishes the version.
+    distributed_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +113,7 @@ def create(store: Store, caller: Caller, draft: Draft) -> Created:
         )
     except CommError:
         latest = None
-    if latest is not None and latest.digest == draft.digest:
+    if latest is not None and latest.digest == draft.digest and not draft.distributed_id:
         manifest = versions.read_manifest(store, caller, latest.id)
         done = commit.commit_version(store, caller, commit_request(draft, manifest)).version
         return Created(draft_id=None, version=done, latest_id=latest.id)
@@ -145,6 +158,15 @@ def load(store: Store, caller: Caller, artifact_id: str, action: str = WRITE) ->
     entity, hexdigest = parsed
     with store.db.read() as session:
         Gate(session, store, caller).require(action, entity)
+    draft = _read(store, entity, hexdigest)
+    with store.db.read() as session:
+        Gate(session, store, caller).require(action, draft.entity, draft.project)
+    return draft
+
+
+def _read(store: Store, entity: str, hexdigest: str) -> Draft:
+    """The draft stored under ``hexdigest`` in ``entity``'s area (an entity known to exist:
+    no area is made for a name that is none). Raises: NotFoundError."""
     try:
         data = store.blobs_of(entity).read_bytes(b64(bytes.fromhex(hexdigest)), "md5")
         draft = Draft(**json.loads(data))
@@ -152,13 +174,14 @@ def load(store: Store, caller: Caller, artifact_id: str, action: str = WRITE) ->
         raise NotFoundError("artifact draft not found") from None
     if draft.entity != entity:
         raise NotFoundError("artifact draft not found")
-    with store.db.read() as session:
-        Gate(session, store, caller).require(action, draft.entity, draft.project)
     return draft
 
 
-def commit_request(draft: Draft, manifest_json: bytes) -> CommitRequest:
-    """The commit of ``draft`` with its manifest (parsed and checked by the commit)."""
+def commit_request(
+    draft: Draft, manifest_json: bytes, incremental: bool = False, base_id: str | None = None
+) -> CommitRequest:
+    """The commit of ``draft`` with its manifest (parsed and checked by the commit); an
+    ``incremental`` manifest is merged onto ``base_id`` (default: the latest version)."""
     return CommitRequest(
         entity=draft.entity,
         project=draft.project,
@@ -174,47 +197,112 @@ def commit_request(draft: Draft, manifest_json: bytes) -> CommitRequest:
         run_id=draft.run_id,
         history_step=draft.history_step,
         ttl_duration_seconds=draft.ttl_duration_seconds,
+        incremental=incremental,
+        base_id=base_id,
+        distributed_id=draft.distributed_id,
     )
 
 
+def _remember(store: Store, artifact_id: str, result: CommitResult) -> CommitResult:
+    """Record which version the draft ``artifact_id`` became (``DraftCommit``)."""
+    parsed = parse_id(artifact_id)
+    assert parsed is not None  # only drafts are committed here
+    with store.db.write() as session:
+        session.merge(
+            DraftCommit(
+                draft_key=":".join(parsed),
+                version_id=decode_artifact_id(result.version.id),
+                created_at=utcnow(),
+            )
+        )
+    return result
+
+
 def commit_draft(
-    store: Store, caller: Caller, artifact_id: str, manifest_json: bytes
+    store: Store,
+    caller: Caller,
+    artifact_id: str,
+    manifest_json: bytes,
+    incremental: bool = False,
+    base_id: str | None = None,
 ) -> CommitResult:
-    """Commit the draft ``artifact_id`` with its manifest, as ``caller`` now.
+    """Commit the draft ``artifact_id`` with its manifest, as ``caller`` now (merged onto
+    ``base_id``, default the latest version, when ``incremental``). A part of a
+    distributed version is only added to it (``add_part``), and answers None.
 
     Raises: what ``load`` and ``commit.commit_version`` raise.
     """
     draft = load(store, caller, artifact_id)
-    return commit.commit_version(store, caller, commit_request(draft, manifest_json))
+    request = commit_request(draft, manifest_json, incremental, base_id)
+    return _remember(store, artifact_id, commit.commit_version(store, caller, request))
 
 
-def committed(store: Store, caller: Caller, draft: Draft) -> VersionInfo | None:
-    """The newest committed version of the draft's collection with its digest, if any."""
-    cursor: str | None = None
-    while True:
-        try:
-            found = versions.list_versions(
-                store, caller, draft.entity, draft.project, draft.collection, cursor, 100
-            )
-        except CommError:
+def add_part(store: Store, caller: Caller, artifact_id: str, manifest_json: bytes) -> None:
+    """Add the entries of ``manifest_json`` to the distributed version the draft
+    ``artifact_id`` is a part of (``distributed.add_part``); nothing is committed yet.
+
+    Raises: ValueError (the draft is not a part of a distributed version; what
+    ``distributed.add_part`` refuses), what ``load`` raises.
+    """
+    draft = load(store, caller, artifact_id)
+    if not draft.distributed_id:
+        raise ValueError("only a part of a distributed artifact has a patch manifest")
+    distributed.add_part(store, caller, commit_request(draft, manifest_json))
+
+
+def finish(store: Store, caller: Caller, artifact_id: str) -> CommitResult:
+    """Commit the distributed version the draft ``artifact_id`` is a part of: every part
+    added so far, with the draft's name, type, aliases, tags, description and metadata.
+
+    Raises: ValueError (not a part of a distributed version), what ``load`` and
+    ``commit.commit_version`` raise (NotFoundError: no part was ever added).
+    """
+    draft = load(store, caller, artifact_id)
+    if not draft.distributed_id:
+        raise ValueError("only a part of a distributed artifact is finished this way")
+    nothing = Manifest()
+    request = dataclasses.replace(
+        commit_request(draft, b""),
+        manifest_json=None,
+        manifest=nothing,
+        digest=nothing.digest(entry_algorithm(normalize_digest_algorithm(draft.digest_algorithm))),
+    )
+    return _remember(store, artifact_id, commit.commit_version(store, caller, request))
+
+
+def committed(store: Store, caller: Caller, artifact_id: str) -> VersionInfo | None:
+    """The version the draft ``artifact_id`` became, if it was committed and the caller may
+    read it. Raises nothing for an unknown draft (None)."""
+    parsed = parse_id(artifact_id)
+    if parsed is None:
+        return None
+    with store.db.read() as session:
+        found = session.get(DraftCommit, ":".join(parsed))
+        if found is None:
             return None
-        for version in found.items:
-            if version.digest == draft.digest:
-                match: VersionInfo = version
-                return match
-        cursor = found.next_cursor
-        if cursor is None:
-            return None
+        version_id = encode_artifact_id(found.version_id)
+    try:
+        return versions.get_version(store, caller, version_id)
+    except CommError:
+        return None
 
 
 def version_id(store: Store, caller: Caller, artifact_id: str) -> str:
-    """The version an artifact id names: a version id as it is, or a committed draft's.
+    """The version an artifact id names: a version id as it is, or the version a committed
+    draft became. A draft id is answered to whoever may read that version, the way any
+    version id is: a registry's reader names a linked file by the draft id the uploader's
+    client recorded in it.
 
-    Raises: CommError (a draft not committed yet, unknown, or not readable by the caller).
+    Raises: CommError (a draft not committed yet, unknown, or its version not readable by
+    the caller: "not found").
     """
-    if parse_id(artifact_id) is None:
+    parsed = parse_id(artifact_id)
+    if parsed is None:
         return artifact_id
-    found = committed(store, caller, load(store, caller, artifact_id, READ))
-    if found is None:
-        raise CommError(f"artifact '{artifact_id}' is not committed")
-    return found.id
+    with store.db.read() as session:
+        found = session.get(DraftCommit, ":".join(parsed))
+        version = None if found is None else session.get(Version, found.version_id)
+        if version is None:
+            raise NotFoundError(f"artifact '{artifact_id}' is not committed")
+        Gate(session, store, caller).require_version(version, READ, artifact_id)
+        return encode_artifact_id(version.id)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cairn.core.names import validate_artifact_name, validate_artifact_type
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -39,7 +40,7 @@ from cairn.service.links import linked_to_registry
 from cairn.service.lookup import require_collection, require_version
 from cairn.service.registries import scope
 from cairn.service.store import Store
-from cairn.service.views import collection_infos, version_infos
+from cairn.service.views import CollectionRef, collection_infos, version_infos
 
 TTL_INHERIT = -1
 TTL_DISABLED = -2
@@ -150,16 +151,26 @@ def edit_collection(
     name: str,
     description: str | None,
     tags: Sequence[str],
+    new_name: str | None = None,
+    new_type: str | None = None,
 ) -> CollectionInfo:
-    """Replace a collection's description and tags.
+    """Replace a collection's description and tags; rename it (``new_name``) and, for a
+    sequence, change the type of it and of all its versions (``new_type``). Its versions,
+    aliases and links stay as they are.
 
     Raises:
-        ValueError: an invalid tag or description, or too many tags (nothing changed).
+        ValueError: an invalid tag, description, name or type, or too many tags; the new
+            name is taken in the project; a type change of a portfolio, or of a sequence
+            whose versions are linked somewhere (unlink them first). Nothing is changed.
         CommError: the collection does not exist (or the caller cannot read it);
             AuthorizationError: the caller may not write to it.
     """
     wanted = fields.tags(tags, store.limits)
     fields.description(description, store.limits)
+    if new_name is not None:
+        validate_artifact_name(new_name)
+    if new_type is not None:
+        validate_artifact_type(fields.artifact_type(new_type), new_name or name)
     entity = scope(store, entity, project)
     with store.db.write() as session:
         Gate(session, store, caller).require(WRITE, entity, project)
@@ -181,8 +192,45 @@ def edit_collection(
         )
         ref.row.description = description
         ref.row.updated_at = now
+        if new_name is not None and new_name != ref.row.name:
+            _rename(session, ref, new_name)
+        if new_type is not None and new_type != ref.type_name:
+            ref = _retype(session, ref, new_type)
         session.flush()
         return collection_infos(session, [ref])[0]
+
+
+def _rename(session: Session, ref: CollectionRef, new_name: str) -> None:
+    """Raises: ValueError (the project has a collection of that name)."""
+    if repo.find_collection(session, ref.row.project_id, new_name) is not None:
+        raise ValueError(f"Artifact collection '{ref.entity}/{ref.project}/{new_name}' exists")
+    ref.row.name = new_name
+
+
+def _retype(session: Session, ref: CollectionRef, new_type: str) -> CollectionRef:
+    """Give a sequence and all its versions the type ``new_type``.
+
+    Raises: ValueError (a portfolio, or a sequence with linked versions).
+    """
+    collection = ref.row
+    if collection.kind != COLLECTION_SEQUENCE:
+        raise ValueError("Only a sequence's type can be changed, not a linked collection's")
+    linked = session.scalars(
+        select(Membership.id)
+        .join(Version, Membership.version_id == Version.id)
+        .where(Version.collection_id == collection.id, Membership.collection_id != collection.id)
+        .limit(1)
+    ).first()
+    if linked is not None:
+        raise ValueError(
+            f"Cannot change the type of '{ref.path}': some of its versions are linked "
+            "into other collections; unlink them first"
+        )
+    type_row = repo.get_or_create_type(session, collection.project_id, new_type)
+    collection.type_id = type_row.id
+    for version in session.scalars(select(Version).where(Version.collection_id == collection.id)):
+        version.type_id = type_row.id
+    return CollectionRef(row=collection, entity=ref.entity, project=ref.project, type_name=new_type)
 
 
 def delete_collection(store: Store, caller: Caller, entity: str, project: str, name: str) -> None:

@@ -12,10 +12,12 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+from cairn.core.manifest import Manifest
+from cairn.errors import NotFoundError
 from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_version, source_entity
-from cairn.service.store import Store
+from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.s3_server_store import S3Area
 from cairn.storage.server_store import BlobArea
@@ -65,6 +67,32 @@ class FileBytes:
             if limit is not None and len(read) >= limit:
                 break
         return bytes(read if limit is None else read[:limit])
+
+
+def entry_bytes(
+    store: Store, caller: Caller, version_id: str, digest: str, algorithm: str
+) -> FileBytes:
+    """Read access to the file of version ``version_id`` whose content is ``digest``, for
+    a client that names a file by its digest (the official client's fallback download):
+    the version's manifest must hold such a stored entry.
+
+    Raises: CommError ("not found": the version is unknown or unreadable, or holds no
+    stored entry with that digest).
+    """
+    with store.db.read() as session:
+        version = require_version(session, version_id)
+        Gate(session, store, caller).require_version(version, READ, version_id)
+        entity = source_entity(session, version)
+        manifest_digest = version.manifest_digest
+    area = store.blobs_of(entity)
+    manifest = Manifest.from_json(area.read_bytes(manifest_digest, MANIFEST_ALGORITHM))
+    held = any(
+        entry.ref is None and entry.digest == digest and entry.algorithm() == algorithm
+        for entry in manifest.entries.values()
+    )
+    if not held:
+        raise NotFoundError(f"no file with digest {digest} in artifact '{version_id}'")
+    return FileBytes(area)
 
 
 def file_bytes(store: Store, caller: Caller, version_id: str) -> FileBytes:

@@ -2,7 +2,8 @@
 
 ``plan_gc(settings, grace_seconds)`` lists the blobs nothing live needs: a blob is live
 when a version that is not deleted (committed or pending, whatever collection or link it
-is seen through) has it as its manifest or as the content of a stored entry. A blob
+is seen through) has it as its manifest or as the content of a stored entry, or the parts
+of an unfinished distributed version do (``service/distributed.py``). A blob
 younger than ``grace_seconds`` is never planned either: a draft in another process may
 have just copied it (or found it already stored, which refreshes its time, see
 ``freshen``) and be about to commit it. ``GcPlan.execute()`` takes the database write lock
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64_to_hex, hex_to_b64
 from cairn.core.manifest import Manifest
-from cairn.db.models import STATE_DELETED, Version
+from cairn.db.models import STATE_DELETED, DistributedDraft, Version
 from cairn.service import store_state
 from cairn.service.store import MANIFEST_ALGORITHM, Store, open_store
 from cairn.settings import Settings
@@ -111,11 +112,14 @@ class GcPlan:
 
 
 def _live_blobs(session: Session, blobs: LocalBlobStore) -> set[BlobKey]:
-    """Every blob a version that is not deleted needs: its manifest and its stored entries."""
+    """Every blob a version that is not deleted needs, and every blob the parts of an
+    unfinished distributed version added so far: its manifest and its stored entries."""
     live: set[BlobKey] = set()
-    digests = session.scalars(
-        select(Version.manifest_digest).where(Version.state != STATE_DELETED).distinct()
+    versions = select(Version.manifest_digest).where(Version.state != STATE_DELETED)
+    parts = select(DistributedDraft.manifest_digest).where(
+        DistributedDraft.manifest_digest.is_not(None)
     )
+    digests = set(session.scalars(versions)) | {d for d in session.scalars(parts) if d}
     for manifest_digest in digests:
         live.add((MANIFEST_ALGORITHM, b64_to_hex(manifest_digest)))
         try:

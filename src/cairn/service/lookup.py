@@ -76,3 +76,8 @@ def source_entity(session: Session, version: Version) -> str:
         .join(Collection, Collection.project_id == Project.id)
         .where(Collection.id == version.collection_id)
     ).one()
+
+
+def entity_exists(session: Session, name: str) -> bool:
+    """Whether an entity of that name exists (whoever may read it)."""
+    return session.scalars(select(Entity.id).where(Entity.name == name)).first() is not None

@@ -8,6 +8,7 @@ W&B's server writes them.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
@@ -55,6 +56,17 @@ def iso(moment: dt.datetime) -> str:
 def encode_collection_id(pk: int) -> str:
     """The wire id of a collection: base64 of ``"ArtifactCollection:<pk>"`` (W&B form)."""
     return b64(f"ArtifactCollection:{pk}".encode("ascii"))
+
+
+def decode_collection_id(value: str) -> int | None:
+    """The primary key an ``encode_collection_id`` id names; None for any other string."""
+    try:
+        kind, _, pk = base64.b64decode(value, validate=True).decode("ascii").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if kind != "ArtifactCollection" or not (pk.isascii() and pk.isdigit()):
+        return None
+    return int(pk)
 
 
 def run_info(run: Run, entity: str, project: str) -> RunInfo:

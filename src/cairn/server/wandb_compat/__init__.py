@@ -14,8 +14,10 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
-    """Mount ``/graphql``, ``file_stream`` and the facade's transfer routes on ``app``."""
-    from cairn.server.wandb_compat import endpoint, transfers
+    """Mount ``/graphql``, ``file_stream``, the facade's transfer routes and its file
+    download fallback (``/artifactsV2/...``) on ``app``."""
+    from cairn.server.wandb_compat import artifact_files, endpoint, transfers
 
     app.include_router(endpoint.router)
     app.include_router(transfers.router)
+    app.include_router(artifact_files.router)

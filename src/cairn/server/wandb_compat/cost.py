@@ -15,7 +15,8 @@ expanded where they are spread:
   (``{ viewer { id } }`` is 2);
 - cost: every field counts 1 times the product of the multipliers of the fields around
   it. A field that takes a ``first`` (or ``perPage``) argument multiplies by that value
-  (a literal, or a variable of the request or its default), cut to ``max_page``, or by
+  (a literal, or a variable of the request or its default, or the schema's default for
+  the argument), cut to ``max_page``, or by
   ``max_page`` when it is not given; a field returning a list without such an argument
   by ``LIST_ESTIMATE``, except ``edges`` right under a paginated field, whose length is
   already counted by that field's page.
@@ -215,7 +216,7 @@ class _Estimator:
         if node.selection_set is None:
             return Measure(1, 1)
         if takes_page:
-            multiplier = self.page(node)
+            multiplier = self.page(node, definition)
         elif definition is not None and is_list_type(get_nullable_type(definition.type)):
             multiplier = 1 if node.name.value == "edges" and paginated else LIST_ESTIMATE
         else:
@@ -238,15 +239,24 @@ class _Estimator:
             return found
         return None
 
-    def page(self, node: FieldNode) -> int:
-        """How many items ``node`` asks for: its smallest page argument given, cut to
-        ``max_page``; ``max_page`` when none is given."""
+    def page(self, node: FieldNode, definition: GraphQLField | None) -> int:
+        """How many items ``node`` asks for: its smallest page argument given, else the
+        schema's default for it (the resolver gets that default too), cut to ``max_page``;
+        ``max_page`` when there is neither."""
         pages = [
             self.value(arg.value)
             for arg in node.arguments or ()
             if arg.name.value in PAGE_ARGUMENTS
         ]
         given = [page for page in pages if page is not None]
+        if not given and definition is not None:
+            given = [
+                int(argument.ast_node.default_value.value)
+                for name, argument in definition.args.items()
+                if name in PAGE_ARGUMENTS
+                and argument.ast_node is not None
+                and isinstance(argument.ast_node.default_value, IntValueNode)
+            ]
         return min(max(0, min(given)), self.max_page) if given else self.max_page
 
     def value(self, node: ValueNode) -> int | None:

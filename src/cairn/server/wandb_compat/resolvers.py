@@ -1,7 +1,7 @@
 """The root fields of the facade's schema: each calls the service use case of its verb
 for the request's caller (which checks what the caller may do) and answers with ``views``
-objects. Features the client may probe for are all off (``serverInfo.features`` is
-empty), so it sends its smallest documents.
+objects. ``serverInfo.features`` advertises exactly the optional features the facade
+implements (``FEATURES``); the client sends its plainest documents for the others.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ariadne import InterfaceType, MutationType, QueryType
 
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
-from cairn.server.wandb_compat import views, writes
+from cairn.server.wandb_compat import collection_edits, views, writes
 from cairn.server.wandb_compat.context import Info, ctx, obj, or_none
 from cairn.service import deletion, drafts, edits, fields, links, runs, versions
 from cairn.service.fields import bounded
@@ -49,9 +49,19 @@ def viewer(_obj: Any, info: Info) -> dict[str, Any]:
     )
 
 
+# The client's ``ServerFeature`` names this server implements (any other is off).
+FEATURES = (
+    # /artifactsV2/... downloads name the version read, not only the one a file was born in
+    "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
+    # api.registries() / api.registry(): the organization entity's projects (registries)
+    "ARTIFACT_REGISTRY_SEARCH",
+)
+
+
 @query.field("serverInfo")
 def server_info(_obj: Any, _info: Info) -> dict[str, Any]:
-    return {"features": [], "cliVersionInfo": None, "latestLocalVersionInfo": None}
+    features = [{"name": name, "isEnabled": True} for name in FEATURES]
+    return {"features": features, "cliVersionInfo": None, "latestLocalVersionInfo": None}
 
 
 @query.field("entity")
@@ -95,12 +105,8 @@ def artifact(_obj: Any, info: Info, id: str | None = None) -> Any:
 
 @query.field("artifactCollection")
 def artifact_collection(_obj: Any, info: Info, id: str | None = None) -> Any:
-    parsed = views.parse_collection_id(id or "")
-    if parsed is None:
-        return None
-    _kind, entity_name, project_name, name = parsed
-    found = views.readable_project(ctx(info), entity_name, project_name)
-    return None if found is None else found["artifactCollection"](info, name)
+    found = views.collection_by_id(ctx(info), id or "")
+    return None if found is None else views.info_obj(ctx(info), found)
 
 
 @query.field("clientIDMapping")
@@ -285,12 +291,11 @@ def link_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
 def unlink_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
-    parsed = views.parse_collection_id(input["artifactPortfolioID"])
-    if parsed is None or parsed[0] != "ArtifactPortfolio":
+    found = views.collection_by_id(c, input["artifactPortfolioID"])
+    if found is None or found.is_sequence:
         raise CommError(f"'{input['artifactPortfolioID']}' is not a linked collection")
-    _kind, target_entity, target_project, name = parsed
-    links.unlink_version(c.store, c.caller, vid, target_entity, target_project, name)
+    links.unlink_version(c.store, c.caller, vid, found.entity, found.project, found.name)
     return {"success": True}
 
 
-BINDABLES = [query, mutation, collection, *writes.BINDABLES]
+BINDABLES = [query, mutation, collection, *writes.BINDABLES, *collection_edits.BINDABLES]

@@ -13,7 +13,9 @@ must declare its ``Content-Length``; a body is cut off as soon as it passes it:
   client needs); ``completeMultipartUploadArtifact`` joins the parts it names by number
   and MD5 and checks the whole file's MD5.
 - ``/storage/wandb/manifest/<entity>/<draft>/<hex md5>``: the manifest, which commits the
-  draft (``drafts``) as a version, the one write path of ``cairn.service.commit``.
+  draft (``drafts``) as a version, the one write path of ``cairn.service.commit``
+  (``.../onto/<base>``: an incremental one; ``.../part``: a part of a distributed version,
+  added to it and not committed).
 - ``/storage/wandb/runfile/<entity>/<project>/<run>/<name>``: a run file
   (``output.log``, ``config.yaml``, ...): accepted and discarded; Cairn keeps no run files.
 
@@ -56,6 +58,7 @@ from cairn.storage.blobstore import LocalBlobStore
 
 router = APIRouter(include_in_schema=False)
 PREFIX = "/storage/wandb"
+LATEST_BASE = "latest"  # an incremental manifest merged onto the collection's latest version
 
 
 def sign_path(c: Ctx, path: str) -> str:
@@ -229,6 +232,39 @@ async def put_manifest(
     """Commit the draft with this manifest, as the key the URL was issued to, now.
     Errors: 401 (signature, revoked key), 403/404 (may not write), 411, 413, 400
     (mismatch, invalid), 409."""
+    await _commit_manifest(state, request, entity, draft, hexdigest, None)
+    return Response(status_code=200)
+
+
+@router.put(PREFIX + "/manifest/{entity}/{draft}/{hexdigest}/onto/{base}")
+async def put_incremental_manifest(
+    entity: str, draft: str, hexdigest: str, base: str, request: Request, state: StateDep
+) -> Response:
+    """Commit the draft with this incremental manifest, merged onto ``base`` (a version
+    id, or ``LATEST_BASE``). Errors: as ``put_manifest``."""
+    await _commit_manifest(state, request, entity, draft, hexdigest, base)
+    return Response(status_code=200)
+
+
+@router.put(PREFIX + "/manifest/{entity}/{draft}/{hexdigest}/part")
+async def put_part_manifest(
+    entity: str, draft: str, hexdigest: str, request: Request, state: StateDep
+) -> Response:
+    """Add this patch manifest's entries to the distributed version the draft is a part
+    of; nothing is committed. Errors: as ``put_manifest``."""
+    await _commit_manifest(state, request, entity, draft, hexdigest, None, part=True)
+    return Response(status_code=200)
+
+
+async def _commit_manifest(
+    state: ServerState,
+    request: Request,
+    entity: str,
+    draft: str,
+    hexdigest: str,
+    base: str | None,
+    part: bool = False,
+) -> None:
     kid = _verify(state, request)
     caller = await run_in_threadpool(caller_for_key_id, state.store, kid)
     limit = min(upload_limit(request), state.config.limits.max_body_bytes)
@@ -240,8 +276,18 @@ async def put_manifest(
     if hashlib.md5(data).hexdigest() != hexdigest:
         raise CorruptionError("uploaded manifest does not match its MD5")
     draft_id = drafts.draft_id(entity, draft)
-    await run_in_threadpool(drafts.commit_draft, state.store, caller, draft_id, bytes(data))
-    return Response(status_code=200)
+    import os  # TRACE-TEMP
+
+    if os.environ.get("CAIRN_TRACE_GQL"):
+        with open(os.environ["CAIRN_TRACE_GQL"] + ".manifests", "ab") as _f:
+            _f.write(bytes(data) + b"\n")
+    if part:
+        await run_in_threadpool(drafts.add_part, state.store, caller, draft_id, bytes(data))
+        return
+    onto = None if base in (None, LATEST_BASE) else base
+    await run_in_threadpool(
+        drafts.commit_draft, state.store, caller, draft_id, bytes(data), base is not None, onto
+    )
 
 
 @router.put(PREFIX + "/runfile/{entity}/{project}/{run}/{name:path}")

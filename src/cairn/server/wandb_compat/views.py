@@ -22,7 +22,7 @@ from typing import Any
 
 from cairn.core.digest import b64
 from cairn.core.manifest import Manifest
-from cairn.protocol import CollectionInfo, RunInfo, VersionInfo
+from cairn.protocol import CollectionInfo, RunInfo, TypeInfo, VersionInfo
 from cairn.server import signing
 from cairn.server.wandb_compat.context import Ctx, Info, obj, or_none
 from cairn.service import blob_access, collections, lineage, links, rights, runs, versions
@@ -82,6 +82,16 @@ def collection_id(typename: str, entity: str, project: str, name: str) -> str:
     return gid(typename, f"{entity}/{project}/{name}")
 
 
+def collection_by_id(ctx: Ctx, value: str) -> CollectionInfo | None:
+    """The collection an id names (its own id, or ``collection_id``'s), if the caller may
+    read it."""
+    parsed = parse_collection_id(value)
+    if parsed is None:
+        return or_none(lambda: collections.get_collection_by_id(ctx.store, ctx.caller, value))
+    _kind, entity, project, name = parsed
+    return or_none(lambda: collections.get_collection(ctx.store, ctx.caller, entity, project, name))
+
+
 def parse_collection_id(value: str) -> tuple[str, str, str, str] | None:
     """``(typename, entity, project, name)`` of a ``collection_id``; None for anything else."""
     try:
@@ -100,27 +110,31 @@ def entity_obj(ctx: Ctx, name: str) -> dict[str, Any] | None:
     organization's), else None."""
     if not rights.may_read(ctx.store, ctx.caller, name):
         return None
+    from cairn.server.wandb_compat import registries
+
     org = org_obj(ctx)
     return obj(
         "Entity",
         id=gid("Entity", name),
         name=name,
-        isTeam=False,
+        isTeam=name == ctx.store.organization,
+        entityType="organization" if name == ctx.store.organization else "user",
         organization=org,
         user=obj("User", id=gid("User", name), name=name, organizations=[org]),
         xxhashDigestsEnabled=False,
+        projects=registries.projects(ctx, name),
+        project=registries.project(ctx, name),
     )
 
 
 def org_obj(ctx: Ctx) -> dict[str, Any]:
     """The server's one organization; its entity (same name) holds the registries."""
     name = ctx.store.organization
-    org_entity = obj("Entity", id=gid("Entity", name), name=name, isTeam=True)
     return obj(
         "Organization",
         id=gid("Organization", name),
         name=name,
-        orgEntity=org_entity,
+        orgEntity=lambda _info: entity_obj(ctx, name),
         coreWeaveOrganizationId=None,
     )
 
@@ -190,6 +204,11 @@ def _details(
     return read
 
 
+def info_obj(ctx: Ctx, info: CollectionInfo) -> dict[str, Any]:
+    """The collection object of a ``CollectionInfo``."""
+    return collection_obj(ctx, info.entity, info.project, info.name, not info.is_sequence, info)
+
+
 def collection_obj(
     ctx: Ctx, entity: str, project: str, name: str, portfolio: bool, info: CollectionInfo | None
 ) -> dict[str, Any]:
@@ -243,8 +262,14 @@ def collection_obj(
         return resolve
 
     typename = "ArtifactPortfolio" if portfolio else "ArtifactSequence"
+
+    def stable_id(_info: Info) -> str:
+        # the collection's own id (it survives a rename), when the caller may read it
+        known = details()
+        return known.id if known is not None else collection_id(typename, entity, project, name)
+
     fields: dict[str, Any] = {
-        "id": collection_id(typename, entity, project, name),
+        "id": stable_id,
         "name": name,
         "description": field(lambda c: c.description),
         "createdAt": field(lambda c: c.created_at),
@@ -508,26 +533,26 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
             ],
         }
 
-    def type_obj(name: str) -> dict[str, Any]:
+    def type_obj(found: TypeInfo) -> dict[str, Any]:
         return obj(
             "ArtifactType",
-            id=gid("ArtifactType", f"{owner}/{project}/{name}"),
-            name=name,
+            id=gid("ArtifactType", f"{owner}/{project}/{found.name}"),
+            name=found.name,
             description=None,
-            createdAt=None,
+            createdAt=found.created_at,
             artifactCollection=coll,
-            artifactCollections=lambda info, **kw: colls(info, name, **kw),
+            artifactCollections=lambda info, **kw: colls(info, found.name, **kw),
         )
 
-    def type_names() -> list[str]:
-        found = or_none(lambda: collections.list_types(store, caller, owner, project))
-        return [t.name for t in found or []]
+    def types() -> list[TypeInfo]:
+        return or_none(lambda: collections.list_types(store, caller, owner, project)) or []
 
     def artifact_type(_info: Info, name: str | None = None) -> Any:
-        return type_obj(name) if name is not None and name in type_names() else None
+        found = next((t for t in types() if t.name == name), None)
+        return None if found is None else type_obj(found)
 
     def artifact_types(_info: Info, after: str | None = None, first: int | None = None) -> Any:
-        chunk, page_info = page(type_names(), after, first, ctx.max_page)
+        chunk, page_info = page(types(), after, first, ctx.max_page)
         return {"pageInfo": page_info, "edges": [{"node": type_obj(t)} for t in chunk]}
 
     return obj(
@@ -536,6 +561,7 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
         internalId=gid("Project", f"{owner}/{project}"),
         name=project,
         entityName=owner,
+        readOnly=lambda _info: not rights.may_write(store, caller, owner, project),
         entity=lambda _info: entity_obj(ctx, owner),
         run=run,
         bucket=run,

@@ -8,10 +8,16 @@ the collection's latest (the digest no-op: the client then uploads nothing), oth
 before it stores anything). ``createArtifactFiles`` answers ``uploadUrl: null`` for a
 file whose bytes the entity already holds (blob dedup). The manifest's upload commits the
 draft through ``cairn.service.commit``; ``commitArtifact`` then only reports the version.
+A part of a distributed version (``distributedID``, ``run.upsert_artifact``) uploads a
+``PATCH`` manifest, which only adds its entries (``drafts.add_part``); ``commitArtifact``
+of a part (``run.finish_artifact``) commits everything the parts added up to.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
 from ariadne import ObjectType
@@ -20,7 +26,7 @@ from cairn.errors import CommError
 from cairn.server import signing
 from cairn.server.wandb_compat import uploads, views
 from cairn.server.wandb_compat.context import Ctx, Info, ctx, obj
-from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
+from cairn.server.wandb_compat.transfers import LATEST_BASE, PREFIX, q, sign_path
 from cairn.service import blob_access, drafts, fields
 from cairn.service.fields import bounded
 
@@ -61,6 +67,7 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         run_id=input.get("runName"),
         history_step=input.get("historyStep"),
         ttl_duration_seconds=input.get("ttlDurationSeconds"),
+        distributed_id=input.get("distributedID") or None,
     )
     created = drafts.create(c.store, c.caller, draft)
     if created.version is not None:
@@ -94,13 +101,23 @@ def _draft(c: Ctx, artifact_id: str) -> tuple[str, str, drafts.Draft]:
     return parsed[0], parsed[1], draft
 
 
-def _manifest_payload(c: Ctx, artifact_id: str, digest: str | None) -> dict[str, Any]:
+def _manifest_payload(
+    c: Ctx, artifact_id: str, digest: str | None, kind: str, base: str | None
+) -> dict[str, Any]:
+    """The manifest of a draft: its id remembers what kind of manifest the client sends
+    (``FULL``, ``INCREMENTAL`` onto ``base``, or ``PATCH``: a part of a distributed
+    version) for ``updateArtifactManifest``, and its upload URL (once the client knows the
+    digest) says so to the commit."""
     entity, hexdigest, _draft_row = _draft(c, artifact_id)
     upload = None
     if digest:
-        manifest_hex = signing.digest_to_hex(digest)
-        upload = sign_path(c, f"{PREFIX}/manifest/{q(entity)}/{hexdigest}/{manifest_hex}")
-    manifest_id = views.gid("ArtifactManifest", artifact_id)
+        path = f"{PREFIX}/manifest/{q(entity)}/{hexdigest}/{signing.digest_to_hex(digest)}"
+        if kind == "INCREMENTAL":
+            path += f"/onto/{q(base or LATEST_BASE)}"
+        elif kind == "PATCH":
+            path += "/part"
+        upload = sign_path(c, path)
+    manifest_id = views.gid("ArtifactManifest", json.dumps([artifact_id, kind, base]))
     file = obj(
         "File",
         id=views.gid("File", manifest_id),
@@ -113,20 +130,24 @@ def _manifest_payload(c: Ctx, artifact_id: str, digest: str | None) -> dict[str,
 
 @mutation.field("createArtifactManifest")
 def create_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
-    return _manifest_payload(ctx(info), input["artifactID"], input.get("digest"))
+    kind = input.get("type") or "FULL"
+    if kind not in ("FULL", "INCREMENTAL", "PATCH"):
+        raise ValueError(f"Manifests of type {kind} are not supported")
+    base = input.get("baseArtifactID")
+    return _manifest_payload(ctx(info), input["artifactID"], input.get("digest"), kind, base)
 
 
 @mutation.field("updateArtifactManifest")
 def update_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
-    import base64
-    import binascii
-
     manifest_id = input["artifactManifestID"]
     try:
-        artifact_id = base64.b64decode(manifest_id, validate=True).decode().partition(":")[2]
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = base64.b64decode(manifest_id, validate=True).decode().partition(":")[2]
+        artifact_id, kind, base = json.loads(text)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
         raise CommError(f"unknown artifact manifest '{manifest_id}'") from None
-    return _manifest_payload(ctx(info), artifact_id, input.get("digest"))
+    return _manifest_payload(
+        ctx(info), str(artifact_id), input.get("digest"), str(kind), base and str(base)
+    )
 
 
 @mutation.field("createArtifactFiles")
@@ -184,8 +205,11 @@ def complete_multipart_upload(_obj: Any, info: Info, input: dict[str, Any]) -> A
 @mutation.field("commitArtifact")
 def commit_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
-    _entity, _hex, draft = _draft(c, input["artifactID"])
-    found = drafts.committed(c.store, c.caller, draft)
+    artifact_id = input["artifactID"]
+    _entity, _hex, draft = _draft(c, artifact_id)
+    found = drafts.committed(c.store, c.caller, artifact_id)
+    if found is None and draft.distributed_id:  # the part that finishes the version
+        found = drafts.finish(c.store, c.caller, artifact_id).version
     if found is None:
         raise CommError("cannot commit: the artifact's manifest was never uploaded")
     return {"artifact": views.artifact_obj(c, found)}
