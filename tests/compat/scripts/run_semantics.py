@@ -121,7 +121,11 @@ def main(name: str) -> None:
         config = dict(wandb.config)
         path = f"{run.entity}/{run.project}/{run.id}"
         run.finish()
-    rows = _wandb_rows() if name == "wandb" else wandb.Api().run(path).history(pandas=False)
+    if name == "wandb":
+        wandb.teardown()  # the core has written every record of the run once it stops
+        rows = _wandb_rows()
+    else:
+        rows = wandb.Api().run(path).history(pandas=False)
     result = {
         "steps": steps,
         "rows": [_plain(row) for row in rows],
