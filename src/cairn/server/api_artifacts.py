@@ -11,6 +11,7 @@ from cairn.protocol import (
     CollectionInfo,
     CommitRequest,
     Lineage,
+    ProjectInfo,
     RegistryInfo,
     RunInfo,
     TypeInfo,
@@ -28,6 +29,7 @@ from cairn.service import (
     history,
     lineage,
     links,
+    projects,
     registries,
     runs,
     ttl,
@@ -241,6 +243,13 @@ def delete_collection(
 ) -> Response:
     edits.delete_collection(state.store, who, entity, project, collection)
     return Response(status_code=204)
+
+
+@router.get("/projects", response_model=list[ProjectInfo])
+def list_projects(
+    limit: int, state: StateDep, who: CallerDep, entity: str | None = None
+) -> list[ProjectInfo]:
+    return projects.project_infos(state.store, who, entity, limit)
 
 
 @router.get(P + "/types", response_model=list[TypeInfo])

@@ -22,6 +22,7 @@ from cairn.protocol import (
     IngestedBlob,
     Lineage,
     Page,
+    ProjectInfo,
     RegistryInfo,
     RunInfo,
     SourceStats,
@@ -38,6 +39,7 @@ from cairn.service import (
     history,
     lineage,
     links,
+    projects,
     registries,
     runs,
     ttl,
@@ -188,6 +190,9 @@ class EmbeddedBackend:
 
     def list_types(self, entity: str, project: str) -> list[TypeInfo]:
         return collections.list_types(self._store, LOCAL, entity, project)
+
+    def list_projects(self, entity: str | None, limit: int) -> list[ProjectInfo]:
+        return projects.project_infos(self._store, LOCAL, entity, limit)
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
         runs.record_use(self._store, LOCAL, entity, project, run_id, version_id)
