@@ -9,20 +9,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cairn.cli._common import emit, open_api, version_dict
+from cairn.cli._common import emit, fetch_version, open_api, version_dict
 
 if TYPE_CHECKING:
     from cairn.sdk.artifact import Artifact
 
 
-def edit_version(ref: str, field: str, value: str, add: bool) -> Artifact:
+def edit_version(
+    ref: str, field: str, value: str, add: bool, as_json: bool, quiet: bool
+) -> Artifact:
     """Add or remove ``value`` in the version's ``aliases`` or ``tags`` and save.
 
     Raises:
         ValueError: an invalid alias or tag, or removing one the version does not carry.
         CommError: REF does not name a version.
     """
-    art = open_api().artifact(ref)
+    art = fetch_version(open_api(as_json, quiet), ref)
     current: list[str] = list(getattr(art, field))
     if add:
         if value not in current:

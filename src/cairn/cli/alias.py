@@ -23,7 +23,8 @@ def alias() -> None:
 @command_options
 def alias_add(ref: str, name: str, as_json: bool, quiet: bool) -> None:
     """Give REF the alias NAME (moving it from another version of the collection)."""
-    report(edit_version(ref, "aliases", name, add=True), as_json, "added", "alias", name)
+    art = edit_version(ref, "aliases", name, True, as_json, quiet)
+    report(art, as_json, "added", "alias", name)
 
 
 @alias.command(name="rm")
@@ -32,4 +33,5 @@ def alias_add(ref: str, name: str, as_json: bool, quiet: bool) -> None:
 @command_options
 def alias_rm(ref: str, name: str, as_json: bool, quiet: bool) -> None:
     """Remove the alias NAME from REF."""
-    report(edit_version(ref, "aliases", name, add=False), as_json, "removed", "alias", name)
+    art = edit_version(ref, "aliases", name, False, as_json, quiet)
+    report(art, as_json, "removed", "alias", name)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cairn.cli._common import command_options, emit, open_api
+from cairn.cli._common import command_options, emit, open_api, plural
 
 
 @click.command(name="ls")
@@ -15,7 +15,7 @@ from cairn.cli._common import command_options, emit, open_api
 @command_options
 def ls(project_path: str | None, type_name: str | None, as_json: bool, quiet: bool) -> None:
     """List the collections of PROJECT (default: CAIRN_PROJECT) with their versions."""
-    api = open_api()
+    api = open_api(as_json, quiet)
     path = project_path or f"{api.default_entity}/{api.settings['project']}"
     types = [type_name] if type_name else [t.name for t in api.artifact_types(path)]
     rows: list[dict[str, Any]] = []
@@ -36,7 +36,7 @@ def ls(project_path: str | None, type_name: str | None, as_json: bool, quiet: bo
             click.echo(f"no artifacts in {path}")
         for row in rows:
             click.echo(
-                f"{row['name']}  {row['type']}  {row['versions']} versions  "
+                f"{row['name']}  {row['type']}  {plural(row['versions'], 'version')}  "
                 f"aliases={','.join(row['aliases']) or '-'}"
             )
 
