@@ -1,13 +1,15 @@
 """``cairn link REF TARGET``: link a version into a collection or a registry.
 
 Calls ``Artifact.link(target, aliases)``: TARGET is ``[entity/][project/]collection[:alias]``
-or a registry path ``[organization/]wandb-registry-<name>/collection``.
+or a registry path ``[organization/]wandb-registry-<name>/collection``. A version number
+(``v3``) is refused as an alias; the link gets the next number of TARGET by itself.
 """
 
 from __future__ import annotations
 
 import click
 
+from cairn.cli._aliases import refuse_version_numbers
 from cairn.cli._common import command_options, emit, fetch_version, open_api, version_dict
 
 
@@ -18,6 +20,7 @@ from cairn.cli._common import command_options, emit, fetch_version, open_api, ve
 @command_options
 def link(ref: str, target: str, aliases: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Link REF into the collection TARGET (e.g. a registry: wandb-registry-model/clf)."""
+    refuse_version_numbers(aliases)
     art = fetch_version(open_api(as_json, quiet), ref)
     linked = art.link(target, list(aliases) or None)
     emit(

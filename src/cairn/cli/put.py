@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from cairn.cli._aliases import refuse_version_numbers
 from cairn.cli._common import command_options, emit, human_size, plural, version_dict
 from cairn.cli._store import say_store
 
@@ -60,6 +61,7 @@ def put(
 
     metadata = _metadata(metadata_json)
     validate_aliases(list(aliases))
+    refuse_version_numbers(aliases)
     validate_tags(list(tags))
     is_uri = "://" in path
     if not is_uri and not os.path.exists(path):
