@@ -108,7 +108,8 @@ def test_expected_errors_are_one_line_and_write_nothing(
     _one_line_error(_cairn("ls", "a/b/c"), "Invalid project path")
     _one_line_error(_cairn("cache", "cleanup", "--max-size", "lots"), "Invalid size 'lots'")
     # Nothing was written by the refused puts: not even the project exists.
-    _one_line_error(_cairn("ls"), "project 'tester/uncategorized' not found")
+    _one_line_error(_cairn("ls", "uncategorized"), "project 'tester/uncategorized' not found")
+    assert _ok("ls", "--json") == "[]\n"
     usage = _cairn("put")
     assert usage.returncode == 2 and "Missing argument 'PATH'" in usage.stderr
 
