@@ -35,6 +35,7 @@ from cairn.service import (
     ttl,
     versions,
 )
+from cairn.service.browse import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 P = "/entities/{entity}/projects/{project}"
@@ -247,7 +248,7 @@ def delete_collection(
 
 @router.get("/projects", response_model=list[ProjectInfo])
 def list_projects(
-    limit: int, state: StateDep, who: CallerDep, entity: str | None = None
+    state: StateDep, who: CallerDep, entity: str | None = None, limit: int = MAX_PAGE
 ) -> list[ProjectInfo]:
     return projects.project_infos(state.store, who, entity, limit)
 
