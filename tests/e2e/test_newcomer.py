@@ -21,7 +21,8 @@ from clirun import entry_point
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-RATE = re.compile(r"([0-9][0-9,.]*)\s*MB/s")
+RATE = re.compile(r"([0-9][0-9,.]*)\s*([KMGT]?B)/s")
+TO_MB = {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3, "TB": 1e6}
 MAX_RATE_MB_S = 20_000
 
 
@@ -38,8 +39,9 @@ class Newcomer:
     def _check(self, what: str, result: subprocess.CompletedProcess[str], as_json: bool) -> str:
         for stream in (result.stdout, result.stderr):
             assert "Traceback" not in stream, f"{what}:\n{stream}"
-            for rate in RATE.findall(stream):
-                assert float(rate.replace(",", "")) <= MAX_RATE_MB_S, f"{what}: {rate} MB/s"
+            for number, unit in RATE.findall(stream):
+                rate = float(number.replace(",", "")) * TO_MB[unit]
+                assert rate <= MAX_RATE_MB_S, f"{what}: {number} {unit}/s"
         assert result.returncode == 0, f"{what}:\n{result.stdout}{result.stderr}"
         if as_json:
             json.loads(result.stdout)  # the whole of stdout is one JSON document
