@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from cairn.cli._errors import expected_errors
+from cairn.cli._extras import needs_extra
 from cairn.service.limits import DEFAULT_LIMITS as DEFAULT
 from cairn.service.limits import MIB, Limits
 
@@ -147,6 +148,7 @@ def _limits(
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
+@click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only.")
 @click.pass_context
 @expected_errors
 def server(
@@ -163,14 +165,16 @@ def server(
     rate_limit: float | None,
     host: str,
     port: int,
+    quiet: bool,
 ) -> None:
     """Run the Cairn server (migrations are applied on start)."""
     if ctx.invoked_subcommand is not None:
         return
-    import uvicorn
+    with needs_extra("cairn server", "server"):
+        import uvicorn
 
-    from cairn.server.app import create_app
-    from cairn.server.state import ServerConfig
+        from cairn.server.app import create_app
+        from cairn.server.state import ServerConfig
     from cairn.settings import Settings
 
     settings = Settings.load()
@@ -188,7 +192,9 @@ def server(
         public_url=public_url,
         limits=_limits(max_body, graphql_max_depth, graphql_max_cost, rate_limit),
     )
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    with needs_extra("cairn server", "server"):  # the database driver loads when it opens
+        app = create_app(config)
+    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info")
 
 
 @server.command()
@@ -213,7 +219,8 @@ def migrate(db: str | None) -> None:
 @expected_errors
 def create_admin(db: str | None, name: str) -> None:
     """Create a server admin and print its API key (shown only this once)."""
-    from cairn.server.state import ServerConfig, ServerState
+    with needs_extra("cairn server create-admin", "server"):
+        from cairn.server.state import ServerConfig, ServerState
     from cairn.service.accounts import create_key, create_user
     from cairn.service.caller import LOCAL
 

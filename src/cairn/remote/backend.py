@@ -25,6 +25,7 @@ from cairn.protocol import (
     IngestedBlob,
     Lineage,
     Page,
+    ProjectInfo,
     RegistryInfo,
     RunEdit,
     RunInfo,
@@ -253,6 +254,10 @@ class RemoteBackend:
 
     def list_types(self, entity: str, project: str) -> list[TypeInfo]:
         return [_model(TypeInfo, t) for t in self._get(f"{_project(entity, project)}/types")]
+
+    def list_projects(self, entity: str | None, limit: int) -> list[ProjectInfo]:
+        found = self._get("/projects", entity=entity, limit=limit)
+        return [_model(ProjectInfo, item) for item in found]
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
         path = f"{_run_path(entity, project, run_id)}/uses"

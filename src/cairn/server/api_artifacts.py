@@ -14,6 +14,7 @@ from cairn.protocol import (
     CommitRequest,
     HistoryQuery,
     Lineage,
+    ProjectInfo,
     RegistryInfo,
     RunEdit,
     RunInfo,
@@ -33,11 +34,13 @@ from cairn.service import (
     history,
     lineage,
     links,
+    projects,
     registries,
     runs,
     ttl,
     versions,
 )
+from cairn.service.browse import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 P = "/entities/{entity}/projects/{project}"
@@ -307,6 +310,13 @@ def delete_collection(
 ) -> Response:
     edits.delete_collection(state.store, who, entity, project, collection)
     return Response(status_code=204)
+
+
+@router.get("/projects", response_model=list[ProjectInfo])
+def list_projects(
+    state: StateDep, who: CallerDep, entity: str | None = None, limit: int = MAX_PAGE
+) -> list[ProjectInfo]:
+    return projects.project_infos(state.store, who, entity, limit)
 
 
 @router.get(P + "/types", response_model=list[TypeInfo])

@@ -23,6 +23,7 @@ from cairn.protocol import (
     IngestedBlob,
     Lineage,
     Page,
+    ProjectInfo,
     RegistryInfo,
     RunEdit,
     RunInfo,
@@ -41,6 +42,7 @@ from cairn.service import (
     history,
     lineage,
     links,
+    projects,
     registries,
     runs,
     ttl,
@@ -205,6 +207,9 @@ class EmbeddedBackend:
 
     def list_types(self, entity: str, project: str) -> list[TypeInfo]:
         return collections.list_types(self._store, LOCAL, entity, project)
+
+    def list_projects(self, entity: str | None, limit: int) -> list[ProjectInfo]:
+        return projects.project_infos(self._store, LOCAL, entity, limit)
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
         runs.record_use(self._store, LOCAL, entity, project, run_id, version_id)
