@@ -76,10 +76,9 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
     all its links).
 
     Raises:
-        ValueError: invalid metadata, tags, aliases, description or TTL (over a limit of
-            ``store.limits`` included); a TTL on a version linked into a registry. Nothing
-            is changed.
-        TypeError: metadata of an unsupported type.
+        ValueError: invalid metadata (or not a JSON object), tags, aliases, description or
+            TTL (over a limit of ``store.limits`` included); a TTL on a version linked into
+            a registry. Nothing is changed.
         CommError: the version or the collection does not exist (or the caller cannot
             read it), or the version is not a member of that collection.
         AuthorizationError: the caller may not write to the collection.
