@@ -25,6 +25,7 @@ from cairn.service import store_state
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
+from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.store import Store, open_store
 from cairn.settings import Settings
@@ -52,14 +53,15 @@ def set_default_ttl(
     project (and, in the embedded store, the entity) is created if it does not exist yet.
 
     Raises:
-        ValueError: invalid names, or ``seconds`` not positive.
+        ValueError: invalid names, or ``seconds`` not an integer above 0 and at most
+            ``limits.MAX_TTL_SECONDS``.
         NotFoundError / AuthorizationError: the caller may not write to it.
     """
     validate_entity_name(entity)
     if project is not None:
         validate_project_name(project)
-    if seconds is not None and seconds <= 0:
-        raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
+    if seconds is not None:
+        checked_ttl(seconds)
     with store.db.write() as session:
         Gate(session, store, caller).require(WRITE, entity, project)
         if project is None:
