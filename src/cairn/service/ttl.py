@@ -93,7 +93,8 @@ def get_default_ttl(store: Store, caller: Caller, entity: str, project: str | No
 
 
 def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
-    """Delete every committed version whose TTL has passed (one write transaction).
+    """Delete every committed version whose TTL has passed (one write transaction). Any
+    stored TTL is handled, however large (such a version never expires).
 
     Raises:
         sqlalchemy.exc.OperationalError: the database cannot be written.
@@ -120,7 +121,10 @@ def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
             )
             if seconds is None or seconds <= 0:
                 continue
-            if _aware(version.created_at) + dt.timedelta(seconds=seconds) <= moment:
+            # The age, not ``created_at + ttl``: that date may lie past the year 9999 for a
+            # TTL stored before they were bounded (OverflowError), which would keep the
+            # embedded store from opening.
+            if (moment - _aware(version.created_at)).total_seconds() >= seconds:
                 expired.append(version)
         protected = linked_to_registry(session, [v.id for v in expired])
         for version in expired:
