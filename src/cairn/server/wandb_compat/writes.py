@@ -22,6 +22,7 @@ from typing import Any
 
 from ariadne import ObjectType
 
+from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.server import signing
 from cairn.server.wandb_compat import uploads, views
@@ -142,7 +143,7 @@ def update_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> An
     manifest_id = input["artifactManifestID"]
     try:
         text = base64.b64decode(manifest_id, validate=True).decode().partition(":")[2]
-        artifact_id, kind, base = json.loads(text)
+        artifact_id, kind, base = loads_json(text, what="artifactManifestID")
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
         raise CommError(f"unknown artifact manifest '{manifest_id}'") from None
     return _manifest_payload(
