@@ -6,7 +6,10 @@ source project applies, else its entity's, else none. A version expires at
 repaired; GC frees the bytes later). Versions linked into a registry never expire. The
 embedded store runs the sweeper when it is opened, at most once an hour
 (``sweep_if_due``; the last run is recorded in the database so several processes share
-the hour); ``run_sweep(settings)`` runs it by hand; a server runs it periodically.
+the hour, and checked again under the write lock so two of them never sweep at once);
+``run_sweep(settings)`` runs it by hand; a server runs ``sweep_if_due`` in the
+background, once per ``ServerConfig.ttl_sweep_interval_seconds`` (``cairn server
+--ttl-sweep-interval``, default an hour; ``cairn.server.ttl_sweeper``).
 """
 
 from __future__ import annotations
@@ -99,9 +102,25 @@ def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
     Raises:
         sqlalchemy.exc.OperationalError: the database cannot be written.
     """
-    moment = _aware(now or utcnow())
+    result = _sweep(store, now, None)
+    assert result is not None  # swept whenever it was last
+    return result
+
+
+def _due(last: str | None, interval: float) -> bool:
+    return last is None or time.time() - float(last) >= interval
+
+
+def _sweep(store: Store, now: dt.datetime | None, interval: float | None) -> SweepResult | None:
+    """``sweep_expired``; with ``interval``, only if no sweep ran for that many seconds
+    (checked with the last sweep's row locked: None when not due)."""
     deleted: list[str] = []
     with store.db.write() as session:
+        if interval is not None:
+            last = store_state.read(session, store_state.TTL_LAST_SWEEP, for_update=True)
+            if not _due(last, interval):
+                return None
+        moment = _aware(now or utcnow())
         candidates = list(
             session.scalars(
                 select(Version).where(
@@ -140,15 +159,20 @@ def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
 
 
 def sweep_if_due(store: Store, interval: float = SWEEP_INTERVAL_SECONDS) -> SweepResult | None:
-    """Sweep unless a sweep ran less than ``interval`` seconds ago (in any process).
+    """Sweep unless a sweep ran less than ``interval`` seconds ago (in any process: asked
+    first without the write lock, then again holding it, so that of several processes due
+    at once one sweeps).
 
     Returns the sweep's result, or None when it was not due.
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the database cannot be written.
     """
     with store.db.read() as session:
         last = store_state.read(session, store_state.TTL_LAST_SWEEP)
-    if last is not None and time.time() - float(last) < interval:
+    if not _due(last, interval):
         return None
-    return sweep_expired(store)
+    return _sweep(store, None, interval)
 
 
 def run_sweep(settings: Settings) -> SweepResult:
