@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,19 @@ import pytest
 
 from cairn.protocol import Backend
 from serverproc import ServerProcess, postgres_database, running_server, use_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test touches the user's own Cairn directories, even one that forgets the
+    ``cairn_dir`` fixture: the defaults point into a directory of this session."""
+    session = Path(tempfile.mkdtemp(prefix="cairn-tests-"))
+    config.add_cleanup(lambda: shutil.rmtree(session, ignore_errors=True))
+    for name, place in (
+        ("CAIRN_DIR", "cairn-home"),
+        ("CAIRN_CACHE_DIR", "cache"),
+        ("CAIRN_ARTIFACT_DIR", "artifacts"),
+    ):
+        os.environ[name] = str(session / place)
 
 
 @pytest.fixture

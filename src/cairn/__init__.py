@@ -16,7 +16,18 @@ from cairn.media import EXPORTS as _MEDIA_EXPORTS
 if TYPE_CHECKING:
     from cairn.sdk.api import Api
     from cairn.sdk.artifact import Artifact
-    from cairn.sdk.run import Run, finish, init, log_artifact, use_artifact
+    from cairn.sdk.login import login
+    from cairn.sdk.run import Run, init
+    from cairn.sdk.run_globals import (
+        define_metric,
+        finish,
+        link_model,
+        log,
+        log_artifact,
+        log_model,
+        use_artifact,
+        use_model,
+    )
 
 # The SDK (and what it pulls in: hashing, the blob store's client side, manifests) loads
 # on first use of one of these names, so ``import cairn`` costs little more than Python.
@@ -24,11 +35,19 @@ _SDK_EXPORTS = {
     "Api": "cairn.sdk.api",
     "Artifact": "cairn.sdk.artifact",
     "Run": "cairn.sdk.run",
-    "finish": "cairn.sdk.run",
     "init": "cairn.sdk.run",
-    "log_artifact": "cairn.sdk.run",
-    "use_artifact": "cairn.sdk.run",
+    "login": "cairn.sdk.login",
+    "define_metric": "cairn.sdk.run_globals",
+    "finish": "cairn.sdk.run_globals",
+    "link_model": "cairn.sdk.run_globals",
+    "log": "cairn.sdk.run_globals",
+    "log_artifact": "cairn.sdk.run_globals",
+    "log_model": "cairn.sdk.run_globals",
+    "use_artifact": "cairn.sdk.run_globals",
+    "use_model": "cairn.sdk.run_globals",
 }
+# Names whose value is the current run's (looked up on every use, as ``wandb.run``).
+_CURRENT = ("run", "config", "summary")
 
 __version__ = "0.1.0"
 
@@ -49,23 +68,36 @@ __all__ = [
     "Table",
     "Video",
     "__version__",
+    "config",
+    "define_metric",
     "errors",
     "finish",
     "init",
+    "link_model",
+    "log",
     "log_artifact",
+    "log_model",
+    "login",
     "run",
+    "summary",
     "use_artifact",
+    "use_model",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """``cairn.run`` is the current run (``None`` when no run is active), as ``wandb.run``;
-    the SDK names (``cairn.init``, ``cairn.Artifact``, ...) and ``cairn.Table``,
-    ``cairn.Image`` and the other media types are imported on first use."""
-    if name == "run":
+    ``cairn.config`` and ``cairn.summary`` are its config and summary (placeholders that
+    refuse every use while no run is active, as wandb's); the SDK names (``cairn.init``,
+    ``cairn.log``, ``cairn.Artifact``, ...) and ``cairn.Table``, ``cairn.Image`` and the
+    other media types are imported on first use."""
+    if name in _CURRENT:
+        from cairn.sdk import run_globals
         from cairn.sdk.run import current_run
 
-        return current_run()
+        if name == "run":
+            return current_run()
+        return run_globals.config() if name == "config" else run_globals.summary()
     sdk_module = _SDK_EXPORTS.get(name)
     if sdk_module is not None:
         value = getattr(importlib.import_module(sdk_module), name)

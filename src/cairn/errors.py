@@ -69,6 +69,11 @@ class UsageError(Error):
     """The API was called in a way it does not support."""
 
 
+class ConfigError(Error):
+    """A run's config key was given another value without ``allow_val_change=True``
+    (``wandb.sdk.lib.config_util.ConfigError``)."""
+
+
 class ArtifactStatusError(AttributeError):
     """The artifact is in an invalid state for the requested operation."""
 

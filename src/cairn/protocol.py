@@ -72,6 +72,11 @@ class RunInfo:
     # the last value of each key the run logged, unless set otherwise (W&B's summary)
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
     last_step: int | None = None  # the highest step of the run's history; None before any
+    finished_at: str | None = None
+    # the store's number for the run's project (W&B's ``projectId``; None in the SDK)
+    project_internal_id: int | None = None
+    group: str | None = None  # W&B's run group (``wandb.init(group=...)``)
+    created_by: str | None = None  # the user who created it; None when not known
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,6 +303,7 @@ class Backend(Protocol):
         name: str | None,
         job_type: str | None,
         config: dict[str, Any],
+        group: str | None = None,
     ) -> RunInfo: ...
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None: ...
     def get_run(self, entity: str, project: str, run_id: str) -> RunInfo: ...

@@ -95,6 +95,25 @@ def _stored_credentials(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in data.items() if k in ("base_url", "api_key") and isinstance(v, str)}
 
 
+def save_credentials(base_url: str, api_key: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Save ``base_url`` and ``api_key`` for later sessions (``cairn login``,
+    ``cairn.login``): written whole to a temporary file, mode 0600, then renamed over
+    ``credentials_path()``. Returns the path.
+
+    Raises: OSError (the file cannot be written).
+    """
+    path = credentials_path(environ)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"base_url": base_url, "api_key": api_key}, out)
+        out.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
 # Server mode's default entity is the API key's user; ``cairn.connect`` registers how to ask
 # the server (config itself never touches the network).
 ServerUserResolver = Callable[[str, "str | None"], str]
@@ -105,6 +124,17 @@ def set_server_user_resolver(resolver: ServerUserResolver | None) -> None:
     """Called by ``cairn.connect``: ``resolver(base_url, api_key)`` names the key's user."""
     global _server_user
     _server_user = resolver
+
+
+def server_user(base_url: str, api_key: str | None) -> str:
+    """The user ``api_key`` belongs to on the server at ``base_url`` (what checks a key).
+
+    Raises: RuntimeError (``import cairn`` registers the resolver), and what the resolver
+    raises: AuthenticationError (bad key), CommError (server unreachable).
+    """
+    if _server_user is None:
+        raise RuntimeError("No server user resolver registered; import cairn first")
+    return _server_user(base_url, api_key)
 
 
 @dataclasses.dataclass(frozen=True)

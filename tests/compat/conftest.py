@@ -55,3 +55,26 @@ def wandb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
         )
         assert response.status_code == 200, response.text
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_unsupported_requests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a compat test that runs the official client (``wandb_pythons``) during which a
+    server it used logged an ``unsupported request`` (an operation of the client that the
+    facade's schema cannot answer)."""
+    if "wandb_pythons" not in request.fixturenames:
+        yield
+        return
+    servers = [
+        request.getfixturevalue(name)
+        for name in ("wandb_server", "cairn_server_pg")
+        if name in request.fixturenames
+    ]
+    start = {server.log: server.log.stat().st_size for server in servers}
+    yield
+    for log, offset in start.items():
+        with log.open("rb") as text:
+            text.seek(offset)
+            lines = text.read().decode(errors="replace").splitlines()
+        unsupported = [line for line in lines if "unsupported request" in line]
+        assert not unsupported, "\n".join(unsupported)

@@ -43,9 +43,9 @@ def test_a_download_into_a_new_folder_reads_small_blobs_in_batches(
     alone: list[str] = []
     real_read, real_fetch = batch_reads.read_batch, Transfers.fetch
 
-    def counting_read(client: Any, entity: str, batch: Any) -> int:
+    def counting_read(client: Any, cache: Any, entity: str, batch: Any) -> int:
         batches.append(len(batch))
-        return real_read(client, entity, batch)
+        return real_read(client, cache, entity, batch)
 
     def counting_fetch(self: Transfers, entity: str, blob: BlobRef, dest: Path) -> None:
         alone.append(dest.name)

@@ -305,3 +305,15 @@ def test_default_root_follows_the_artifact_dir_setting(
 ) -> None:
     assert os.environ["CAIRN_ARTIFACT_DIR"] == str(tmp_path / "artifacts")
     assert logged.download() == str(tmp_path / "artifacts" / "tv:v0")
+
+
+def test_a_link_download_writes_only_read_only_files(logged: Artifact, tmp_path: Path) -> None:
+    """``link=True`` promises read-only files: what cannot be a hard link to a loose blob of
+    the embedded store (a packed blob, any blob in server mode) is a read-only copy."""
+    root = Path(logged.download(tmp_path / "linked", link=True))
+    logged.verify(str(root))
+    for path in ("a.txt", "sub/b.bin"):
+        assert os.stat(root / path).st_mode & 0o777 == 0o444, path
+    plain = Path(logged.download(tmp_path / "plain"))
+    for path in ("a.txt", "sub/b.bin"):
+        assert os.stat(plain / path).st_mode & 0o777 == 0o644, path

@@ -19,6 +19,7 @@ from cairn.errors import ArtifactNotLoggedError
 from cairn.sdk.artifact import Artifact
 
 LogFn = Callable[..., Artifact]
+pytestmark = pytest.mark.usefixtures("cairn_dir")  # drafts stage their files there
 
 
 def _pixels(seed: int = 0) -> np.ndarray:

@@ -68,8 +68,12 @@ def test_link_download_hard_links_read_only_files(
         assert os.stat(placed).st_ino == os.stat(blob).st_ino
         assert os.stat(placed).st_mode & 0o777 == 0o444
         assert os.stat(blob).st_mode & 0o777 == 0o444  # the store's mode is untouched
-    small = root / "small.txt"  # packed in the store: no loose file to link, so a copy
+    # Packed in the store: no loose file to link, so a copy, read-only as a link would be
+    # (the old download left it writable: a reader who asked for links could write to it).
+    small = root / "small.txt"
     assert small.read_bytes() == b"tiny\n" and os.stat(small).st_nlink == 1
+    assert os.stat(small).st_mode & 0o777 == 0o444
+    assert not _blob(cairn_dir, art, "small.txt").exists()  # packed indeed: no loose blob
     assert not list(root.rglob("*.cairn-tmp"))
     # A later plain download into the same root keeps the correct files as they are.
     art.download(root=str(root))

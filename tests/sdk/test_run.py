@@ -14,7 +14,8 @@ from cairn.protocol import Backend
 from cairn.sdk import run as run_module
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
-from cairn.sdk.run import Run, current_run, finish, init, log_artifact, use_artifact
+from cairn.sdk.run import Run, current_run, init
+from cairn.sdk.run_globals import finish, log_artifact, use_artifact
 from cairn.sdk.session import backend_for
 
 
@@ -117,8 +118,10 @@ def test_config_accepts_namespace_and_updates(backend: Backend) -> None:
     with init(config=argparse.Namespace(epochs=3, path=Path("/x"))) as run:
         run.config.update({"batch": 8})
         run.config.momentum = 0.9
-        assert dict(run.config) == {"epochs": 3, "path": Path("/x"), "batch": 8, "momentum": 0.9}
-    assert Api().run(run.path).config == {"epochs": 3, "path": "/x"}
+        # as wandb: values become JSON-friendly when set (a Path its str)
+        assert dict(run.config) == {"epochs": 3, "path": "/x", "batch": 8, "momentum": 0.9}
+    # updates after init reach the store
+    assert Api().run(run.path).config == {"epochs": 3, "path": "/x", "batch": 8, "momentum": 0.9}
 
 
 def test_reinit_returns_or_finishes_previous(backend: Backend) -> None:

@@ -104,7 +104,9 @@ scalars may name nothing of the world, as a version's do not: the names are one 
 down). The fields those objects hold are walked anyway, with the objects reached
 through this field as one of their ways in."""
 
-OMITTED = frozenset({"after", "order", "filters", "missingOk", "names", "keys"})
+OMITTED = frozenset(
+    {"after", "order", "filters", "missingOk", "names", "keys", "includeAll", "samples"}
+)
 """Arguments that only page, order or filter what a field answers: left out."""
 
 _TYPE = "a type named alone ('dataset'), no team's; its collections are not answered there"
@@ -116,8 +118,9 @@ CANNOT_REACH: dict[tuple[str, str], str] = {
     ("ArtifactSequence", "defaultArtifactType"): _TYPE,
     ("ArtifactPortfolio", "defaultArtifactType"): _TYPE,
     ("Query", "organization"): _ORG,
+    ("Project", "user"): "Cairn answers no project owner (null)",
+    ("Run", "user"): "the run's creator: a name and the server's one organization",
     ("Entity", "organization"): _ORG,
-    ("Organization", "orgEntity"): _ORG,
     ("User", "organizations"): _ORG,
     ("Query", "viewer"): "the caller itself",
     ("User", "teams"): _TEAMS,
@@ -140,6 +143,8 @@ NOT_WALKED: dict[str, str] = {
     "CreateArtifactPayload": _WRITE,
     "ArtifactManifestPayload": _WRITE,
     "CreateArtifactFilesPayload": _WRITE,
+    "ArtifactCollectionPayload": _WRITE,
+    "RewindRunPayload": _WRITE,
     "ArtifactPayload": _WRITE,
     "LinkArtifactPayload": _WRITE,
 }
@@ -375,6 +380,7 @@ def names_of(world: World | None) -> Names:
         everywhere[kind] += sorted(n for found in by_alias.values() for n in found)
     everywhere["Entity"] = [*USERS, "vision", "zzhidden", "other", ORG, "root"]
     everywhere["Organization"] = [ORG]
+    everywhere["Project"] = sorted({p for _e, p in in_project})  # Entity.project(name)
     versions = (
         (world.v1, world.private, world.hidden, world.carol_version)
         if world is not None
@@ -417,8 +423,10 @@ def variants(
     assert not unknown, f"classify the arguments {sorted(unknown)} of {parent}.{field_name}"
     fixed: dict[str, Any] = {"first": PAGE} if "first" in args else {}
     kind = returns(field).name
+    if "entityName" in args and "name" not in args:  # an entity's projects (Query.models)
+        return [({**fixed, "entityName": e}, None) for e in names.everywhere["Entity"]]
     if "entityName" in args:
-        assert kind == "Project" and "name" in args, (parent, field_name)
+        assert kind == "Project", (parent, field_name)
         return [({**fixed, "entityName": e, "name": p}, (e, p)) for e, p in names.in_project]
     if "name" in args:
         if project is None or kind not in PROJECT_SCOPED:
@@ -686,7 +694,8 @@ class Findings:
         for (text, who), response in zip(jobs, answers, strict=True):
             body = response.json() if response.status_code == 200 else {}
             if response.status_code != 200 or body.get("errors"):
-                self.refused.append(f"as {who}: {response.status_code} {response.text[:2000]}")
+                problem = json.dumps(body.get("errors"))[:2000] if body else response.text[:2000]
+                self.refused.append(f"as {who}: {response.status_code} {problem}")
                 continue
             through: set[tuple[str, str]] = set()
             for pair, answer in walked_answers(body["data"]):

@@ -341,3 +341,21 @@ def test_cleanup_tmp_removes_only_old_files(store: LocalBlobStore) -> None:
     assert blob.path.exists()
     assert store.cleanup_tmp(0) == 1
     assert tmp_files(store) == []
+
+
+def test_adopt_moves_a_written_file_into_place_once(store: LocalBlobStore, tmp_path: Path) -> None:
+    digest = digest_bytes(b"joined parts")
+    first = store.tmp_dir / "joined-1"
+    first.write_bytes(b"joined parts")
+    blob = store.adopt(first, digest, "md5")
+    assert blob.path == store.path_for(digest, "md5") and not first.exists()
+    assert store.read_bytes(digest, "md5") == b"joined parts"
+    assert not os.stat(blob.path).st_mode & 0o222
+    again = store.tmp_dir / "joined-2"  # the same bytes again: dropped, the blob kept
+    again.write_bytes(b"joined parts")
+    assert store.adopt(again, digest, "md5").size == 12 and not again.exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"x")
+    with pytest.raises(ValueError, match="Not a temporary file"):
+        store.adopt(elsewhere, digest_bytes(b"x"), "md5")
+    assert elsewhere.exists() and not store.has(digest_bytes(b"x"), "md5")

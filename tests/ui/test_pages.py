@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,23 @@ def test_lineage_graph_links_runs_and_versions(client: TestClient) -> None:
     ]
     assert len({y for _x, y, _label in boxes}) == 1  # a column each: all on one row
     assert html.count('class="edge"') == 3
+
+
+def test_run_page_charts_history_and_shows_summary_and_config(client: TestClient) -> None:
+    html = client.get(f"/tester/proj/runs/{_run_id(client)}").text
+    assert_safe(html)
+    # a chart per metric with numbers (the label's text and the NaN make no points)
+    charts = re.findall(r'<g class="chart"[^>]*>\s*<title>([^<]*)</title>', html)
+    assert charts == ["acc" + escape(XSS), "loss"]
+    lines = re.findall(r'<polyline points="([^"]*)"', html)
+    assert [len(points.split()) for points in lines] == [40, 40]
+    loss = [tuple(map(float, p.split(","))) for p in lines[1].split()]
+    assert loss[0][1] < loss[-1][1]  # 1.0 at the top, 0.025 at the bottom: y grows down
+    assert "<script" not in html.split("<main>")[1]
+    summary = html.split('id="summary"')[1].split("</table>")[0]
+    assert "best" + escape(SCRIPT) in summary and escape(XSS) in summary
+    assert "<td>loss</td><td>NaN</td>" in summary  # the last value, NaN included
+    assert escape(XSS) in html.split('id="config"')[1].split("</pre>")[0]
 
 
 def test_missing_things_are_404_pages(client: TestClient) -> None:

@@ -1,8 +1,9 @@
 """The artifacts the UI tests browse, logged through the SDK (embedded or server mode).
 
 They carry the XSS cases of issue 10 §3: a ``<script>`` in a description, in a metadata
-key and value, in a file name, in an alias, in a Table cell and in a project name; an
-HTML and an SVG file that must only ever be downloaded.
+key and value, in a file name, in an alias, in a Table cell and in a project name, in a
+run's config, logged metric names and values and summary; an HTML and an SVG file that
+must only ever be downloaded.
 """
 
 from __future__ import annotations
@@ -51,7 +52,16 @@ def log_all(workdir: Path, project: str = "proj", registry: bool = True) -> Logg
         (src / "many" / f"f{i:03d}.txt").parent.mkdir(exist_ok=True)
         (src / "many" / f"f{i:03d}.txt").write_text(str(i))
 
-    run = cairn.init(project=project, job_type="train", name="train")
+    run = cairn.init(
+        project=project,
+        job_type="train",
+        name="train",
+        config={"lr": 0.01, "note" + SCRIPT: XSS},
+    )
+    for step in range(40):
+        run.log({"loss": 1 / (step + 1), "acc" + XSS: step / 40, "label": SCRIPT})
+    run.log({"loss": float("nan")})  # not charted: NaN is no point
+    run.summary["best" + SCRIPT] = {"value": XSS}
     art = cairn.Artifact(
         "data",
         type="dataset",

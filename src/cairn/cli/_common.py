@@ -92,7 +92,7 @@ def version_dict(art: Artifact) -> dict[str, Any]:
 
 def human_size(size: int) -> str:
     """``size`` in decimal units (``1.5 MB``)."""
-    from cairn.storage.cache import format_bytes
+    from cairn.progress import format_bytes
 
     return format_bytes(size)
 

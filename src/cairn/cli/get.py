@@ -15,7 +15,7 @@ from cairn.cli._common import command_options, emit, open_api
     "--link",
     is_flag=True,
     help="Hard-link read-only files from the embedded store instead of copying "
-    "(for readers that never write; falls back to a copy).",
+    "(for readers that never write; a file that cannot be linked is a read-only copy).",
 )
 @command_options
 def get(

@@ -147,6 +147,9 @@ class Run(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # the user who created it (None: before revision 0008, or the embedded store's user)
+    created_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    group_name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
 
 
 class Version(Base):

@@ -128,8 +128,15 @@ class RemoteBackend:
         name: str | None,
         job_type: str | None,
         config: dict[str, Any],
+        group: str | None = None,
     ) -> RunInfo:
-        body = {"run_id": run_id, "name": name, "job_type": job_type, "config": config}
+        body = {
+            "run_id": run_id,
+            "name": name,
+            "job_type": job_type,
+            "config": config,
+            "group": group,
+        }
         return _run(self._send("POST", f"{_project(entity, project)}/runs", body))
 
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None:

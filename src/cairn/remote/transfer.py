@@ -18,7 +18,8 @@ parallel ``Range`` requests, hashed as they arrive; the digest is checked before
 is published) and copied to the caller's path from the file just checked, by reflink or in
 the kernel, without hashing it again. A download into a new folder (``export``) asks for
 its small blobs in batches instead (``cairn.remote.batch_reads``): one request per few
-MiB, not two per file.
+MiB, not two per file, each answer kept in the cache as one pack. Small blobs the cache
+holds, packed or loose, are never asked for again, on either path.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from cairn.settings import Settings
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.cache import ClientCache
 from cairn.storage.hashing import copy_and_hash
-from cairn.storage.placing import copy_file
+from cairn.storage.placing import COPY_MODE, copy_file
 from cairn.storage.statcache import STATCACHE_FILE, StatCache
 from cairn.storage.unchanged import Survey
 
@@ -431,6 +432,8 @@ class Transfers:
             if cached is not None:  # a damaged cache file: replace it
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(cached)
+            if blob.size <= batch_reads.READ_BLOB_MAX and self._from_pack(blob, dest):
+                return
             if os.path.lexists(dest):  # before the download, not after it
                 raise FileExistsError(errno.EEXIST, "File exists", str(dest))
             placed = False
@@ -449,42 +452,65 @@ class Transfers:
                         os.unlink(dest)
                 raise
 
+    def _from_pack(self, blob: BlobRef, dest: Path) -> bool:
+        """Write ``blob`` to ``dest`` from a pack of the client cache, checked; False if
+        no pack holds it (or the one that did was damaged, and is dropped)."""
+        groups, _others = batch_reads.find_cached(self.cache, [(blob, dest)])
+        return bool(groups) and not batch_reads.write_cached(self.cache, groups[0])[1]
+
     def export(
         self,
         entity: str,
         items: Sequence[tuple[BlobRef, Path]],
         on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        """Write each blob, checked, to its new file: small ones in batches of a few MiB
-        (``batch_reads``, not fsynced), large ones through ``fetch`` (the client cache,
-        signed URLs, ranges). ``on_progress(files_done, bytes_done)`` is called from the
-        calling thread. On an error the work left is cancelled; files already written
-        stay (the caller's staging folder is removed).
+        """Write each blob, checked, to its new file: small ones from the packs of the
+        client cache, else in batches of a few MiB (``batch_reads``, not fsynced, kept in
+        the cache), large ones and small ones cached loose through ``fetch`` (the client
+        cache, signed URLs, ranges). ``on_progress(files_done, bytes_done)`` is called
+        from the calling thread. On an error the work left is cancelled; files already
+        written stay (the caller's staging folder is removed).
 
         Raises: as ``fetch`` and ``batch_reads.read_batch``.
         """
-        groups, alone = batch_reads.plan(items)
+        cache = self.cache
+        small_groups, alone = batch_reads.plan(items)
+        small = [item for group in small_groups for item in group]
         done_files = done_bytes = 0
 
-        def fetch_alone(blob: BlobRef, dest: Path) -> int:
+        def fetch_alone(blob: BlobRef, dest: Path) -> tuple[int, list[batch_reads.Item]]:
             self.fetch(entity, blob, dest)
-            return blob.size
+            return blob.size, []
+
+        def read(group: Sequence[batch_reads.Item]) -> tuple[int, list[batch_reads.Item]]:
+            return batch_reads.read_batch(self._client, cache, entity, group), []
 
         with (
-            self.cache.download_session(),
+            cache.download_session(),
             ThreadPoolExecutor(max_workers=batch_reads.READ_WORKERS) as pool,
         ):
-            futures = [(1, pool.submit(fetch_alone, blob, dest)) for blob, dest in alone]
-            futures += [
-                (len(group), pool.submit(batch_reads.read_batch, self._client, entity, group))
-                for group in groups
+            packed, unpacked = batch_reads.find_cached(cache, small)
+            asked: list[batch_reads.Item] = []
+            for item in unpacked:  # one cached loose (by ``fetch``) is copied by ``fetch``
+                cached = cache.path_for_digest(item[0].digest, item[0].algorithm).is_file()
+                (alone if cached else asked).append(item)
+            futures = [
+                (len(members), pool.submit(batch_reads.write_cached, cache, (pack, members)))
+                for pack, members in packed
             ]
+            futures += [(1, pool.submit(fetch_alone, blob, dest)) for blob, dest in alone]
+            futures += [(len(g), pool.submit(read, g)) for g in batch_reads.plan(asked)[0]]
             try:
-                for count, future in futures:
-                    done_bytes += future.result()
-                    done_files += count
-                    if on_progress is not None:
-                        on_progress(done_files, done_bytes)
+                while futures:
+                    damaged: list[batch_reads.Item] = []  # bytes the cache had wrong
+                    for count, future in futures:
+                        written, left = future.result()
+                        damaged += left
+                        done_bytes += written
+                        done_files += count - len(left)
+                        if on_progress is not None:
+                            on_progress(done_files, done_bytes)
+                    futures = [(len(g), pool.submit(read, g)) for g in batch_reads.plan(damaged)[0]]
             except BaseException:
                 for _count, future in futures:
                     future.cancel()
@@ -492,13 +518,17 @@ class Transfers:
 
     @staticmethod
     def _copy_checked(cached: Path, dest: Path, blob: BlobRef) -> bool:
+        """Copy a cached file to the new file ``dest`` (mode 0o644, as every file a
+        download writes; not fsynced: the cache holds the durable copy) while hashing
+        it; False (``dest`` removed) if it was evicted meanwhile or is damaged."""
         try:
-            digest, _size = copy_and_hash(cached, dest, blob.algorithm)
+            digest, _size = copy_and_hash(cached, dest, blob.algorithm, sync=False)
         except FileNotFoundError:
             if not cached.exists():
                 return False  # evicted meanwhile
             raise
         if digest == blob.digest:
+            os.chmod(dest, COPY_MODE)
             return True
         os.unlink(dest)
         return False

@@ -73,10 +73,12 @@ def ingest_many(
     policy: str,
     progress: ProgressCallback,
     task: str,
+    started: float,
     stats: SourceStats | None = None,
 ) -> list[IngestedBlob]:
     """Ingest ``paths`` in parallel; results are in the order of ``paths``. ``stats``, if
     taken while listing them (``scan_dir``), spare the backend a second look at each file.
+    ``progress`` hears of the work as task ``task``, begun at ``started`` (monotonic).
 
     Raises the first ``OSError`` met (in ``paths`` order); the work left is cancelled.
     """
@@ -84,7 +86,9 @@ def ingest_many(
         hashed = hash_files([Path(path) for path in paths], algorithm)
         hashed_bytes = sum(size for _digest, size in hashed)
         count = len(paths)
-        progress(ProgressEvent(task, count, count, hashed_bytes, hashed_bytes, done=True))
+        progress(
+            ProgressEvent(task, count, count, hashed_bytes, hashed_bytes, True, started=started)
+        )
         return [
             IngestedBlob(digest, algorithm, size, path)
             for path, (digest, size) in zip(paths, hashed, strict=True)
@@ -94,12 +98,14 @@ def ingest_many(
 
     def on_progress(done_files: int, count: int, done_bytes: int, total_bytes: int) -> None:
         if done_files % step == 0 and done_files < count:
-            progress(ProgressEvent(task, done_files, count, done_bytes, total_bytes))
+            progress(
+                ProgressEvent(task, done_files, count, done_bytes, total_bytes, started=started)
+            )
 
     # One call for the whole folder: the backend skips unchanged files and packs small ones.
     blobs = backend().ingest_files(paths, algorithm, on_progress, stats)
     total_bytes = sum(blob.size for blob in blobs)
-    progress(ProgressEvent(task, total, total, total_bytes, total_bytes, done=True))
+    progress(ProgressEvent(task, total, total, total_bytes, total_bytes, True, started=started))
     return blobs
 
 

@@ -42,9 +42,11 @@ def try_download(
     root: Path,
     progress: ProgressCallback,
     link: bool,
+    started: float,
 ) -> bool:
     """Download ``entries`` into ``root`` by staging them whole; False (nothing done) if
-    this download does not qualify (see the module doc).
+    this download does not qualify (see the module doc). ``progress`` hears of the
+    download, begun at ``started`` (monotonic), only if it is done here.
 
     Raises:
         ValueError: an invalid entry path.
@@ -77,7 +79,11 @@ def try_download(
 
         def on_progress(done_files: int, done_bytes: int) -> None:
             if done_files % step == 0 and done_files < total_files:
-                progress(ProgressEvent(_TASK, done_files, total_files, done_bytes, total_bytes))
+                progress(
+                    ProgressEvent(
+                        _TASK, done_files, total_files, done_bytes, total_bytes, started=started
+                    )
+                )
 
         items = [
             (BlobRef(entry.digest, entry.algorithm(), entry.size or 0), staging / path)
@@ -92,7 +98,11 @@ def try_download(
             return False  # root changed meanwhile: the general path takes over
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    progress(ProgressEvent(_TASK, total_files, total_files, total_bytes, total_bytes, done=True))
+    progress(
+        ProgressEvent(
+            _TASK, total_files, total_files, total_bytes, total_bytes, True, started=started
+        )
+    )
     return True
 
 

@@ -10,6 +10,7 @@ addressed and collected by GC when unreferenced).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -110,30 +111,33 @@ def upload_missing(
         uploads.append((blob, Path(entry.local_path)))
     if not uploads:
         return
+    started = time.monotonic()
+    count = len(uploads)
     total_bytes = sum(blob.size for blob, _ in uploads)
-    done_bytes = 0
-    if isinstance(backend, BlobBatchUpload):
-        done_files = 0
+    done_files = done_bytes = 0
 
-        def on_done(blobs: Sequence[BlobRef]) -> None:
-            nonlocal done_files, done_bytes
-            done_files += len(blobs)
-            done_bytes += sum(blob.size for blob in blobs)
-            progress(ProgressEvent("Uploading", done_files, len(uploads), done_bytes, total_bytes))
-
-        backend.put_blobs(entity, uploads, on_done)
+    def report(files: int, size: int) -> None:
+        nonlocal done_files, done_bytes
+        done_files += files
+        done_bytes += size
         progress(
-            ProgressEvent("Uploading", done_files, len(uploads), done_bytes, total_bytes, done=True)
+            ProgressEvent("Uploading", done_files, count, done_bytes, total_bytes, started=started)
         )
-        return
-    with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_WORKERS, len(uploads)))) as pool:
-        futures = [(b, pool.submit(backend.put_blob, entity, b, p)) for b, p in uploads]
-        for done, (blob, future) in enumerate(futures, start=1):
-            future.result()
-            done_bytes += blob.size
-            progress(ProgressEvent("Uploading", done, len(uploads), done_bytes, total_bytes))
+
+    if isinstance(backend, BlobBatchUpload):
+        backend.put_blobs(
+            entity, uploads, lambda blobs: report(len(blobs), sum(blob.size for blob in blobs))
+        )
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_WORKERS, count))) as pool:
+            futures = [(b, pool.submit(backend.put_blob, entity, b, p)) for b, p in uploads]
+            for blob, future in futures:
+                future.result()
+                report(1, blob.size)
     progress(
-        ProgressEvent("Uploading", len(uploads), len(uploads), done_bytes, total_bytes, done=True)
+        ProgressEvent(
+            "Uploading", done_files, count, done_bytes, total_bytes, True, started=started
+        )
     )
 
 
@@ -147,10 +151,33 @@ def commit(
     project: str,
     run_id: str | None,
     digest: str,
+    distributed_id: str | None = None,
 ) -> CommitResult:
     """Commit ``manifest`` (artifact digest ``digest``) as the next version of
-    ``draft.name`` (one backend call)."""
-    request = CommitRequest(
+    ``draft.name`` (one backend call); with ``distributed_id``, the version the parts of
+    that id added up to, with ``manifest``'s entries too."""
+    result = backend.commit_version(
+        request(
+            draft, manifest, checked, entity, project, run_id, digest, distributed_id=distributed_id
+        )
+    )
+    warn_ignored_aliases(checked.aliases, result.version.aliases)
+    return result
+
+
+def request(
+    draft: Draft,
+    manifest: Manifest,
+    checked: Validated,
+    entity: str,
+    project: str,
+    run_id: str | None,
+    digest: str,
+    *,
+    distributed_id: str | None = None,
+) -> CommitRequest:
+    """The commit (or the part of a distributed version) of ``manifest``."""
+    return CommitRequest(
         entity=entity,
         project=project,
         collection=draft.name,
@@ -167,7 +194,5 @@ def commit(
         ttl_duration_seconds=draft.ttl_duration_seconds,
         incremental=draft.incremental,
         manifest=manifest,
+        distributed_id=distributed_id,
     )
-    result = backend.commit_version(request)
-    warn_ignored_aliases(checked.aliases, result.version.aliases)
-    return result

@@ -4,7 +4,8 @@ Used by ``download`` for stored (non-reference) entries when the backend keeps i
 as loose files on this machine (``cairn.protocol.LocalBlobs``, the embedded store).
 ``link=True`` (Cairn's extension of ``Artifact.download``) hard-links the read-only blob;
 otherwise, or when a hard link is impossible, the blob is reflinked where the file system
-supports it. When neither works the caller copies through ``Backend.fetch_blob``.
+supports it. When neither works (a packed blob has no file of its own) the caller copies
+through ``Backend.fetch_blob``, and makes the copy read-only under ``link``.
 """
 
 from __future__ import annotations

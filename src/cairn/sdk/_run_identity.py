@@ -1,17 +1,15 @@
-"""What a run is made of: its id, its default name, its config, and the record both the
-live ``Run`` and ``Api().run()`` read their identity and artifacts from.
+"""What a run is made of: its id, its default name, and the record both the live ``Run``
+and ``Api().run()`` read their identity and artifacts from.
 
-W&B generates run ids of 8 lowercase letters and digits and readable names, and gives
-``run.config`` attribute access; Cairn does the same so run code reads unchanged.
+W&B generates run ids of 8 lowercase letters and digits and readable names; Cairn does the
+same so run code reads unchanged.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import string
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cairn.protocol import Backend, RunInfo
 
@@ -53,60 +51,9 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
-class Config(dict[str, Any]):
-    """A run's configuration: a dict whose keys also read and write as attributes.
-
-    ``run.config.lr`` and ``run.config["lr"]`` are the same value. ``update`` accepts a
-    mapping or any object with attributes (an ``argparse.Namespace``), as W&B's does.
-    Values are stored in the run record when the run starts.
-    """
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def __delattr__(self, key: str) -> None:
-        try:
-            del self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def update(  # type: ignore[override]
-        self, d: object = None, allow_val_change: bool | None = None, **kwargs: Any
-    ) -> None:
-        """Merge ``d`` (a mapping or an object with attributes) and ``kwargs`` into the config."""
-        super().update(_as_mapping(d))
-        super().update(kwargs)
-
-    def setdefaults(self, d: object) -> None:
-        """Set the keys of ``d`` that are not set yet (W&B ``config.setdefaults``)."""
-        for key, value in _as_mapping(d).items():
-            self.setdefault(key, value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly copy (values JSON cannot hold are stored as their ``str``)."""
-        result: dict[str, Any] = json.loads(json.dumps(dict(self), default=str))
-        return result
-
-
-def _as_mapping(value: object) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return value
-    if hasattr(value, "__dict__"):
-        return {k: v for k, v in vars(value).items() if not k.startswith("_")}
-    raise TypeError(f"config must be a mapping or an object with attributes, not {type(value)}")
-
-
 class RecordedRun:
     """A run's stored record (``RunInfo``) and the versions it logged and used; the base of
-    the live ``Run`` and of the read-only run ``Api().run(path)`` returns."""
+    the live ``Run`` and of the run ``Api().run(path)`` returns."""
 
     _backend: Backend | None  # None for a run in "disabled" mode
     _info: RunInfo

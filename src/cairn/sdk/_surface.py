@@ -25,7 +25,7 @@ from cairn.sdk._base import ArtifactBase
 from cairn.sdk._guards import ensure_logged
 
 if TYPE_CHECKING:
-    from cairn.sdk.collections import PublicRun
+    from cairn.sdk.public_run import PublicRun
     from cairn.settings import Settings
 
 REGISTRY_PREFIX = "wandb-registry-"
@@ -294,7 +294,7 @@ class ArtifactSurface(ArtifactBase):
     @ensure_logged
     def logged_by(self) -> PublicRun | None:
         """The run that logged this version, or None."""
-        from cairn.sdk.collections import PublicRun
+        from cairn.sdk.public_run import PublicRun
 
         backend = self._logged_backend()
         run = backend.lineage(self.id or "").logged_by
@@ -303,7 +303,7 @@ class ArtifactSurface(ArtifactBase):
     @ensure_logged
     def used_by(self) -> list[PublicRun]:
         """The runs that used this version (directly or through its links)."""
-        from cairn.sdk.collections import PublicRun
+        from cairn.sdk.public_run import PublicRun
 
         backend = self._logged_backend()
         return [PublicRun(backend, run) for run in backend.lineage(self.id or "").used_by]

@@ -23,8 +23,8 @@ from cairn.sdk.collections import (
     Artifacts,
     ArtifactType,
     ArtifactTypes,
-    PublicRun,
 )
+from cairn.sdk.public_run import PublicRun, Runs
 from cairn.sdk.registries import Registries, Registry
 from cairn.sdk.session import backend_for
 from cairn.settings import Settings
@@ -271,6 +271,31 @@ class Api:
         raise ValueError(f"Invalid path {path!r}: expected 'entity' or 'entity/project'")
 
     # ------------------------------------------------------------------ runs
+
+    def runs(
+        self,
+        path: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order: str = "+created_at",
+        per_page: int = 50,
+        include_sweeps: bool = False,
+        lazy: bool = True,
+    ) -> Runs:
+        """The runs of ``path`` (``[entity/]project``, default the Api's), oldest first or
+        in ``order`` (``[+|-]created_at``, ``name``, ``display_name``, ``state``,
+        ``job_type``, ``config.<key>``, ``summary_metrics.<key>``), those meeting
+        ``filters`` (W&B's MongoDB-style queries: ``{"config.lr": 0.1}``,
+        ``{"summary_metrics.acc": {"$gt": 0.9}}``, ``{"$or": [...]}``, ...; see
+        ``cairn.sdk.run_filters``). ``include_sweeps`` and ``lazy`` are accepted for W&B
+        compatibility (Cairn has no sweeps; runs are fetched with their config and summary).
+
+        Raises ``ValueError`` for a malformed path; while reading, ``cairn.errors.CommError``
+        for a project that does not exist and ``ValueError`` for an unknown order or filter
+        operator.
+        """
+        del include_sweeps, lazy
+        entity, project = self._project_path(path)
+        return Runs(self._backend, entity, project, filters, order, per_page)
 
     def run(self, path: str = "") -> PublicRun:
         """The run at ``[[entity/]project/]run_id`` (``entity/project/runs/run_id`` too).

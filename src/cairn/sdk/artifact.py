@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -128,6 +129,8 @@ class Artifact(ArtifactSurface):
         run_id: str | None,
         aliases: Sequence[str] | None,
         tags: Sequence[str] | None,
+        distributed_id: str | None = None,
+        finish: bool = True,
     ) -> None:
         """Log this draft as the next version of its collection (``Run.log_artifact``).
 
@@ -136,6 +139,11 @@ class Artifact(ArtifactSurface):
         artifact becomes the existing version, with a warning. Logging an artifact that is
         already logged does nothing, as in wandb.
 
+        With a ``distributed_id`` (``Run.upsert_artifact`` / ``finish_artifact``) the draft
+        is a part of the version several runs write under that id: unless ``finish``, its
+        entries are only added to that version (the draft stays unlogged and can no longer
+        change); with ``finish`` the version is committed with every part's entries.
+
         Raises:
             ValueError, TypeError: invalid name, type, aliases, tags or metadata; a type
                 other than the collection's.
@@ -143,7 +151,7 @@ class Artifact(ArtifactSurface):
             OSError: a local file cannot be read.
             CommError: the backend refused the commit.
         """
-        if not self.is_draft():
+        if not self.is_draft() or self._part_of is not None:
             return
         draft = _commit.Draft(
             name=self._source_name,
@@ -161,9 +169,28 @@ class Artifact(ArtifactSurface):
         manifest = self.manifest  # with ``incremental``, merged onto the latest by the backend
         with paused_gc():  # many small objects kept: see _gc_pause
             digest = manifest.digest(draft.entry_algorithm)
-            if draft.incremental or not _commit.is_latest(backend, entity, project, draft, digest):
+            if (
+                draft.incremental
+                or distributed_id
+                or not _commit.is_latest(backend, entity, project, draft, digest)
+            ):
                 entries = list(manifest.entries.values())
                 _commit.upload_missing(backend, entity, entries, self._progress())
+            if distributed_id and not finish:
+                backend.add_version_part(
+                    _commit.request(
+                        draft,
+                        manifest,
+                        checked,
+                        entity,
+                        project,
+                        run_id,
+                        digest,
+                        distributed_id=distributed_id,
+                    )
+                )
+                self._part_of = distributed_id
+                return
             result = _commit.commit(
                 backend,
                 draft,
@@ -173,6 +200,7 @@ class Artifact(ArtifactSurface):
                 project=project,
                 run_id=run_id,
                 digest=digest,
+                distributed_id=distributed_id,
             )
         if not result.created:
             warnings.warn(
@@ -302,6 +330,7 @@ class Artifact(ArtifactSurface):
         root = os.fspath(local_path)
         if not os.path.isdir(root):
             raise ValueError(f"Path is not a directory: {root!r}")
+        started = time.monotonic()  # the progress reported covers listing the folder too
         with paused_gc():  # many small objects kept: see _gc_pause
             checked_policy = _adding.check_policy(policy)
             prefix = normalize_artifact_path(name) if name else None
@@ -315,6 +344,7 @@ class Artifact(ArtifactSurface):
                 checked_policy,
                 self._progress(),
                 f"Adding directory to artifact ({root})",
+                started,
                 stats,
             )
             make, skip = _adding.make_entry, bool(skip_cache)
@@ -498,8 +528,11 @@ class Artifact(ArtifactSurface):
         with it. ``skip_cache`` and ``multipart`` are accepted for wandb compatibility.
         No file is written through a symlink inside ``root``, and no partial file ever
         appears under a final name. Stored files are reflinked from the embedded store
-        where the file system can; ``link=True`` (Cairn's extension) hard-links them: free,
-        read-only files for readers that never write (a write would change the store).
+        where the file system can. ``link=True`` (Cairn's extension), for readers that
+        never write, makes every file it writes read-only: a file the embedded store keeps
+        as a loose blob is a hard link to it (free); a file it packed (the files of at most
+        256 KiB of a folder added with ``add_dir``) and every file in server mode are
+        read-only copies. Files already holding the right bytes are left as they are.
 
         Raises:
             ValueError: a symlink inside ``root`` on a destination's path (named); a

@@ -1,9 +1,11 @@
-"""The public objects ``Api`` hands out besides artifacts: collections, types, runs, and pages.
+"""The public objects ``Api`` hands out besides artifacts and runs: collections and types.
 
-They mirror ``wandb.apis.public`` (``ArtifactCollection``, ``ArtifactType``, ``Run`` and the
+They mirror ``wandb.apis.public`` (``ArtifactCollection``, ``ArtifactType`` and the
 ``Artifacts``/``ArtifactCollections``/``ArtifactTypes`` paginators) over the Backend
 protocol, so the same objects work against the embedded store and a server. Paginators load
-one page per backend call, lazily, and support ``len()``, iteration and indexing.
+one page per backend call, lazily, and support ``len()``, iteration and indexing. Runs
+(``PublicRun``, ``Runs``) live in ``cairn.sdk.public_run``; ``PublicRun`` is also named
+here, where it used to live.
 
 Not finding a collection or type raises ``cairn.errors.CommError`` naming it: W&B raises
 ``ValueError("Could not find artifact type ...")`` inside ``Api`` methods that turn every
@@ -12,94 +14,19 @@ such error into ``CommError``, so ``CommError`` is what W&B users see and catch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from cairn.core.names import validate_artifact_name, validate_artifact_type, validate_tags
 from cairn.errors import CommError
-from cairn.protocol import Backend, CollectionInfo, Page, RunInfo, TypeInfo, VersionInfo
-from cairn.sdk._run_identity import RecordedRun
+from cairn.protocol import Backend, CollectionInfo, Page, TypeInfo, VersionInfo
+from cairn.sdk.paging import Paginator
+from cairn.sdk.public_run import PublicRun as PublicRun  # its old home, still named
 
 if TYPE_CHECKING:
     from cairn.sdk.artifact import Artifact
 
 T = TypeVar("T")
-
-
-class Paginator(Generic[T]):
-    """A lazy sequence of objects fetched ``per_page`` at a time.
-
-    Subclasses implement ``_fetch(cursor, per_page) -> (objects, next_cursor, total)``;
-    ``total`` is None when it is unknown until every page is read (a client-side filter).
-    """
-
-    def __init__(self, per_page: int = 50) -> None:
-        if per_page < 1:
-            raise ValueError(f"per_page must be a positive integer, not {per_page!r}")
-        self.per_page = per_page
-        self.objects: list[T] = []
-        self._cursor: str | None = None
-        self._more = True
-        self._total: int | None = None
-
-    def _fetch(self, cursor: str | None, per_page: int) -> tuple[list[T], str | None, int | None]:
-        raise NotImplementedError
-
-    @property
-    def more(self) -> bool:
-        """Whether another page may be fetched."""
-        return self._more
-
-    @property
-    def cursor(self) -> str | None:
-        """The cursor of the next page (None before the first page and after the last)."""
-        return self._cursor
-
-    def _load_page(self) -> bool:
-        if not self._more:
-            return False
-        objects, cursor, total = self._fetch(self._cursor, self.per_page)
-        self.objects.extend(objects)
-        self._cursor = cursor
-        self._more = cursor is not None
-        self._total = total
-        return True
-
-    def _load_all(self) -> None:
-        while self._load_page():
-            pass
-
-    def __iter__(self) -> Iterator[T]:
-        index = 0
-        while True:
-            while index >= len(self.objects):
-                if not self._load_page():
-                    return
-            yield self.objects[index]
-            index += 1
-
-    def __len__(self) -> int:
-        if self._more and not self.objects:
-            self._load_page()
-        if self._total is None:
-            self._load_all()
-            return len(self.objects)
-        return self._total
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
-    def __getitem__(self, index: int | slice) -> T | list[T]:
-        if isinstance(index, slice) or index < 0:
-            self._load_all()
-        else:
-            while index >= len(self.objects) and self._load_page():
-                pass
-        return self.objects[index]
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} ({len(self.objects)} loaded, more={self._more})>"
 
 
 class _ListPaginator(Paginator[T]):
@@ -388,73 +315,3 @@ class ArtifactTypes(_ListPaginator[ArtifactType]):
         super().__init__(load, per_page)
         self.entity = entity
         self.project = project
-
-
-# ---------------------------------------------------------------------- runs
-
-
-class PublicRun(RecordedRun):
-    """A run as ``Api().run(path)`` returns it: what was recorded, read-only."""
-
-    _backend: Backend  # always a store: read-only runs are never "disabled"
-
-    def __init__(self, backend: Backend, info: RunInfo) -> None:
-        self._backend = backend
-        self._info = info
-
-    @property
-    def display_name(self) -> str:
-        return self._info.name
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return dict(self._info.config)
-
-    @property
-    def state(self) -> str:
-        """``"running"``, ``"finished"`` or ``"failed"``."""
-        return self._info.state
-
-    @property
-    def created_at(self) -> str:
-        return self._info.created_at
-
-    @property
-    def path(self) -> list[str]:
-        """``[entity, project, run_id]``, as W&B's public ``Run.path``."""
-        return [self.entity, self.project, self.id]
-
-    def scan_history(
-        self, keys: Sequence[str] | None = None, page_size: int = 1000
-    ) -> Iterator[dict[str, Any]]:
-        """Every history row (``Run.log``) by step, each with ``_step``; with ``keys``, only
-        rows holding all of them, reduced to those keys and ``_step``."""
-        del page_size
-        for row in self._backend.read_history(self.entity, self.project, self.id):
-            if keys is None:
-                yield row
-            elif all(key in row for key in keys):
-                yield {"_step": row["_step"], **{key: row[key] for key in keys}}
-
-    def history(
-        self,
-        samples: int = 500,
-        keys: Sequence[str] | None = None,
-        x_axis: str = "_step",
-        pandas: bool = True,
-        stream: str = "default",
-    ) -> Any:
-        """The run's history rows (at most ``samples``): a pandas ``DataFrame`` when
-        ``pandas`` is True and pandas is installed, else a list of dicts."""
-        del x_axis, stream
-        rows = list(self.scan_history(keys))[:samples]
-        if pandas:
-            try:
-                import pandas as pd  # type: ignore[import-untyped]
-            except ImportError:
-                return rows
-            return pd.DataFrame.from_records(rows)
-        return rows
-
-    def __repr__(self) -> str:
-        return f"<Run {'/'.join(self.path)} ({self.state})>"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Collection, Iterable
@@ -39,6 +40,7 @@ from cairn.storage.hashing import hash_file
 
 DOWNLOAD_WORKERS = 8
 _FILE_MODE = 0o644
+_READ_ONLY_MODE = 0o444  # every file a ``link`` download writes, linked or copied
 
 
 def destination(root: Path, logical_path: str) -> Path:
@@ -125,7 +127,11 @@ def download_entry(
 ) -> Path:
     """Write ``entry`` to its place below ``root`` (unless already there); return the path.
 
-    ``link`` hard-links a locally stored blob (read-only) instead of copying it.
+    ``link`` hard-links a locally stored loose blob (read-only) instead of copying it, and
+    makes the file read-only when it has to be a copy (a small blob is packed in the
+    store, a server's blob comes through the client cache, a link is impossible): a reader
+    who asked for links never gets a writable file by surprise. A copy is its own inode,
+    so its mode never touches the store.
 
     Raises:
         ValueError: see :func:`destination`; an unreadable reference scheme; a ``file://``
@@ -143,7 +149,7 @@ def download_entry(
     try:
         fetch(tmp)
         if os.stat(tmp).st_nlink == 1:  # a hard link to the store keeps its read-only mode
-            os.chmod(tmp, _FILE_MODE)
+            os.chmod(tmp, _READ_ONLY_MODE if link else _FILE_MODE)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -163,13 +169,15 @@ def download_entries(
 ) -> None:
     """Download ``entries`` below ``root`` in parallel (spec §4.14 skip rules).
 
-    ``link`` hard-links locally stored blobs (read-only) instead of copying them.
+    ``link`` hard-links locally stored loose blobs instead of copying them, and writes
+    every file read-only (see :func:`download_entry`).
 
     A destination that is a directory, or below a file, is skipped with a warning; with
     ``allow_missing_references`` a ``FileNotFoundError`` is a warning too.
     Raises the first other error met (see :func:`download_entry`).
     """
-    if _bulk_download.try_download(backend, entity, entries, root, progress, link):
+    started = time.monotonic()
+    if _bulk_download.try_download(backend, entity, entries, root, progress, link, started):
         return  # a new or empty root: staged whole and renamed into place
     total_files = len(entries)
     total_bytes = sum(entry.size or 0 for entry in entries)
@@ -216,14 +224,23 @@ def download_entries(
                 done_files += 1
                 done_bytes += entry.size or 0
                 progress(
-                    ProgressEvent("Downloading", done_files, total_files, done_bytes, total_bytes)
+                    ProgressEvent(
+                        "Downloading",
+                        done_files,
+                        total_files,
+                        done_bytes,
+                        total_bytes,
+                        started=started,
+                    )
                 )
         except BaseException:
             for _entry, future in futures:
                 future.cancel()
             raise
     progress(
-        ProgressEvent("Downloading", done_files, total_files, done_bytes, total_bytes, done=True)
+        ProgressEvent(
+            "Downloading", done_files, total_files, done_bytes, total_bytes, True, started=started
+        )
     )
 
 

@@ -1,10 +1,15 @@
-"""Runs: ``init``, the ``Run`` object, and the module-level helpers that act on the current run.
+"""Runs: ``init`` and the ``Run`` object, W&B's run surface over a Cairn backend.
 
-W&B code writes ``with wandb.init(project=...) as run: run.log_artifact(art)``; this module
-gives that code the same shape over a Cairn backend. A run is one record in the store (id,
-entity, project, name, job type, config, state) plus the edges to the versions it logged and
-used, so lineage survives. The process keeps one *current* run (``cairn.run``), exactly as
-``wandb.run``.
+W&B code writes ``with wandb.init(project=..., config=...) as run: run.log({...});
+run.log_artifact(art)``; this module gives that code the same shape. A run is one record in
+the store (id, entity, project, name, job type, config, summary, state), its history rows,
+and the edges to the versions it logged and used, so lineage survives. The process keeps
+one *current* run (``cairn.run``), exactly as ``wandb.run``; ``cairn.sdk.run_globals`` holds
+the module-level helpers (``cairn.log``, ``cairn.config``, ...) that act on it.
+
+Config (``run_config``), history steps (``run_history``) and summary (``run_summary``) have
+wandb's semantics and reach the store as they change: one call per config update, per
+written history row and per summary change.
 
 Modes: ``"online"``, ``"offline"``, ``"shared"`` (and their legacy spellings ``"run"`` and
 ``"dryrun"``) all write to the store the settings select: the embedded store is local, so
@@ -32,16 +37,17 @@ from cairn.core.names import (
     validate_project_name,
     validate_tags,
 )
+from cairn.core.run_values import from_stored, to_stored
 from cairn.errors import CommError, UsageError
-from cairn.protocol import Backend, RunInfo, VersionInfo
-from cairn.sdk._run_identity import (
-    Config,
-    RecordedRun,
-    generate_id,
-    generate_name,
-    validate_run_id,
-)
+from cairn.protocol import Backend, RunEdit, RunInfo, VersionInfo
+from cairn.sdk._run_identity import RecordedRun, generate_id, generate_name, validate_run_id
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.run_config import Config
+from cairn.sdk.run_history import History
+from cairn.sdk.run_metric import Metric, define
+from cairn.sdk.run_models import ModelMethods
+from cairn.sdk.run_parts import PartMethods
+from cairn.sdk.run_summary import LiveSummary
 from cairn.sdk.session import backend_for
 from cairn.settings import Settings
 
@@ -84,11 +90,12 @@ def _finish_at_exit() -> None:
             logger.exception("Could not finish run %s at exit", run.id)
 
 
-class Run(RecordedRun):
+class Run(RecordedRun, ModelMethods, PartMethods):
     """One execution that logs and uses artifacts; a context manager that finishes on exit.
 
     Leaving the ``with`` block normally marks the run ``finished``; leaving it through an
-    exception marks it ``failed`` (the exception propagates).
+    exception marks it ``failed`` (the exception propagates). A run continued by id
+    (``init(id=...)``) goes on at the step after its last stored one.
     """
 
     def __init__(
@@ -113,12 +120,41 @@ class Run(RecordedRun):
         self.tags = tags
         self.notes = notes
         self.group = group
+        self._starting_step = 0 if info.last_step is None else info.last_step + 1
+        if backend is None:
+            self._history = History(None, self._starting_step)
+            self._summary = LiveSummary(None, None)
+        else:
+            self._history = History(self._write_row, self._starting_step)
+            self._summary = LiveSummary(self._read_summary, self._edit_summary)
+            config._set_persist(self._persist_config)
 
     # ------------------------------------------------------------------ identity
 
     @property
     def config(self) -> Config:
+        """The run's config (``wandb.config``); see ``cairn.sdk.run_config``."""
         return self._config
+
+    @property
+    def summary(self) -> LiveSummary:
+        """The run's summary (``wandb.summary``); see ``cairn.sdk.run_summary``."""
+        return self._summary
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log`` call lands in (W&B's ``run.step``)."""
+        return self._history.step
+
+    @property
+    def starting_step(self) -> int:
+        """The step the run started at in this process (after the stored last one)."""
+        return self._starting_step
+
+    @property
+    def resumed(self) -> bool:
+        """True when the run continued one that had logged history."""
+        return self._info.last_step is not None
 
     @property
     def path(self) -> str:
@@ -164,6 +200,7 @@ class Run(RecordedRun):
             if self._state != "running":
                 return
             code = exit_code or 0
+            self._history.flush()
             if self._backend is not None:
                 self._backend.finish_run(self.entity, self.project, self.id, code)
             self._state = "finished" if code == 0 else "failed"
@@ -323,30 +360,56 @@ class Run(RecordedRun):
             self.log_artifact(artifact)
         return artifact.link(target_path, validate_aliases(aliases))
 
+    # ------------------------------------------------------------------ history, summary, config
+
     def log(
         self, data: dict[str, Any], step: int | None = None, commit: bool | None = None
     ) -> None:
-        """Record ``data`` in the run's history at ``step`` (default: the next step).
+        """Add ``data`` to the run's history, with W&B's steps (``cairn.sdk.run_history``):
+        each call makes a row unless ``commit=False`` (keep filling the current row) or a
+        ``step`` is given (the row is written when a later step or a commit comes, or at
+        ``finish``); a ``step`` below the current one is dropped with a warning. Written
+        rows set the summary's value of their keys. Values convert as wandb converts them
+        (numpy, tensors, dates; arrays over 32 values become histograms); media values are
+        left out with a warning.
 
-        A step below the last one logged is ignored with a warning, as in W&B. The step at
-        which an artifact is logged becomes its ``history_step``. ``commit`` is accepted
-        for W&B compatibility. Raises ``cairn.errors.UsageError`` on a finished run and
-        ``ValueError`` when ``data`` is not a dict with string keys.
+        Raises ``cairn.errors.UsageError`` on a finished run; ``TypeError`` when ``data``
+        is not a dict with string keys, or holds a value JSON cannot (W&B's messages).
         """
-        del commit
         self._require_running("log")
-        if not isinstance(data, dict):
-            raise ValueError("Run.log expects a dict")
-        if self._backend is None:
-            return
-        used = self._backend.log_history(self.entity, self.project, self.id, step, data)
-        if used is None:
-            warnings.warn(
-                f"Tried to log to step {step} that is less than the current step. "
-                "Steps must be monotonically increasing, so this data will be ignored.",
-                UserWarning,
-                stacklevel=2,
-            )
+        self._history.log(data, step, commit)
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | Metric | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        overwrite: bool | None = None,
+    ) -> Metric:
+        """Check a metric definition and return it (``cairn.sdk.run_metric``: Cairn does
+        not act on it). Raises ``cairn.errors.Error`` with W&B's messages."""
+        return define(name, step_metric, step_sync, hidden, summary, overwrite)
+
+    def _write_row(self, step: int, row: dict[str, Any]) -> int | None:
+        assert self._backend is not None  # rows are only written by a recording run
+        return self._backend.log_history(self.entity, self.project, self.id, step, row)
+
+    def _read_summary(self) -> dict[str, Any]:
+        assert self._backend is not None
+        return self._backend.get_run(self.entity, self.project, self.id).summary
+
+    def _edit_summary(self, edit: RunEdit) -> None:
+        self._require_running("_summary_update_callback")
+        assert self._backend is not None
+        self._backend.edit_run(self.entity, self.project, self.id, edit)
+
+    def _persist_config(self, values: dict[str, Any]) -> None:
+        self._require_running("_config_callback")
+        assert self._backend is not None
+        edit = RunEdit(config=to_stored(values, "config"))
+        self._backend.edit_run(self.entity, self.project, self.id, edit)
 
 
 # ---------------------------------------------------------------------- init
@@ -428,16 +491,17 @@ def init(
             project=run_project,
             name=name or generate_name(),
             job_type=job_type,
-            config=run_config.as_dict(),
+            config=to_stored(run_config._as_dict(), "config"),
             state="running",
             created_at="",
         )
     else:
         backend = backend_for(loaded)
         info = _start_run(
-            backend, run_entity, run_project, run_id, name, job_type, run_config, id, resume
+            backend, run_entity, run_project, run_id, name, job_type, run_config, id, resume, group
         )
-        run_config.setdefaults(info.config)
+        stored = from_stored(info.config)
+        run_config._load({k: v for k, v in stored.items() if k not in run_config})
     run = Run(
         backend,
         loaded,
@@ -462,6 +526,7 @@ def _start_run(
     config: Config,
     given_id: str | None,
     resume: bool | str | None,
+    group: str | None = None,
 ) -> RunInfo:
     """Create the run record, or continue the existing run ``given_id`` as ``resume`` allows.
 
@@ -480,52 +545,5 @@ def _start_run(
         raise UsageError(f"resume='never' but run ({run_id}) already exists in {entity}/{project}")
     if not exists:
         name = name or generate_name()
-    return backend.create_run(entity, project, run_id, name, job_type, config.as_dict())
-
-
-# ---------------------------------------------------------------------- module-level helpers
-
-
-def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
-    """Finish the current run, if there is one (``wandb.finish``)."""
-    run = current_run()
-    if run is not None:
-        run.finish(exit_code=exit_code, quiet=quiet)
-
-
-def log_artifact(
-    artifact_or_path: Artifact | str | os.PathLike[str],
-    name: str | None = None,
-    type: str | None = None,
-    aliases: str | Iterable[str] | None = None,
-    tags: str | Iterable[str] | None = None,
-) -> Artifact:
-    """``Run.log_artifact`` on the current run; with no run, in a run of job type ``auto``.
-
-    That automatic run is finished as soon as the artifact is logged (as W&B's
-    ``Artifact.save()`` outside a run does). Raises what ``Run.log_artifact`` raises.
-    """
-    run = current_run()
-    if run is not None:
-        return run.log_artifact(artifact_or_path, name=name, type=type, aliases=aliases, tags=tags)
-    with init(job_type="auto") as auto_run:
-        return auto_run.log_artifact(
-            artifact_or_path, name=name, type=type, aliases=aliases, tags=tags
-        )
-
-
-def use_artifact(
-    artifact_or_name: Artifact | str,
-    type: str | None = None,
-    aliases: str | Iterable[str] | None = None,
-    use_as: str | None = None,
-) -> Artifact:
-    """``Run.use_artifact`` on the current run.
-
-    Raises ``cairn.errors.UsageError`` when no run is active (use ``Api().artifact`` to read
-    without a run), and what ``Run.use_artifact`` raises.
-    """
-    run = current_run()
-    if run is None:
-        raise UsageError("You must call wandb.init() before wandb.use_artifact()")
-    return run.use_artifact(artifact_or_name, type=type, aliases=aliases, use_as=use_as)
+    stored = to_stored(config._as_dict(), "config")
+    return backend.create_run(entity, project, run_id, name, job_type, stored, group)

@@ -51,7 +51,15 @@ def create_run(
     entity: str, project: str, body: wire.RunCreate, state: StateDep, who: CallerDep
 ) -> RunInfo:
     return runs.create_run(
-        state.store, who, entity, project, body.run_id, body.name, body.job_type, body.config
+        state.store,
+        who,
+        entity,
+        project,
+        body.run_id,
+        body.name,
+        body.job_type,
+        body.config,
+        body.group,
     )
 
 

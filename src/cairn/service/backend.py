@@ -80,8 +80,11 @@ class EmbeddedBackend:
         name: str | None,
         job_type: str | None,
         config: dict[str, Any],
+        group: str | None = None,
     ) -> RunInfo:
-        return runs.create_run(self._store, LOCAL, entity, project, run_id, name, job_type, config)
+        return runs.create_run(
+            self._store, LOCAL, entity, project, run_id, name, job_type, config, group
+        )
 
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None:
         runs.finish_run(self._store, LOCAL, entity, project, run_id, exit_code)

@@ -157,3 +157,39 @@ def sample(rows: Sequence[dict[str, Any]], samples: int) -> list[dict[str, Any]]
         return [rows[-1]]
     last = len(rows) - 1
     return [rows[round(i * last / (samples - 1))] for i in range(samples)]
+
+
+def row_count(store: Store, caller: Caller, entity: str, project: str, run_id: str) -> int:
+    """How many rows the run's history holds (W&B's ``historyLineCount``).
+
+    Raises: CommError (the run does not exist, or the caller cannot read its project).
+    """
+    with store.db.read() as session:
+        if not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"run '{entity}/{project}/{run_id}' not found")
+        run = require_run(session, entity, project, run_id)
+        count = session.scalar(select(func.count()).where(RunHistory.run_id == run.id))
+        return int(count or 0)
+
+
+def tail(
+    store: Store, caller: Caller, entity: str, project: str, run_id: str, rows: int
+) -> list[dict[str, Any]]:
+    """The run's last ``rows`` history rows (at most ``store.limits.max_page``), by step,
+    each with ``_step``: where a resumed run goes on from (W&B's ``historyTail``).
+
+    Raises: ValueError (``rows`` below 1), CommError (as ``row_count``).
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows}")
+    with store.db.read() as session:
+        if not Gate(session, store, caller).can(READ, entity, project):
+            raise NotFoundError(f"run '{entity}/{project}/{run_id}' not found")
+        run = require_run(session, entity, project, run_id)
+        found = session.execute(
+            select(RunHistory.step, RunHistory.data)
+            .where(RunHistory.run_id == run.id)
+            .order_by(RunHistory.step.desc())
+            .limit(min(rows, store.limits.max_page))
+        ).all()
+    return [{STEP: step, **data} for step, data in reversed(found)]

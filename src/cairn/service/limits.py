@@ -45,7 +45,8 @@ class Limits:
       collection, and that one request may name.
     - ``max_description_bytes``: a version's or collection's description (UTF-8).
     - ``max_metadata_bytes`` / ``max_metadata_depth``: a version's metadata, serialised as
-      JSON, and how deeply its objects and lists nest.
+      JSON, and how deeply its objects and lists nest; the same for each of a run's config,
+      summary and history rows (``cairn.service.run_fields``).
     - ``max_page``: items in one page of a listing, and in one list argument (file names,
       aliases, tags); a larger page is cut to it, a longer list refused.
     - ``max_blob_list``: blobs one request asks about (which to upload, where to fetch

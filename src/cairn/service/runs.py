@@ -55,11 +55,13 @@ def create_run(
     name: str | None,
     job_type: str | None,
     config: dict[str, Any],
+    group: str | None = None,
 ) -> RunInfo:
     """Create run ``run_id`` in ``entity/project`` (both created on first use), or resume it.
 
-    A new run is named ``name`` (default: its id). Resuming an existing run marks it
-    running again and updates its name, job type and config where new values are given.
+    A new run is named ``name`` (default: its id) and records the caller as its creator.
+    Resuming an existing run marks it running again and updates its name, job type, group
+    and config where new values are given.
 
     Raises:
         ValueError: invalid entity, project or run id; a config over the limits.
@@ -70,8 +72,9 @@ def create_run(
     validate_entity_name(entity)
     validate_project_name(project)
     _check_run_id(run_id)
-    if name is not None and len(name) > NAME_LENGTH:
-        raise ValueError(f"Run name is longer than {NAME_LENGTH} characters: {name!r}")
+    for what, text in (("name", name), ("group", group)):
+        if text is not None and (len(text) > NAME_LENGTH or "\x00" in text):
+            raise ValueError(f"Run {what} is not text of at most {NAME_LENGTH} characters")
     config = run_fields.stored(config, "config", store.limits)
     with store.db.write() as session:
         gate = Gate(session, store, caller)
@@ -88,6 +91,8 @@ def create_run(
                 config=dict(config),
                 state=RUN_RUNNING,
                 created_at=utcnow(),
+                created_by=caller.name or None,
+                group_name=group,
             )
             session.add(run)
         else:
@@ -98,6 +103,8 @@ def create_run(
                 run.name = name
             if job_type is not None:
                 run.job_type = job_type
+            if group is not None:
+                run.group_name = group
             if config:
                 run.config = {**run.config, **config}
                 run_fields.check_size(run.config, "config", store.limits)

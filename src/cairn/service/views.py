@@ -81,6 +81,10 @@ def run_info(run: Run, entity: str, project: str) -> RunInfo:
         created_at=iso(run.created_at),
         summary=dict(run.summary or {}),
         last_step=run.last_step,
+        finished_at=None if run.finished_at is None else iso(run.finished_at),
+        project_internal_id=run.project_id,
+        group=run.group_name,
+        created_by=run.created_by,
     )
 
 

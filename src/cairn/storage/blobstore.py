@@ -280,6 +280,26 @@ class LocalBlobStore:
             )
         return self._ingest(src, algorithm, expected=digest)
 
+    def adopt(self, tmp: Path, digest: str, algorithm: str) -> StoredBlob:
+        """Publish ``tmp``, a file in this store's ``tmp/`` that the caller wrote, fsynced
+        and hashed to ``digest`` while writing it, as that blob: moved, not copied again
+        (for a file assembled from parts). If the blob is stored already ``tmp`` is
+        removed instead.
+
+        Raises:
+            ValueError: ``tmp`` is not in ``tmp/``; ``digest`` is not valid for ``algorithm``.
+            OSError: ``tmp`` cannot be published.
+        """
+        if Path(tmp).parent != self.tmp_dir:
+            raise ValueError(f"Not a temporary file of the store '{self.root}': '{tmp}'")
+        final = self.path_for(digest, algorithm)
+        size = os.stat(tmp).st_size
+        if self.has(digest, algorithm):
+            _unlink_quietly(Path(tmp))
+        else:
+            self._publish(Path(tmp), final)
+        return StoredBlob(digest=digest, algorithm=algorithm, size=size, path=final)
+
     def put_bytes(self, data: bytes, algorithm: str = MD5) -> StoredBlob:
         """Store ``data`` as a blob and return it. Bytes too big to be packed are looked
         for as a loose file only (a manifest of 20,000 files need not load every pack

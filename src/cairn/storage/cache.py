@@ -3,7 +3,10 @@
 Server-mode downloads and downloaded references (both modes) land here, in W&B's layout
 (spec §2.2): ``obj/md5/<2 hex>/<30 hex>``, ``obj/xxh128/...`` and ``obj/etag/<2>/<62>``
 (references keyed by URL and ETag, TV4). Every file is written to a temporary file in
-``tmp/`` and renamed into place (``put_atomic``), so no reader sees a partial file.
+``tmp/`` and renamed into place (``put_atomic``), so no reader sees a partial file. Small
+blobs that come down in batches are kept in packs instead, one per batch, under
+``packs/`` (``cache_packs``: ``put_packed``, ``find_packed``); a pack is one file of the
+cache, counted, used and evicted as one.
 
 The cache never holds the only copy of anything, so it may forget: the files under ``obj/``
 are kept below a byte cap by evicting the least-recently-used ones (oldest access time;
@@ -32,12 +35,15 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 from cairn.core.digest import blob_key, etag_cache_key
+from cairn.progress import format_bytes
 from cairn.settings import Settings
+from cairn.storage.cache_packs import CachePacks, Key, discard
+from cairn.storage.packs import INDEX_SUFFIX, Location
 
 OBJ_DIR = "obj"
 TMP_DIR = "tmp"
@@ -66,12 +72,14 @@ def default_max_bytes(root: Path) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class CacheFile:
-    """One cached file: its path, size, last use and last change (epoch seconds)."""
+    """One cached file: its path, size, last use and last change (epoch seconds); for a
+    pack, ``index`` is its index (removed first) and ``size`` counts both files."""
 
     path: Path
     size: int
     last_used: float
     modified: float
+    index: Path | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +123,9 @@ class CleanupPlan:
             for item in [*self.evict, *self.stale_tmp]:
                 if item.path in pinned:
                     continue
+                if item.index is not None:
+                    freed += item.size if discard(item.path) else 0
+                    continue
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(item.path)
                     freed += item.size
@@ -140,6 +151,7 @@ class _RootState:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.packs = CachePacks(root, root / TMP_DIR)
         self.lock = threading.RLock()
         self.sessions = 0
         self.pinned: set[Path] = set()
@@ -254,6 +266,7 @@ class ClientCache:
         self.tmp_dir = self.root / TMP_DIR
         self.max_bytes = max_bytes if max_bytes is not None else default_max_bytes(self.root)
         self._state = _state_for(self.root)
+        self.packs_dir = self._state.packs.dir
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ClientCache:
@@ -296,9 +309,9 @@ class ClientCache:
         """Record a use of the cached ``path`` (LRU order) and pin it during a session.
 
         Raises:
-            ValueError: ``path`` is not below ``obj/``.
+            ValueError: ``path`` is neither below ``obj/`` nor a pack.
         """
-        self._check_inside(path)
+        self._check_inside(path, packs=True)
         self._state.pin(path)
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -335,6 +348,52 @@ class ClientCache:
         self._grew(size)
         return path
 
+    def put_packed(self, blobs: Sequence[tuple[str, str, bytes | memoryview]]) -> Path | None:
+        """Keep ``(algorithm, base64 digest, bytes)`` blobs, each checked by the caller, as
+        one pack (see ``cache_packs``), marked used and pinned during a session; the cap is
+        enforced when the cache grows past it. Returns the pack (None for no blobs).
+
+        Raises:
+            OSError: the cache cannot be written (nothing of the pack is visible).
+            ValueError: an unknown algorithm.
+        """
+        pack = self._state.packs.write(blobs)
+        if pack is None:
+            return None
+        with _evictions_locked(self.root):
+            self.mark_used(pack)
+            size = pack.stat().st_size + pack.with_suffix(INDEX_SUFFIX).stat().st_size
+        self._grew(size)
+        return pack
+
+    def find_packed(self, keys: Iterable[Key]) -> dict[Key, Location]:
+        """Where each ``(algorithm, base64 digest)`` of ``keys`` is packed, for those that
+        are; every pack named is marked used and pinned during a session, so it stays
+        while the session lasts. The caller must check each blob's digest (and
+        ``drop_pack`` a pack that holds a wrong one).
+
+        Raises:
+            OSError: the cache cannot be listed.
+            ValueError: an unknown algorithm.
+        """
+        found = self._state.packs.locate(keys)
+        packs = {location[0] for location in found.values()}
+        with _evictions_locked(self.root):  # no evictor runs between the check and the pin
+            gone = {pack for pack in packs if not pack.is_file()}
+            for pack in packs - gone:
+                self.mark_used(pack)
+        return {key: loc for key, loc in found.items() if loc[0] not in gone}
+
+    def drop_pack(self, pack: Path) -> None:
+        """Remove a pack found damaged (its index first).
+
+        Raises:
+            ValueError: ``pack`` is not a pack of this cache.
+            OSError: it exists but cannot be removed.
+        """
+        self._check_inside(pack, packs=True)
+        discard(pack)
+
     @contextlib.contextmanager
     def download_session(self) -> Iterator[ClientCache]:
         """Pin every file this process puts or uses until the block ends, then enforce the cap.
@@ -361,20 +420,27 @@ class ClientCache:
     # ------------------------------------------------------------ size
 
     def files(self) -> list[CacheFile]:
-        """The cached files under ``obj/``, least recently used first.
+        """The cached files under ``obj/`` and the packs, least recently used first.
 
         Raises:
             OSError: a directory of the cache cannot be listed.
         """
-        return sorted(_scan(self.obj_dir), key=lambda f: (f.last_used, str(f.path)))
+        return sorted(self._cached(), key=lambda f: (f.last_used, str(f.path)))
 
     def usage(self) -> int:
-        """Bytes under ``obj/`` (a fresh scan).
+        """Bytes under ``obj/`` and in packs (a fresh scan).
 
         Raises:
             OSError: a directory of the cache cannot be listed.
         """
-        return sum(f.size for f in _scan(self.obj_dir))
+        return sum(f.size for f in self._cached())
+
+    def _cached(self) -> list[CacheFile]:
+        packs = [
+            CacheFile(p.path, p.size, p.last_used, p.modified, p.index)
+            for p in self._state.packs.scan()
+        ]
+        return _scan(self.obj_dir) + packs
 
     def plan_cleanup(
         self, max_bytes: int | None = None, tmp_grace_seconds: float = TMP_GRACE_SECONDS
@@ -440,18 +506,10 @@ class ClientCache:
         if over:
             self.enforce_cap()
 
-    def _check_inside(self, path: Path) -> None:
-        try:
-            Path(path).relative_to(self.obj_dir)
-        except ValueError:
-            raise ValueError(f"Not a path of the cache '{self.obj_dir}': '{path}'") from None
-
-
-def format_bytes(size: int) -> str:
-    """``size`` in decimal units, e.g. ``1.5 GB`` (as W&B prints cache sizes)."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if value < 1000 or unit == "PB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
+    def _check_inside(self, path: Path, packs: bool = False) -> None:
+        """Raise ValueError unless ``path`` is below ``obj/`` (or, with ``packs``, a pack)."""
+        if Path(path).is_relative_to(self.obj_dir):
+            return
+        if packs and Path(path).parent == self.packs_dir:
+            return
+        raise ValueError(f"Not a path of the cache '{self.obj_dir}': '{path}'")

@@ -73,7 +73,12 @@ def _():
     got = wandb.Api().artifact(f"{base}/things:latest")
     entry = got.get_entry("f.txt").download(root=str(work / "entry"))
     path = got.get_path("g.txt").download(root=str(work / "path"))
-    return {"entry": md5(entry), "path": md5(path), "want": md5(src / "f.txt")}
+    return {
+        "entry": md5(entry),
+        "path": md5(path),
+        "want": md5(src / "f.txt"),
+        "want_path": md5(src / "g.txt"),
+    }
 
 
 @flow("file")
@@ -113,6 +118,7 @@ def _():
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "WANDB_SILENT": "false"},  # it prints with wandb.termlog
     )
     return {
         "types": sorted(types),
@@ -231,6 +237,23 @@ def _():
     except Exception:
         seen["must_missing_refused"] = True
     return seen
+
+
+@flow("rewind")
+def _():
+    first = wandb.init(project=project, job_type="rewind")
+    rid = first.id
+    for x in range(5):
+        first.log({"x": x})
+    first.finish()
+    again = wandb.init(project=project, resume_from=f"{rid}?_step=2")
+    again.log({"x": 100})
+    again.finish()
+    found = wandb.Api().run(f"{base}/{rid}")
+    return {
+        "history": [(row["_step"], row.get("x")) for row in found.history(pandas=False)],
+        "summary_x": found.summary.get("x"),
+    }
 
 
 @flow("incremental")

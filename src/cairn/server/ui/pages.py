@@ -1,6 +1,7 @@
-"""The browsing pages: home, entity, project, type, collection, version, lineage, run,
-registries and search. URLs follow W&B's (``/{entity}/{project}/artifacts/{type}/{name}/
-{version}``, ``/orgs/{org}/registry/{name}``) beside the reserved top-level routes; the
+"""The browsing pages: home, entity, project, type, collection, version, lineage, run
+(its config, summary and history charts), registries and search. URLs follow W&B's
+(``/{entity}/{project}/artifacts/{type}/{name}/{version}``,
+``/orgs/{org}/registry/{name}``) beside the reserved top-level routes; the
 ``entity`` convertor never matches a reserved name, so these pages cannot shadow an API.
 Each page reads through ``cairn.service`` calls made for the visitor, which leave out or
 refuse (as "not found") what it may not read.
@@ -17,15 +18,27 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cairn.core.registry import REGISTRY_PREFIX
 from cairn.errors import NotFoundError
-from cairn.protocol import VersionInfo
+from cairn.protocol import HistoryQuery, VersionInfo
+from cairn.server.ui.charts import history_charts
 from cairn.server.ui.graph import layout
-from cairn.server.ui.render import url_collection, url_run, url_version
+from cairn.server.ui.render import pretty_json, url_collection, url_run, url_version
 from cairn.server.ui.web import UiRoute, VisitorDep, page
-from cairn.service import browse, collections, lineage, links, registries, rights, runs, versions
+from cairn.service import (
+    browse,
+    collections,
+    history,
+    lineage,
+    links,
+    registries,
+    rights,
+    runs,
+    versions,
+)
 from cairn.service.accounts import RESERVED_NAMES
 from cairn.service.lineage_graph import RUN, Node, lineage_graph
 
 PER_PAGE = 50
+CHART_SAMPLES = 500  # history rows a run page charts, spread over the run (as W&B samples)
 _RESERVED = sorted(RESERVED_NAMES | {"artifactsV2", "docs", "redoc", "openapi.json", "orgs"})
 
 
@@ -213,13 +226,32 @@ def lineage_page(
 def run_page(entity: str, project: str, run_id: str, visitor: VisitorDep) -> Response:
     store, caller = visitor.store, visitor.caller
     run = runs.get_run(store, caller, entity, project, run_id)
+    rows = history.read_history(
+        store, caller, entity, project, run_id, HistoryQuery(samples=CHART_SAMPLES)
+    )
     return page(
         visitor,
         "run.html",
         run=run,
+        summary=_summary_items(run.summary),
+        charts=history_charts(rows),
         logged=lineage.run_versions(store, caller, entity, project, run_id, False),
         used=lineage.run_versions(store, caller, entity, project, run_id, True),
     )
+
+
+def _summary_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary as ``(key, text)``: metrics by name, wandb's ``_`` keys after them."""
+    keys = sorted(summary, key=lambda key: (key.startswith("_"), key))
+    return [(key, _text(summary[key])) for key in keys]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"  # a timestamp keeps its seconds
+    if isinstance(value, dict | list):
+        return pretty_json(value)
+    return str(value)
 
 
 @router.get("/ui/registries", response_class=HTMLResponse)

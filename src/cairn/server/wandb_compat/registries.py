@@ -99,7 +99,10 @@ def registry_obj(c: Ctx, info: RegistryInfo) -> dict[str, Any]:
         updatedAt=info.updated_at,
         access=ACCESS.get(info.visibility, "RESTRICTED"),
         allowAllArtifactTypesInRegistry=info.allow_all_artifact_types,
-        artifactTypes=lambda _info, includeAll=None, **_kw: {"edges": types},
+        artifactTypes=lambda _info, includeAll=None, **_kw: {
+            "pageInfo": {"endCursor": str(len(types)), "hasNextPage": False},
+            "edges": types,
+        },
     )
 
 

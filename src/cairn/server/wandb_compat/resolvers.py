@@ -6,17 +6,18 @@ implements (``FEATURES``); the client sends its plainest documents for the other
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from ariadne import InterfaceType, MutationType, QueryType
 
+from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
-from cairn.server.wandb_compat import collection_edits, views, writes
+from cairn.server.wandb_compat import collection_edits, run_lists, views, writes
 from cairn.server.wandb_compat.context import Info, ctx, obj, or_none
-from cairn.service import deletion, drafts, edits, fields, links, runs, versions
+from cairn.server.wandb_compat.run_fields import WANDB_KEY
+from cairn.service import deletion, drafts, edits, fields, links, rewind, runs, versions
 from cairn.service.fields import bounded
 from cairn.service.registries import scope
 
@@ -109,6 +110,11 @@ def artifact_collection(_obj: Any, info: Info, id: str | None = None) -> Any:
     return None if found is None else views.info_obj(ctx(info), found)
 
 
+@query.field("models")
+def models(_obj: Any, info: Info, **kw: Any) -> Any:
+    return run_lists.projects(ctx(info))(info, **kw)
+
+
 @query.field("clientIDMapping")
 def client_id_mapping(_obj: Any, _info: Info, clientID: str | None = None) -> Any:
     return None
@@ -120,7 +126,7 @@ def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     entity_name = input.get("entityName") or c.caller.name
     project_name = input.get("modelName") or "uncategorized"
     run_id = input.get("name") or _run_from_id(input.get("id"))
-    config = _config(input.get("config"))
+    config = _config(input.get("config"), c.state.config.limits.max_metadata_depth)
     run = runs.create_run(
         c.store,
         c.caller,
@@ -130,6 +136,7 @@ def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         input.get("displayName"),
         input.get("jobType"),
         config,
+        input.get("groupName"),
     )
     return {"bucket": views.run_obj(c, run), "inserted": True}
 
@@ -143,18 +150,25 @@ def _run_from_id(value: str | None) -> str:
         return value or ""
 
 
-def _config(raw: str | None) -> dict[str, Any]:
-    """The run config W&B-style (``{key: {value, desc}}``) as plain values, minus ``_wandb``."""
+def _config(raw: str | None, max_depth: int) -> dict[str, Any]:
+    """The run config W&B-style (``{key: {value, desc}}``) as plain values. Of the client's
+    own ``_wandb`` entry only its telemetry (``t``) is kept: a resuming client asks for it
+    (``wandbConfig(keys: ["t"])``) to tell a run it started from one never initialized.
+
+    Raises: ValueError (not JSON, or nested deeper than ``max_depth``).
+    """
     if not raw:
         return {}
-    data = json.loads(raw)
+    data = loads_json(raw, max_depth, "Run config")
     if not isinstance(data, dict):
         return {}
-    return {
-        k: v.get("value") if isinstance(v, dict) and "value" in v else v
-        for k, v in data.items()
-        if k != "_wandb"
+    plain = {
+        k: v.get("value") if isinstance(v, dict) and "value" in v else v for k, v in data.items()
     }
+    own = plain.pop(WANDB_KEY, None)
+    if isinstance(own, dict) and "t" in own:
+        plain[WANDB_KEY] = {"t": own["t"]}
+    return plain
 
 
 @mutation.field("createRunFiles")
@@ -186,6 +200,21 @@ def mark_run_files_uploaded(_obj: Any, info: Info, input: dict[str, Any]) -> Any
     e, p = input.get("entityName") or "", input.get("projectName") or ""
     runs.require_writable(c.store, c.caller, e, p)
     return {"success": True}
+
+
+@mutation.field("rewindRun")
+def rewind_run(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
+    c = ctx(info)
+    rewound = rewind.rewind_run(
+        c.store,
+        c.caller,
+        input.get("entityName") or c.caller.name,
+        input.get("projectName") or "uncategorized",
+        input["runName"],
+        input["metricName"],
+        input["metricValue"],
+    )
+    return {"rewoundRun": views.run_obj(c, rewound)}
 
 
 @mutation.field("stopRun")

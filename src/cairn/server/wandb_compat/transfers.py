@@ -11,7 +11,7 @@ must declare its ``Content-Length``; a body is cut off as soon as it passes it:
 - ``/storage/wandb/part/<entity>/<hex md5>/<upload id>/<n>/<hex md5 of the part>``: one
   part of a multipart upload, kept only if it matches its MD5 (answers the ``ETag`` the
   client needs); ``completeMultipartUploadArtifact`` joins the parts it names by number
-  and MD5 and checks the whole file's MD5.
+  and MD5 and checks the whole file's MD5 (``parts``).
 - ``/storage/wandb/manifest/<entity>/<draft>/<hex md5>``: the manifest, which commits the
   draft (``drafts``) as a version, the one write path of ``cairn.service.commit``
   (``.../onto/<base>``: an incremental one; ``.../part``: a part of a distributed version,
@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from cairn.server import signing, strict_json
 from cairn.server.bodies import BodyTooLarge, receive_body, upload_limit
 from cairn.server.deps import StateDep
 from cairn.server.state import ServerState
+from cairn.server.wandb_compat import parts
 from cairn.server.wandb_compat.context import Ctx
 from cairn.service import blob_access, drafts, history, runs
 from cairn.service.accounts import caller_for_key_id
@@ -152,13 +152,6 @@ def _store(area: LocalBlobStore, path: Path, digest: str) -> None:
         raise CorruptionError(f"the uploaded bytes do not match MD5 {digest}") from None
 
 
-def parts_dir(area: LocalBlobStore, upload_id: str) -> Path:
-    """Where the parts of one multipart upload wait. Raises: NotFoundError (bad id)."""
-    if not upload_id.isalnum():
-        raise NotFoundError("unknown upload")
-    return area.tmp_dir / f"wandb-mp-{upload_id}"
-
-
 @router.put(PREFIX + "/part/{entity}/{hexdigest}/{upload_id}/{number}/{part_md5}")
 async def put_part(
     entity: str,
@@ -174,7 +167,7 @@ async def put_part(
     kid = _verify(state, request)
     area = _area(await run_in_threadpool(_write_grant, state, kid, entity))
     limit = upload_limit(request)
-    folder = parts_dir(area, upload_id)
+    folder = parts.folder(area, upload_id)
     folder.mkdir(exist_ok=True)
     tmp = folder / f"{number}.{secrets.token_hex(4)}.tmp"
     try:
@@ -187,44 +180,6 @@ async def put_part(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return Response(status_code=200, headers={"ETag": f'"{actual}"'})
-
-
-def complete_multipart(
-    grant: BlobGrant, hexdigest: str, upload_id: str, parts: list[tuple[int, str]]
-) -> None:
-    """Join the parts ``(number, hex MD5)`` in order and store the file if its MD5
-    matches; the parts are dropped then. The join appends to the first part in place.
-
-    Raises: NotFoundError (unknown upload, or a part with that MD5 never received;
-    nothing is changed), CorruptionError (the joined file does not match its MD5).
-    """
-    area = _directory_area(grant)
-    folder = parts_dir(area, upload_id)
-    paths = [folder / f"{number}.{md5}" for number, md5 in sorted(set(parts))]
-    missing = [p.name for p in paths if not p.is_file()]
-    if not paths or missing:
-        raise NotFoundError(f"parts {missing} of the upload were never received")
-    try:
-        with open(paths[0], "ab") as out:
-            for part in paths[1:]:
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, out, 8 * 1024 * 1024)
-                os.unlink(part)
-        _store(area, paths[0], signing.hex_to_digest(hexdigest))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def discard_parts(grant: BlobGrant, upload_id: str) -> None:
-    """Drop the parts of an abandoned multipart upload. Raises: NotFoundError (bad id)."""
-    shutil.rmtree(parts_dir(_directory_area(grant), upload_id), ignore_errors=True)
-
-
-def _directory_area(grant: BlobGrant) -> LocalBlobStore:
-    """The granted entity's blob directory. Raises: NotFoundError (an object store)."""
-    if not isinstance(grant.area, LocalBlobStore):
-        raise NotFoundError("this server's blobs are uploaded to its object store")
-    return grant.area
 
 
 @router.put(PREFIX + "/manifest/{entity}/{draft}/{hexdigest}")

@@ -29,14 +29,9 @@ from typing import Any
 
 from cairn.errors import CommError, CorruptionError, NotFoundError
 from cairn.server import signing
+from cairn.server.wandb_compat import parts as directory_parts
 from cairn.server.wandb_compat.context import Ctx
-from cairn.server.wandb_compat.transfers import (
-    PREFIX,
-    complete_multipart,
-    discard_parts,
-    q,
-    sign_path,
-)
+from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 from cairn.service.blob_access import BlobGrant
 from cairn.service.limits import MAX_UPLOAD_PARTS
 from cairn.storage.s3_server_store import S3ServerStore
@@ -147,7 +142,8 @@ def complete(
 ) -> None:
     """Join the parts of a multipart upload (or, with ``abort``, drop them).
 
-    Directory store: the parts are joined and the file is stored if its MD5 matches. S3:
+    Directory store: the parts are joined and the file is stored if its MD5 matches, one
+    completion of an upload at a time (``parts``: a repeat waits for the first). S3:
     S3 joins the parts if each matches the MD5 the client declares; the joined object
     waits in the staging area and is verified in full (a multipart ETag is no MD5) and
     promoted when the blob is next looked up, at the latest by the commit, which refuses
@@ -164,13 +160,9 @@ def complete(
     s3 = _s3(grant)
     if s3 is None:
         if abort:
-            discard_parts(grant, upload_id)
-            return
-        try:
-            complete_multipart(grant, hexdigest, upload_id, list(etags.items()))
-        except NotFoundError:
-            if not grant.area.has(md5, "md5"):
-                raise
+            directory_parts.discard(grant, upload_id)
+        else:
+            directory_parts.complete(grant, hexdigest, upload_id, list(etags.items()))
         return
     nonce, _, s3_id = upload_id.partition(".")
     if not _NONCE.fullmatch(nonce) or not s3_id:

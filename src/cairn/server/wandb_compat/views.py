@@ -22,6 +22,7 @@ from typing import Any
 
 from cairn.core.digest import b64
 from cairn.core.manifest import Manifest
+from cairn.core.run_values import from_stored
 from cairn.protocol import CollectionInfo, RunInfo, TypeInfo, VersionInfo
 from cairn.server import signing
 from cairn.server.wandb_compat.context import Ctx, Info, obj, or_none
@@ -153,28 +154,45 @@ def run_obj(ctx: Ctx, run: RunInfo) -> dict[str, Any]:
 
         return resolve
 
+    from cairn.server.wandb_compat.run_fields import history_fields
+
     return obj(
         "Run",
         id=gid("Run", f"{run.entity}/{run.project}/{run.id}"),
+        projectId=run.project_internal_id,
         name=run.id,
         displayName=run.name,
         description=None,
         notes=None,
+        group=run.group,
+        jobType=run.job_type,
+        commit=None,
         state=run.state,
-        config=json.dumps({k: {"value": v} for k, v in run.config.items()}),
-        summaryMetrics="{}",
+        readOnly=lambda _info: not rights.may_write(ctx.store, ctx.caller, run.entity, run.project),
+        createdAt=run.created_at,
+        heartbeatAt=run.finished_at or run.created_at,
+        config=json.dumps({k: {"value": from_stored(v)} for k, v in run.config.items()}),
+        systemMetrics="{}",
         sweepName=None,
         tags=[],
+        # who created it, or an unnamed user where that is not known (runs made before
+        # Cairn recorded it): the client reads a user object from every run
+        user=obj(
+            "User",
+            id=gid("User", run.created_by or ""),
+            name=run.created_by,
+            username=run.created_by,
+            organizations=lambda _info: [org_obj(ctx)],  # every user is the server's
+        ),
         project=lambda _info: readable_project(ctx, run.entity, run.project),
-        historyLineCount=0,
         logLineCount=0,
         eventsLineCount=0,
-        historyTail="[]",
         eventsTail="[]",
-        wandbConfig=lambda _info, keys=None: "{}",
+        events=lambda _info, samples=None: [],
         stopped=False,
         outputArtifacts=artifacts(False),
         inputArtifacts=artifacts(True),
+        **history_fields(ctx, run),
     )
 
 
@@ -333,8 +351,8 @@ def artifact_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
 
     def used_by(_info: Info, after: str | None = None, first: int | None = None) -> Any:
         found = or_none(lambda: lineage.lineage(ctx.store, ctx.caller, v.id))
-        chunk, _page_info = page([] if found is None else found.used_by, after, first, ctx.max_page)
-        return {"edges": [{"node": run_obj(ctx, run)} for run in chunk]}
+        chunk, page_info = page([] if found is None else found.used_by, after, first, ctx.max_page)
+        return {"pageInfo": page_info, "edges": [{"node": run_obj(ctx, run)} for run in chunk]}
 
     return obj(
         "Artifact",
@@ -555,8 +573,13 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
         chunk, page_info = page(types(), after, first, ctx.max_page)
         return {"pageInfo": page_info, "edges": [{"node": type_obj(t)} for t in chunk]}
 
+    from cairn.server.wandb_compat.run_lists import project_runs
+
     return obj(
         "Project",
+        **project_runs(ctx, owner, project),
+        isBenchmark=False,
+        user=None,
         id=gid("Project", f"{owner}/{project}"),
         internalId=gid("Project", f"{owner}/{project}"),
         name=project,

@@ -1,0 +1,86 @@
+"""Lists the client pages through: a project's runs (``api.runs(path)``: ``Project.runs``
+and ``runCount``) and an entity's projects (``api.projects(entity)``: ``Query.models``).
+
+Pages come from ``cairn.service`` calls made for the caller: ``runs.list_runs`` (W&B's
+orders, its offset cursors) and ``browse.list_projects`` (the projects the caller may read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cairn.server.wandb_compat.context import Ctx, Info, or_none
+from cairn.server.wandb_compat.views import page, run_obj
+from cairn.service import browse, runs
+
+DEFAULT_ORDER = "-created_at"  # W&B lists the newest runs first unless told otherwise
+
+
+def _no_filters(filters: str | None) -> None:
+    """Raises: ValueError for run filters (not answered on the server yet)."""
+    if filters and filters.strip() not in ("{}", "null"):
+        raise ValueError("Run filters are not supported by this server")
+
+
+def project_runs(ctx: Ctx, entity: str, project: str) -> dict[str, Callable[..., Any]]:
+    """``Project.runs`` and ``Project.runCount``."""
+
+    def listed(
+        _info: Info,
+        filters: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
+        order: str | None = None,
+    ) -> Any:
+        _no_filters(filters)
+        per_page = first if first and first > 0 else ctx.max_page
+        found = runs.list_runs(
+            ctx.store, ctx.caller, entity, project, order or DEFAULT_ORDER, after, per_page
+        )
+        start = int(after) if after else 0
+        edges = [
+            {"node": run_obj(ctx, run), "cursor": str(start + i + 1)}
+            for i, run in enumerate(found.items)
+        ]
+        end = edges[-1]["cursor"] if edges else after
+        return {
+            "totalCount": found.total,
+            "edges": edges,
+            "pageInfo": {"endCursor": end, "hasNextPage": found.next_cursor is not None},
+        }
+
+    def count(_info: Info, filters: str | None = None) -> int | None:
+        _no_filters(filters)
+        found = or_none(
+            lambda: runs.list_runs(ctx.store, ctx.caller, entity, project, DEFAULT_ORDER, None, 1)
+        )
+        return None if found is None else found.total
+
+    return {"runs": listed, "runCount": count}
+
+
+def projects(ctx: Ctx) -> Callable[..., Any]:
+    """``Query.models(entityName)``: the entity's projects the caller may read, by name
+    (the first ``browse.MAX_PAGE`` of them)."""
+
+    def resolve(
+        _info: Info,
+        entityName: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
+    ) -> Any:
+        from cairn.server.wandb_compat.views import project_obj
+
+        entity = entityName or ctx.caller.name
+        found = browse.list_projects(ctx.store, ctx.caller, entity, browse.MAX_PAGE)
+        chunk, page_info = page(found, after, first, ctx.max_page)
+        return {
+            "pageInfo": page_info,
+            "edges": [
+                {"node": {**project_obj(ctx, row.entity, row.project), "createdAt": row.created_at}}
+                for row in chunk
+            ],
+        }
+
+    return resolve
