@@ -7,7 +7,8 @@ S3-compatible bucket instead (docs/server.md). The key that signs transfer URLs 
 app processes of one server must share it. No default credentials exist: the first admin
 comes from ``create-admin``, which prints its API key once. What one request may cost
 (``--max-body``, ``--graphql-max-depth``, ``--graphql-max-cost``, ``--rate-limit``) goes
-into the server's ``Limits``; an option not given keeps its default.
+into the server's ``Limits``; an option not given keeps its default. Expired versions are
+deleted in the background every ``--ttl-sweep-interval`` seconds (default an hour).
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ def _rate(_ctx: click.Context, param: click.Parameter, value: float | None) -> f
     return value
 
 
+# The default of --ttl-sweep-interval: cairn.service.ttl.SWEEP_INTERVAL_SECONDS (not
+# imported here, to keep the CLI's start light).
+TTL_SWEEP_INTERVAL = 3600.0
+
+
+def _interval(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"{value!r}: expected seconds, 0 or more", param=param)
+    return value
+
+
 def _limits(
     max_body: int | None,
     graphql_max_depth: int | None,
@@ -146,6 +158,14 @@ def _limits(
     metavar="N",
     help="Requests per second per API key, a burst of as many; over it: 429 (default: off).",
 )
+@click.option(
+    "--ttl-sweep-interval",
+    type=float,
+    callback=_interval,
+    default=TTL_SWEEP_INTERVAL,
+    metavar="SECONDS",
+    help="How often expired versions (past their TTL) are deleted (default an hour; 0: never).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only.")
@@ -163,6 +183,7 @@ def server(
     graphql_max_depth: int | None,
     graphql_max_cost: int | None,
     rate_limit: float | None,
+    ttl_sweep_interval: float,
     host: str,
     port: int,
     quiet: bool,
@@ -191,6 +212,7 @@ def server(
         part_size=part_size,
         public_url=public_url,
         limits=_limits(max_body, graphql_max_depth, graphql_max_cost, rate_limit),
+        ttl_sweep_interval_seconds=ttl_sweep_interval,
     )
     with needs_extra("cairn server", "server"):  # the database driver loads when it opens
         app = create_app(config)
