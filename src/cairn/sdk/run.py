@@ -457,12 +457,20 @@ def init(
     run (marked running again, config merged); ``resume="must"`` requires it to exist and
     ``resume="never"`` requires it not to. ``dir`` and keyword arguments of
     ``wandb.init`` that Cairn has no use for (``save_code``, ``anonymous``, ...) are accepted
-    and ignored.
+    and ignored; ``resume_from`` and ``fork_from``, which would change what the run's
+    history holds, are refused rather than ignored (docs/wandb.md).
 
     Raises ``ValueError`` for an invalid entity, project or id; ``cairn.errors.UsageError``
-    for an unknown ``mode``/``reinit`` or a ``resume`` condition that does not hold;
+    for an unknown ``mode``/``reinit``, a ``resume`` condition that does not hold, or
+    ``resume_from``/``fork_from``;
     ``cairn.errors.StoreError`` when the store directory is unusable (the message names it).
     """
+    for rewinding in ("resume_from", "fork_from"):
+        if kwargs.get(rewinding) is not None:
+            raise UsageError(
+                f"{rewinding} is not supported by Cairn's own init: its runs are not rewound "
+                "or forked (docs/wandb.md says what is)"
+            )
     if kwargs or dir is not None:
         logger.debug("init: ignoring arguments %s", sorted([*kwargs, *(["dir"] if dir else [])]))
     mode = _normalize_mode(mode)
