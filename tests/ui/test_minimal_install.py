@@ -2,10 +2,11 @@
 lineage page still draws its graph.
 
 The virtual environment lives under ``.test-tools/server-s3-<key>``, the key a hash of
-pyproject.toml and of this Python, and is reused while both stay the same (a new key
-removes the old environments). ``pip install -e '<checkout>[server,s3]'`` fills it, so
-pip resolves the extras as users get them while the code run is this checkout's.
-``minimal_install_lineage.py`` then runs in it and does the checking.
+pyproject.toml and of this Python, and is reused while both stay the same and it was
+installed from this checkout (a new key removes the old environments).
+``pip install -e '<checkout>[server,s3]'`` fills it, so pip resolves the extras as users
+get them while the code run is this checkout's. ``minimal_install_lineage.py`` then runs
+in it and does the checking.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def _minimal_python() -> Path:
     TOOLS.mkdir(exist_ok=True)
     with open(TOOLS / "server-s3.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time (xdist workers, runs)
-        if (venv / ".installed").exists():
-            return python
+        marker = venv / ".installed"
+        if marker.exists() and marker.read_text() == f"{ROOT}[server,s3]\n":
+            return python  # (a .test-tools shared with another checkout points elsewhere)
         for old in TOOLS.glob("server-s3-*"):
             if old.is_dir() and old != venv:
                 shutil.rmtree(old)
