@@ -114,14 +114,32 @@ def test_the_allow_list_takes_addresses_networks_and_host_names() -> None:
         parse_allow(["not a host!"])
 
 
-def test_ready_fails_while_the_store_is_gone(tmp_path: Path) -> None:
-    config = server_config(f"sqlite+pysqlite:///{tmp_path / 'server.db'}", tmp_path)
+def _remove_bucket(store_url: str, endpoint: str) -> None:
+    import boto3
+
+    bucket = boto3.resource("s3", endpoint_url=endpoint).Bucket(store_url[5:].split("/")[0])
+    bucket.objects.all().delete()
+    bucket.delete()
+
+
+@pytest.mark.parametrize("kind", ["dir", "s3"])
+def test_ready_fails_while_the_store_is_gone(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    changes: dict[str, str] = {}
+    if kind == "s3":
+        changes["store_url"] = request.getfixturevalue("s3_store_url")
+        changes["s3_endpoint_url"] = request.getfixturevalue("moto_endpoint")
+    config = server_config(f"sqlite+pysqlite:///{tmp_path / 'server.db'}", tmp_path, **changes)
     with run_server(config) as server:
         ready = httpx.get(f"{server.url}/ready")
         assert ready.status_code == 200
         assert ready.json() == {"status": "ok", "database": "ok", "store": "ok"}
-        shutil.rmtree(config.store_dir)
-        down = httpx.get(f"{server.url}/ready")
+        if config.store_url is None:
+            shutil.rmtree(config.store_dir)
+        else:
+            _remove_bucket(config.store_url, changes["s3_endpoint_url"])
+        down = httpx.get(f"{server.url}/ready", timeout=60)
         assert down.status_code == 503
         assert down.json() == {"status": "unavailable", "database": "ok", "store": "unreachable"}
         assert httpx.get(f"{server.url}/health").status_code == 200  # alive, not ready
