@@ -187,7 +187,8 @@ def test_json_logs_parse_and_carry_no_secret(tmp_path: Path) -> None:
             traced = c.get("/api/v1/whoami", headers={"X-Request-ID": "trace-42"})
             assert traced.headers["x-request-id"] == "trace-42"
             assert c.get("/api/v1/whoami", headers={"Authorization": "Bearer wrong"}).is_error
-        text = server.log.read_text()
+    # Read once the server has stopped: a request's line is written after its response.
+    text = server.log.read_text()
 
     signature = httpx.URL(url).params["sig"]
     assert key not in text
