@@ -78,11 +78,16 @@ def _server_env(home: Path) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    root: Path, db_url: str, store: str | None = None, extra_env: dict[str, str] | None = None
+    root: Path,
+    db_url: str,
+    store: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[ServerProcess]:
     """Start ``cairn server`` on a free port (SQLite or PostgreSQL at ``db_url``, blobs in
     ``store``: ``root/store`` unless an ``s3://`` URL is given, with its endpoint and
-    credentials in ``extra_env``); yield it once ``/health`` answers; stop it afterwards."""
+    credentials in ``extra_env``; more options in ``extra_args``); yield it once
+    ``/health`` answers; stop it afterwards."""
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = {**_server_env(home), **(extra_env or {})}
@@ -100,7 +105,11 @@ def running_server(
     log = root / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*cli, "--db", db_url, "--store", store or str(root / "store"), "--port", str(port)],
+            [
+                *cli,
+                *("--db", db_url, "--store", store or str(root / "store"), "--port", str(port)),
+                *extra_args,
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

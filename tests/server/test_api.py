@@ -148,7 +148,18 @@ def test_a_wrong_digest_or_size_in_an_upload_is_refused_and_nothing_is_stored(
 
 def test_entities_named_like_reserved_routes_are_refused(server: Server) -> None:
     with server.client(server.admin_key) as admin:
-        for name in ("api", "health", "blobs", "artifactsv2", "graphql", "acme", "Bad", "../x"):
+        for name in (
+            "api",
+            "health",
+            "ready",
+            "metrics",
+            "blobs",
+            "artifactsv2",
+            "graphql",
+            "acme",
+            "Bad",
+            "../x",
+        ):
             for route in ("/api/v1/admin/users", "/api/v1/admin/teams"):
                 response = admin.post(route, json={"name": name})
                 assert response.status_code == 400, (name, response.text)

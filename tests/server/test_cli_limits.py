@@ -1,6 +1,7 @@
 """``cairn server``'s limit options land in ``ServerConfig.limits`` (validated: positive);
-options not given keep the defaults of ``cairn.service.limits``. So does the TTL sweep's
-interval (``ttl_sweep_interval_seconds``)."""
+options not given keep the defaults of ``cairn.service.limits``. So do the TTL sweep's
+interval (``ttl_sweep_interval_seconds``) and the monitoring options (``metrics_allow``,
+``log_format``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cairn.cli.main import cli
+from cairn.server.metrics_access import DEFAULT_METRICS_ALLOW
 from cairn.server.state import ServerConfig
 from cairn.service.limits import DEFAULT_LIMITS
 from cairn.service.ttl import SWEEP_INTERVAL_SECONDS
@@ -41,6 +43,17 @@ def test_defaults(started: list[ServerConfig]) -> None:
     assert config.limits == DEFAULT_LIMITS
     assert config.limits.rate_limit is None
     assert config.ttl_sweep_interval_seconds == SWEEP_INTERVAL_SECONDS
+    assert config.metrics_allow == DEFAULT_METRICS_ALLOW == ("127.0.0.1", "::1")
+    assert config.log_format == "text"
+
+
+def test_monitoring_options(started: list[ServerConfig]) -> None:
+    args = ("--metrics-allow", "10.0.0.0/8", "--metrics-allow", "::1", "--log-format", "json")
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    (config,) = started
+    assert config.metrics_allow == ("10.0.0.0/8", "::1")
+    assert config.log_format == "json"
 
 
 def test_ttl_sweep_interval(started: list[ServerConfig]) -> None:
@@ -80,6 +93,9 @@ def test_limit_options(started: list[ServerConfig]) -> None:
         ("--ttl-sweep-interval", "-1"),
         ("--ttl-sweep-interval", "inf"),
         ("--ttl-sweep-interval", "soon"),
+        ("--metrics-allow", "not a host!"),
+        ("--metrics-allow", "10.0.0.0/33"),
+        ("--log-format", "xml"),
     ],
 )
 def test_nonsense_is_refused(started: list[ServerConfig], args: tuple[str, str]) -> None:

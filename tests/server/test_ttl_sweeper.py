@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from cairn.server import ttl_sweeper
 from cairn.server.app import create_app
+from cairn.server.metrics import Metrics
 from cairn.server.ttl_sweeper import TtlSweeper
 from cairn.service.store import Store
 from cairn.service.ttl import SweepResult
@@ -68,7 +69,8 @@ def test_a_failing_sweep_is_logged_and_tried_again(
         return SweepResult(deleted=["e/p/c:v0"])
 
     monkeypatch.setattr(ttl_sweeper.ttl, "sweep_if_due", sweep_if_due)
-    sweeper = TtlSweeper(cast(Store, None), interval=0.05)  # the sweep is replaced
+    metrics = Metrics()
+    sweeper = TtlSweeper(cast(Store, None), interval=0.05, metrics=metrics)  # sweep replaced
     with caplog.at_level(logging.INFO, logger="cairn.server.ttl_sweeper"):
         sweeper.start()
         assert twice.wait(10)
@@ -78,3 +80,7 @@ def test_a_failing_sweep_is_logged_and_tried_again(
     assert "TTL sweep failed; trying again in 0.05 s" in caplog.text
     assert "database unreachable" in caplog.text  # the traceback
     assert "TTL sweep deleted 1 expired versions: e/p/c:v0" in caplog.text
+    sample = metrics.registry.get_sample_value
+    assert sample("cairn_ttl_sweeps_total", {"outcome": "failed"}) == 1
+    assert (sample("cairn_ttl_sweeps_total", {"outcome": "ok"}) or 0) >= 1
+    assert (sample("cairn_ttl_expired_versions_total") or 0) >= 1

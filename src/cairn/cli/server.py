@@ -9,6 +9,9 @@ comes from ``create-admin``, which prints its API key once. What one request may
 (``--max-body``, ``--graphql-max-depth``, ``--graphql-max-cost``, ``--rate-limit``) goes
 into the server's ``Limits``; an option not given keeps its default. Expired versions are
 deleted in the background every ``--ttl-sweep-interval`` seconds (default an hour).
+``/metrics`` is served without a key to the addresses ``--metrics-allow`` names (default
+loopback); ``--log-format json`` logs one JSON object per request (docs/server.md
+"Monitoring").
 """
 
 from __future__ import annotations
@@ -94,6 +97,20 @@ def _interval(_ctx: click.Context, param: click.Parameter, value: float) -> floa
     return value
 
 
+# The default of --metrics-allow: cairn.server.metrics_access.DEFAULT_METRICS_ALLOW.
+METRICS_ALLOW = ("127.0.0.1", "::1")
+
+
+def _allow(_ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from cairn.server.metrics_access import parse_allow
+
+    try:
+        parse_allow(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+    return value
+
+
 def _limits(
     max_body: int | None,
     graphql_max_depth: int | None,
@@ -166,6 +183,22 @@ def _limits(
     metavar="SECONDS",
     help="How often expired versions (past their TTL) are deleted (default an hour; 0: never).",
 )
+@click.option(
+    "--metrics-allow",
+    multiple=True,
+    default=METRICS_ALLOW,
+    callback=_allow,
+    metavar="ADDRESS",
+    help="An address, network (CIDR) or host that may read /metrics without a key "
+    "(repeatable; default 127.0.0.1 and ::1); others get 403.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per log line, a line per request (no keys, no signatures).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only.")
@@ -184,6 +217,8 @@ def server(
     graphql_max_cost: int | None,
     rate_limit: float | None,
     ttl_sweep_interval: float,
+    metrics_allow: tuple[str, ...],
+    log_format: str,
     host: str,
     port: int,
     quiet: bool,
@@ -213,10 +248,25 @@ def server(
         public_url=public_url,
         limits=_limits(max_body, graphql_max_depth, graphql_max_cost, rate_limit),
         ttl_sweep_interval_seconds=ttl_sweep_interval,
+        metrics_allow=metrics_allow,
+        log_format=log_format,
     )
     with needs_extra("cairn server", "server"):  # the database driver loads when it opens
         app = create_app(config)
-    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info")
+    level = "warning" if quiet else "info"
+    if log_format == "json":
+        from cairn.server.logs import uvicorn_log_config
+
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=level,
+            log_config=uvicorn_log_config(level.upper()),
+            access_log=False,
+        )
+    else:
+        uvicorn.run(app, host=host, port=port, log_level=level)
 
 
 @server.command()

@@ -1,12 +1,14 @@
 """The Cairn server: a FastAPI app over ``cairn.service`` (DESIGN §1, §5).
 
 ``create_app(config)`` opens the database (applying migrations) and the directory blob
-store, and mounts the routes: ``GET /health`` (no key), the REST API under ``/api/v1/``
-(``Authorization: Bearer <key>``), and the signed transfer URLs under ``/blobs/``. Other
-top-level names (DESIGN §5) are reserved: no entity can take them. Request bodies of the
-API are capped at ``config.limits.max_body_bytes``; uploads at their declared length and
-signed size (``bodies``). While the app runs, expired versions are swept in the
-background (``ttl_sweeper``), stopped before the database is closed on shutdown.
+store, and mounts the routes: ``GET /health``, ``/ready`` and ``/metrics`` (no key,
+``monitoring``), the REST API under ``/api/v1/`` (``Authorization: Bearer <key>``), and
+the signed transfer URLs under ``/blobs/``. Other top-level names (DESIGN §5) are
+reserved: no entity can take them. Request bodies of the API are capped at
+``config.limits.max_body_bytes``; uploads at their declared length and signed size
+(``bodies``). Every request is measured, outermost, by ``instrument.Instrument``. While
+the app runs, expired versions are swept in the background (``ttl_sweeper``), stopped
+before the database is closed on shutdown.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,10 +27,11 @@ from cairn.server import (
     api_batch_read,
     api_blobs,
     errors,
+    monitoring,
     ui,
     wandb_compat,
-    wire,
 )
+from cairn.server.instrument import Instrument
 from cairn.server.state import ServerConfig, ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
 
@@ -84,10 +86,11 @@ async def _no_receive() -> Message:
 def create_app(config: ServerConfig) -> FastAPI:
     """The server app for ``config``.
 
-    Raises: sqlalchemy errors (database unusable), StoreError (store unusable).
+    Raises: sqlalchemy errors (database unusable), StoreError (store unusable),
+    ValueError (an unusable ``metrics_allow`` entry or log format).
     """
     state = ServerState(config)
-    sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds)
+    sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds, state.metrics)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -108,10 +111,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.ttl_sweeper = sweeper
     errors.install(app)
 
-    @app.get("/health", response_model=wire.Health)
-    def health() -> Any:
-        return wire.Health(status="ok")
-
+    app.include_router(monitoring.router)
     app.include_router(api_artifacts.router)
     app.include_router(api_blobs.router)
     app.include_router(api_batch.router)
@@ -121,4 +121,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     wandb_compat.install(app)
     ui.mount(app, ui.server_source(state))  # the web UI, last: its routes take /{entity}
     app.add_middleware(BodyLimit, limit=config.limits.max_body_bytes)
+    # Added last, so outermost: it sees every request and the final status of each.
+    app.add_middleware(Instrument, metrics=state.metrics, log_requests=config.log_format == "json")
     return app

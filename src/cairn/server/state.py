@@ -15,6 +15,9 @@ from pathlib import Path
 
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
+from cairn.server.instrument import StoreObserver
+from cairn.server.metrics import Metrics
+from cairn.server.metrics_access import DEFAULT_METRICS_ALLOW, parse_allow
 from cairn.service.blob_registry import BlobRegistry
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.rate_limit import limiter_for
@@ -31,7 +34,9 @@ class ServerConfig:
     Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``.
     ``limits``: what a request and a version may cost (``cairn.service.limits``).
     ``ttl_sweep_interval_seconds``: how often the app deletes expired versions
-    (``cairn.server.ttl_sweeper``); 0 never."""
+    (``cairn.server.ttl_sweeper``); 0 never. ``metrics_allow``: the addresses, networks
+    or host names served ``/metrics`` (``cairn.server.metrics_access``); ``log_format``:
+    ``text`` (uvicorn's lines) or ``json`` (one object per request, ``cairn.server.logs``)."""
 
     db_url: str
     store_dir: Path
@@ -46,20 +51,28 @@ class ServerConfig:
     part_size: int = 64 * 1024**2
     limits: Limits = DEFAULT_LIMITS
     ttl_sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    log_format: str = "text"
 
 
 class ServerState:
     """The shared database and blob store of one app (thread-safe): ``store`` is what
     every service call gets; it reaches an entity's blob area only for a caller it has
-    authorized for that entity."""
+    authorized for that entity. ``metrics`` are the app's, filled by its store's observer,
+    its requests and its TTL sweeps."""
 
     def __init__(self, config: ServerConfig) -> None:
         """Open the database and apply migrations.
 
         Raises: sqlalchemy errors (database unusable); StoreError (store not writable or
-        bucket unreachable); MissingExtraError (S3 without boto3); ValueError (bad URL).
+        bucket unreachable); MissingExtraError (S3 without boto3); ValueError (bad URL,
+        an unusable ``metrics_allow`` entry, or a log format other than text or json).
         """
+        if config.log_format not in ("text", "json"):
+            raise ValueError(f"Invalid log format {config.log_format!r}: expected text or json")
         self.config = config
+        self.metrics_allow = parse_allow(config.metrics_allow)
+        self.metrics = Metrics()
         engine = create_db_engine(config.db_url)
         upgrade_to_head(engine)
         self.db = Database(engine)
@@ -75,6 +88,7 @@ class ServerState:
             limits=config.limits,
             server_blobs=self.blob_store,
             rate_limiter=limiter_for(config.limits),
+            observer=StoreObserver(self.metrics),
         )
 
     def close(self) -> None:

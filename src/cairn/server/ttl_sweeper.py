@@ -5,7 +5,8 @@ it starts and then every ``ServerConfig.ttl_sweep_interval_seconds`` (``cairn se
 --ttl-sweep-interval``; 0 turns it off). The last sweep is recorded in the database and
 checked under its write lock, so several app processes of one server sweep about once
 per interval between them, never two at once. A sweep that fails (the database
-unreachable for a while) is logged and tried again at the next interval. The app's
+unreachable for a while) is logged and tried again at the next interval. Sweeps run,
+failed and the versions they deleted are counted in the app's ``Metrics``. The app's
 shutdown stops the thread, waiting for a sweep under way to finish.
 """
 
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from cairn.server.metrics import Metrics
 from cairn.service import ttl
 from cairn.service.store import Store
 
@@ -21,12 +24,13 @@ log = logging.getLogger(__name__)
 
 
 class TtlSweeper:
-    """Sweeps ``store`` every ``interval`` seconds from ``start()`` until ``stop()``; an
-    ``interval`` of 0 or less never sweeps."""
+    """Sweeps ``store`` every ``interval`` seconds from ``start()`` until ``stop()``,
+    counting into ``metrics``; an ``interval`` of 0 or less never sweeps."""
 
-    def __init__(self, store: Store, interval: float) -> None:
+    def __init__(self, store: Store, interval: float, metrics: Metrics) -> None:
         self.store = store
         self.interval = interval
+        self.metrics = metrics
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -50,11 +54,15 @@ class TtlSweeper:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            started = time.monotonic()
             try:
                 result = ttl.sweep_if_due(self.store, self.interval)
             except Exception:
+                self.metrics.sweep_failed()
                 log.exception("TTL sweep failed; trying again in %s s", self.interval)
             else:
+                if result is not None:  # None: another process swept within the interval
+                    self.metrics.swept(time.monotonic() - started, len(result.deleted))
                 if result is not None and result.deleted:
                     log.info(
                         "TTL sweep deleted %d expired versions: %s",

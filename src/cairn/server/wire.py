@@ -33,6 +33,14 @@ class Health(BaseModel):
     status: str
 
 
+class Ready(BaseModel):
+    """``status`` ok or unavailable; each part ok or unreachable."""
+
+    status: str
+    database: str
+    store: str
+
+
 class WhoAmI(BaseModel):
     user: str
     is_admin: bool

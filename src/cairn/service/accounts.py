@@ -34,7 +34,7 @@ from cairn.db.models import (
     UiSession,
     utcnow,
 )
-from cairn.errors import AuthenticationError, CommError, NotFoundError
+from cairn.errors import AuthenticationError, CommError, NotFoundError, RateLimitError
 from cairn.service.authz import (
     ADMIN,
     KIND_ORGANIZATION,
@@ -56,6 +56,8 @@ RESERVED_NAMES = frozenset(
         "artifacts",
         "artifactsv2",
         "health",
+        "ready",
+        "metrics",
         "ui",
         "static",
         "login",
@@ -445,13 +447,28 @@ def authenticate(store: Store, api_key: str) -> Caller:
             raise refused
         caller = _caller_of(session, store, row)
         last_used = row.last_used_at
-    if store.rate_limiter is not None:
-        store.rate_limiter.check(key_id)
+    store.observer.authenticated(key_id)
+    count_request(store, key_id)
     now = utcnow()
     if last_used is None or now - _aware(last_used) > LAST_USED_RESOLUTION:
         with store.db.write() as session:
             session.get_one(ApiKey, row.id).last_used_at = now
     return caller
+
+
+def count_request(store: Store, key_id: str) -> None:
+    """Count one request of the key ``key_id`` against its rate, when the store limits
+    their rate (a refusal is reported to ``store.observer``).
+
+    Raises: RateLimitError (the key sent more requests than its rate; nothing was done).
+    """
+    if store.rate_limiter is None:
+        return
+    try:
+        store.rate_limiter.check(key_id)
+    except RateLimitError:
+        store.observer.rate_limited()
+        raise
 
 
 def caller_for_key_id(store: Store, key_id: str) -> Caller:
@@ -465,7 +482,9 @@ def caller_for_key_id(store: Store, key_id: str) -> Caller:
         row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
         if row is None or row.revoked_at is not None:
             raise AuthenticationError("invalid or revoked API key")
-        return _caller_of(session, store, row)
+        caller = _caller_of(session, store, row)
+    store.observer.authenticated(key_id)
+    return caller
 
 
 def _caller_of(session: Session, store: Store, key: ApiKey) -> Caller:

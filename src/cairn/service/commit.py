@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -325,7 +326,8 @@ def commit_version(
     request is merged onto its base first (``incremental.merged``); a request with a
     ``distributed_id`` finishes that distributed version (``distributed.gathered``). The
     caller needs the ``write`` role on the project, checked before anything is stored and
-    again in the transaction that adds the version.
+    again in the transaction that adds the version. The time it took is reported to
+    ``store.observer``.
 
     Raises:
         ValueError: invalid names, type, aliases, tags, description, metadata or manifest
@@ -341,6 +343,7 @@ def commit_version(
             the project.
         OSError: the manifest blob cannot be written.
     """
+    started = time.monotonic()
     _check_names(request)
     with store.db.read() as session:
         _authorize(Gate(session, store, caller), request)
@@ -385,4 +388,5 @@ def commit_version(
         info = version_infos(session, ref, [(index, version)])[0]
     if finished is not None:
         distributed.forget(store, finished)
+    store.observer.committed(time.monotonic() - started, created)
     return CommitResult(version=info, created=created)

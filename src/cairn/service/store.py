@@ -17,6 +17,7 @@ from cairn.db.engine import Database, create_db_engine, sqlite_url
 from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
+from cairn.service.observer import NO_OBSERVER, Observer
 from cairn.service.rate_limit import RateLimiter
 from cairn.settings import Settings
 from cairn.storage.blobstore import LocalBlobStore
@@ -38,7 +39,9 @@ class Store:
     per-entity areas (``blobs_of``) the use cases reach only after authorizing the caller
     for that entity, so no request makes lasting state for an entity it may not use.
     ``limits`` are what a request and a version may cost (``cairn.service.limits``);
-    ``rate_limiter`` counts each API key's requests when the server limits their rate.
+    ``rate_limiter`` counts each API key's requests when the server limits their rate;
+    ``observer`` hears of commits, refusals for rate and authenticated keys (a server's
+    metrics; nothing in the embedded store).
     """
 
     db: Database
@@ -47,6 +50,7 @@ class Store:
     limits: Limits = DEFAULT_LIMITS
     server_blobs: ServerStore | None = None
     rate_limiter: RateLimiter | None = None
+    observer: Observer = NO_OBSERVER
 
     def blobs_of(self, entity: str) -> BlobArea:
         """The blob area of ``entity``: on a server its own, else the one store.

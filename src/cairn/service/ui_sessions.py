@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from cairn.db.models import UiSession, utcnow
 from cairn.errors import AuthenticationError
-from cairn.service.accounts import authenticate, caller_for_key_id
+from cairn.service.accounts import authenticate, caller_for_key_id, count_request
 from cairn.service.caller import Caller
 from cairn.service.store import Store
 
@@ -72,8 +72,7 @@ def session_caller(store: Store, token: str) -> Caller:
         caller = caller_for_key_id(store, key_id)
     except AuthenticationError:
         raise AuthenticationError("session expired: sign in again") from None
-    if store.rate_limiter is not None:
-        store.rate_limiter.check(key_id)
+    count_request(store, key_id)
     return caller
 
 

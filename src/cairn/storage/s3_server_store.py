@@ -195,6 +195,13 @@ class S3ServerStore:
         self._lock = threading.Lock()
         self._record = record
 
+    def ping(self) -> None:
+        """Raises: StoreError (the bucket is missing or unreachable)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise StoreError(f"S3 bucket '{self.bucket}' is unreachable: {exc}") from exc
+
     def recorded(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` recorded as stored (none without a record)."""
         if self._record is None or not blobs:

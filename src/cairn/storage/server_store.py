@@ -12,7 +12,8 @@ routes never look at what is behind it:
   survive an interruption (the store remembers the parts already received);
 - ``to_upload``: which blobs a client should send (for S3 from the server's record of
   stored blobs, ``BlobRecord``, without asking the bucket);
-- ``put_batch``: many small blobs received in one request, checked and stored at once.
+- ``put_batch``: many small blobs received in one request, checked and stored at once;
+- ``ping``: whether the store can be reached now (the server's readiness).
 
 Integrity: nothing reaches an entity's area unverified. The directory store hashes every
 upload (``LocalBlobStore.put``). On S3 a client uploads to a staging key under
@@ -131,6 +132,8 @@ class ServerStore(Protocol):
         self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
     ) -> None: ...
 
+    def ping(self) -> None: ...
+
 
 def part_count(size: int, part_size: int) -> int:
     """How many parts of ``part_size`` bytes hold ``size`` bytes (at least one)."""
@@ -209,6 +212,11 @@ class DirectoryServerStore:
             raise StoreError(f"Cannot use blob directory '{self.root}': {exc}") from exc
         self._areas: dict[str, LocalBlobStore] = {}
         self._lock = threading.Lock()
+
+    def ping(self) -> None:
+        """Raises: StoreError (the directory is gone or not writable)."""
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
+            raise StoreError(f"blob directory '{self.root}' is missing or not writable")
 
     def area(self, entity: str) -> LocalBlobStore:
         """Raises: CommError (a name that cannot be an entity)."""
