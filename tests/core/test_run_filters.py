@@ -12,6 +12,7 @@ from cairn.core.run_filters import (
     MAX_PATTERN_CHARS,
     MISSING,
     Pattern,
+    check_shape,
     compile_filter,
     run_lookup,
 )
@@ -128,6 +129,21 @@ def test_depth_and_terms_are_bounded() -> None:
     itself["$and"] = [itself]
     with pytest.raises(ValueError, match=r"nests at most|terms"):
         found(itself)
+
+
+def test_the_shape_alone_is_checked_for_a_client() -> None:
+    """What a client checks before it sends a filter as JSON: the shape, not the operators
+    (the store checks those, and the terms under its own limit when given None)."""
+    many = {"name": {"$near": ["a"] * 5000}, "b": ("x",)}
+    assert check_shape(many, 3, None) is many
+    for filters, message in (
+        ({"a": {1: "x"}}, "A run filter's keys are strings"),
+        ({"a": {"x"}}, "A run filter holds JSON values, not set"),
+        ({"a": {"b": {"c": 1}}}, "A run filter nests at most 2 levels"),
+        ([{}], "A run filter is an object of conditions, not a list"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            check_shape(filters, 2, None)
 
 
 def test_patterns_are_compiled_by_the_given_compiler_once() -> None:

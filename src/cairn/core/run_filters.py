@@ -14,10 +14,10 @@ Fields, as W&B names them: ``name`` (the run id), ``display_name``/``displayName
 record (``tags``, ``host``, ``username``, ``duration``) are missing on every run.
 
 ``compile_filter`` checks a whole filter before any run is read and compiles its
-patterns once; ``RunFilter.matches(lookup)`` tests one run through ``lookup(field)``, the
-run's value of a field or ``MISSING``, which ``run_lookup`` builds from a run's plain
-values. Pure, no I/O: the service evaluates filters for every transport
-(``cairn.service.run_filters``).
+patterns once (``check_shape`` is its first check, which a client can make alone);
+``RunFilter.matches(lookup)`` tests one run through ``lookup(field)``, the run's value of a
+field or ``MISSING``, which ``run_lookup`` builds from a run's plain values. Pure, no I/O:
+the service evaluates filters for every transport (``cairn.service.run_filters``).
 """
 
 from __future__ import annotations
@@ -159,12 +159,19 @@ def compile_filter(
     ``$regex`` without a string, too deep, too many terms, a pattern too long or one
     ``compile_regex`` refuses.
     """
-    return RunFilter(_compile(_checked(filters, max_depth, max_terms), compile_regex))
+    return RunFilter(_compile(check_shape(filters, max_depth, max_terms), compile_regex))
 
 
-def _checked(filters: object, max_depth: int, max_terms: int) -> Mapping[str, Any]:
-    """``filters``, once its depth, terms and JSON types are checked, without recursion (a
-    filter may contain itself)."""
+def check_shape(filters: object, max_depth: int, max_terms: int | None) -> Mapping[str, Any]:
+    """``filters``, once it is known to be a dict of JSON values with string keys (tuples
+    count as lists) nesting at most ``max_depth`` levels and holding at most ``max_terms``
+    terms (None: any number); checked without recursion (a filter may contain itself). A
+    client checks this much before it sends a filter as JSON text, which would turn a key
+    ``1`` into ``"1"`` and recurse once per level.
+
+    Raises: ValueError for a filter that is not a dict, with a key that is not a string or
+    a value JSON lacks, too deep or with too many terms.
+    """
     if not isinstance(filters, Mapping):
         raise ValueError(f"A run filter is an object of conditions, not {_kind(filters)}")
     terms = 0
@@ -182,7 +189,7 @@ def _checked(filters: object, max_depth: int, max_terms: int) -> Mapping[str, An
                 items = value
             for item in items:
                 terms += 1
-                if terms > max_terms:
+                if max_terms is not None and terms > max_terms:
                     raise ValueError(
                         f"A run filter holds at most {max_terms} terms (conditions, operators "
                         "and list items)"
