@@ -182,3 +182,45 @@ def test_a_viewer_filters_what_it_may_read_and_an_outsider_nothing(store: Store)
         runs.list_runs(store, outsider, E, P, "", None, 10, {"state": "finished"})
     with pytest.raises(NotFoundError, match="project 'lab/none' not found"):
         runs.list_runs(store, viewer, E, "none", "", None, 10, {"state": "finished"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("null", None),
+        ("{}", {}),
+        ('{"config.lr": {"$in": [0.1, 0.3]}}', {"config.lr": {"$in": [0.1, 0.3]}}),
+    ],
+)
+def test_a_filter_sent_as_json_text_is_parsed(text: str | None, expected: Any) -> None:
+    assert run_filters.loads_filter(text, Limits()) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{state: 1}", "A run filter is JSON text: Expecting property name"),
+        ('{"a": 1', "A run filter is JSON text: Expecting ',' delimiter"),
+        ({"state": "finished"}, "Run filters are sent as JSON text, not dict"),
+        ('{"$and": [{"$and": [{"$and": [{}]}]}]}', "A run filter is nested deeper than 5 levels"),
+        # deeper than json's parser could recurse: refused before it is parsed
+        ("[" * 100_000, "A run filter is nested deeper than 5 levels"),
+    ],
+)
+def test_json_text_that_is_not_a_filter_is_refused(text: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_filters.loads_filter(text, Limits(max_metadata_depth=5))
+
+
+def test_json_text_passes_on_what_the_service_then_refuses(store: Store) -> None:
+    for text, message in (
+        ('["state"]', "A run filter is an object of conditions, not a list"),
+        ('{"state": {"$near": 1}}', r"Unknown run filter operator '\$near'"),
+    ):
+        query = run_filters.loads_filter(text, store.limits)
+        with pytest.raises(ValueError, match=message):
+            runs.list_runs(store, LOCAL, E, P, "", None, 10, query)
+    query = run_filters.loads_filter('{"state": "finished", "config.lr": 0.1}', store.limits)
+    assert ids(store, query) == ["r1", "r4"]

@@ -1,6 +1,10 @@
 """A caller's run filter (``Api().runs(path, filters=...)``), checked and compiled with the
 store's limits (``cairn.core.run_filters``), and the values of a stored run it tests.
 
+A transport that receives a filter as JSON text (REST's ``filters`` query parameter, the
+wandb facade's ``filters`` argument) parses it with ``loads_filter``, under the same bound
+on nesting, so both refuse alike what the service would.
+
 Bounds (DESIGN §5, ``cairn.service.limits``): a filter nests at most
 ``max_metadata_depth`` levels, as a run's config does, and holds at most ``max_page``
 terms (each condition, operator and list item), as one list argument of a request; a
@@ -15,10 +19,12 @@ process: the embedded store) and ``$regex`` is refused for every other caller.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from cairn.core.metadata import loads_json
 from cairn.core.run_filters import (
     Lookup,
     Pattern,
@@ -96,6 +102,24 @@ def checked_filter(filters: object, caller: Caller, limits: Limits) -> RunFilter
     return compile_filter(
         filters, regex_compiler(caller), limits.max_metadata_depth, limits.max_page
     )
+
+
+def loads_filter(text: object, limits: Limits) -> Any:
+    """The run filter a transport received as JSON ``text`` (None or ``""``: none, None),
+    parsed with its nesting checked first (``max_metadata_depth``, as ``checked_filter``
+    bounds it), so no text can make the parser recurse; ``list_runs`` checks the rest.
+
+    Raises: ValueError for ``text`` that is not a string, not JSON, or nested deeper than
+    ``limits.max_metadata_depth``.
+    """
+    if text is None or text == "":
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"Run filters are sent as JSON text, not {type(text).__name__}")
+    try:
+        return loads_json(text, limits.max_metadata_depth, "A run filter")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"A run filter is JSON text: {exc}") from None
 
 
 def stored_run(entity: str, project: str) -> Callable[[Run], Lookup]:
