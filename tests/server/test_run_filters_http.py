@@ -1,6 +1,8 @@
-"""Run filters over HTTP: ``GET .../runs?filters=<JSON>`` keeps the runs the service
-keeps, pages and counts only those, for whoever may read the project; a filter that is not
-JSON or that the service refuses gets 400 ``invalid_argument``, whoever asks."""
+"""Run filters over HTTP: ``GET .../runs?filters=<JSON>`` and the wandb facade's
+``Project.runs(filters)`` / ``runCount(filters)`` (JSON text, as the official client sends
+it) keep the runs the service keeps, page and count only those, for whoever may read the
+project; a filter that is not JSON or that the service refuses gets 400
+``invalid_argument`` (a GraphQL error on the facade), whoever asks."""
 
 from __future__ import annotations
 
@@ -26,6 +28,18 @@ MADE: list[tuple[str, str, dict[str, Any], dict[str, Any], int | None]] = [
     ("r4", "exp-delta", {"lr": 0.1, "opt": {"name": "sgd"}}, {"acc": 0.99}, 0),
 ]
 SEVEN_DEEP = '{"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}'
+
+# The query of the official client's Api.runs (wandb.apis.public.runs), its fields cut.
+RUNS_QUERY = """query Runs($project: String!, $entity: String!, $cursor: String,
+    $perPage: Int = 50, $order: String, $filters: JSONString) {
+  project(name: $project, entityName: $entity) {
+    runCount(filters: $filters)
+    runs(filters: $filters, after: $cursor, first: $perPage, order: $order) {
+      edges { node { name displayName } cursor }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +146,62 @@ def test_rest_an_outsider_gets_404_filtered_or_not(world: tuple[Server, dict[str
         answer = carol.get(RUNS, params={"filters": '{"state": "finished"}'})
         assert answer.status_code == 404
         assert answer.json()["error"]["code"] == "not_found"
+
+
+def graphql(server: Server, key: str, variables: dict[str, Any]) -> dict[str, Any]:
+    body = {"query": RUNS_QUERY, "variables": {"entity": "vision", "project": "p", **variables}}
+    answer = httpx.post(f"{server.url}/graphql", json=body, auth=("api", key), timeout=60)
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def facade_ids(server: Server, key: str, filters: str) -> tuple[list[str], int]:
+    """The run ids ``Project.runs(filters)`` pages through (one at a time), oldest first,
+    and ``runCount(filters)``."""
+    found: list[str] = []
+    cursor = None
+    while True:
+        variables = {"filters": filters, "perPage": 1, "order": "+created_at", "cursor": cursor}
+        answer = graphql(server, key, variables)
+        assert "errors" not in answer, answer["errors"]
+        project = answer["data"]["project"]
+        found += [edge["node"]["name"] for edge in project["runs"]["edges"]]
+        cursor = project["runs"]["pageInfo"]["endCursor"]
+        if not project["runs"]["pageInfo"]["hasNextPage"]:
+            return found, project["runCount"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ("{}", ["r1", "r2", "r3", "r4"]),
+        ("null", ["r1", "r2", "r3", "r4"]),
+        ('{"config.lr.value": 0.1}', ["r1", "r4"]),
+        ('{"$and": [{"summary_metrics.acc": {"$gte": 0.5}}, {"state": "finished"}]}', ["r1", "r4"]),
+        ('{"$or": [{"displayName": "gamma"}, {"jobType": "none"}]}', ["r3"]),
+        ('{"display_name": {"$regex": "(?i)BETA$"}}', ["r2"]),
+    ],
+)
+def test_the_facade_filters_runs_as_the_official_client_sends_them(
+    world: tuple[Server, dict[str, str]], filters: str, expected: list[str]
+) -> None:
+    server, keys = world
+    assert facade_ids(server, keys["bob"], filters) == (expected, len(expected))
+
+
+def test_the_facade_refuses_a_bad_filter_and_hides_the_project_from_outsiders(
+    world: tuple[Server, dict[str, str]],
+) -> None:
+    server, keys = world
+    for text, message in (
+        ('{"state": {"$near": 1}}', "Unknown run filter operator '$near'"),
+        ("{state", "A run filter is JSON text"),
+        (SEVEN_DEEP, "nested deeper than 6 levels"),
+    ):
+        answer = graphql(server, keys["alice"], {"filters": text})
+        messages = [error["message"] for error in answer["errors"]]
+        assert messages and all(message in m for m in messages), messages
+        assert answer["data"]["project"] == {"runCount": None, "runs": None}
+    hidden = graphql(server, keys["carol"], {"filters": '{"state": "finished"}'})
+    assert hidden == {"data": {"project": None}}
