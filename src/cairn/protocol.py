@@ -214,6 +214,17 @@ class CollectionInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class ProjectInfo:
+    """A project the caller may read; ``version_count`` counts the committed versions and
+    links of its collections (each link is a version of the collection it is linked into)."""
+
+    entity: str
+    name: str
+    created_at: str
+    version_count: int
+
+
+@dataclasses.dataclass(frozen=True)
 class TypeInfo:
     entity: str
     project: str
@@ -303,6 +314,7 @@ class Backend(Protocol):
         name: str | None,
         job_type: str | None,
         config: dict[str, Any],
+        group: str | None = None,
     ) -> RunInfo: ...
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None: ...
     def get_run(self, entity: str, project: str, run_id: str) -> RunInfo: ...
@@ -387,6 +399,11 @@ class Backend(Protocol):
     ) -> list[CollectionInfo]: ...
     def get_collection(self, entity: str, project: str, name: str) -> CollectionInfo: ...
     def list_types(self, entity: str, project: str) -> list[TypeInfo]: ...
+    def list_projects(self, entity: str | None, limit: int) -> list[ProjectInfo]:
+        """Up to ``limit`` (1..500) projects the caller may read, of ``entity`` only when
+        given, by entity then name. Raises ``ValueError`` for a limit out of range."""
+        ...
+
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None: ...
 
     # bytes out

@@ -114,6 +114,20 @@ def save_credentials(base_url: str, api_key: str, environ: Mapping[str, str] | N
     return path
 
 
+def server_source(environ: Mapping[str, str] | None = None) -> str | None:
+    """Where the server URL in effect comes from: ``"CAIRN_BASE_URL"``, the path of the
+    credentials file ``cairn login`` saved, or None (no server: the embedded store).
+
+    Raises ValueError naming the credentials file when it exists but cannot be read.
+    """
+    env = os.environ if environ is None else environ
+    if _env(env, "CAIRN_BASE_URL"):
+        return "CAIRN_BASE_URL"
+    if _stored_credentials(env).get("base_url"):
+        return str(credentials_path(env))
+    return None
+
+
 # Server mode's default entity is the API key's user; ``cairn.connect`` registers how to ask
 # the server (config itself never touches the network).
 ServerUserResolver = Callable[[str, "str | None"], str]

@@ -73,7 +73,7 @@ def test_link_delete_and_gc(two_versions: None, cairn_dir: Path) -> None:
     linked = json.loads(_ok("link", "ds:v1", "portfolio", "--alias", "staging", "--json"))
     assert linked["name"] == "tester/uncategorized/portfolio:v0"
     assert linked["is_link"] and "staging" in linked["aliases"]
-    assert "tester/uncategorized/portfolio" in _ok("ls")
+    assert "tester/uncategorized/portfolio" in _ok("ls", "uncategorized")
 
     _one_line_error(_cairn("delete", "ds:v0"), "has aliases")
     assert "deleted tester/uncategorized/ds:v0" in _ok("delete", "ds:v0", "--delete-aliases")

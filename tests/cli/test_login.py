@@ -27,7 +27,7 @@ def test_login_saves_url_and_key_for_later_commands(
     server = cairn_server_sqlite
     monkeypatch.delenv("CAIRN_ENTITY")
     refused = _cairn("login", "--base-url", server.url, "--api-key", "cairn_wrong")
-    assert refused.returncode == 1 and "AuthenticationError" in refused.stderr
+    assert refused.returncode == 1 and refused.stderr == "Error: invalid or revoked API key\n"
     assert not credentials_path().exists()
 
     done = _cairn("login", "--base-url", server.url + "/", "--api-key", server.admin_key, "--json")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from cairn.db.engine import Database, create_db_engine, sqlite_url
+from db.int_guard import refuses_out_of_range_integers
 
 
 @pytest.fixture
@@ -78,3 +79,11 @@ def test_a_text_parameter_with_nul_is_refused_before_it_is_sent(db: Database) ->
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM names")).scalar() == 0
         assert session.execute(text("SELECT :b"), {"b": b"\x00"}).scalar() == b"\x00"
+
+
+def test_an_integer_parameter_outside_64_bits_is_refused_before_it_is_sent(
+    db: Database,
+) -> None:
+    """SQLite's driver raises OverflowError for such a number (a server's 500): the engine
+    refuses it first, in writes and lookups alike, as bad input."""
+    refuses_out_of_range_integers(db)

@@ -27,6 +27,7 @@ from cairn.service.commit import commit_version
 from cairn.service.store import Store
 from cairn.service.versions import list_versions
 from cairn.storage.blobstore import LocalBlobStore
+from db.int_guard import refuses_out_of_range_integers
 
 
 @pytest.fixture
@@ -137,3 +138,12 @@ def test_a_text_parameter_with_nul_is_bad_input_on_postgresql(engine: Engine) ->
             session.execute(text(statement), {"name": "a\x00b"})
     with database.read() as session:
         assert session.execute(text("SELECT count(*) FROM names")).scalar() == 0
+
+
+def test_an_integer_parameter_outside_64_bits_is_bad_input_on_postgresql(engine: Engine) -> None:
+    """PostgreSQL answers such a number with a DataError (a server's 500): the engine
+    refuses it first, as on SQLite, with a ValueError."""
+    database = Database(engine)
+    with database.write() as session:
+        session.execute(text("CREATE TABLE t (x BIGINT)"))
+    refuses_out_of_range_integers(database)

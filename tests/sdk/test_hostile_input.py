@@ -130,3 +130,22 @@ def test_verify_names_every_missing_and_changed_file(
     assert error.missing == ["a.txt", "b.txt"] and error.changed == ["c.txt"]
     assert str(error).startswith("Digest mismatch for file: c.txt")
     assert "a.txt, b.txt" in str(error)
+
+
+def test_verify_names_a_folder_that_is_not_there(
+    backend: Backend, log: LogFn, tmp_path: Path
+) -> None:
+    art = cairn.Artifact("data", "dataset")
+    for name in ("a.txt", "sub/b.txt"):
+        with art.new_file(name) as handle:
+            handle.write(name)
+    log(art)
+    absent = tmp_path / "no" / "such" / "dir"
+    with pytest.raises(VerificationError) as found:
+        art.verify(str(absent))
+    assert str(found.value) == f"Cannot verify artifact data:v0: {absent} does not exist"
+    assert found.value.missing == ["a.txt", "sub/b.txt"] and found.value.changed == []
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(VerificationError, match=f"{plain} is not a folder"):
+        art.verify(str(plain))

@@ -148,6 +148,17 @@ def test_resume_rules(backend: Backend) -> None:
     assert Api().run(run.path).state == "finished"
 
 
+def test_rewinding_and_forking_are_refused_not_ignored(backend: Backend) -> None:
+    with init(project="p", id="base0001") as run:
+        run.log({"loss": 1.0})
+        run.log({"loss": 0.5})
+    for argument in ("resume_from", "fork_from"):
+        with pytest.raises(UsageError, match=f"^{argument} is not supported"):
+            init(project="p", **{argument: "base0001?_step=0"})
+        assert current_run() is None
+    assert [row["loss"] for row in Api().run(run.path).history(pandas=False)] == [1.0, 0.5]
+
+
 def test_invalid_inputs_are_refused(backend: Backend) -> None:
     with pytest.raises(ValueError):
         init(project="a/b")

@@ -65,6 +65,23 @@ def test_link_into_a_registry(backend: Backend, tmp_path: Path, prod: str) -> No
     assert root.name == "model:v0"
 
 
+def test_a_registry_collection_is_named_by_the_organization(
+    backend: Backend, tmp_path: Path, prod: str
+) -> None:
+    with cairn.init(project="proj") as run:
+        linked = run.link_artifact(
+            run.log_artifact(_draft(tmp_path, "a")), f"wandb-registry-model/{prod}"
+        )
+    api = cairn.Api()
+    # Asked for through the caller's own entity (the default), named by the store.
+    collections = api.artifact_collections("wandb-registry-model", "model")
+    (listed,) = [c for c in collections if c.name == prod]
+    fetched = api.artifact_collection("model", f"wandb-registry-model/{prod}")
+    for collection in (listed, fetched):
+        assert (collection.entity, collection.project) == (linked.entity, "wandb-registry-model")
+    assert linked.entity != backend.settings.entity
+
+
 def test_unlink_and_delete_of_a_link_remove_only_the_link(
     backend: Backend, tmp_path: Path, prod: str
 ) -> None:

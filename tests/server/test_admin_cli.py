@@ -38,6 +38,11 @@ def _cairn(
     return done
 
 
+def _error_type(done: subprocess.CompletedProcess[str]) -> str:
+    """The class of a failed command's error, from its ``--json`` error document."""
+    return str(json.loads(done.stdout)["error"]["type"])
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("server", ["dir"], indirect=True)
 def test_admin_commands_manage_users_teams_members_and_keys(
@@ -60,10 +65,10 @@ def test_admin_commands_manage_users_teams_members_and_keys(
 
     # bob is no admin of vision, nor of the server
     bob_key = json.loads(_cairn(url, root, "keys", "create", "bob", "--json").stdout)["api_key"]
-    refused = _cairn(url, bob_key, "members", "remove", "vision", "alice", check=False)
-    assert refused.returncode == 1 and "AuthorizationError" in refused.stderr
+    refused = _cairn(url, bob_key, "members", "remove", "vision", "alice", "--json", check=False)
+    assert refused.returncode == 1 and _error_type(refused) == "AuthorizationError"
     refused = _cairn(url, bob_key, "users", "create", "mallory", check=False)
-    assert refused.returncode == 1 and "NotFoundError: 'acme' not found" in refused.stderr
+    assert refused.returncode == 1 and refused.stderr == "Error: 'acme' not found\n"
 
     _cairn(url, alice_key, "members", "remove", "vision", "bob")
     roles = json.loads(_cairn(url, alice_key, "members", "list", "vision", "--json").stdout)
@@ -72,13 +77,13 @@ def test_admin_commands_manage_users_teams_members_and_keys(
     listed = json.loads(_cairn(url, root, "keys", "list", "alice", "--json").stdout)
     (laptop,) = [k for k in listed if k["name"] == "laptop"]
     _cairn(url, root, "keys", "revoke", "alice", laptop["key_id"])
-    gone = _cairn(url, alice_key, "members", "list", "vision", check=False)
-    assert gone.returncode == 1 and "AuthenticationError" in gone.stderr
+    gone = _cairn(url, alice_key, "members", "list", "vision", "--json", check=False)
+    assert gone.returncode == 1 and _error_type(gone) == "AuthenticationError"
     listed = json.loads(_cairn(url, root, "keys", "list", "alice", "--json").stdout)
     assert [k["revoked"] for k in listed if k["key_id"] == laptop["key_id"]] == [True]
 
-    missing = _cairn(url, root, "members", "list", "nosuchteam", check=False)
-    assert missing.returncode == 1 and "NotFoundError" in missing.stderr
+    missing = _cairn(url, root, "members", "list", "nosuchteam", "--json", check=False)
+    assert missing.returncode == 1 and _error_type(missing) == "NotFoundError"
     unconfigured = _cairn(url, None, "users", "list", check=False)
     assert unconfigured.returncode == 1 and "CAIRN_API_KEY" in unconfigured.stderr
 

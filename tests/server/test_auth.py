@@ -109,7 +109,12 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
                 response = _call(client, method, path, body, values)
                 assert response.status_code == 401, (key, method, path, response.text)
                 assert response.json()["error"]["code"] == "unauthenticated"
-    open_to_all = {("GET", "/api/v1/whoami"), ("GET", "/api/v1/registries")}
+    # Listings that show each caller only what it may read.
+    open_to_all = {
+        ("GET", "/api/v1/whoami"),
+        ("GET", "/api/v1/registries"),
+        ("GET", "/api/v1/projects"),
+    }
     with server.client(keys["carol"]) as carol:
         for method, path, body in routes:
             response = _call(carol, method, path, body, values)

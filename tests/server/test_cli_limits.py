@@ -1,5 +1,6 @@
 """``cairn server``'s limit options land in ``ServerConfig.limits`` (validated: positive);
-options not given keep the defaults of ``cairn.service.limits``."""
+options not given keep the defaults of ``cairn.service.limits``. So does the TTL sweep's
+interval (``ttl_sweep_interval_seconds``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from cairn.cli.main import cli
 from cairn.server.state import ServerConfig
 from cairn.service.limits import DEFAULT_LIMITS
+from cairn.service.ttl import SWEEP_INTERVAL_SECONDS
 
 
 @pytest.fixture
@@ -38,6 +40,14 @@ def test_defaults(started: list[ServerConfig]) -> None:
     (config,) = started
     assert config.limits == DEFAULT_LIMITS
     assert config.limits.rate_limit is None
+    assert config.ttl_sweep_interval_seconds == SWEEP_INTERVAL_SECONDS
+
+
+def test_ttl_sweep_interval(started: list[ServerConfig]) -> None:
+    for given, seconds in (("90", 90.0), ("0", 0.0)):
+        result = run("--ttl-sweep-interval", given)
+        assert result.exit_code == 0, result.output
+        assert started.pop().ttl_sweep_interval_seconds == seconds
 
 
 def test_limit_options(started: list[ServerConfig]) -> None:
@@ -67,6 +77,9 @@ def test_limit_options(started: list[ServerConfig]) -> None:
         ("--rate-limit", "-2"),
         ("--rate-limit", "inf"),
         ("--rate-limit", "nan"),
+        ("--ttl-sweep-interval", "-1"),
+        ("--ttl-sweep-interval", "inf"),
+        ("--ttl-sweep-interval", "soon"),
     ],
 )
 def test_nonsense_is_refused(started: list[ServerConfig], args: tuple[str, str]) -> None:

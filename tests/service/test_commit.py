@@ -8,10 +8,13 @@ from collections.abc import Callable
 
 import pytest
 
-from cairn.core.digest import decode_artifact_id
+from cairn.core.digest import decode_artifact_id, digest_bytes
+from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
+from cairn.service.store import MANIFEST_ALGORITHM, open_store
+from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]
 
@@ -210,3 +213,52 @@ def test_collections_are_independent(backend: EmbeddedBackend, make_request: Mak
     elsewhere = backend.commit_version(make_request({"f": b"x"}, project="p2")).version
     assert other.version_index == 0
     assert elsewhere.version_index == 0
+
+
+def test_a_manifest_whose_sizes_add_up_past_64_bits_is_refused(
+    backend: EmbeddedBackend, make_request: MakeRequest
+) -> None:
+    """Each entry's size is a valid integer, their sum (the version's size) is not one the
+    database holds: refused as bad input, not stored."""
+    manifest = Manifest()
+    for name in ("a", "b"):
+        uri = f"s3://bucket/{name}"
+        manifest.add_entry(ManifestEntry(path=name, digest=uri, ref=uri, size=2**62))
+    request = dataclasses.replace(
+        make_request({}),
+        digest=manifest.digest(),
+        manifest_json=manifest.to_json_bytes(),
+    )
+    with pytest.raises(ValueError, match=r"Artifact size \(the sum of its entries' sizes\)"):
+        backend.commit_version(request)
+    with pytest.raises(CommError):
+        backend.resolve_version("tester", "proj", "data", "latest")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"history_step": 2**63}, "history_step must be from 0 to"),
+        ({"history_step": -1}, "history_step must be from 0 to"),
+        ({"ttl_duration_seconds": 2**63}, "is over the maximum"),
+        ({"ttl_duration_seconds": "60"}, "must be an integer"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_before_the_manifest_is_stored(
+    settings: Settings,
+    backend: EmbeddedBackend,
+    make_request: MakeRequest,
+    fields: dict[str, object],
+    message: str,
+) -> None:
+    request = make_request({"f": b"x"}, **fields)
+    with pytest.raises(ValueError, match=message):
+        backend.commit_version(request)
+    with pytest.raises(CommError):
+        backend.resolve_version("tester", "proj", "data", "latest")
+    store = open_store(settings)
+    try:
+        manifest_digest = digest_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
+        assert not store.blobs_of("tester").has(manifest_digest, MANIFEST_ALGORITHM)
+    finally:
+        store.close()

@@ -9,11 +9,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import update
 
-from cairn.db.models import Version
+from cairn.db.models import Project, Version
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
 from cairn.service import store_state, ttl
 from cairn.service.backend import EmbeddedBackend
+from cairn.service.limits import MAX_TTL_SECONDS
 from cairn.service.store import open_store
 from cairn.settings import Settings
 
@@ -83,3 +84,45 @@ def test_sweep_by_hand(
     _backdate(settings, 120)
     assert ttl.run_sweep(settings).deleted == ["tester/proj/data:v0"]
     assert ttl.run_sweep(settings).deleted == []
+
+
+def test_a_stored_ttl_too_long_for_a_date_neither_expires_nor_stops_the_store_opening(
+    settings: Settings, backend: EmbeddedBackend, make_request: MakeRequest
+) -> None:
+    """TTLs are bounded now (``MAX_TTL_SECONDS``), but a store may hold a longer one from
+    before: ``created_at + ttl`` past the year 9999 raised OverflowError in the sweep that
+    opening the store runs."""
+    own = backend.commit_version(make_request({"a": b"1"}, ttl_duration_seconds=60)).version
+    inherited = backend.commit_version(make_request({"b": b"2"}, collection="other")).version
+    store = open_store(settings)
+    try:
+        with store.db.write() as session:
+            session.execute(update(Version).values(ttl_duration_seconds=2**63 - 1))
+            session.execute(update(Project).values(default_ttl_seconds=2**63 - 1))
+            store_state.write(session, store_state.TTL_LAST_SWEEP, repr(time.time() - 7200))
+        EmbeddedBackend(settings).close()  # sweeps as it opens
+        year_9000 = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+        assert ttl.sweep_expired(store, now=year_9000).deleted == []
+        with store.db.write() as session:
+            session.execute(update(Version).values(ttl_duration_seconds=400_000_000_000))
+        assert ttl.sweep_expired(store).deleted == []
+    finally:
+        store.close()
+    assert backend.get_version(own.id).state == "COMMITTED"
+    assert backend.get_version(inherited.id).state == "COMMITTED"
+
+
+def test_a_ttl_over_the_maximum_is_refused(
+    settings: Settings, backend: EmbeddedBackend, make_request: MakeRequest
+) -> None:
+    over = MAX_TTL_SECONDS + 1
+    with pytest.raises(ValueError, match="over the maximum"):
+        backend.commit_version(make_request({"a": b"1"}, ttl_duration_seconds=over))
+    with pytest.raises(ValueError, match="over the maximum"):
+        backend.set_default_ttl("tester", None, over)
+    with pytest.raises(ValueError, match="over the maximum"):
+        backend.set_default_ttl("tester", "proj", 2**63)
+    kept = backend.commit_version(make_request({"a": b"1"}, ttl_duration_seconds=MAX_TTL_SECONDS))
+    assert kept.version.ttl_duration_seconds == MAX_TTL_SECONDS
+    _backdate(settings, 100 * 366 * 86400)
+    assert ttl.run_sweep(settings).deleted == ["tester/proj/data:v0"]

@@ -55,16 +55,36 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
         human()
 
 
-def open_api(project: str | None = None, entity: str | None = None) -> Api:
-    """An ``Api`` on the configured store, with optional default project and entity.
+REF_FORMAT = "[[entity/]project/]name[:alias|vN], e.g. mnist:latest or team/mnist/mnist:v3"
+
+
+def open_api(as_json: bool, quiet: bool) -> Api:
+    """An ``Api`` on the configured store, after printing which store that is (unless
+    ``as_json`` or ``quiet``).
 
     Raises:
-        ValueError: an invalid entity or project name.
+        ValueError: an invalid default entity or project, or an unreadable credentials file.
         StoreError: the store directory cannot be used (named).
+        CommError: the server cannot be reached or refuses the key.
     """
     import cairn
+    from cairn.cli._store import say_store
+    from cairn.settings import Settings
 
-    return cairn.Api({"project": project, "entity": entity})
+    say_store(Settings.load(), as_json, quiet)
+    return cairn.Api()
+
+
+def fetch_version(api: Api, ref: str) -> Artifact:
+    """The version REF names.
+
+    Raises:
+        ValueError: REF is empty or malformed (the message says what a reference looks like).
+        CommError: nothing has that name.
+    """
+    if not ref.strip():
+        raise ValueError(f"REF is empty: name a version as {REF_FORMAT}")
+    return api.artifact(ref)
 
 
 def version_dict(art: Artifact) -> dict[str, Any]:
@@ -90,19 +110,13 @@ def version_dict(art: Artifact) -> dict[str, Any]:
     }
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 version``, ``2 versions``, ``0 files``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def human_size(size: int) -> str:
     """``size`` in decimal units (``1.5 MB``)."""
     from cairn.progress import format_bytes
 
     return format_bytes(size)
-
-
-def version_line(art: Artifact) -> str:
-    """One line naming a version: name, type, files, size, aliases, tags."""
-    extras = f"aliases={','.join(art.aliases) or '-'}"
-    if art.tags:
-        extras += f" tags={','.join(art.tags)}"
-    return (
-        f"{art.qualified_name}  {art.type}  {art.file_count} files  {human_size(art.size)}  "
-        f"{extras}"
-    )

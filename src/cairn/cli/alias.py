@@ -1,7 +1,9 @@
 """``cairn alias add|rm REF ALIAS``: edit the aliases of a logged version.
 
 An alias is edited in the collection REF names (a link's aliases are the link's own);
-adding an alias another version of the collection holds moves it here, as in W&B.
+adding an alias another version of the collection holds moves it here, as in W&B. Version
+numbers (``v3``) are not aliases, and ``latest`` stays on the newest version: both are
+refused.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def alias() -> None:
 @command_options
 def alias_add(ref: str, name: str, as_json: bool, quiet: bool) -> None:
     """Give REF the alias NAME (moving it from another version of the collection)."""
-    report(edit_version(ref, "aliases", name, add=True), as_json, "added", "alias", name)
+    art, changed = edit_version(ref, "aliases", name, True, as_json, quiet)
+    report(art, changed, as_json, True, "aliases", name)
 
 
 @alias.command(name="rm")
@@ -32,4 +35,5 @@ def alias_add(ref: str, name: str, as_json: bool, quiet: bool) -> None:
 @command_options
 def alias_rm(ref: str, name: str, as_json: bool, quiet: bool) -> None:
     """Remove the alias NAME from REF."""
-    report(edit_version(ref, "aliases", name, add=False), as_json, "removed", "alias", name)
+    art, changed = edit_version(ref, "aliases", name, False, as_json, quiet)
+    report(art, changed, as_json, False, "aliases", name)

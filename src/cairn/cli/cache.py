@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cairn.cli._common import command_options, emit, human_size
+from cairn.cli._common import command_options, emit, human_size, plural
 from cairn.settings import Settings, parse_size
 
 
@@ -47,7 +47,8 @@ def cache_ls(list_files: bool, as_json: bool, quiet: bool) -> None:
 
     def human() -> None:
         click.echo(
-            f"cache {data['root']}: {data['file_count']} files, {human_size(data['bytes'])} "
+            f"cache {data['root']}: {plural(data['file_count'], 'file')}, "
+            f"{human_size(data['bytes'])} "
             f"(cap {human_size(store.max_bytes)})"
         )
         if list_files:
@@ -121,7 +122,9 @@ def cache_cleanup(
 
     def human() -> None:
         click.echo(plan.describe())
-        click.echo(f"staging {tmp_dir}: {staged} leftover files ({human_size(staged_bytes)})")
+        click.echo(
+            f"staging {tmp_dir}: {plural(staged, 'leftover file')} ({human_size(staged_bytes)})"
+        )
         verb = "Would reclaim" if dry_run else "Reclaimed"
         click.echo(f"{verb} {human_size(reclaimed)} of space")
 

@@ -1,7 +1,8 @@
 """``cairn demo``: Cairn's main job, end to end, on the embedded store.
 
 Generates a small data set, versions it twice, lists the versions, downloads one and
-verifies it, saying what it did at each step.
+verifies it, saying what it did at each step (``--json``: all of it in one document). It
+works on the store commands use, which it names first: the embedded one by default.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from cairn.cli._errors import expected_errors
+from cairn.cli._common import command_options, emit, human_size, plural, version_dict
+from cairn.cli._store import say_store
 
 
 def _write_dataset(root: Path, seed: int, rows: int) -> None:
@@ -30,12 +32,14 @@ def _write_dataset(root: Path, seed: int, rows: int) -> None:
 @click.command()
 @click.option("--project", default="cairn-demo", show_default=True, help="Project to log into.")
 @click.option("--rows", default=250, show_default=True, help="Rows per shard.")
-@expected_errors
-def demo(project: str, rows: int) -> None:
+@command_options
+def demo(project: str, rows: int, as_json: bool, quiet: bool) -> None:
     """Version a generated data set twice, list the versions, download one and verify it."""
     import cairn
     from cairn.settings import Settings
 
+    say_store(Settings.load(), as_json, quiet)
+    human = not as_json
     with tempfile.TemporaryDirectory(prefix="cairn-demo-") as tmp:
         data = Path(tmp) / "data"
         logged = []
@@ -50,23 +54,34 @@ def demo(project: str, rows: int) -> None:
                 )
                 art.add_dir(str(data))
                 run.log_artifact(art, aliases=["demo"])
-            logged.append(art)
-            click.echo(
-                f"logged {art.qualified_name}  files={art.file_count} size={art.size} B "
-                f"digest={art.digest}  aliases={art.aliases}"
-            )
+            logged.append(version_dict(art))
+            if human:
+                click.echo(
+                    f"logged {art.qualified_name}  {plural(art.file_count, 'file')}  "
+                    f"{human_size(art.size)}  digest={art.digest}  "
+                    f"aliases={','.join(art.aliases) or '-'}"
+                )
 
-    api = cairn.Api()
-    click.echo(f"versions of {logged[0].entity}/{project}/demo-dataset:")
-    for version in api.artifacts("dataset", f"{project}/demo-dataset"):
-        click.echo(
-            f"  {version.name:<20} {version.created_at}  {version.file_count} files  "
-            f"aliases={version.aliases}"
-        )
+    versions = list(cairn.Api().artifacts("dataset", f"{project}/demo-dataset"))
+    if human:
+        click.echo(f"versions of {logged[0]['source_name'].split(':')[0]}:")
+        for v in versions:
+            click.echo(
+                f"  {v.version:<4} {v.created_at}  {plural(v.file_count, 'file')}  "
+                f"aliases={','.join(v.aliases) or '-'}"
+            )
 
     with cairn.init(project=project, job_type="train") as run:
         used = run.use_artifact("demo-dataset:v0")
         path = used.download()
         used.verify(path)
-    click.echo(f"downloaded {used.qualified_name} to {path} and verified every byte")
-    click.echo(f"store: {Settings.load().cairn_dir}")
+    emit(
+        as_json,
+        {
+            "logged": logged,
+            "versions": [version_dict(v) for v in versions],
+            "downloaded": path,
+            "verified": True,
+        },
+        lambda: click.echo(f"downloaded {used.qualified_name} to {path} and verified every byte"),
+    )

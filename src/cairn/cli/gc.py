@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli._common import command_options, emit, human_size
+from cairn.cli._common import command_options, emit, human_size, plural
+from cairn.cli._store import require_embedded, say_store
 
 
 @click.command()
@@ -28,8 +29,8 @@ def gc(dry_run: bool, grace_seconds: float, as_json: bool, quiet: bool) -> None:
     from cairn.settings import Settings
 
     settings = Settings.load()
-    if settings.mode != "embedded":
-        raise click.UsageError("cairn gc runs on the embedded store; unset CAIRN_BASE_URL")
+    require_embedded("cairn gc", settings)
+    say_store(settings, as_json, quiet)
     plan = plan_gc(settings, grace_seconds=grace_seconds)
     data: dict[str, object] = {
         "dry_run": dry_run,
@@ -53,11 +54,14 @@ def gc(dry_run: bool, grace_seconds: float, as_json: bool, quiet: bool) -> None:
 
     def human() -> None:
         if result is None:
-            click.echo(f"dry run: would free {human_size(plan.bytes)} in {plan.files} blobs")
+            click.echo(
+                f"dry run: would free {human_size(plan.bytes)} in {plural(plan.files, 'blob')}"
+            )
         else:
             click.echo(
-                f"freed {human_size(result.bytes)} in {result.files} blobs ({result.kept} "
-                f"kept: needed again; {result.tmp_files} temporary files removed)"
+                f"freed {human_size(result.bytes)} in {plural(result.files, 'blob')} "
+                f"({result.kept} kept: needed again; "
+                f"{plural(result.tmp_files, 'temporary file')} removed)"
             )
 
     emit(as_json, data, human)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli._common import command_options, emit, open_api
+from cairn.cli._common import command_options, emit, fetch_version, open_api
 
 
 @click.command()
@@ -22,7 +22,7 @@ def get(
     ref: str, root: str | None, prefix: str | None, link: bool, as_json: bool, quiet: bool
 ) -> None:
     """Download REF ([[ENTITY/]PROJECT/]NAME[:ALIAS|vN]) and print where it went."""
-    art = open_api().artifact(ref)
+    art = fetch_version(open_api(as_json, quiet), ref)
     path = art.download(root=root, path_prefix=prefix, link=link)
     emit(
         as_json,

@@ -1,16 +1,16 @@
 """``cairn link REF TARGET``: link a version into a collection or a registry.
 
 Calls ``Artifact.link(target, aliases)``: TARGET is ``[entity/][project/]collection[:alias]``
-or a registry path ``[organization/]wandb-registry-<name>/collection``.
+or a registry path ``[organization/]wandb-registry-<name>/collection``. A version number
+(``v3``) is refused as an alias; the link gets the next number of TARGET by itself.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import click
 
-from cairn.cli._common import command_options, emit, open_api, version_dict
+from cairn.cli._aliases import refuse_version_numbers
+from cairn.cli._common import command_options, emit, fetch_version, open_api, version_dict
 
 
 @click.command()
@@ -20,12 +20,9 @@ from cairn.cli._common import command_options, emit, open_api, version_dict
 @command_options
 def link(ref: str, target: str, aliases: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Link REF into the collection TARGET (e.g. a registry: wandb-registry-model/clf)."""
-    art = open_api().artifact(ref)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        linked = art.link(target, list(aliases) or None)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
+    refuse_version_numbers(aliases)
+    art = fetch_version(open_api(as_json, quiet), ref)
+    linked = art.link(target, list(aliases) or None)
     emit(
         as_json,
         version_dict(linked),

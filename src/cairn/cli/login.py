@@ -3,6 +3,7 @@
 The pair goes to ``cairn.settings.credentials_path()`` (``~/.config/cairn/credentials.json``,
 mode 0600), which ``Settings.load`` reads after the environment: ``CAIRN_BASE_URL`` and
 ``CAIRN_API_KEY`` still win, and the saved key is only ever sent to the saved URL.
+``cairn logout`` forgets the pair, and commands use the embedded store again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 
 import click
 
-from cairn.cli._errors import expected_errors
+from cairn.cli._common import command_options, emit
 
 
 @click.command()
@@ -20,9 +21,7 @@ from cairn.cli._errors import expected_errors
 @click.option(
     "--api-key", prompt=True, hide_input=True, help="Your API key (prompted when omitted)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--quiet", is_flag=True, help="Print nothing on success.")
-@expected_errors
+@command_options
 def login(base_url: str, api_key: str, as_json: bool, quiet: bool) -> None:
     """Check the key against the server, then store URL and key for later commands."""
     from cairn.remote.http import ApiClient
@@ -43,9 +42,13 @@ def login(base_url: str, api_key: str, as_json: bool, quiet: bool) -> None:
         out.write("\n")
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-    if quiet:
+    if quiet and not as_json:
         return
-    if as_json:
-        click.echo(json.dumps({"base_url": base, "user": who["user"], "path": str(path)}))
-    else:
-        click.echo(f"Logged in to {base} as {who['user']} (saved in {path})")
+    emit(
+        as_json,
+        {"base_url": base, "user": who["user"], "path": str(path)},
+        lambda: click.echo(
+            f"Logged in to {base} as {who['user']} (saved in {path}); commands now use this "
+            "server, and `cairn logout` goes back to the embedded store"
+        ),
+    )

@@ -1,15 +1,25 @@
 """The ``cairn`` command: the only layer that prints to stdout.
 
-Expected errors (a Cairn error, bad input) print one line on stderr and exit 1, never a
-traceback (see ``cairn.cli._errors``). One module per command group; each command has
-``--help``, ``--json`` and ``--quiet``. Shell completion is click's own: e.g.
+Expected errors (a Cairn error, bad input, a bad option) print one line on stderr and exit
+non-zero, never a traceback (``cairn.cli._errors``); with ``--json`` the error is also a
+JSON document on stdout. Warnings are ``note:`` lines (``cairn.cli._notes``). A closed
+stdout (``cairn show REF | head -3``) ends the command quietly (status 1), as Unix tools
+do. One module per command group; each command that prints a result has ``--help``,
+``--json`` and ``--quiet``. Shell completion is click's own: e.g.
 ``eval "$(_CAIRN_COMPLETE=bash_source cairn)"`` (``zsh_source``, ``fish_source``).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
 import click
 
+from cairn.cli._errors import CliError, report
+from cairn.cli._notes import show_warnings_as_notes
 from cairn.cli.admin import admin
 from cairn.cli.alias import alias
 from cairn.cli.cache import cache
@@ -20,10 +30,12 @@ from cairn.cli.gc import gc
 from cairn.cli.get import get
 from cairn.cli.link import link
 from cairn.cli.login import login
+from cairn.cli.logout import logout
 from cairn.cli.ls import ls
 from cairn.cli.put import put
 from cairn.cli.server import server
 from cairn.cli.show import show
+from cairn.cli.status import status
 from cairn.cli.tag import tag
 from cairn.cli.ui import ui
 from cairn.cli.verify import verify
@@ -37,12 +49,57 @@ def cli() -> None:
 
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
-cli.add_command(server)
-cli.add_command(admin)
-cli.add_command(login)
-cli.add_command(ui)
+for command in (status, login, logout, server, admin, ui):
+    cli.add_command(command)
+
+
+def _wants_json(args: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options (before a ``--``)."""
+    options = args[: list(args).index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _usage_error(exc: click.ClickException, args: Sequence[str]) -> None:
+    """A bad command line as one line, pointing at the command's ``--help``."""
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    report(message, "UsageError", {}, _wants_json(args))
+
+
+def _exit_on_closed_pipe() -> NoReturn:
+    """The reader of stdout went away: stop without a word, as Unix tools do, with status 1
+    (as click does for a pipe that closes while a command runs).
+
+    stdout is pointed at /dev/null so the interpreter's final flush cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
+
+
+def _run(args: Sequence[str]) -> int:
+    """Run the command line ``args``; return the exit status (errors reported)."""
+    try:
+        code = cli.main(args=list(args), standalone_mode=False)
+    except CliError as exc:
+        exc.show()
+        return exc.exit_code
+    except click.ClickException as exc:
+        _usage_error(exc, args)
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    show_warnings_as_notes()
+    try:
+        code = _run(sys.argv[1:])
+    except BrokenPipeError:
+        _exit_on_closed_pipe()
+    sys.exit(code)

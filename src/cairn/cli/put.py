@@ -12,7 +12,9 @@ from typing import Any
 
 import click
 
-from cairn.cli._common import command_options, emit, version_dict
+from cairn.cli._aliases import refuse_version_numbers
+from cairn.cli._common import command_options, emit, human_size, plural, version_dict
+from cairn.cli._store import say_store
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
@@ -55,13 +57,16 @@ def put(
     """Log PATH (a file, a directory, or a URI such as file:// or s3://) as a new version."""
     import cairn
     from cairn.core.names import validate_aliases, validate_tags
+    from cairn.settings import Settings
 
     metadata = _metadata(metadata_json)
     validate_aliases(list(aliases))
+    refuse_version_numbers(aliases)
     validate_tags(list(tags))
     is_uri = "://" in path
     if not is_uri and not os.path.exists(path):
         raise FileNotFoundError(f"No such file or directory: '{path}'")
+    say_store(Settings.load(), as_json, quiet)
     default_name = os.path.basename(path.rstrip("/")) or "artifact"
     art = cairn.Artifact(
         name or default_name, type=type_, description=description, metadata=metadata
@@ -78,7 +83,8 @@ def put(
         as_json,
         version_dict(art),
         lambda: click.echo(
-            f"logged {art.qualified_name}  {art.file_count} files  {art.size} B  "
-            f"digest={art.digest}  aliases={','.join(art.aliases)}"
+            f"logged {art.qualified_name}  {plural(art.file_count, 'file')}  "
+            f"{human_size(art.size)}  "
+            f"digest={art.digest}  aliases={','.join(art.aliases) or '-'}"
         ),
     )

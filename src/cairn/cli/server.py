@@ -7,7 +7,8 @@ S3-compatible bucket instead (docs/server.md). The key that signs transfer URLs 
 app processes of one server must share it. No default credentials exist: the first admin
 comes from ``create-admin``, which prints its API key once. What one request may cost
 (``--max-body``, ``--graphql-max-depth``, ``--graphql-max-cost``, ``--rate-limit``) goes
-into the server's ``Limits``; an option not given keeps its default.
+into the server's ``Limits``; an option not given keeps its default. Expired versions are
+deleted in the background every ``--ttl-sweep-interval`` seconds (default an hour).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import click
 
 from cairn.cli._errors import expected_errors
+from cairn.cli._extras import needs_extra
 from cairn.service.limits import DEFAULT_LIMITS as DEFAULT
 from cairn.service.limits import MIB, Limits
 
@@ -78,6 +80,17 @@ def _positive_size(ctx: click.Context, param: click.Parameter, value: str | None
 def _rate(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise click.BadParameter(f"{value!r}: expected requests per second above 0", param=param)
+    return value
+
+
+# The default of --ttl-sweep-interval: cairn.service.ttl.SWEEP_INTERVAL_SECONDS (not
+# imported here, to keep the CLI's start light).
+TTL_SWEEP_INTERVAL = 3600.0
+
+
+def _interval(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"{value!r}: expected seconds, 0 or more", param=param)
     return value
 
 
@@ -145,8 +158,17 @@ def _limits(
     metavar="N",
     help="Requests per second per API key, a burst of as many; over it: 429 (default: off).",
 )
+@click.option(
+    "--ttl-sweep-interval",
+    type=float,
+    callback=_interval,
+    default=TTL_SWEEP_INTERVAL,
+    metavar="SECONDS",
+    help="How often expired versions (past their TTL) are deleted (default an hour; 0: never).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
+@click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only.")
 @click.pass_context
 @expected_errors
 def server(
@@ -161,16 +183,19 @@ def server(
     graphql_max_depth: int | None,
     graphql_max_cost: int | None,
     rate_limit: float | None,
+    ttl_sweep_interval: float,
     host: str,
     port: int,
+    quiet: bool,
 ) -> None:
     """Run the Cairn server (migrations are applied on start)."""
     if ctx.invoked_subcommand is not None:
         return
-    import uvicorn
+    with needs_extra("cairn server", "server"):
+        import uvicorn
 
-    from cairn.server.app import create_app
-    from cairn.server.state import ServerConfig
+        from cairn.server.app import create_app
+        from cairn.server.state import ServerConfig
     from cairn.settings import Settings
 
     settings = Settings.load()
@@ -187,8 +212,11 @@ def server(
         part_size=part_size,
         public_url=public_url,
         limits=_limits(max_body, graphql_max_depth, graphql_max_cost, rate_limit),
+        ttl_sweep_interval_seconds=ttl_sweep_interval,
     )
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    with needs_extra("cairn server", "server"):  # the database driver loads when it opens
+        app = create_app(config)
+    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info")
 
 
 @server.command()
@@ -213,7 +241,8 @@ def migrate(db: str | None) -> None:
 @expected_errors
 def create_admin(db: str | None, name: str) -> None:
     """Create a server admin and print its API key (shown only this once)."""
-    from cairn.server.state import ServerConfig, ServerState
+    with needs_extra("cairn server create-admin", "server"):
+        from cairn.server.state import ServerConfig, ServerState
     from cairn.service.accounts import create_key, create_user
     from cairn.service.caller import LOCAL
 

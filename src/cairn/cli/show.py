@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cairn.cli._common import command_options, emit, human_size, open_api, version_dict
+from cairn.cli._common import (
+    command_options,
+    emit,
+    fetch_version,
+    human_size,
+    open_api,
+    plural,
+    version_dict,
+)
 
 if TYPE_CHECKING:
     from cairn.sdk.collections import PublicRun
@@ -31,8 +39,7 @@ def _run_text(run: dict[str, Any]) -> str:
 @command_options
 def show(ref: str, all_files: bool, as_json: bool, quiet: bool) -> None:
     """Show REF: versions, aliases, tags, metadata, size, files and lineage."""
-    api = open_api()
-    art = api.artifact(ref)
+    art = fetch_version(open_api(as_json, quiet), ref)
     data: dict[str, Any] = version_dict(art)
     entries = sorted(art.manifest.entries.values(), key=lambda e: e.path)
     shown = entries if all_files or as_json else entries[:MAX_FILES_SHOWN]
@@ -53,7 +60,7 @@ def show(ref: str, all_files: bool, as_json: bool, quiet: bool) -> None:
         click.echo(f"{data['name']}  ({data['type']}, {data['state'].lower()})")
         click.echo(f"  id           {data['id']}")
         click.echo(f"  digest       {data['digest']}")
-        click.echo(f"  size         {human_size(art.size)} in {art.file_count} files")
+        click.echo(f"  size         {human_size(art.size)} in {plural(art.file_count, 'file')}")
         click.echo(f"  aliases      {', '.join(data['aliases']) or '-'}")
         click.echo(f"  tags         {', '.join(data['tags']) or '-'}")
         click.echo(f"  created      {data['created_at']}")

@@ -19,7 +19,8 @@ def tag() -> None:
 @command_options
 def tag_add(ref: str, name: str, as_json: bool, quiet: bool) -> None:
     """Tag REF with NAME."""
-    report(edit_version(ref, "tags", name, add=True), as_json, "added", "tag", name)
+    art, changed = edit_version(ref, "tags", name, True, as_json, quiet)
+    report(art, changed, as_json, True, "tags", name)
 
 
 @tag.command(name="rm")
@@ -28,4 +29,5 @@ def tag_add(ref: str, name: str, as_json: bool, quiet: bool) -> None:
 @command_options
 def tag_rm(ref: str, name: str, as_json: bool, quiet: bool) -> None:
     """Remove the tag NAME from REF."""
-    report(edit_version(ref, "tags", name, add=False), as_json, "removed", "tag", name)
+    art, changed = edit_version(ref, "tags", name, False, as_json, quiet)
+    report(art, changed, as_json, False, "tags", name)

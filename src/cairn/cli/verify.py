@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli._common import command_options, emit, open_api
+from cairn.cli._common import command_options, emit, fetch_version, open_api
 
 
 @click.command()
@@ -15,7 +15,7 @@ def verify(ref: str, root: str | None, as_json: bool, quiet: bool) -> None:
     """Check that ROOT holds exactly REF's files with their digests; exit 1 naming a problem."""
     from cairn.settings import Settings
 
-    art = open_api().artifact(ref)
+    art = fetch_version(open_api(as_json, quiet), ref)
     where = root or str(Settings.load().artifact_dir / art.source_name)
     art.verify(where)
     emit(

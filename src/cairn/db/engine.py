@@ -16,13 +16,18 @@ PostgreSQL text cannot hold a NUL character (psycopg refuses to send one) where 
 stores it, so both engines refuse a text parameter holding NUL, in a lookup as in a
 write, with a ``ValueError`` before the statement is sent: the two databases answer
 alike, and a name with NUL (from a URL, a body, a GraphQL argument) is bad input (400
-over HTTP), never a server error.
+over HTTP), never a server error. Likewise an integer parameter outside the signed 64-bit
+range both databases hold (``cairn.core.ints``) is refused with a ``ValueError`` before it
+is sent, where SQLite's driver would raise ``OverflowError`` and PostgreSQL a
+``DataError``: the service checks the numbers it stores against their ranges first, and
+this guard keeps any path it missed (a lookup by a huge id, a derived value) from reaching
+the driver.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from cairn.core.ints import INT64_MAX, INT64_MIN
 from cairn.core.sqlite_wal import enter_wal_mode
 
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -73,7 +79,25 @@ def _holds_nul(value: Any) -> bool:
     return False  # numbers, bytes, JSON values the driver serialises with escapes
 
 
-def _refuse_nul(engine: Engine) -> None:
+def _bound_values(parameters: Any, executemany: bool) -> Iterable[Any]:
+    """The values bound to a statement's parameters (of each row, for ``executemany``); a
+    JSON value is one value, not looked into."""
+    rows = parameters if executemany else [parameters]
+    for row in rows or ():
+        if isinstance(row, Mapping):
+            yield from row.values()
+        elif isinstance(row, list | tuple):
+            yield from row
+
+
+_OUT_OF_RANGE = f"Integer out of range: the database holds integers from {INT64_MIN} to {INT64_MAX}"
+
+
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX
+
+
+def _refuse_bad_parameters(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(
         _connection: Connection,
@@ -81,17 +105,20 @@ def _refuse_nul(engine: Engine) -> None:
         _statement: str,
         parameters: Any,
         _context: Any,
-        _executemany: bool,
+        executemany: bool,
     ) -> None:
         if _holds_nul(parameters):
             raise ValueError("Text cannot contain a NUL character")
+        if any(_out_of_range(value) for value in _bound_values(parameters, executemany)):
+            raise ValueError(_OUT_OF_RANGE)
 
 
 def create_db_engine(url: str) -> Engine:
     """Create the engine for ``url`` with the settings its database needs (see module doc).
 
-    Statements whose text parameters hold a NUL character raise ``ValueError`` on every
-    engine, before they are sent.
+    Statements whose text parameters hold a NUL character, or whose integer parameters
+    are outside the signed 64-bit range, raise ``ValueError`` on every engine, before they
+    are sent.
 
     Raises:
         sqlalchemy.exc.ArgumentError: ``url`` is not a valid database URL.
@@ -105,7 +132,7 @@ def create_db_engine(url: str) -> Engine:
         _configure_sqlite(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    _refuse_nul(engine)
+    _refuse_bad_parameters(engine)
     return engine
 
 

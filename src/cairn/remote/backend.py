@@ -28,6 +28,7 @@ from cairn.protocol import (
     IngestedBlob,
     Lineage,
     Page,
+    ProjectInfo,
     RegistryInfo,
     RunEdit,
     RunInfo,
@@ -131,8 +132,15 @@ class RemoteBackend:
         name: str | None,
         job_type: str | None,
         config: dict[str, Any],
+        group: str | None = None,
     ) -> RunInfo:
-        body = {"run_id": run_id, "name": name, "job_type": job_type, "config": config}
+        body = {
+            "run_id": run_id,
+            "name": name,
+            "job_type": job_type,
+            "config": config,
+            "group": group,
+        }
         return _run(self._send("POST", f"{_project(entity, project)}/runs", body))
 
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None:
@@ -260,6 +268,10 @@ class RemoteBackend:
 
     def list_types(self, entity: str, project: str) -> list[TypeInfo]:
         return [_model(TypeInfo, t) for t in self._get(f"{_project(entity, project)}/types")]
+
+    def list_projects(self, entity: str | None, limit: int) -> list[ProjectInfo]:
+        found = self._get("/projects", entity=entity, limit=limit)
+        return [_model(ProjectInfo, item) for item in found]
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
         path = f"{_run_path(entity, project, run_id)}/uses"

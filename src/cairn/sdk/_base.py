@@ -51,6 +51,7 @@ class ArtifactBase:
     _aliases: list[str]
     _tags: list[str]
     _incremental: bool
+    _part_of: str | None  # the distributed_id this draft was added to as a part
     _state: str
     _size: int | None
     _digest: str | None
@@ -87,6 +88,7 @@ class ArtifactBase:
         self._aliases = []
         self._tags = []
         self._incremental = False
+        self._part_of = None
         self._state = "PENDING"
         self._size = None
         self._digest = None

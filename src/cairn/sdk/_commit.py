@@ -151,10 +151,33 @@ def commit(
     project: str,
     run_id: str | None,
     digest: str,
+    distributed_id: str | None = None,
 ) -> CommitResult:
     """Commit ``manifest`` (artifact digest ``digest``) as the next version of
-    ``draft.name`` (one backend call)."""
-    request = CommitRequest(
+    ``draft.name`` (one backend call); with ``distributed_id``, the version the parts of
+    that id added up to, with ``manifest``'s entries too."""
+    result = backend.commit_version(
+        request(
+            draft, manifest, checked, entity, project, run_id, digest, distributed_id=distributed_id
+        )
+    )
+    warn_ignored_aliases(checked.aliases, result.version.aliases)
+    return result
+
+
+def request(
+    draft: Draft,
+    manifest: Manifest,
+    checked: Validated,
+    entity: str,
+    project: str,
+    run_id: str | None,
+    digest: str,
+    *,
+    distributed_id: str | None = None,
+) -> CommitRequest:
+    """The commit (or the part of a distributed version) of ``manifest``."""
+    return CommitRequest(
         entity=entity,
         project=project,
         collection=draft.name,
@@ -171,7 +194,5 @@ def commit(
         ttl_duration_seconds=draft.ttl_duration_seconds,
         incremental=draft.incremental,
         manifest=manifest,
+        distributed_id=distributed_id,
     )
-    result = backend.commit_version(request)
-    warn_ignored_aliases(checked.aliases, result.version.aliases)
-    return result

@@ -129,6 +129,8 @@ class Artifact(ArtifactSurface):
         run_id: str | None,
         aliases: Sequence[str] | None,
         tags: Sequence[str] | None,
+        distributed_id: str | None = None,
+        finish: bool = True,
     ) -> None:
         """Log this draft as the next version of its collection (``Run.log_artifact``).
 
@@ -137,6 +139,11 @@ class Artifact(ArtifactSurface):
         artifact becomes the existing version, with a warning. Logging an artifact that is
         already logged does nothing, as in wandb.
 
+        With a ``distributed_id`` (``Run.upsert_artifact`` / ``finish_artifact``) the draft
+        is a part of the version several runs write under that id: unless ``finish``, its
+        entries are only added to that version (the draft stays unlogged and can no longer
+        change); with ``finish`` the version is committed with every part's entries.
+
         Raises:
             ValueError, TypeError: invalid name, type, aliases, tags or metadata; a type
                 other than the collection's.
@@ -144,7 +151,7 @@ class Artifact(ArtifactSurface):
             OSError: a local file cannot be read.
             CommError: the backend refused the commit.
         """
-        if not self.is_draft():
+        if not self.is_draft() or self._part_of is not None:
             return
         draft = _commit.Draft(
             name=self._source_name,
@@ -162,9 +169,28 @@ class Artifact(ArtifactSurface):
         manifest = self.manifest  # with ``incremental``, merged onto the latest by the backend
         with paused_gc():  # many small objects kept: see _gc_pause
             digest = manifest.digest(draft.entry_algorithm)
-            if draft.incremental or not _commit.is_latest(backend, entity, project, draft, digest):
+            if (
+                draft.incremental
+                or distributed_id
+                or not _commit.is_latest(backend, entity, project, draft, digest)
+            ):
                 entries = list(manifest.entries.values())
                 _commit.upload_missing(backend, entity, entries, self._progress())
+            if distributed_id and not finish:
+                backend.add_version_part(
+                    _commit.request(
+                        draft,
+                        manifest,
+                        checked,
+                        entity,
+                        project,
+                        run_id,
+                        digest,
+                        distributed_id=distributed_id,
+                    )
+                )
+                self._part_of = distributed_id
+                return
             result = _commit.commit(
                 backend,
                 draft,
@@ -174,6 +200,7 @@ class Artifact(ArtifactSurface):
                 project=project,
                 run_id=run_id,
                 digest=digest,
+                distributed_id=distributed_id,
             )
         if not result.created:
             warnings.warn(

@@ -107,8 +107,6 @@ class ArtifactCollection:
         info: CollectionInfo | None = None,
     ) -> None:
         self._backend = backend
-        self.entity = entity
-        self.project = project
         self._name = name
         self._type = type
         if info is None:
@@ -118,6 +116,10 @@ class ArtifactCollection:
                 f"Could not find artifact collection '{entity}/{project}/{name}' of type "
                 f"'{type}' (it has type '{info.type}')"
             )
+        # The store's names: a registry's entity is the organization's, whatever the
+        # caller wrote, so a collection prints as its versions do.
+        self.entity = info.entity
+        self.project = info.project
         self._description: str | None = None
         self._tags: list[str] = []
         self._set_info(info)

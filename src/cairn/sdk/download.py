@@ -278,8 +278,13 @@ def verify_tree(
         ValueError: ``"Found file <full path> which is not a member of artifact <name>"``.
         VerificationError: files of the artifact are missing or changed (every one named;
             it is a ``ValueError`` and a ``FileNotFoundError``); the message starts with
-            ``"Digest mismatch for file: <path>"`` when only bytes changed.
+            ``"Digest mismatch for file: <path>"`` when only bytes changed, and names
+            ``root`` alone when it is not a folder (every file is then missing).
     """
+    absent = [] if root.is_dir() else [entry.path for entry in entries if entry.ref is None]
+    if absent:
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise VerificationError(f"Cannot verify artifact {name}: {root} {what}", absent, [])
     for dirpath, _dirnames, filenames in os.walk(root):
         for filename in filenames:
             full = os.path.join(dirpath, filename)

@@ -46,6 +46,7 @@ from cairn.sdk.run_config import Config
 from cairn.sdk.run_history import History
 from cairn.sdk.run_metric import Metric, define
 from cairn.sdk.run_models import ModelMethods
+from cairn.sdk.run_parts import PartMethods
 from cairn.sdk.run_summary import LiveSummary
 from cairn.sdk.session import backend_for
 from cairn.settings import Settings
@@ -89,7 +90,7 @@ def _finish_at_exit() -> None:
             logger.exception("Could not finish run %s at exit", run.id)
 
 
-class Run(RecordedRun, ModelMethods):
+class Run(RecordedRun, ModelMethods, PartMethods):
     """One execution that logs and uses artifacts; a context manager that finishes on exit.
 
     Leaving the ``with`` block normally marks the run ``finished``; leaving it through an
@@ -456,12 +457,20 @@ def init(
     run (marked running again, config merged); ``resume="must"`` requires it to exist and
     ``resume="never"`` requires it not to. ``dir`` and keyword arguments of
     ``wandb.init`` that Cairn has no use for (``save_code``, ``anonymous``, ...) are accepted
-    and ignored.
+    and ignored; ``resume_from`` and ``fork_from``, which would change what the run's
+    history holds, are refused rather than ignored (docs/wandb.md).
 
     Raises ``ValueError`` for an invalid entity, project or id; ``cairn.errors.UsageError``
-    for an unknown ``mode``/``reinit`` or a ``resume`` condition that does not hold;
+    for an unknown ``mode``/``reinit``, a ``resume`` condition that does not hold, or
+    ``resume_from``/``fork_from``;
     ``cairn.errors.StoreError`` when the store directory is unusable (the message names it).
     """
+    for rewinding in ("resume_from", "fork_from"):
+        if kwargs.get(rewinding) is not None:
+            raise UsageError(
+                f"{rewinding} is not supported by Cairn's own init: its runs are not rewound "
+                "or forked (docs/wandb.md says what is)"
+            )
     if kwargs or dir is not None:
         logger.debug("init: ignoring arguments %s", sorted([*kwargs, *(["dir"] if dir else [])]))
     mode = _normalize_mode(mode)
@@ -497,7 +506,7 @@ def init(
     else:
         backend = backend_for(loaded)
         info = _start_run(
-            backend, run_entity, run_project, run_id, name, job_type, run_config, id, resume
+            backend, run_entity, run_project, run_id, name, job_type, run_config, id, resume, group
         )
         stored = from_stored(info.config)
         run_config._load({k: v for k, v in stored.items() if k not in run_config})
@@ -525,6 +534,7 @@ def _start_run(
     config: Config,
     given_id: str | None,
     resume: bool | str | None,
+    group: str | None = None,
 ) -> RunInfo:
     """Create the run record, or continue the existing run ``given_id`` as ``resume`` allows.
 
@@ -544,4 +554,4 @@ def _start_run(
     if not exists:
         name = name or generate_name()
     stored = to_stored(config._as_dict(), "config")
-    return backend.create_run(entity, project, run_id, name, job_type, stored)
+    return backend.create_run(entity, project, run_id, name, job_type, stored, group)

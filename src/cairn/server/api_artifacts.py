@@ -14,6 +14,7 @@ from cairn.protocol import (
     CommitRequest,
     HistoryQuery,
     Lineage,
+    ProjectInfo,
     RegistryInfo,
     RunEdit,
     RunInfo,
@@ -33,12 +34,14 @@ from cairn.service import (
     history,
     lineage,
     links,
+    projects,
     registries,
     run_filters,
     runs,
     ttl,
     versions,
 )
+from cairn.service.browse import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 P = "/entities/{entity}/projects/{project}"
@@ -52,7 +55,15 @@ def create_run(
     entity: str, project: str, body: wire.RunCreate, state: StateDep, who: CallerDep
 ) -> RunInfo:
     return runs.create_run(
-        state.store, who, entity, project, body.run_id, body.name, body.job_type, body.config
+        state.store,
+        who,
+        entity,
+        project,
+        body.run_id,
+        body.name,
+        body.job_type,
+        body.config,
+        body.group,
     )
 
 
@@ -313,6 +324,13 @@ def delete_collection(
 ) -> Response:
     edits.delete_collection(state.store, who, entity, project, collection)
     return Response(status_code=204)
+
+
+@router.get("/projects", response_model=list[ProjectInfo])
+def list_projects(
+    state: StateDep, who: CallerDep, entity: str | None = None, limit: int = MAX_PAGE
+) -> list[ProjectInfo]:
+    return projects.project_infos(state.store, who, entity, limit)
 
 
 @router.get(P + "/types", response_model=list[TypeInfo])

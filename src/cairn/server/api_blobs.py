@@ -78,11 +78,22 @@ def _url(
     return wire.SignedUrl(**blob.model_dump(), url=url, expires_at=exp, headers=headers)
 
 
+def _part_size(state: ServerState) -> int:
+    """The size of the parts of a multipart upload (S3 takes no smaller ones)."""
+    return max(state.config.part_size, MIN_PART_SIZE if state.config.store_url else 1)
+
+
 @router.post("/entities/{entity}/blobs/upload-urls", response_model=wire.SignedUrls)
 def upload_urls(
     entity: str, body: wire.BlobList, request: Request, state: StateDep, who: CallerDep
 ) -> wire.SignedUrls:
-    """Upload URLs; blobs of the multipart threshold or more are marked ``multipart``."""
+    """Upload URLs; blobs of the multipart threshold or more are marked ``multipart``.
+
+    Errors: 400 (a size the server does not take: ``blob_access.check_upload_size``)."""
+    for blob in body.blobs:
+        blob_access.check_upload_size(
+            blob.size, _part_size(state), state.config.multipart_threshold
+        )
     grant = blob_access.grant(state.store, who, entity, WRITE, len(body.blobs))
     out = []
     for blob in body.blobs:
@@ -109,10 +120,13 @@ def download_urls(
 def start_multipart(
     entity: str, body: wire.Blob, request: Request, state: StateDep, who: CallerDep
 ) -> wire.MultipartStart:
-    """Begin or resume uploading one blob in parts; parts already received are ``done``."""
+    """Begin or resume uploading one blob in parts; parts already received are ``done``.
+
+    Errors: 400 (a size the server does not take: ``blob_access.check_upload_size``)."""
+    part_size = _part_size(state)
+    blob_access.check_upload_size(body.size, part_size)
     grant = blob_access.grant(state.store, who, entity, WRITE)
     signing.digest_to_hex(body.digest)
-    part_size = max(state.config.part_size, MIN_PART_SIZE if state.config.store_url else 1)
     upload = grant.server.start_multipart(entity, body.digest, body.algorithm, body.size, part_size)
     ttl = state.config.url_ttl_seconds
     parts = []
@@ -143,8 +157,10 @@ def complete_multipart(
 ) -> Response:
     """Join the parts and store the blob once its digest checks out.
 
-    Errors: 404 (unknown upload), 409 (parts missing), 400 digest_mismatch (nothing stored).
+    Errors: 404 (unknown upload), 409 (parts missing), 400 digest_mismatch (nothing stored),
+    400 (a size no upload can have: ``blob_access.check_upload_size``).
     """
+    blob_access.check_upload_size(body.size, _part_size(state))
     grant = blob_access.grant(state.store, who, entity, WRITE)
     grant.server.complete_multipart(entity, body.digest, body.algorithm, body.size, body.upload_id)
     return Response(status_code=204)

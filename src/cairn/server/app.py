@@ -5,11 +5,13 @@ store, and mounts the routes: ``GET /health`` (no key), the REST API under ``/ap
 (``Authorization: Bearer <key>``), and the signed transfer URLs under ``/blobs/``. Other
 top-level names (DESIGN §5) are reserved: no entity can take them. Request bodies of the
 API are capped at ``config.limits.max_body_bytes``; uploads at their declared length and
-signed size (``bodies``).
+signed size (``bodies``). While the app runs, expired versions are swept in the
+background (``ttl_sweeper``), stopped before the database is closed on shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +31,7 @@ from cairn.server import (
     wire,
 )
 from cairn.server.state import ServerConfig, ServerState
+from cairn.server.ttl_sweeper import TtlSweeper
 
 API_VERSION = "1"
 
@@ -84,11 +87,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     Raises: sqlalchemy errors (database unusable), StoreError (store unusable).
     """
     state = ServerState(config)
+    sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        state.close()
+        sweeper.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(sweeper.stop)
+            state.close()
 
     app = FastAPI(
         title="Cairn",
@@ -97,6 +105,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.cairn = state
+    app.state.ttl_sweeper = sweeper
     errors.install(app)
 
     @app.get("/health", response_model=wire.Health)

@@ -19,6 +19,7 @@ from cairn.service.blob_registry import BlobRegistry
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.rate_limit import limiter_for
 from cairn.service.store import Store
+from cairn.service.ttl import SWEEP_INTERVAL_SECONDS
 from cairn.storage.server_store import DirectoryServerStore, ServerStore
 
 
@@ -28,7 +29,9 @@ class ServerConfig:
     ``store_url`` names an S3 bucket (``s3://bucket/prefix``, at ``s3_endpoint_url``);
     ``secret``: the key signing transfer URLs (shared by all app processes of one server).
     Blobs of ``multipart_threshold`` bytes or more go up in parts of ``part_size``.
-    ``limits``: what a request and a version may cost (``cairn.service.limits``)."""
+    ``limits``: what a request and a version may cost (``cairn.service.limits``).
+    ``ttl_sweep_interval_seconds``: how often the app deletes expired versions
+    (``cairn.server.ttl_sweeper``); 0 never."""
 
     db_url: str
     store_dir: Path
@@ -42,6 +45,7 @@ class ServerConfig:
     multipart_threshold: int = 2 * 1024**3
     part_size: int = 64 * 1024**2
     limits: Limits = DEFAULT_LIMITS
+    ttl_sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS
 
 
 class ServerState:

@@ -48,6 +48,7 @@ class RunCreate(Body):
     name: str | None = None
     job_type: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    group: str | None = None
 
 
 class RunFinish(Body):

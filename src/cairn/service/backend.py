@@ -23,6 +23,7 @@ from cairn.protocol import (
     IngestedBlob,
     Lineage,
     Page,
+    ProjectInfo,
     RegistryInfo,
     RunEdit,
     RunInfo,
@@ -41,6 +42,7 @@ from cairn.service import (
     history,
     lineage,
     links,
+    projects,
     registries,
     runs,
     ttl,
@@ -80,8 +82,11 @@ class EmbeddedBackend:
         name: str | None,
         job_type: str | None,
         config: dict[str, Any],
+        group: str | None = None,
     ) -> RunInfo:
-        return runs.create_run(self._store, LOCAL, entity, project, run_id, name, job_type, config)
+        return runs.create_run(
+            self._store, LOCAL, entity, project, run_id, name, job_type, config, group
+        )
 
     def finish_run(self, entity: str, project: str, run_id: str, exit_code: int) -> None:
         runs.finish_run(self._store, LOCAL, entity, project, run_id, exit_code)
@@ -208,6 +213,9 @@ class EmbeddedBackend:
 
     def list_types(self, entity: str, project: str) -> list[TypeInfo]:
         return collections.list_types(self._store, LOCAL, entity, project)
+
+    def list_projects(self, entity: str | None, limit: int) -> list[ProjectInfo]:
+        return projects.project_infos(self._store, LOCAL, entity, limit)
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None:
         runs.record_use(self._store, LOCAL, entity, project, run_id, version_id)

@@ -18,6 +18,7 @@ from cairn.errors import NotFoundError
 from cairn.service.accounts import caller_for_key_id
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
+from cairn.service.limits import MAX_BLOB_BYTES, MAX_UPLOAD_PARTS, checked_size
 from cairn.service.lookup import require_version, source_entity
 from cairn.service.store import Store
 from cairn.storage.server_store import BlobArea, ServerStore
@@ -26,6 +27,7 @@ __all__ = [
     "READ",
     "WRITE",
     "BlobGrant",
+    "check_upload_size",
     "grant",
     "grant_for_key",
     "missing",
@@ -65,6 +67,25 @@ def grant(store: Store, caller: Caller, entity: str, action: str, count: int = 1
     if store.server_blobs is None:
         raise NotFoundError("this store moves no blobs for clients")
     return BlobGrant(entity, action, caller.key_id, store.blobs_of(entity), store.server_blobs)
+
+
+def check_upload_size(size: int, part_size: int, single_below: int = 0) -> int:
+    """``size``, if a blob that large may be uploaded to a server whose multipart uploads
+    have parts of ``part_size`` bytes: blobs below ``single_below`` bytes go up in one
+    request, larger ones in at most ``limits.MAX_UPLOAD_PARTS`` parts; none may pass
+    ``limits.MAX_BLOB_BYTES``. Checked before a URL is signed or an upload begins.
+
+    Raises: ValueError (``size`` not an integer from 0 to 2^63-1, or larger than the
+    server takes: the message names its largest size).
+    """
+    checked_size(size)
+    largest = min(MAX_BLOB_BYTES, max(part_size * MAX_UPLOAD_PARTS, single_below - 1))
+    if size > largest:
+        raise ValueError(
+            f"A blob of {size} bytes is larger than this server takes: at most {largest} "
+            f"bytes ({MAX_UPLOAD_PARTS} parts of {part_size} bytes, at most {MAX_BLOB_BYTES})"
+        )
+    return size
 
 
 def grant_for_key(store: Store, key_id: str, entity: str, action: str) -> BlobGrant:

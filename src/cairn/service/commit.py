@@ -28,6 +28,7 @@ from cairn.core.digest import (
     is_blob_digest,
     normalize_digest_algorithm,
 )
+from cairn.core.ints import INT64_MAX
 from cairn.core.manifest import Manifest
 from cairn.core.names import (
     validate_artifact_name,
@@ -52,6 +53,7 @@ from cairn.service.caller import Caller
 from cairn.service.fields import LATEST
 from cairn.service.incremental import merged
 from cairn.service.known_blobs import KnownBlobs, generation
+from cairn.service.limits import checked_size, checked_step, checked_ttl
 from cairn.service.lookup import require_run
 from cairn.service.manifests import checked_manifest
 from cairn.service.registries import refuse_direct_log
@@ -62,14 +64,25 @@ from cairn.service.views import CollectionRef, version_infos
 TTL_INHERIT = -1
 
 
-def _ttl(seconds: int | None) -> tuple[int | None, bool]:
+def request_ttl(seconds: int | None) -> tuple[int | None, bool]:
     """``(ttl_duration_seconds, ttl_is_inherited)`` for a request's TTL.
 
-    None or -1 inherit; any other value ≤ 0 disables the TTL; a positive value is kept.
+    None or -1 inherit; any other integer ≤ 0 disables the TTL; a positive value is kept.
+
+    Raises: ValueError (not an integer, or over ``limits.MAX_TTL_SECONDS``).
     """
     if seconds is None or seconds == TTL_INHERIT:
         return None, True
-    return (seconds if seconds > 0 else None), False
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds <= 0:
+        return None, False
+    return checked_ttl(seconds), False
+
+
+def check_history_step(step: int | None) -> None:
+    """Raises: ValueError (a ``history_step`` given that is not an integer from 0 to
+    2^63-1)."""
+    if step is not None:
+        checked_step(step, "history_step")
 
 
 def _check_manifest(
@@ -188,6 +201,8 @@ def _prepare(
     store: Store, request: CommitRequest, known: KnownBlobs | None, epoch: int
 ) -> _Prepared:
     """Validate the request and store its manifest blob (see ``commit_version`` errors)."""
+    ttl_seconds, ttl_inherited = request_ttl(request.ttl_duration_seconds)
+    check_history_step(request.history_step)
     aliases = fields.user_aliases(request.aliases, store.limits)
     tags = fields.tags(request.tags, store.limits)
     fields.description(request.description, store.limits)
@@ -197,7 +212,6 @@ def _prepare(
     if not _relogs_latest(store, request, digest_algorithm):
         known_now = known.known(generation(store, epoch)) if known is not None else None
         content = _store_content(store, request, digest_algorithm, known_now)
-    ttl_seconds, ttl_inherited = _ttl(request.ttl_duration_seconds)
     return _Prepared(
         aliases=aliases,
         tags=tags,
@@ -217,6 +231,7 @@ def _store_content(
 ) -> _Content:
     """Check the manifest (``_check_manifest``) and store its bytes as a blob."""
     manifest = _check_manifest(store, request, digest_algorithm, known)
+    checked_size(manifest.size, "Artifact size (the sum of its entries' sizes)")
     blobs = store.blobs_of(request.entity)
     manifest_blob = blobs.put_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
     return _Content(manifest_blob.digest, manifest.size, len(manifest.entries))
@@ -314,8 +329,11 @@ def commit_version(
 
     Raises:
         ValueError: invalid names, type, aliases, tags, description, metadata or manifest
-            (over a limit of ``store.limits`` included); a digest that does not match the
-            manifest; a collection name taken by another type.
+            (over a limit of ``store.limits`` included); a TTL over
+            ``limits.MAX_TTL_SECONDS`` or not an integer; a ``history_step`` that is not an
+            integer from 0 to 2^63-1; a manifest whose sizes add up to more than 2^63-1; a
+            digest that does not match the manifest; a collection name taken by another
+            type.
         NotFoundError: the caller cannot read the project (or its registry).
         AuthorizationError: the caller may read but not write it, or it is a registry
             project (versions enter a registry only by linking).
@@ -357,6 +375,8 @@ def commit_version(
             history_step = request.history_step
             if history_step is None and run_pk is not None:
                 history_step = history.next_step(session, run_pk)
+                if history_step is not None:  # after a step of 2^63-1: that step
+                    history_step = min(history_step, INT64_MAX)
             version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
             index, created = version.index, True
             repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])

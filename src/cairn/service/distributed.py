@@ -95,15 +95,15 @@ def _check(store: Store, caller: Caller, request: CommitRequest) -> Manifest:
     Raises: ValueError (no distributed id, an invalid name or manifest), NotFoundError /
     AuthorizationError (the caller may not write to the project, or it is a registry's).
     """
+    with store.db.read() as session:  # who may not write there learns nothing else
+        gate = Gate(session, store, caller)
+        refuse_direct_log(gate, request.entity, request.project)
+        gate.require(WRITE, request.entity, request.project)
     if not request.distributed_id:
         raise ValueError("A part of a distributed version needs its distributed_id")
     if len(request.distributed_id) > NAME_LENGTH or not request.distributed_id.isprintable():
         raise ValueError(f"A distributed_id is printable text of at most {NAME_LENGTH} characters")
     validate_artifact_name(request.collection)
-    with store.db.read() as session:
-        gate = Gate(session, store, caller)
-        refuse_direct_log(gate, request.entity, request.project)
-        gate.require(WRITE, request.entity, request.project)
     return checked_manifest(request, normalize_digest_algorithm(request.digest_algorithm))
 
 

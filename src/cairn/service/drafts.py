@@ -84,6 +84,8 @@ def _check(store: Store, draft: Draft) -> Draft:
     fields.artifact_type(draft.type)
     normalize_digest_algorithm(draft.digest_algorithm)
     fields.description(draft.description, store.limits)
+    commit.request_ttl(draft.ttl_duration_seconds)
+    commit.check_history_step(draft.history_step)
     return dataclasses.replace(
         draft,
         metadata=fields.metadata(draft.metadata, store.limits),

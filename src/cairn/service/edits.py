@@ -36,6 +36,7 @@ from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
 from cairn.service.fields import LATEST
+from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.lookup import require_collection, require_version
 from cairn.service.registries import scope
@@ -47,16 +48,17 @@ TTL_DISABLED = -2
 
 
 def _checked_ttl(seconds: int | None) -> tuple[int | None, bool] | None:
-    """``(ttl_duration_seconds, ttl_is_inherited)`` to store, or None for "unchanged"."""
+    """``(ttl_duration_seconds, ttl_is_inherited)`` to store, or None for "unchanged".
+
+    Raises: ValueError (not -1, -2 nor a TTL ``limits.checked_ttl`` accepts).
+    """
     if seconds is None:
         return None
     if seconds == TTL_INHERIT:
         return None, True
     if seconds == TTL_DISABLED:
         return None, False
-    if seconds <= 0:
-        raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
-    return seconds, False
+    return checked_ttl(seconds), False
 
 
 def _newest_index(session: Session, collection_id: int) -> int | None:
@@ -76,10 +78,10 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
     all its links).
 
     Raises:
-        ValueError: invalid metadata, tags, aliases, description or TTL (over a limit of
-            ``store.limits`` included); a TTL on a version linked into a registry. Nothing
+        ValueError: invalid metadata (or not a JSON object), tags, aliases, description or
+            TTL (over a limit of ``store.limits`` included, a TTL over
+            ``limits.MAX_TTL_SECONDS``); a TTL on a version linked into a registry. Nothing
             is changed.
-        TypeError: metadata of an unsupported type.
         CommError: the version or the collection does not exist (or the caller cannot
             read it), or the version is not a member of that collection.
         AuthorizationError: the caller may not write to the collection.

@@ -96,11 +96,15 @@ def metadata(value: Any, limits: Limits) -> dict[str, Any]:
     """The metadata as plain JSON data.
 
     Raises: ValueError (over ``limits.max_metadata_bytes`` serialised, nested deeper than
-    ``limits.max_metadata_depth``, or wandb's rules); TypeError (not a dict).
+    ``limits.max_metadata_depth``, wandb's rules, or not a JSON object: what a client
+    sends is bad input, where the SDK's own caller gets wandb's TypeError).
     """
-    return validate_metadata(
-        value, max_depth=limits.max_metadata_depth, max_bytes=limits.max_metadata_bytes
-    )
+    try:
+        return validate_metadata(
+            value, max_depth=limits.max_metadata_depth, max_bytes=limits.max_metadata_bytes
+        )
+    except TypeError as error:
+        raise ValueError(str(error)) from None
 
 
 def check_totals(session: Session, collection_id: int, version_id: int, limits: Limits) -> None:

@@ -23,6 +23,7 @@ from cairn.protocol import HistoryQuery
 from cairn.service import run_fields
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
+from cairn.service.limits import checked_step
 from cairn.service.lookup import require_run
 from cairn.service.store import Store
 
@@ -43,8 +44,8 @@ def next_step(session: Session, run_pk: int) -> int | None:
 
 
 def _check_step(step: int | None) -> None:
-    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise ValueError(f"step must be a non-negative integer, got {step!r}")
+    if step is not None:
+        checked_step(step)  # 0 to 2^63-1: a step the database holds
 
 
 def log_history(
@@ -61,7 +62,8 @@ def log_history(
 
     Raises:
         TypeError / ValueError: ``data`` is not a dict of JSON values with string keys, is
-            over the limits (``run_fields``), or ``step`` is negative.
+            over the limits (``run_fields``), or ``step`` is not an integer from 0 to
+            2^63-1.
         CommError: the run does not exist, or the caller cannot read its project;
             AuthorizationError: the caller may not write to it.
     """

@@ -6,15 +6,34 @@ facade, the web UI and, for the limits on what a version holds, the embedded sto
 its own values from ``cairn server`` options (docs/server.md); the defaults are safe for
 a shared server. A value over its limit is refused with a ``ValueError`` that names the
 limit (400 over HTTP), before anything is written.
+
+The numbers a store keeps have ranges of their own, the same everywhere (not options of a
+server), checked by the ``checked_*`` functions below before anything is written: a run's
+exit code is a signed 32-bit integer, a history step and a size a non-negative signed
+64-bit one (``cairn.core.ints``), a TTL at most ``MAX_TTL_SECONDS``, and a blob uploaded
+to a server at most ``MAX_BLOB_BYTES`` in at most ``MAX_UPLOAD_PARTS`` parts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from cairn.core.ints import INT32_MAX, INT32_MIN, INT64_MAX, check_int, describe
 from cairn.core.metadata import MAX_METADATA_BYTES, MAX_METADATA_DEPTH
 
 MIB = 1024 * 1024
+
+MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
+"""The longest TTL of a version, or default TTL of a project or entity: 100 years of 365
+days. A longer one is refused: a version's expiry (``created_at + ttl``) must stay a date
+the sweeper and every client can compute (Python's dates end at the year 9999)."""
+
+MAX_UPLOAD_PARTS = 10_000
+"""The most parts one multipart upload has (S3's own limit): a server takes a blob in at
+most this many parts of its part size."""
+
+MAX_BLOB_BYTES = 5 * 1024**4
+"""The largest blob a server takes: 5 TiB (S3's largest object)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,3 +75,36 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def checked_exit_code(code: object) -> int:
+    """A run's exit code: a signed 32-bit integer. Raises: ValueError."""
+    return check_int(code, "exit_code", INT32_MIN, INT32_MAX)
+
+
+def checked_step(step: object, what: str = "step") -> int:
+    """A history step (``what`` names it in the error): 0 to 2^63-1. Raises: ValueError."""
+    return check_int(step, what, 0, INT64_MAX)
+
+
+def checked_size(size: object, what: str = "size") -> int:
+    """A size in bytes (``what`` names it in the error): 0 to 2^63-1. Raises: ValueError."""
+    return check_int(size, what, 0, INT64_MAX)
+
+
+def checked_ttl(seconds: object) -> int:
+    """A TTL in seconds: above 0 and at most ``MAX_TTL_SECONDS``.
+
+    Raises: ValueError (not an integer; ``"Artifact TTL Duration has to be positive. ttl:
+    <seconds>"``, W&B's message; over the maximum).
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"Artifact TTL must be an integer, got {type(seconds).__name__}")
+    if seconds <= 0:
+        raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {describe(seconds)}")
+    if seconds > MAX_TTL_SECONDS:
+        raise ValueError(
+            f"Artifact TTL of {describe(seconds)} seconds is over the maximum of "
+            f"{MAX_TTL_SECONDS} seconds (100 years)"
+        )
+    return seconds

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64
@@ -146,7 +147,11 @@ def require_registry(session: Session, store: Store, name: str) -> tuple[Project
     """
     found = _find(session, store, name)
     if found is None and name in CORE_REGISTRIES:
-        found = _create(session, store, name, "organization", None, None)
+        try:  # two first uses at once: one creates it, the other finds it
+            with session.begin_nested():
+                found = _create(session, store, name, "organization", None, None)
+        except IntegrityError:
+            found = _find(session, store, name)
     if found is None:
         raise NotFoundError(f"registry '{name}' not found")
     return found

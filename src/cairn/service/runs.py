@@ -32,6 +32,7 @@ from cairn.protocol import Page, RunEdit, RunInfo
 from cairn.service import run_fields, run_filters
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
+from cairn.service.limits import checked_exit_code
 from cairn.service.lookup import require_run, require_version
 from cairn.service.registries import refuse_direct_log
 from cairn.service.run_order import Order, parse_order, sort_runs
@@ -159,9 +160,11 @@ def finish_run(
     """Mark a run finished (exit code 0) or failed (any other code).
 
     Raises:
+        ValueError: ``exit_code`` is not a signed 32-bit integer (``limits``).
         CommError: ``"run '<entity>/<project>/<run_id>' not found"``; AuthorizationError
             (the caller may read but not write the project).
     """
+    exit_code = checked_exit_code(exit_code)
     with store.db.write() as session:
         Gate(session, store, caller).require(WRITE, entity, project)
         run = require_run(session, entity, project, run_id)

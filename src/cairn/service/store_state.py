@@ -15,9 +15,10 @@ TTL_LAST_SWEEP = "ttl_last_sweep"
 GC_EPOCH = "gc_epoch"
 
 
-def read(session: Session, key: str) -> str | None:
-    """The value stored under ``key``, or None."""
-    row = session.get(StoreState, key)
+def read(session: Session, key: str, for_update: bool = False) -> str | None:
+    """The value stored under ``key``, or None; ``for_update`` locks its row until the
+    write transaction of ``session`` ends (PostgreSQL; SQLite's writer holds the database)."""
+    row = session.get(StoreState, key, with_for_update=True if for_update else None)
     return None if row is None else row.value
 
 

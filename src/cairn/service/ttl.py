@@ -6,7 +6,10 @@ source project applies, else its entity's, else none. A version expires at
 repaired; GC frees the bytes later). Versions linked into a registry never expire. The
 embedded store runs the sweeper when it is opened, at most once an hour
 (``sweep_if_due``; the last run is recorded in the database so several processes share
-the hour); ``run_sweep(settings)`` runs it by hand; a server runs it periodically.
+the hour, and checked again under the write lock so two of them never sweep at once);
+``run_sweep(settings)`` runs it by hand; a server runs ``sweep_if_due`` in the
+background, once per ``ServerConfig.ttl_sweep_interval_seconds`` (``cairn server
+--ttl-sweep-interval``, default an hour; ``cairn.server.ttl_sweeper``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cairn.service import store_state
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
+from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.store import Store, open_store
 from cairn.settings import Settings
@@ -52,14 +56,15 @@ def set_default_ttl(
     project (and, in the embedded store, the entity) is created if it does not exist yet.
 
     Raises:
-        ValueError: invalid names, or ``seconds`` not positive.
+        ValueError: invalid names, or ``seconds`` not an integer above 0 and at most
+            ``limits.MAX_TTL_SECONDS``.
         NotFoundError / AuthorizationError: the caller may not write to it.
     """
     validate_entity_name(entity)
     if project is not None:
         validate_project_name(project)
-    if seconds is not None and seconds <= 0:
-        raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
+    if seconds is not None:
+        checked_ttl(seconds)
     with store.db.write() as session:
         Gate(session, store, caller).require(WRITE, entity, project)
         if project is None:
@@ -91,14 +96,31 @@ def get_default_ttl(store: Store, caller: Caller, entity: str, project: str | No
 
 
 def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
-    """Delete every committed version whose TTL has passed (one write transaction).
+    """Delete every committed version whose TTL has passed (one write transaction). Any
+    stored TTL is handled, however large (such a version never expires).
 
     Raises:
         sqlalchemy.exc.OperationalError: the database cannot be written.
     """
-    moment = _aware(now or utcnow())
+    result = _sweep(store, now, None)
+    assert result is not None  # swept whenever it was last
+    return result
+
+
+def _due(last: str | None, interval: float) -> bool:
+    return last is None or time.time() - float(last) >= interval
+
+
+def _sweep(store: Store, now: dt.datetime | None, interval: float | None) -> SweepResult | None:
+    """``sweep_expired``; with ``interval``, only if no sweep ran for that many seconds
+    (checked with the last sweep's row locked: None when not due)."""
     deleted: list[str] = []
     with store.db.write() as session:
+        if interval is not None:
+            last = store_state.read(session, store_state.TTL_LAST_SWEEP, for_update=True)
+            if not _due(last, interval):
+                return None
+        moment = _aware(now or utcnow())
         candidates = list(
             session.scalars(
                 select(Version).where(
@@ -118,7 +140,10 @@ def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
             )
             if seconds is None or seconds <= 0:
                 continue
-            if _aware(version.created_at) + dt.timedelta(seconds=seconds) <= moment:
+            # The age, not ``created_at + ttl``: that date may lie past the year 9999 for a
+            # TTL stored before they were bounded (OverflowError), which would keep the
+            # embedded store from opening.
+            if (moment - _aware(version.created_at)).total_seconds() >= seconds:
                 expired.append(version)
         protected = linked_to_registry(session, [v.id for v in expired])
         for version in expired:
@@ -134,15 +159,20 @@ def sweep_expired(store: Store, now: dt.datetime | None = None) -> SweepResult:
 
 
 def sweep_if_due(store: Store, interval: float = SWEEP_INTERVAL_SECONDS) -> SweepResult | None:
-    """Sweep unless a sweep ran less than ``interval`` seconds ago (in any process).
+    """Sweep unless a sweep ran less than ``interval`` seconds ago (in any process: asked
+    first without the write lock, then again holding it, so that of several processes due
+    at once one sweeps).
 
     Returns the sweep's result, or None when it was not due.
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the database cannot be written.
     """
     with store.db.read() as session:
         last = store_state.read(session, store_state.TTL_LAST_SWEEP)
-    if last is not None and time.time() - float(last) < interval:
+    if not _due(last, interval):
         return None
-    return sweep_expired(store)
+    return _sweep(store, None, interval)
 
 
 def run_sweep(settings: Settings) -> SweepResult:

@@ -5,7 +5,9 @@ Previews are chosen by name and size: images (PNG, JPEG, GIF, WebP, BMP) inline 
 rows; text and JSON (pretty-printed) as escaped text, cut at ``TEXT_LIMIT``; everything
 else, and always HTML and SVG, only as a download. ``/download/`` sends the bytes as
 ``application/octet-stream`` with ``Content-Disposition: attachment``, so no file of an
-artifact is ever rendered by the browser as a page.
+artifact is ever rendered by the browser as a page. JSON is parsed by ``loads_json``: a
+file that is not JSON, or nests deeper than ``MAX_METADATA_DEPTH`` levels, is shown as
+text (never a ``RecursionError``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from cairn.core.manifest import ManifestEntry
+from cairn.core.metadata import loads_json
 from cairn.errors import NotFoundError
 from cairn.protocol import VersionInfo
 from cairn.server.ui.manifests import FileTree
@@ -126,7 +129,7 @@ def _crumbs(path: str) -> list[tuple[str, str]]:
 
 def _table(raw: bytes, offset: int) -> dict[str, Any] | None:
     try:
-        data = json.loads(raw)
+        data = loads_json(raw, what="Table")
     except ValueError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
@@ -173,7 +176,7 @@ def file_page(
     if kind == "json":
         raw = _read(visitor, info, entry, None)
         try:
-            pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+            pretty = json.dumps(loads_json(raw, what="File"), indent=2, ensure_ascii=False)
         except ValueError:
             kind = "text"
         else:

@@ -10,6 +10,12 @@ queries it probes with; every such request is logged with its operation name. So
 operation that nests deeper or may cost more than the server's limits allow
 (``cost.check_cost``), refused after validation and before any resolver runs. A key over
 its rate (``RateLimitError`` from authentication) gets 429 with ``Retry-After``.
+
+A resolver's error reaches the client with its message only when it is an expected
+failure (``EXPECTED``: a ``CommError``, bad input as ``ValueError``, ``TypeError`` or
+``KeyError``, a GraphQL error); any other exception is a bug whose message may hold
+internals (SQL and its parameters, paths): the client gets "internal server error" at
+that path, and the traceback goes to the server's log, as REST does for a 500.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from graphql import (
     validate,
 )
 
-from cairn.errors import AuthenticationError, RateLimitError
+from cairn.errors import AuthenticationError, CommError, RateLimitError
 from cairn.server import strict_json
 from cairn.server.deps import StateDep
 from cairn.server.errors import retry_after
@@ -51,6 +57,10 @@ from cairn.service.caller import Caller
 
 log = logging.getLogger("cairn.server.wandb_compat")
 router = APIRouter(include_in_schema=False)
+
+# The failures whose message a client may read (see the module docstring).
+EXPECTED: tuple[type[Exception], ...] = (CommError, ValueError, TypeError, KeyError)
+INTERNAL_ERROR = "internal server error"
 
 _SCHEMA: GraphQLSchema = make_executable_schema(
     load_schema_from_path(str(Path(__file__).with_name("schema.graphql"))), *resolvers.BINDABLES
@@ -116,6 +126,24 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return operations[0] if len(operations) == 1 or (operations and not name) else None
 
 
+def _cause(error: GraphQLError) -> Exception | None:
+    """The exception a resolver raised for ``error`` (None: an error of GraphQL itself)."""
+    cause = error.original_error
+    while isinstance(cause, GraphQLError) and cause.original_error is not None:
+        cause = cause.original_error
+    return None if isinstance(cause, GraphQLError) else cause
+
+
+def _masked(error: GraphQLError, op_name: str) -> GraphQLError:
+    """``error`` as the client may see it: an unexpected exception's message is replaced
+    by ``INTERNAL_ERROR`` (its traceback logged), at the same place in the answer."""
+    cause = _cause(error)
+    if cause is None or isinstance(cause, EXPECTED):
+        return error
+    log.error("wandb: %r failed unexpectedly at %s", op_name, error.path, exc_info=cause)
+    return GraphQLError(INTERNAL_ERROR, error.nodes, error.source, error.positions, error.path)
+
+
 def _errors(
     errors: list[GraphQLError], status: int, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -176,9 +204,9 @@ def _run(ctx: Ctx, query: str, variables: dict[str, Any], name: str | None) -> J
         operation_name=op_name or None,
     )
     assert isinstance(result, ExecutionResult)  # the resolvers are synchronous
-    if result.errors:
-        log.warning("wandb: %r failed: %s", op_name, "; ".join(e.message for e in result.errors))
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
-        payload["errors"] = [e.formatted for e in result.errors]
+        errors = [_masked(e, op_name) for e in result.errors]
+        log.warning("wandb: %r failed: %s", op_name, "; ".join(e.message for e in errors))
+        payload["errors"] = [e.formatted for e in errors]
     return JSONResponse(payload, status_code=200)

@@ -12,11 +12,11 @@ anything else is refused rather than answered wrongly. ``Entity.project(name)`` 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from cairn.core.metadata import loads_json
 from cairn.core.registry import REGISTRY_PREFIX
 from cairn.protocol import RegistryInfo
 from cairn.server.wandb_compat.context import Ctx, Info, obj
@@ -120,7 +120,7 @@ def projects(c: Ctx, entity: str) -> Callable[..., Any]:
 
         found: list[RegistryInfo] = []
         if entity == c.store.organization:
-            query = json.loads(filters) if filters else {}
+            query = loads_json(filters, what="filters") if filters else {}
             found = [
                 info
                 for info in registries.list_registries(c.store, c.caller, None)

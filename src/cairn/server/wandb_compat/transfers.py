@@ -23,7 +23,9 @@ These routes serve a directory store; with an S3 store the client uploads to pre
 URLs of the bucket instead (``uploads``). Downloads use the REST API's signed ``/blobs/``
 URLs or the bucket's presigned GETs (``views.signed_get``).
 ``POST /files/<entity>/<project>/<run>/file_stream`` (HTTP Basic) stores history rows in
-the run's history and finishes the run when the client says ``complete``.
+the run's history and finishes the run when the client says ``complete``. Every history
+line of a request is parsed (``loads_json``) before any is stored: a line that is not
+JSON or nests deeper than ``MAX_METADATA_DEPTH`` levels refuses the request (400).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import time
@@ -43,6 +44,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from cairn.core.metadata import loads_json
 from cairn.errors import AuthenticationError, CorruptionError, NotFoundError
 from cairn.server import signing, strict_json
 from cairn.server.bodies import BodyTooLarge, receive_body, upload_limit
@@ -267,7 +269,9 @@ async def put_run_file(
 async def file_stream(
     entity: str, project: str, run: str, request: Request, state: StateDep
 ) -> JSONResponse:
-    """Record history rows; finish the run on ``complete``. Errors: 401, 403, 404."""
+    """Record history rows; finish the run on ``complete``. Errors: 400 (a body or history
+    line of the wrong shape, a line nested too deeply, a step or exit code out of range),
+    401, 403, 404."""
     from cairn.server.wandb_compat.endpoint import caller_of
 
     who = await run_in_threadpool(caller_of, request, state)
@@ -278,14 +282,26 @@ async def file_stream(
     return JSONResponse({"exitcode": None, "limits": {}})
 
 
+def _history_rows(body: dict[str, Any]) -> list[Any]:
+    """The parsed lines of the body's ``wandb-history.jsonl`` chunk, all of them.
+
+    Raises: ValueError (not an object of lists of strings where the stream has them; a line
+    that is not JSON, or nests deeper than ``MAX_METADATA_DEPTH`` levels).
+    """
+    files = body.get("files") or {}
+    chunk = files.get("wandb-history.jsonl") or {} if isinstance(files, dict) else None
+    lines = chunk.get("content") or [] if isinstance(chunk, dict) else None
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise ValueError("file_stream: files.wandb-history.jsonl.content is a list of strings")
+    return [loads_json(line, what="A wandb-history.jsonl line") for line in lines]
+
+
 def _apply_stream(
     state: ServerState, who: Caller, entity: str, project: str, run: str, body: dict[str, Any]
 ) -> None:
     store = state.store
     runs.writable_run(store, who, entity, project, run)
-    chunk = (body.get("files") or {}).get("wandb-history.jsonl") or {}
-    for line in chunk.get("content") or []:
-        row = json.loads(line)
+    for row in _history_rows(body):
         if isinstance(row, dict):
             step = row.get("_step")
             data = {k: v for k, v in row.items() if not k.startswith("_")}

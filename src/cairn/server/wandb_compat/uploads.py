@@ -33,10 +33,11 @@ from cairn.server.wandb_compat import parts as directory_parts
 from cairn.server.wandb_compat.context import Ctx
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 from cairn.service.blob_access import BlobGrant
+from cairn.service.limits import MAX_UPLOAD_PARTS
 from cairn.storage.s3_server_store import S3ServerStore
 
 _NONCE = re.compile(r"[0-9a-f]{16}")
-MAX_PARTS = 10_000  # S3's limit on the parts of one upload
+MAX_PARTS = MAX_UPLOAD_PARTS  # S3's limit on the parts of one upload
 
 
 @dataclasses.dataclass(frozen=True)

@@ -569,7 +569,12 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
         found = next((t for t in types() if t.name == name), None)
         return None if found is None else type_obj(found)
 
-    def artifact_types(_info: Info, after: str | None = None, first: int | None = None) -> Any:
+    def artifact_types(
+        _info: Info,
+        after: str | None = None,
+        first: int | None = None,
+        includeAll: bool | None = None,  # a project lists every type it has
+    ) -> Any:
         chunk, page_info = page(types(), after, first, ctx.max_page)
         return {"pageInfo": page_info, "edges": [{"node": type_obj(t)} for t in chunk]}
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from ariadne import ObjectType
 
+from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.server import signing
 from cairn.server.wandb_compat import uploads, views
@@ -142,7 +143,7 @@ def update_artifact_manifest(_obj: Any, info: Info, input: dict[str, Any]) -> An
     manifest_id = input["artifactManifestID"]
     try:
         text = base64.b64decode(manifest_id, validate=True).decode().partition(":")[2]
-        artifact_id, kind, base = json.loads(text)
+        artifact_id, kind, base = loads_json(text, what="artifactManifestID")
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
         raise CommError(f"unknown artifact manifest '{manifest_id}'") from None
     return _manifest_payload(
@@ -197,7 +198,7 @@ def complete_multipart_upload(_obj: Any, info: Info, input: dict[str, Any]) -> A
         raise CommError("storagePath does not belong to this artifact")
     abort = input["completeMultipartAction"] != "Complete"
     grant = blob_access.grant(c.store, c.caller, entity, blob_access.WRITE)
-    parts = bounded(input["completedParts"], 10_000, "parts")  # S3's own limit
+    parts = bounded(input["completedParts"], uploads.MAX_PARTS, "parts")  # S3's own limit
     uploads.complete(grant, hexdigest, input["uploadID"], parts, abort)
     return {"digest": signing.hex_to_digest(hexdigest)}
 

@@ -142,12 +142,14 @@ class AzureHandler(ReferenceHandler):
         if blob_name:
             client = container.get_blob_client(blob_name, version_id=version)
             props = _call(client.get_blob_properties, missing_ok=True)
-        if props is not None and (props.metadata or {}).get("hdi_isfolder") != "true":
+        if props is not None and not _is_folder_stub(props):
             return [_entry(entry_path(name, blob_name, None), base, blob_name, props)]
         prefix = f"{blob_name}/" if blob_name else ""
         entries: list[ManifestEntry] = []
-        listing = _call(container.list_blobs, name_starts_with=prefix or None)
+        listing = _call(container.list_blobs, name_starts_with=prefix or None, include=["metadata"])
         for item in _guard(listing):
+            if _is_folder_stub(item):  # a folder marker, as wandb skips it: never an entry
+                continue
             if len(entries) >= limit:
                 raise too_many(limit, f"{base}/{blob_name}")
             entries.append(_entry(entry_path(name, item.name, prefix), base, item.name, item))
@@ -251,3 +253,9 @@ def _guard(listing: Any) -> Any:
         if item is None:
             return
         yield item
+
+
+def _is_folder_stub(props: Any) -> bool:
+    """Whether a blob only marks a folder (metadata ``hdi_isfolder=true``, as hierarchical
+    namespaces and some tools write), so it is no file of the artifact."""
+    return (props.metadata or {}).get("hdi_isfolder") == "true"
