@@ -9,7 +9,7 @@ data, never an ORM row.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
@@ -325,12 +325,20 @@ class Backend(Protocol):
         ...
 
     def list_runs(
-        self, entity: str, project: str, order: str, cursor: str | None, per_page: int
+        self,
+        entity: str,
+        project: str,
+        order: str,
+        cursor: str | None,
+        per_page: int,
+        filters: Mapping[str, Any] | None = None,
     ) -> Page:
         """A page of the project's runs (``RunInfo``) in ``order``: ``[+|-]created_at`` (the
         default), ``name``, ``display_name``, ``state``, ``job_type``, ``config.<key>`` or
-        ``summary_metrics.<key>`` (runs without the key last). Raises ``CommError`` when the
-        project does not exist, ``ValueError`` for an order it does not know."""
+        ``summary_metrics.<key>`` (runs without the key last). ``filters``: W&B's
+        MongoDB-style query (``cairn.core.run_filters``); the page, cursor and total count
+        only the runs that meet it. Raises ``CommError`` when the project does not exist,
+        ``ValueError`` for an order it does not know or a filter it refuses."""
         ...
 
     # bytes in

@@ -1,7 +1,7 @@
 """The official wandb client's flows around artifacts beyond logging and reading (issue 17),
 each asserting what W&B gives: files by entry and path, ``wandb-artifact://`` references,
-types and ``wandb artifact ls``, lineage, runs and history, collection edits, registries,
-resuming and rewinding runs, incremental and distributed versions, offline sync.
+types and ``wandb artifact ls``, lineage, runs and history, run filters, collection edits,
+registries, resuming and rewinding runs, incremental and distributed versions, offline sync.
 
 Each pinned release runs ``scripts/flows_more.py`` as a plain user against the SQLite +
 directory server, the newest also against PostgreSQL + S3; everything is read back with a
@@ -64,6 +64,18 @@ def check_more_flows(server: ServerProcess, python: Path, tmp_path: Path, label:
     assert runs["history_loss"] == pytest.approx([1.0, 0.5, 1 / 3])
     assert runs["logged"] == ["things:v0"]
     assert project in runs["projects"]
+
+    # filtered by the server (W&B's MongoDB-style queries), paged one run at a time
+    filtered = _ok(out, "run_filters")
+    refused = filtered.pop("refused")
+    assert filtered == {
+        "all": {"names": ["filt-a", "filt-b", "filt-c"], "count": 3},
+        "lr": {"names": ["filt-a"], "count": 1},
+        "acc": {"names": ["filt-a", "filt-c"], "count": 2},
+        "or": {"names": ["filt-b", "filt-c"], "count": 2},
+        "and": {"names": ["filt-b"], "count": 1},
+    }
+    assert refused is not None and "Unknown run filter operator '$near'" in refused, refused
 
     assert _ok(out, "collection_edits") == {
         "description": "described",

@@ -73,6 +73,63 @@ def test_runs_in_order_paged_and_filtered(project: list[str]) -> None:
         len(api.runs("no-such-project"))
 
 
+def test_the_store_filters_and_counts_in_one_call(
+    project: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b, c = project
+    api = cairn.Api()
+    backend = api._backend
+    calls: list[object] = []
+    listed = backend.list_runs
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args[-1] if len(args) > 5 else kwargs.get("filters"))
+        return listed(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend, "list_runs", counted)
+    runs = api.runs("proj", filters={"config.lr": {"$in": (0.1, 0.3)}}, per_page=1)
+    assert len(runs) == 2 and calls == [{"config.lr": {"$in": (0.1, 0.3)}}]
+    assert _ids(runs) == [a, c]
+    assert _ids(api.runs("proj", filters={"display_name": {"$regex": "(?i)^B|MM"}})) == [b, c]
+    assert [r.id for r in api.runs("proj", filters={"state": "finished"}, order="-name")] == [a]
+
+
+def _nested(levels: int) -> dict[str, object]:
+    """``{"$and": [{"$and": [... {} ...]}]}``, ``levels`` dicts and lists deep."""
+    filters: dict[str, object] = {}
+    for _ in range(levels // 2):
+        filters = {"$and": [filters]}
+    return filters
+
+
+def _itself() -> dict[str, object]:
+    """A filter that contains itself."""
+    filters: dict[str, object] = {}
+    filters["$or"] = [filters]
+    return filters
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"$or": {"state": "finished"}}, r"\$or needs a list of filters"),
+        ({"state": {"$in": "finished"}}, r"\$in needs a list"),
+        ({"state": {"finished"}}, "A run filter holds JSON values, not set"),
+        ({"state": {"$in": [{1: "x"}]}}, "A run filter's keys are strings"),
+        (_nested(200), "A run filter nests at most 100 levels"),
+        (_itself(), "A run filter nests at most 100 levels"),
+        ({"display_name": {"$regex": r"(a)\1"}}, r"Invalid \$regex .*: invalid escape"),
+        ({"display_name": {"$regex": "a" * 1001}}, "at most 1000 characters"),
+    ],
+)
+def test_filters_the_store_refuses(project: list[str], filters: object, message: str) -> None:
+    """Refused alike by every backend (a remote client refuses what it cannot send as the
+    embedded store would; the server refuses the rest)."""
+    pytest.importorskip("re2")  # the embedded store's syntax is RE2's when it is installed
+    with pytest.raises(ValueError, match=message):
+        len(cairn.Api().runs("proj", filters=filters))  # type: ignore[arg-type]
+
+
 def test_a_run_s_config_summary_and_artifacts(project: list[str], tmp_path: Path) -> None:
     a, _, c = project
     api = cairn.Api()

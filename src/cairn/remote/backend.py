@@ -10,11 +10,14 @@ machine and the store through signed URLs (``cairn.remote.transfer``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from cairn.core.metadata import MAX_METADATA_DEPTH
+from cairn.core.run_filters import check_shape
 from cairn.errors import NotFoundError
 from cairn.protocol import (
     BlobRef,
@@ -157,10 +160,21 @@ class RemoteBackend:
         return _run(self._send("PATCH", _run_path(entity, project, run_id), body))
 
     def list_runs(
-        self, entity: str, project: str, order: str, cursor: str | None, per_page: int
+        self,
+        entity: str,
+        project: str,
+        order: str,
+        cursor: str | None,
+        per_page: int,
+        filters: Mapping[str, Any] | None = None,
     ) -> Page:
         path = f"{_project(entity, project)}/runs"
-        answer = self._get(path, order=order, cursor=cursor, per_page=per_page)
+        query = None
+        if filters:
+            # refused as the embedded store refuses it; the server checks the rest, its limits
+            check_shape(filters, MAX_METADATA_DEPTH, None)
+            query = json.dumps(filters, separators=(",", ":"))
+        answer = self._get(path, order=order, cursor=cursor, per_page=per_page, filters=query)
         items = [_run(item) for item in answer["items"]]
         return Page(items=items, next_cursor=answer["next_cursor"], total=answer["total"])
 

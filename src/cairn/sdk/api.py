@@ -286,12 +286,13 @@ class Api:
         ``job_type``, ``config.<key>``, ``summary_metrics.<key>``), those meeting
         ``filters`` (W&B's MongoDB-style queries: ``{"config.lr": 0.1}``,
         ``{"summary_metrics.acc": {"$gt": 0.9}}``, ``{"$or": [...]}``, ...; see
-        ``cairn.sdk.run_filters``). ``include_sweeps`` and ``lazy`` are accepted for W&B
-        compatibility (Cairn has no sweeps; runs are fetched with their config and summary).
+        ``cairn.core.run_filters``), which the store applies (``len()`` is one call).
+        ``include_sweeps`` and ``lazy`` are accepted for W&B compatibility (Cairn has no
+        sweeps; runs are fetched with their config and summary).
 
         Raises ``ValueError`` for a malformed path; while reading, ``cairn.errors.CommError``
-        for a project that does not exist and ``ValueError`` for an unknown order or filter
-        operator.
+        for a project that does not exist and ``ValueError`` for an unknown order or a
+        filter the store refuses (an unknown operator, a malformed one, over its limits).
         """
         del include_sweeps, lazy
         entity, project = self._project_path(path)

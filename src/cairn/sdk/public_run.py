@@ -5,8 +5,9 @@ A ``PublicRun`` is what the store held when it was fetched: id, name, state, con
 summary (editable, stored on ``summary.update()`` or ``run.update()``, as in W&B), and
 on demand its history (``history()``, ``scan_history()``) and the versions it logged and
 used. ``Runs`` pages through a project's runs in the store's order; its ``filters`` are
-W&B's MongoDB-style queries (``cairn.sdk.run_filters``), applied to each page as it
-arrives, so ``len()`` of a filtered ``Runs`` reads every page.
+W&B's MongoDB-style queries (``cairn.core.run_filters``), which the store applies (the
+embedded store and the server alike, ``Backend.list_runs``), so ``len()`` of a filtered
+``Runs`` is one call.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from cairn.media._base import MEDIA_EXTRA
 from cairn.protocol import Backend, HistoryQuery, Page, RunEdit, RunInfo
 from cairn.sdk._run_identity import RecordedRun
 from cairn.sdk.paging import Paginator
-from cairn.sdk.run_filters import matches
 from cairn.sdk.run_summary import PublicSummary
 
 STEP = "_step"
@@ -192,7 +192,7 @@ class Runs(Paginator[PublicRun]):
     ``-summary_metrics.loss``), those meeting ``filters`` (see module doc).
 
     Raises (while reading pages): CommError for a project that does not exist; ValueError
-    for an unknown order or filter operator.
+    for an unknown order or a filter the store refuses.
     """
 
     def __init__(
@@ -215,13 +215,10 @@ class Runs(Paginator[PublicRun]):
         self, cursor: str | None, per_page: int
     ) -> tuple[list[PublicRun], str | None, int | None]:
         page: Page = self._backend.list_runs(
-            self.entity, self.project, self.order, cursor, per_page
+            self.entity, self.project, self.order, cursor, per_page, self.filters or None
         )
         infos: list[RunInfo] = list(page.items)
-        if self.filters:
-            infos = [info for info in infos if matches(info, self.filters)]
-        runs = [PublicRun(self._backend, info) for info in infos]
-        return runs, page.next_cursor, None if self.filters else page.total
+        return [PublicRun(self._backend, info) for info in infos], page.next_cursor, page.total
 
     def __repr__(self) -> str:
         return f"<Runs {self.entity}/{self.project}>"

@@ -36,6 +36,7 @@ from cairn.service import (
     links,
     projects,
     registries,
+    run_filters,
     runs,
     ttl,
     versions,
@@ -75,8 +76,21 @@ def list_runs(
     order: str = "+created_at",
     cursor: str | None = None,
     per_page: int = Query(50, ge=1, le=1000),
+    filters: str | None = Query(
+        None,
+        description="W&B's run filter, a JSON object (MongoDB-style: "
+        '`{"state": "finished", "config.lr": {"$gt": 0.01}}`); the page, cursor and total '
+        "count only the runs that meet it",
+    ),
 ) -> wire.RunPage:
-    page = runs.list_runs(state.store, who, entity, project, order, cursor, per_page)
+    """The project's runs, a page at a time, in ``order``, those meeting ``filters``.
+
+    Errors: 400 invalid_argument (an unknown order, a cursor not returned here, a filter
+    that is not JSON or that the service refuses), 401, 404 (no such project for the
+    caller).
+    """
+    query = run_filters.loads_filter(filters, state.store.limits)
+    page = runs.list_runs(state.store, who, entity, project, order, cursor, per_page, query)
     return wire.RunPage(items=page.items, next_cursor=page.next_cursor, total=page.total)
 
 

@@ -9,7 +9,7 @@ The store has one user, the owner of its files, so every use case runs as ``LOCA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +98,15 @@ class EmbeddedBackend:
         return runs.edit_run(self._store, LOCAL, entity, project, run_id, edit)
 
     def list_runs(
-        self, entity: str, project: str, order: str, cursor: str | None, per_page: int
+        self,
+        entity: str,
+        project: str,
+        order: str,
+        cursor: str | None,
+        per_page: int,
+        filters: Mapping[str, Any] | None = None,
     ) -> Page:
-        return runs.list_runs(self._store, LOCAL, entity, project, order, cursor, per_page)
+        return runs.list_runs(self._store, LOCAL, entity, project, order, cursor, per_page, filters)
 
     # bytes in
 

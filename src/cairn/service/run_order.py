@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cairn.core.run_filters import MISSING, VALUE_PREFIXES, value_at
 from cairn.core.run_values import from_stored
 from cairn.db.models import Run
 
@@ -32,8 +33,6 @@ _COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "job_type": Run.job_type,
     "jobType": Run.job_type,
 }
-_VALUE_PREFIXES = {"config.": "config", "summary_metrics.": "summary", "summaryMetrics.": "summary"}
-_MISSING = object()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,27 +56,13 @@ def parse_order(order: str) -> Order:
     column = _COLUMNS.get(key)
     if column is not None:
         return Order(descending, column)
-    for prefix, source in _VALUE_PREFIXES.items():
+    for prefix, source in VALUE_PREFIXES.items():
         if key.startswith(prefix) and len(key) > len(prefix):
             return Order(descending, None, source, key[len(prefix) :])
     raise ValueError(
         f"Unknown run order {order!r}: expected [+|-] and created_at, name, display_name, "
         "state, job_type, config.<key> or summary_metrics.<key>"
     )
-
-
-def _lookup(values: dict[str, Any], path: str, source: str) -> Any:
-    """The value at ``path`` (a key, or dotted keys into nested dicts), or ``_MISSING``."""
-    if path in values:
-        return values[path]
-    current: Any = values
-    for part in path.split("."):
-        if not isinstance(current, dict) or part not in current:
-            if source == "config" and path.endswith(".value"):  # W&B's config.<key>.value
-                return _lookup(values, path[: -len(".value")], "")
-            return _MISSING
-        current = current[part]
-    return current
 
 
 def _rank(value: Any) -> tuple[int, Any]:
@@ -96,8 +81,8 @@ def sort_runs(runs: Sequence[Run], order: Order) -> list[Run]:
     missing: list[Run] = []
     for run in runs:
         values = run.config if order.source == "config" else run.summary
-        value = from_stored(_lookup(values or {}, order.path, order.source))
-        if value is _MISSING or value is None or (isinstance(value, float) and math.isnan(value)):
+        value = from_stored(value_at(values or {}, order.path, order.source))
+        if value is MISSING or value is None or (isinstance(value, float) and math.isnan(value)):
             missing.append(run)
         else:
             present.append((_rank(value), run))

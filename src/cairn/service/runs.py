@@ -10,9 +10,11 @@ project, reading and listing ``read``; a run is never created in a registry proj
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.db import repositories as repo
@@ -27,15 +29,18 @@ from cairn.db.models import (
 )
 from cairn.errors import NotFoundError
 from cairn.protocol import Page, RunEdit, RunInfo
-from cairn.service import run_fields
+from cairn.service import run_fields, run_filters
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.limits import checked_exit_code
 from cairn.service.lookup import require_run, require_version
 from cairn.service.registries import refuse_direct_log
-from cairn.service.run_order import parse_order, sort_runs
+from cairn.service.run_order import Order, parse_order, sort_runs
 from cairn.service.store import Store
 from cairn.service.views import run_info
+
+# Runs read at a time while a filter is tested on each (their config and summary with them).
+_STREAM_ROWS = 500
 
 
 def _check_run_id(run_id: str) -> None:
@@ -189,16 +194,21 @@ def list_runs(
     order: str,
     cursor: str | None,
     per_page: int,
+    filters: Mapping[str, Any] | None = None,
 ) -> Page:
     """A page of the project's runs (``RunInfo``) in ``order`` (``cairn.service.run_order``);
     pass ``next_cursor`` back for the next page. A page holds at most
     ``store.limits.max_page`` runs.
 
+    ``filters`` (W&B's MongoDB-style queries, ``cairn.core.run_filters``) keeps the runs
+    that meet it: the page, ``next_cursor`` and ``total`` then count only those. It is
+    checked before anything is read (``cairn.service.run_filters``).
+
     Raises:
         CommError: ``"project '<entity>/<project>' not found"`` (also when the caller cannot
             read it).
-        ValueError: an unknown order, ``per_page`` below 1, or a cursor this function did
-            not return.
+        ValueError: an unknown order, ``per_page`` below 1, a cursor this function did
+            not return, or a filter ``run_filters.checked_filter`` refuses.
     """
     parsed = parse_order(order)
     if per_page < 1:
@@ -209,20 +219,32 @@ def list_runs(
         if not (cursor.isascii() and cursor.isdigit()):
             raise ValueError(f"Invalid cursor: {cursor!r}")
         offset = int(cursor)
+    matcher = run_filters.checked_filter(filters, caller, store.limits)
     with store.db.read() as session:
         project_row = repo.find_project(session, entity, project)
         if project_row is None or not Gate(session, store, caller).can(READ, entity, project):
             raise NotFoundError(f"project '{entity}/{project}' not found")
         in_project = Run.project_id == project_row.id
-        total = session.scalar(select(func.count()).select_from(Run).where(in_project)) or 0
         query = select(Run).where(in_project)
-        if parsed.column is not None:
+        if matcher is not None:
+            lookup = run_filters.stored_run(entity, project)
+            found, total = _filtered(
+                session,
+                query,
+                parsed,
+                lambda run: matcher.matches(lookup(run)),
+                offset,
+                per_page,
+            )
+        elif parsed.column is not None:
+            total = session.scalar(select(func.count()).select_from(Run).where(in_project)) or 0
             column = parsed.column.desc() if parsed.descending else parsed.column.asc()
             found = list(
                 session.scalars(query.order_by(column, Run.id).offset(offset).limit(per_page))
             )
         else:
             every = list(session.scalars(query.order_by(Run.created_at, Run.id)))
+            total = len(every)
             found = sort_runs(every, parsed)[offset : offset + per_page]
         following = offset + len(found)
         return Page(
@@ -230,6 +252,32 @@ def list_runs(
             next_cursor=str(following) if following < total else None,
             total=total,
         )
+
+
+def _filtered(
+    session: Session,
+    query: Select[Run],
+    order: Order,
+    keep: Callable[[Run], bool],
+    offset: int,
+    per_page: int,
+) -> tuple[list[Run], int]:
+    """The page at ``offset`` of the runs ``query`` selects that ``keep`` keeps, in
+    ``order``, and how many it keeps in all. A column order streams the runs (only the
+    page is kept); a config or summary order sorts the kept ones."""
+    if order.column is None:
+        kept = [run for run in session.scalars(query.order_by(Run.created_at, Run.id)) if keep(run)]
+        return sort_runs(kept, order)[offset : offset + per_page], len(kept)
+    column = order.column.desc() if order.descending else order.column.asc()
+    streamed = query.order_by(column, Run.id).execution_options(yield_per=_STREAM_ROWS)
+    found: list[Run] = []
+    total = 0
+    for run in session.scalars(streamed):
+        if keep(run):
+            if offset <= total < offset + per_page:
+                found.append(run)
+            total += 1
+    return found, total
 
 
 def require_writable(store: Store, caller: Caller, entity: str, project: str) -> None:

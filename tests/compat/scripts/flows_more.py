@@ -160,6 +160,37 @@ def _():
     }
 
 
+@flow("run_filters")
+def _():
+    where = f"{project}-filters"  # a project of its own: the counts are exact
+    for name, lr, acc in (("filt-a", 0.1, 0.95), ("filt-b", 0.01, 0.5), ("filt-c", 0.3, 0.99)):
+        made = wandb.init(project=where, name=name, job_type="filter", config={"lr": lr})
+        made.log({"acc": acc})
+        made.finish()
+    api = wandb.Api()
+
+    def names(filters, **kw):
+        found = api.runs(f"{entity}/{where}", filters=filters, per_page=1, **kw)
+        return {"names": [r.name for r in found], "count": len(found)}
+
+    try:
+        list(api.runs(f"{entity}/{where}", filters={"config.lr": {"$near": 1}}))
+        refused = None
+    except Exception as exc:
+        refused = f"{type(exc).__name__}: {exc}"[:300]
+    return {
+        "all": names({}, order="+created_at"),
+        "lr": names({"config.lr": 0.1}),
+        "acc": names({"summary_metrics.acc": {"$gt": 0.9}}, order="+summary_metrics.acc"),
+        "or": names(
+            {"$or": [{"config.lr.value": 0.01}, {"display_name": {"$regex": "^filt-c$"}}]},
+            order="+created_at",
+        ),
+        "and": names({"$and": [{"state": "finished"}, {"config.lr": {"$lt": 0.05}}]}),
+        "refused": refused,
+    }
+
+
 @flow("collection_edits")
 def _():
     edit_run = wandb.init(project=project, job_type="coll")

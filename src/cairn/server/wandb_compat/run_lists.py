@@ -2,7 +2,9 @@
 and ``runCount``) and an entity's projects (``api.projects(entity)``: ``Query.models``).
 
 Pages come from ``cairn.service`` calls made for the caller: ``runs.list_runs`` (W&B's
-orders, its offset cursors) and ``browse.list_projects`` (the projects the caller may read).
+orders, its offset cursors, its run filters: the client sends them as JSON text, which
+``run_filters.loads_filter`` parses) and ``browse.list_projects`` (the projects the caller
+may read).
 """
 
 from __future__ import annotations
@@ -12,19 +14,17 @@ from typing import Any
 
 from cairn.server.wandb_compat.context import Ctx, Info, or_none
 from cairn.server.wandb_compat.views import page, run_obj
-from cairn.service import browse, runs
+from cairn.service import browse, run_filters, runs
 
 DEFAULT_ORDER = "-created_at"  # W&B lists the newest runs first unless told otherwise
 
 
-def _no_filters(filters: str | None) -> None:
-    """Raises: ValueError for run filters (not answered on the server yet)."""
-    if filters and filters.strip() not in ("{}", "null"):
-        raise ValueError("Run filters are not supported by this server")
-
-
 def project_runs(ctx: Ctx, entity: str, project: str) -> dict[str, Callable[..., Any]]:
-    """``Project.runs`` and ``Project.runCount``."""
+    """``Project.runs`` and ``Project.runCount``, of the runs meeting ``filters``.
+
+    Raises (as GraphQL errors): ValueError for a filter that is not JSON or that the
+    service refuses, an unknown order or a cursor it did not give.
+    """
 
     def listed(
         _info: Info,
@@ -33,10 +33,10 @@ def project_runs(ctx: Ctx, entity: str, project: str) -> dict[str, Callable[...,
         first: int | None = None,
         order: str | None = None,
     ) -> Any:
-        _no_filters(filters)
+        query = run_filters.loads_filter(filters, ctx.store.limits)
         per_page = first if first and first > 0 else ctx.max_page
         found = runs.list_runs(
-            ctx.store, ctx.caller, entity, project, order or DEFAULT_ORDER, after, per_page
+            ctx.store, ctx.caller, entity, project, order or DEFAULT_ORDER, after, per_page, query
         )
         start = int(after) if after else 0
         edges = [
@@ -51,9 +51,11 @@ def project_runs(ctx: Ctx, entity: str, project: str) -> dict[str, Callable[...,
         }
 
     def count(_info: Info, filters: str | None = None) -> int | None:
-        _no_filters(filters)
+        query = run_filters.loads_filter(filters, ctx.store.limits)
         found = or_none(
-            lambda: runs.list_runs(ctx.store, ctx.caller, entity, project, DEFAULT_ORDER, None, 1)
+            lambda: runs.list_runs(
+                ctx.store, ctx.caller, entity, project, DEFAULT_ORDER, None, 1, query
+            )
         )
         return None if found is None else found.total
 
