@@ -30,6 +30,7 @@ from cairn.errors import (
     CommError,
     CorruptionError,
     NotFoundError,
+    NotReadyError,
     RateLimitError,
 )
 
@@ -55,6 +56,8 @@ def raise_for(response: httpx.Response) -> None:
         CorruptionError: ``digest_mismatch``.
         RateLimitError: ``rate_limited``, or any 429 (a ``CommError``; its ``retry_after``
             from the ``Retry-After`` header).
+        NotReadyError: ``not_ready`` (a ``CommError``: an upload still being verified; its
+            ``retry_after`` from the ``Retry-After`` header).
         ValueError: ``invalid_argument``, ``invalid_request``, ``too_large``.
     """
     if response.is_success:
@@ -73,6 +76,9 @@ def raise_for(response: httpx.Response) -> None:
         wait = retry_after_seconds(response)
         retry_after = 1 if wait is None else math.ceil(wait)
         raise RateLimitError(message, retry_after=retry_after, context=context)
+    if code == "not_ready":
+        wait = retry_after_seconds(response)
+        raise NotReadyError(message, retry_after=1 if wait is None else math.ceil(wait))
     if code in ("invalid_argument", "invalid_request", "too_large"):
         raise ValueError(message)
     raise CommError(message, context=context)

@@ -6,7 +6,8 @@ store, and mounts the routes: ``GET /health`` (no key), the REST API under ``/ap
 top-level names (DESIGN §5) are reserved: no entity can take them. Request bodies of the
 API are capped at ``config.limits.max_body_bytes``; uploads at their declared length and
 signed size (``bodies``). While the app runs, expired versions are swept in the
-background (``ttl_sweeper``), stopped before the database is closed on shutdown.
+background (``ttl_sweeper``) and large uploads to an S3 store are checked there
+(``upload_checker``); both stop before the database is closed on shutdown.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from cairn.server import (
 )
 from cairn.server.state import ServerConfig, ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
+from cairn.server.upload_checker import UploadChecker
 
 API_VERSION = "1"
 
@@ -88,13 +90,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     """
     state = ServerState(config)
     sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds)
+    checker = UploadChecker(state.store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper.start()
+        checker.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(checker.stop)
             await asyncio.to_thread(sweeper.stop)
             state.close()
 
@@ -106,6 +111,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     )
     app.state.cairn = state
     app.state.ttl_sweeper = sweeper
+    app.state.upload_checker = checker
     errors.install(app)
 
     @app.get("/health", response_model=wire.Health)
