@@ -268,12 +268,13 @@ def _states(store: Store, entity: str, blobs: Set[Blob]) -> dict[Blob, set[str]]
 
 
 def settle(
-    store: Store, entity: str, missing: Set[Blob], wait: float = COMMIT_WAIT_SECONDS
+    store: Store, entity: str, missing: Set[Blob], wait: float | None = None
 ) -> tuple[set[Blob], set[Blob]]:
     """Of the blobs ``missing`` from ``entity``'s area, those still missing once the
-    checks queued for them are done (waiting up to ``wait`` seconds), and of these the
-    ones whose upload failed its check. Blobs checked meanwhile are in the server's
-    record, so asking for them again reads no object.
+    checks queued for them are done (waiting up to ``wait`` seconds, by default
+    ``COMMIT_WAIT_SECONDS``), and of these the ones whose upload failed its check. Blobs
+    checked meanwhile are in the server's record, so asking for them again reads no
+    object.
 
     Raises: NotReadyError (a check still under way after ``wait``: nothing was done, the
     caller may repeat the request after its ``retry_after``), sqlalchemy and botocore
@@ -281,7 +282,7 @@ def settle(
     """
     if not missing:
         return set(), set()
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + (COMMIT_WAIT_SECONDS if wait is None else wait)
     states = _states(store, entity, missing)
     while any(QUEUED in found for found in states.values()):
         if time.monotonic() >= deadline:
@@ -306,11 +307,12 @@ def complete_multipart(
     algorithm: str,
     size: int,
     upload_id: str,
-    wait: float = COMPLETE_WAIT_SECONDS,
+    wait: float | None = None,
 ) -> None:
     """Complete a multipart upload of the REST API for ``grant`` (leave to write): the
     store assembles it, and an object still to be checked is queued and waited for up to
-    ``wait`` seconds. Completing again waits for the same check.
+    ``wait`` seconds (by default ``COMPLETE_WAIT_SECONDS``). Completing again waits for the
+    same check.
 
     Raises: NotFoundError (unknown upload), CommError (parts missing), CorruptionError
     (the bytes do not match ``digest``: nothing is stored), NotReadyError (the check is
@@ -327,7 +329,8 @@ def complete_multipart(
     if staged is None:
         return
     queue(store, grant.entity, digest, algorithm, staged)
-    still, failed = settle(store, grant.entity, {blob}, wait)
+    waited = COMPLETE_WAIT_SECONDS if wait is None else wait
+    still, failed = settle(store, grant.entity, {blob}, waited)
     if failed:
         raise _mismatch(digest, algorithm)
     if still:
