@@ -6,7 +6,7 @@ worker of the app does it in the background and the requests that complete the u
 and commit the version only wait for it. These tests count the object reads and copies
 the server's S3 client makes, by who makes them (a worker, or a request), on PostgreSQL
 and S3 (moto), with files just above S3's smallest part: the protocol and the counts are
-those of a 2 GiB file (``test_official_client_multipart`` runs one with the real client).
+those of a 2 GiB file (``compat/test_large_upload_s3.py`` runs one with the real client).
 """
 
 from __future__ import annotations
@@ -218,6 +218,37 @@ def test_one_process_takes_each_check_and_another_takes_over_a_lapsed_one(
         finally:
             first.close()
             second.close()
+
+
+def test_a_check_that_keeps_failing_is_given_up_after_its_attempts(
+    tmp_path: Path,
+    postgres_admin_url: str,
+    s3_store_url: str,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bucket keeps failing: each attempt leaves the check queued, the last fails it.
+    changes = {"store_url": s3_store_url, "s3_endpoint_url": moto_endpoint}
+    with pg_database(postgres_admin_url) as url:
+        state = ServerState(server_config(url, tmp_path, **changes))
+        try:
+
+            def unreachable(*_args: Any, **_kwargs: Any) -> Any:
+                raise ConnectionError("bucket unreachable")
+
+            monkeypatch.setattr(state.blob_store, "verify_staged", unreachable)
+            upload_checks.queue(state.store, "team", DIGEST, "md5", "srv/incoming/y")
+            for attempt in range(1, upload_checks.MAX_ATTEMPTS + 1):
+                with state.db.write() as session:  # no waiting for the retry delay
+                    session.execute(update(UploadCheck).values(lease_until=None))
+                job = upload_checks.claim(state.store)
+                assert job is not None, attempt
+                assert upload_checks.run(state.store, job) is False
+                failed = upload_checks.upload_failed(state.store, "team", DIGEST, "md5")
+                assert failed == (attempt == upload_checks.MAX_ATTEMPTS)
+            assert upload_checks.claim(state.store) is None
+        finally:
+            state.close()
 
 
 def test_the_cairn_sdk_logs_a_multipart_file_without_reads_in_its_requests(

@@ -8,9 +8,9 @@ calls; a request that never reached the server (connection refused) is retried f
 call, since nothing can have happened, and so is one refused with 429 (the key sent more
 than its rate: the server did nothing) or with 503 ``not_ready`` (a large upload it
 names is still being checked: nothing was done either), after the ``Retry-After`` the
-server asks for (at most ``RETRY_AFTER_MAX_SECONDS``, plus jitter). Signed transfer URLs are fetched by a
-second client that never carries the API key: the signature is the credential, and an S3
-presigned URL refuses a second authorization.
+server asks for (at most ``RETRY_AFTER_MAX_SECONDS``, plus jitter). Signed transfer URLs
+are fetched by a second client that never carries the API key: the signature is the
+credential, and an S3 presigned URL refuses a second authorization.
 """
 
 from __future__ import annotations

@@ -158,7 +158,9 @@ def run(store: Store, job: Job, stopping: Callable[[], bool] = lambda: False) ->
     ``stopping`` is asked while the object is read: when it answers True the check is
     given up and left for any worker to take. Returns whether the blob is now stored.
 
-    Raises: Interrupted (the lease was lost or ``stopping``: the check is left queued).
+    Raises: Interrupted (the lease was lost or ``stopping``: the check is left queued),
+    sqlalchemy errors (the outcome could not be written: the lease runs out and the check
+    is taken again).
     """
     server = _s3(store)
     if server is None:
@@ -215,15 +217,15 @@ def _release(store: Store, job: Job, retry_in: float, error: str | None = None) 
     it has had ``MAX_ATTEMPTS``)."""
     until = utcnow() + dt.timedelta(seconds=retry_in)
     with store.db.write() as session:
-        session.execute(
-            update(UploadCheck).where(_mine(job)).values(token=None, lease_until=until, error=error)
-        )
-        if error is not None:
+        if error is not None:  # while the row is still this worker's (``_mine``)
             session.execute(
                 update(UploadCheck)
                 .where(_mine(job), UploadCheck.attempts >= MAX_ATTEMPTS)
                 .values(state=FAILED)
             )
+        session.execute(
+            update(UploadCheck).where(_mine(job)).values(token=None, lease_until=until, error=error)
+        )
 
 
 def _finish(store: Store, job: Job, failure: str | None) -> None:
