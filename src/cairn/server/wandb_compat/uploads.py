@@ -41,6 +41,7 @@ from cairn.service.store import Store
 from cairn.storage.s3_server_store import S3ServerStore
 
 _NONCE = re.compile(r"[0-9a-f]{16}")
+_STAGED, _STORED = "staged", "stored"  # where an earlier completion left the file
 MAX_PARTS = MAX_UPLOAD_PARTS  # S3's limit on the parts of one upload
 
 
@@ -189,18 +190,15 @@ def complete(
         if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}:
             raise CorruptionError(f"the uploaded parts do not match: {code}") from None
         found = _completed(s3, key, entity, md5)
+        if found is None:
+            if upload_checks.upload_failed(store, entity, md5, "md5"):  # checked, wrong
+                raise CorruptionError(f"the uploaded bytes do not match MD5 {md5}") from None
+            if code == "NoSuchUpload":
+                raise NotFoundError("unknown upload") from None
+            raise
         if found == _STORED:
             return
-        if found is None and upload_checks.upload_failed(store, entity, md5, "md5"):
-            raise CorruptionError(f"the uploaded bytes do not match MD5 {md5}") from None
-        if found is None and code == "NoSuchUpload":
-            raise NotFoundError("unknown upload") from None
-        if found is None:
-            raise
     upload_checks.queue(store, entity, md5, "md5", key)
-
-
-_STAGED, _STORED = "staged", "stored"
 
 
 def _completed(s3: S3ServerStore, key: str, entity: str, md5: str) -> str | None:
