@@ -56,6 +56,21 @@ class RateLimitError(CommError):
         self.retry_after = max(1, int(retry_after))
 
 
+class NotReadyError(CommError):
+    """The request needs work the server has not finished (a large upload whose content is
+    still being verified) and was refused (HTTP 503).
+
+    Nothing was done, so the request may be sent again unchanged; ``retry_after`` is how
+    long to wait first, in whole seconds (at least 1).
+    """
+
+    def __init__(
+        self, message: str = "", retry_after: int = 1, context: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, context=context)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ArtifactTypeError(CommError, ValueError):
     """The artifact a name resolves to is of another type than the one asked for.
 

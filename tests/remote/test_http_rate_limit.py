@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from cairn.errors import RateLimitError
+from cairn.errors import CommError, NotReadyError, RateLimitError
 from cairn.remote import http
 from cairn.remote.http import ApiClient
 
@@ -144,3 +144,47 @@ def test_through_a_real_socket_it_waits_at_least_retry_after(
         client.close()
     assert len(seen) == 2
     assert seen[1] - seen[0] >= 1.0
+
+
+def not_ready(times: int) -> tuple[list[str], ApiClient]:
+    """A server that answers 503 ``not_ready`` ``times`` times, then 200."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if len(seen) <= times:
+            body = {"error": {"code": "not_ready", "message": "still being verified"}}
+            return httpx.Response(503, json=body, headers={"Retry-After": "5"})
+        return httpx.Response(200, json={"ok": True})
+
+    return seen, mocked(handler)
+
+
+def test_a_commit_refused_as_not_ready_is_sent_again_after_retry_after(
+    sleeps: list[float],
+) -> None:
+    # 503 not_ready: a large upload the commit names is still being checked; nothing was
+    # done, so even a POST is sent again.
+    seen, client = not_ready(2)
+    assert client.call("POST", "/versions", json={"a": 1}).json() == {"ok": True}
+    assert seen == ["POST /api/v1/versions"] * 3
+    assert all(5 <= wait <= 5 * 1.25 for wait in sleeps) and len(sleeps) == 2
+
+
+def test_not_ready_to_the_end_raises_not_ready_error(sleeps: list[float]) -> None:
+    _seen, client = not_ready(100)
+    with pytest.raises(NotReadyError, match="still being verified") as caught:
+        client.call("POST", "/versions", json={})
+    assert caught.value.retry_after == 5
+
+
+def test_another_503_of_a_post_is_not_sent_again(sleeps: list[float]) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(503, json={"error": {"code": "internal", "message": "down"}})
+
+    with pytest.raises(CommError):
+        mocked(handler).call("POST", "/versions", json={})
+    assert seen == ["POST"]

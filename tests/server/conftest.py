@@ -31,6 +31,7 @@ class Server:
     url: str
     config: ServerConfig
     admin_key: str
+    state: Any = None  # the app's ``ServerState`` (its database and blob store)
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -128,7 +129,7 @@ def run_server(config: ServerConfig) -> Iterator[Server]:
             raise RuntimeError("server did not start")
         time.sleep(0.05)
     try:
-        yield Server(url=f"http://127.0.0.1:{port}", config=config, admin_key=admin_key)
+        yield Server(f"http://127.0.0.1:{port}", config, admin_key, state)
     finally:
         uv.should_exit = True
         thread.join(timeout=30)

@@ -1,13 +1,17 @@
-"""Calls shared by the server tests: accounts set-up and logging a version over REST."""
+"""Calls shared by the server tests: accounts set-up, logging a version over REST, and
+counting the object reads and copies of an in-process server (``S3Calls``)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from cairn.core.digest import digest_bytes
 from cairn.core.manifest import Manifest, ManifestEntry
@@ -87,3 +91,38 @@ def log_version(client: httpx.Client, files: dict[str, bytes], collection: str =
         "run_id": "r1",
     }
     return ok(client.post(f"{base}/projects/p/versions", json=body))
+
+
+class S3Calls:
+    """The object reads and copies the server makes through its S3 client: who made each
+    (``check``: an upload check worker; ``request``: anything else), and the keys it read
+    or copied."""
+
+    OPERATIONS = ("get_object", "copy_object", "copy", "upload_part_copy")
+
+    def __init__(self, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+        client = server.state.blob_store.client
+        for name in self.OPERATIONS:
+            monkeypatch.setattr(client, name, self._counted(name, getattr(client, name)))
+
+    def _counted(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            worker = threading.current_thread().name.startswith("cairn-upload-check")
+            source = kwargs.get("CopySource") or (args[0] if args else {})
+            keys = f"{kwargs.get('Key', '')} {source.get('Key', '') if source else ''}"
+            self.calls.append(("check" if worker else "request", name, keys))
+            return original(*args, **kwargs)
+
+        return counted
+
+    def of(self, hexdigest: str, who: str) -> list[str]:
+        """The operations ``who`` made on the objects of the MD5 blob ``hexdigest`` (its
+        staged upload or its final key; the server's own small blobs, such as the drafts
+        every request reads, are not counted)."""
+        spelled = (hexdigest, f"{hexdigest[:2]}/{hexdigest[2:]}")
+        return sorted(
+            name
+            for caller, name, keys in self.calls
+            if caller == who and any(form in keys for form in spelled)
+        )

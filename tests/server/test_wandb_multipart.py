@@ -29,6 +29,7 @@ from cairn.service.blob_access import BlobGrant
 from cairn.storage.blobstore import LocalBlobStore
 
 UPLOAD = "0123456789abcdef01234567"
+NO_STORE = cast(Any, None)  # a directory store's completion needs no database
 
 
 def _grant(tmp_path: Path) -> BlobGrant:
@@ -96,7 +97,7 @@ def test_a_repeated_completion_waits_for_the_first_and_succeeds(
     errors: dict[str, BaseException] = {}
 
     def complete() -> None:
-        uploads.complete(grant, hexdigest, UPLOAD, completed, abort=False)
+        uploads.complete(NO_STORE, grant, hexdigest, UPLOAD, completed, abort=False)
 
     first = _in_thread("first", complete, errors)
     _wait_for(first_storing.is_set)
@@ -130,9 +131,11 @@ def test_a_completion_that_fails_midway_keeps_the_parts_for_a_repeat(
 
     monkeypatch.setattr(LocalBlobStore, "adopt", full_disk)
     with pytest.raises(OSError, match="No space left"):
-        uploads.complete(grant, hashlib.md5(data).hexdigest(), UPLOAD, completed, abort=False)
+        uploads.complete(
+            NO_STORE, grant, hashlib.md5(data).hexdigest(), UPLOAD, completed, abort=False
+        )
     monkeypatch.setattr(LocalBlobStore, "adopt", real_adopt)
-    uploads.complete(grant, hashlib.md5(data).hexdigest(), UPLOAD, completed, abort=False)
+    uploads.complete(NO_STORE, grant, hashlib.md5(data).hexdigest(), UPLOAD, completed, abort=False)
     assert grant.area.read_bytes(digest_bytes(data), "md5") == data
     area = cast(LocalBlobStore, grant.area)
     assert [p.name for p in area.tmp_dir.iterdir()] == []  # no parts, no joined file left

@@ -351,6 +351,29 @@ class StoredBlob(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class UploadCheck(Base):
+    """An upload assembled in a server's S3 staging area (``staged_key``) whose content is
+    still to be verified against ``digest`` before it becomes a blob of ``entity``
+    (``cairn.service.upload_checks``). ``state`` is ``queued`` until a worker has checked
+    it (the row is then deleted) or ``failed`` (the bytes did not match; the object is
+    gone). A worker holds a queued row while ``lease_until`` is ahead and ``token`` is
+    its own, so one process checks each upload."""
+
+    __tablename__ = "upload_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    algorithm: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    staged_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class UiSession(Base):
     """A signed-in web UI session: the SHA-256 of its random token (the cookie carries the
     token, signed), the key it was opened with, and when it ends. Signing out deletes the

@@ -6,10 +6,11 @@ embedded mode raises (``raise_for``), so the SDK behaves the same in both modes.
 (with exponential backoff and jitter) cover network errors and 5xx answers of idempotent
 calls; a request that never reached the server (connection refused) is retried for every
 call, since nothing can have happened, and so is one refused with 429 (the key sent more
-than its rate: the server did nothing), after the ``Retry-After`` the server asks for (at
-most ``RETRY_AFTER_MAX_SECONDS``, plus jitter). Signed transfer URLs are fetched by a
-second client that never carries the API key: the signature is the credential, and an S3
-presigned URL refuses a second authorization.
+than its rate: the server did nothing) or with 503 ``not_ready`` (a large upload it
+names is still being checked: nothing was done either), after the ``Retry-After`` the
+server asks for (at most ``RETRY_AFTER_MAX_SECONDS``, plus jitter). Signed transfer URLs
+are fetched by a second client that never carries the API key: the signature is the
+credential, and an S3 presigned URL refuses a second authorization.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from cairn.errors import (
     CommError,
     CorruptionError,
     NotFoundError,
+    NotReadyError,
     RateLimitError,
 )
 
@@ -55,6 +57,8 @@ def raise_for(response: httpx.Response) -> None:
         CorruptionError: ``digest_mismatch``.
         RateLimitError: ``rate_limited``, or any 429 (a ``CommError``; its ``retry_after``
             from the ``Retry-After`` header).
+        NotReadyError: ``not_ready`` (a ``CommError``: an upload still being verified; its
+            ``retry_after`` from the ``Retry-After`` header).
         ValueError: ``invalid_argument``, ``invalid_request``, ``too_large``.
     """
     if response.is_success:
@@ -73,6 +77,9 @@ def raise_for(response: httpx.Response) -> None:
         wait = retry_after_seconds(response)
         retry_after = 1 if wait is None else math.ceil(wait)
         raise RateLimitError(message, retry_after=retry_after, context=context)
+    if code == "not_ready":
+        wait = retry_after_seconds(response)
+        raise NotReadyError(message, retry_after=1 if wait is None else math.ceil(wait))
     if code in ("invalid_argument", "invalid_request", "too_large"):
         raise ValueError(message)
     raise CommError(message, context=context)
@@ -114,11 +121,13 @@ def with_retries(action: Callable[[], T], idempotent: bool, what: str) -> T:
     ``action`` raises ``httpx.TransportError`` for network errors and returns the answer;
     ``RetryableStatus`` (raised by ``action``) marks a 5xx or 429 worth retrying.
     Non-idempotent actions are retried only when the connection was never made or the
-    server refused them with 429 (it did nothing); a 429 is retried after its
-    ``Retry-After`` (at most ``RETRY_AFTER_MAX_SECONDS``, plus up to a quarter more).
+    server refused them with 429 or 503 ``not_ready`` (it did nothing); those are retried
+    after their ``Retry-After`` (at most ``RETRY_AFTER_MAX_SECONDS``, plus up to a quarter
+    more).
 
     Raises:
         RateLimitError: the last attempt was refused with 429.
+        NotReadyError: the last attempt was refused with 503 ``not_ready``.
         CommError: the last attempt failed on the network or with a 5xx (names ``what``).
     """
     attempt = 0
@@ -129,7 +138,7 @@ def with_retries(action: Callable[[], T], idempotent: bool, what: str) -> T:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             failure: Exception = exc
         except (httpx.TransportError, RetryableStatus) as exc:
-            if not idempotent and not _rate_limited(exc):
+            if not idempotent and not _untouched(exc):
                 raise _comm_error(what, exc) from exc
             failure = exc
         if attempt >= ATTEMPTS:
@@ -137,13 +146,19 @@ def with_retries(action: Callable[[], T], idempotent: bool, what: str) -> T:
         time.sleep(_delay(failure, attempt))
 
 
-def _rate_limited(exc: Exception) -> bool:
-    return isinstance(exc, RetryableStatus) and exc.response.status_code == 429
+def _untouched(exc: Exception) -> bool:
+    """Whether the server refused the request without doing anything: 429 (rate), or 503
+    ``not_ready`` (an upload still being checked); both say when to send it again."""
+    if not isinstance(exc, RetryableStatus):
+        return False
+    status = exc.response.status_code
+    return status == 429 or (status == 503 and _error_of(exc.response)[0] == "not_ready")
 
 
 def _delay(failure: Exception, attempt: int) -> float:
-    """Seconds to wait before attempt ``attempt + 1``: what a 429 asks for, else backoff."""
-    if isinstance(failure, RetryableStatus) and _rate_limited(failure):
+    """Seconds to wait before attempt ``attempt + 1``: what a 429 or a 503 ``not_ready``
+    asks for, else backoff."""
+    if isinstance(failure, RetryableStatus) and _untouched(failure):
         wait = retry_after_seconds(failure.response)
         if wait is not None:
             wait = min(RETRY_AFTER_MAX_SECONDS, wait)

@@ -26,7 +26,7 @@ from cairn.server.bodies import receive_body, upload_limit
 from cairn.server.deps import CallerDep, StateDep
 from cairn.server.state import ServerState
 from cairn.server.strict_json import StrictJsonRoute
-from cairn.service import blob_access
+from cairn.service import blob_access, upload_checks
 from cairn.service.blob_access import READ, WRITE, BlobGrant
 from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.server_store import MIN_PART_SIZE, DirectoryServerStore, part_length
@@ -155,14 +155,18 @@ def start_multipart(
 def complete_multipart(
     entity: str, body: wire.MultipartComplete, state: StateDep, who: CallerDep
 ) -> Response:
-    """Join the parts and store the blob once its digest checks out.
+    """Join the parts and store the blob once its digest checks out (on S3 the check runs
+    in the background, ``upload_checks``; this waits for it a bounded time).
 
     Errors: 404 (unknown upload), 409 (parts missing), 400 digest_mismatch (nothing stored),
-    400 (a size no upload can have: ``blob_access.check_upload_size``).
+    400 (a size no upload can have: ``blob_access.check_upload_size``), 503 not_ready (the
+    check is still under way: complete again after ``Retry-After``).
     """
     blob_access.check_upload_size(body.size, _part_size(state))
     grant = blob_access.grant(state.store, who, entity, WRITE)
-    grant.server.complete_multipart(entity, body.digest, body.algorithm, body.size, body.upload_id)
+    upload_checks.complete_multipart(
+        state.store, grant, body.digest, body.algorithm, body.size, body.upload_id
+    )
     return Response(status_code=204)
 
 

@@ -7,8 +7,9 @@ the signed transfer URLs under ``/blobs/``. Other top-level names (DESIGN §5) a
 reserved: no entity can take them. Request bodies of the API are capped at
 ``config.limits.max_body_bytes``; uploads at their declared length and signed size
 (``bodies``). Every request is measured, outermost, by ``instrument.Instrument``. While
-the app runs, expired versions are swept in the background (``ttl_sweeper``), stopped
-before the database is closed on shutdown.
+the app runs, expired versions are swept in the background (``ttl_sweeper``) and large
+uploads to an S3 store are checked there (``upload_checker``); both stop before the
+database is closed on shutdown.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cairn.server import (
 from cairn.server.instrument import Instrument
 from cairn.server.state import ServerConfig, ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
+from cairn.server.upload_checker import UploadChecker
 
 API_VERSION = "1"
 
@@ -91,13 +93,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     """
     state = ServerState(config)
     sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds, state.metrics)
+    checker = UploadChecker(state.store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper.start()
+        checker.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(checker.stop)
             await asyncio.to_thread(sweeper.stop)
             state.close()
 
@@ -109,6 +114,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     )
     app.state.cairn = state
     app.state.ttl_sweeper = sweeper
+    app.state.upload_checker = checker
     errors.install(app)
 
     app.include_router(monitoring.router)

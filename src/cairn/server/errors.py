@@ -16,6 +16,9 @@ too_large          413     a body over the limit
 length_required    411     an upload without ``Content-Length``
 rate_limited       429     the key sent more than its rate (``RateLimitError``);
                            ``Retry-After`` says how many seconds to wait
+not_ready          503     work the request needs is under way (``NotReadyError``:
+                           a large upload still being verified); nothing was
+                           done, ``Retry-After`` says when to send it again
 method_not_allowed 405
 internal           500     anything else (logged, message withheld)
 =================  ======  ===============================================
@@ -36,6 +39,7 @@ from cairn.errors import (
     CommError,
     CorruptionError,
     NotFoundError,
+    NotReadyError,
     RateLimitError,
 )
 from cairn.server.bodies import BodyTooLarge, LengthRequired
@@ -59,8 +63,9 @@ def error_response(
     )
 
 
-def retry_after(exc: RateLimitError) -> dict[str, str]:
-    """The ``Retry-After`` header of a refusal for rate (whole seconds, at least 1)."""
+def retry_after(exc: RateLimitError | NotReadyError) -> dict[str, str]:
+    """The ``Retry-After`` header of a refusal for rate, or of a request sent too early
+    (whole seconds, at least 1)."""
     return {"Retry-After": str(max(1, exc.retry_after))}
 
 
@@ -74,6 +79,8 @@ def classify(exc: Exception) -> tuple[int, str]:
         return 404, "not_found"
     if isinstance(exc, RateLimitError):
         return 429, "rate_limited"
+    if isinstance(exc, NotReadyError):
+        return 503, "not_ready"
     if isinstance(exc, CommError):
         return 409, "conflict"
     if isinstance(exc, CorruptionError):
@@ -94,7 +101,7 @@ def install(app: FastAPI) -> None:
             log.exception("unexpected error", exc_info=exc)
             return error_response(500, code, "internal server error")
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        headers = retry_after(exc) if isinstance(exc, RateLimitError) else None
+        headers = retry_after(exc) if isinstance(exc, RateLimitError | NotReadyError) else None
         return error_response(status, code, str(message), headers)
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:

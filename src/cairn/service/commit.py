@@ -46,9 +46,9 @@ from cairn.db.models import (
     Version,
     utcnow,
 )
-from cairn.errors import CommError
+from cairn.errors import CommError, CorruptionError
 from cairn.protocol import CommitRequest, CommitResult
-from cairn.service import distributed, fields, history, store_state
+from cairn.service import distributed, fields, history, store_state, upload_checks
 from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.fields import LATEST
@@ -93,12 +93,16 @@ def _check_manifest(
     known: Mapping[str, set[str]] | None = None,
 ) -> Manifest:
     """Parse the manifest, check the request's digest against it, check blobs are present
-    (except those ``known`` stored: digests by algorithm, see ``known_blobs``).
+    (except those ``known`` stored: digests by algorithm, see ``known_blobs``). A blob
+    whose upload is still being checked in the background is waited for a bounded time
+    (``upload_checks.settle``), never checked here.
 
     Raises:
         ValueError: the manifest is malformed (``manifests.checked_manifest``), an entry
             digest is not a valid digest.
         CommError: a stored entry's blob is not in the store (naming the entry's path).
+        NotReadyError: an entry's upload is still being checked (retry later).
+        CorruptionError: an entry's upload failed its check (naming the entry's path).
     """
     manifest = checked_manifest(request, digest_algorithm)
     known = known or {}
@@ -126,7 +130,15 @@ def _check_manifest(
                         ) from None
                 first_path[blob] = path
     missing = store.blobs_of(request.entity).missing(list(first_path))
+    # Large uploads whose content is being checked in the background: waited for.
+    missing, failed = upload_checks.settle(store, request.entity, missing)
     for blob, path in first_path.items():
+        if blob in failed:
+            raise CorruptionError(
+                f"Cannot commit {request.entity}/{request.project}/{request.collection}: "
+                f"the uploaded content of '{path}' does not match its digest {blob[0]} "
+                "(nothing was stored; upload it again)"
+            )
         if blob in missing:
             raise CommError(
                 f"Cannot commit {request.entity}/{request.project}/{request.collection}: "
@@ -341,6 +353,9 @@ def commit_version(
             project (versions enter a registry only by linking).
         CommError: a stored entry's blob is missing, or ``request.run_id`` names no run of
             the project.
+        NotReadyError: a large upload of an entry is still being checked in the background
+            (``upload_checks``); nothing was done, the commit may be repeated.
+        CorruptionError: an entry's upload failed its check (nothing of it was stored).
         OSError: the manifest blob cannot be written.
     """
     started = time.monotonic()

@@ -2,11 +2,16 @@
 
 Keys: ``<prefix>/entities/<entity>/<algorithm>/<hex[:2]>/<hex[2:]>`` for stored blobs,
 ``<prefix>/incoming/<entity>/<algorithm>/<hex>/<nonce>`` for single uploads and
-``.../mp-<size>-<part size>`` for multipart uploads waiting for verification. Clients get
-presigned URLs for the staging keys only; the server promotes an object to its final key
-after checking it (``cairn.storage.server_store`` explains how), so a wrong body never
-becomes a blob. Batches of small blobs (``put_batch``) are checked by the server and
-written straight to their final keys, one request per blob.
+``.../mp-<size>-<part size>`` (or ``.../wandb-<nonce>``, the wandb facade's) for multipart
+uploads waiting for verification. Clients get presigned URLs for the staging keys only;
+the server promotes an object to its final key after checking it
+(``cairn.storage.server_store`` explains how), so a wrong body never becomes a blob. A
+single upload is checked when the blob is next looked up (``check``: by its ETag, or by
+re-hashing a small object); an object assembled from parts, which may be terabytes, only
+by ``verify_staged``, which the server's upload check runs in the background
+(``cairn.service.upload_checks``), never inside a client's request. Batches of small
+blobs (``put_batch``) are checked by the server and written straight to their final
+keys, one request per blob.
 
 With a ``BlobRecord`` (the server's database), every blob that reaches its final key
 through this store is recorded, and presence questions are answered from the record
@@ -23,13 +28,13 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
-from cairn.errors import CommError, CorruptionError, MissingExtraError, NotFoundError, StoreError
+from cairn.errors import CommError, MissingExtraError, NotFoundError, StoreError
 from cairn.storage.server_store import (
     BatchItem,
     BlobRecord,
@@ -47,6 +52,8 @@ CHECK_THREADS = 16  # parallel presence checks against the bucket
 PUT_THREADS = 8  # parallel writes of a batch's blobs
 POOL_CONNECTIONS = 64  # several batches and checks at once share the client
 SINGLE_COPY_LIMIT = 5 * 1024**3  # the largest object S3 copies in one request
+# Last segments of the staging keys that multipart uploads assemble (``is_assembled``).
+ASSEMBLED_PREFIXES = ("mp-", "wandb-")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -304,7 +311,9 @@ class S3ServerStore:
 
     def check(self, entity: str, digest: str, algorithm: str) -> int | None:
         """Ask the bucket (not the record) whether ``entity`` holds the blob, verifying and
-        promoting finished uploads of it; its size when it is stored, else None.
+        promoting finished single uploads of it; its size when it is stored, else None.
+        Objects assembled from parts are left to the upload check (``is_assembled``): they
+        may be large, and hashing them here would hold up the request that asked.
 
         Raises: ValueError (invalid digest), botocore errors.
         """
@@ -317,6 +326,8 @@ class S3ServerStore:
         )
         for item in listing.get("Contents", []):
             key = item["Key"]
+            if is_assembled(key):
+                continue
             try:
                 if size is None and self._verified(key, item, digest, algorithm):
                     self._copy(key, final, int(item.get("Size", 0)))
@@ -326,6 +337,44 @@ class S3ServerStore:
                     raise
             self.client.delete_object(Bucket=self.bucket, Key=key)
         return size if size is not None else self._size(final)
+
+    def verify_staged(
+        self,
+        entity: str,
+        digest: str,
+        algorithm: str,
+        key: str,
+        keepalive: Callable[[], None] | None = None,
+    ) -> int | None:
+        """Check the staged object at ``key`` (an upload of the blob) against ``digest``,
+        reading it in full unless its ETag is its MD5; if it matches, promote it to its
+        final key and record it. The staged object is deleted either way. Returns the
+        blob's size, or None when the bytes are not the blob's. ``keepalive`` is called
+        between chunks (a caller holding a lease renews it there).
+
+        Raises: KeyError (no object at ``key`` and the blob is not stored either: an
+        earlier check took it), ValueError (invalid digest), botocore and sqlalchemy errors
+        (nothing is deleted: the check can be repeated), whatever ``keepalive`` raises.
+        """
+        final = self.final_key(entity, digest, algorithm)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if not _is_missing(exc):
+                raise
+            size = self._size(final)
+            if size is None:
+                raise KeyError(f"no staged upload at '{key}'") from None
+            self.record(entity, [(digest, algorithm, size)])
+            return size
+        size = int(head.get("ContentLength", 0))
+        item = {"ETag": head.get("ETag", "")}
+        matches = self._verified(key, item, digest, algorithm, keepalive)
+        if matches:
+            self._copy(key, final, size)
+            self.record(entity, [(digest, algorithm, size)])
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+        return size if matches else None
 
     def _copy(self, source: str, target: str, size: int) -> None:
         """Copy an object inside the bucket: one request up to S3's single-copy limit,
@@ -337,9 +386,17 @@ class S3ServerStore:
         else:
             self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target)
 
-    def _verified(self, key: str, item: dict[str, Any], digest: str, algorithm: str) -> bool:
+    def _verified(
+        self,
+        key: str,
+        item: dict[str, Any],
+        digest: str,
+        algorithm: str,
+        keepalive: Callable[[], None] | None = None,
+    ) -> bool:
         """Whether the object at ``key`` has ``digest``: by its ETag when that is the MD5
-        of a single-part upload, else by streaming and hashing it."""
+        of a single-part upload, else by streaming and hashing it (``keepalive`` called
+        between chunks)."""
         etag = str(item.get("ETag", "")).strip('"')
         if algorithm == "md5" and etag == base64.b64decode(digest).hex():
             return True
@@ -347,6 +404,8 @@ class S3ServerStore:
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
         for chunk in iter(lambda: body.read(_CHUNK), b""):
             hasher.update(chunk)
+            if keepalive is not None:
+                keepalive()
         return base64.b64encode(hasher.digest()).decode() == digest
 
     def _presign(self, method: str, params: dict[str, Any], ttl: int) -> str:
@@ -424,18 +483,21 @@ class S3ServerStore:
 
     def complete_multipart(
         self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
-    ) -> None:
-        """Assemble the parts, verify the whole object and promote it.
+    ) -> str | None:
+        """Have S3 assemble the parts in the staging area; return the staged object's key,
+        whose content is still to be checked (``verify_staged``, by the upload check), or
+        None when the blob is stored already. Completing an upload again finds the
+        object it assembled (or the blob, once checked).
 
-        Raises: CommError (unknown upload or parts missing), CorruptionError (digest;
-        the object is deleted).
+        Raises: NotFoundError (unknown upload, or one assembled and since dropped),
+        CommError (parts missing), botocore errors.
         """
         prefix = self._incoming(entity, digest, algorithm)
         uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
         keys = [u["Key"] for u in uploads.get("Uploads", []) if u["UploadId"] == upload_id]
         if not keys:
-            raise NotFoundError(f"upload '{upload_id}' not found")
-        key = keys[0]
+            return self._assembled_before(entity, digest, algorithm, size, upload_id)
+        key: str = keys[0]
         part_size = int(key.rsplit("-", 1)[1])
         parts = self._parts(key, upload_id)
         count = part_count(size, part_size)
@@ -449,5 +511,25 @@ class S3ServerStore:
                 "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
             },
         )
-        if not self.has(entity, digest, algorithm):
-            raise CorruptionError(f"uploaded bytes do not match {algorithm} digest {digest}")
+        return key
+
+    def _assembled_before(
+        self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
+    ) -> str | None:
+        """For an upload S3 no longer lists: None if the blob is stored, else the key of
+        the object an earlier completion assembled. Raises: NotFoundError (neither)."""
+        if self._size(self.final_key(entity, digest, algorithm)) is not None:
+            return None
+        staged = self._incoming(entity, digest, algorithm) + f"mp-{size}-"
+        listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=staged)
+        for item in listing.get("Contents", []):
+            key: str = item["Key"]
+            return key
+        raise NotFoundError(f"upload '{upload_id}' not found")
+
+
+def is_assembled(key: str) -> bool:
+    """Whether the staged object at ``key`` was assembled from the parts of a multipart
+    upload (the REST API's ``mp-<size>-<part size>``, the wandb facade's ``wandb-<nonce>``):
+    such objects are checked by the upload check, never inline."""
+    return key.rpartition("/")[2].startswith(ASSEMBLED_PREFIXES)

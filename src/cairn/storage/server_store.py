@@ -9,7 +9,9 @@ routes never look at what is behind it:
 - ``upload_url`` / ``download_url``: a presigned URL (S3), or ``None`` when the server
   must sign its own transfer URL (directory);
 - ``start_multipart`` / ``part_url`` / ``complete_multipart``: large blobs in parts that
-  survive an interruption (the store remembers the parts already received);
+  survive an interruption (the store remembers the parts already received); completing
+  stores the blob (directory) or leaves the assembled object in the staging area for the
+  server's upload check (S3, ``cairn.service.upload_checks``);
 - ``to_upload``: which blobs a client should send (for S3 from the server's record of
   stored blobs, ``BlobRecord``, without asking the bucket);
 - ``put_batch``: many small blobs received in one request, checked and stored at once;
@@ -21,7 +23,10 @@ upload (``LocalBlobStore.put``). On S3 a client uploads to a staging key under
 header, so S3 itself refuses a wrong body, and the server checks again before it
 promotes the object to its final key: the object's ETag must be its MD5, or else the
 server streams the object and re-hashes it (XXH128 blobs, multipart uploads, encrypted
-buckets whose ETags are not MD5s). Wrong objects are deleted, so nothing is stored.
+buckets whose ETags are not MD5s). An object assembled from the parts of a multipart
+upload (S3 checks each part against the MD5 the client declared, but a multipart ETag is
+no MD5 of the whole) is always re-hashed, by the upload check in the background, off the
+request path. Wrong objects are deleted, so nothing is stored.
 A batch (``put_batch``) is hashed in full before any of it is written: one wrong blob
 refuses the whole batch.
 """
@@ -130,7 +135,7 @@ class ServerStore(Protocol):
 
     def complete_multipart(
         self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
-    ) -> None: ...
+    ) -> str | None: ...
 
     def ping(self) -> None: ...
 
@@ -315,6 +320,7 @@ class DirectoryServerStore:
         self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
     ) -> None:
         """Join the parts, verify the digest and store the blob; the parts are dropped.
+        Returns None: nothing is left to check (``ServerStore.complete_multipart``).
 
         Raises: CommError (unknown upload, parts missing), CorruptionError (digest).
         """

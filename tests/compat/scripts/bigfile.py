@@ -1,8 +1,9 @@
 """The multipart upload of the compat suite, run by the official client's own python.
 
-Usage: ``python bigfile.py <workdir> <project> <size>``: writes a file of ``size`` bytes
-(repeated blocks, streamed to disk), logs it with ``run.log_artifact`` (files of 2 GiB or
-more go up in parts), downloads it again with a fresh cache and prints what it saw.
+Usage: ``python bigfile.py <workdir> <project> <size> [single]``: writes a file of
+``size`` bytes (repeated blocks, streamed to disk), logs it with ``run.log_artifact``
+(files of 2 GiB or more go up in parts), downloads it again with a fresh cache (with
+``single``, in one GET rather than parallel ranges) and prints what it saw.
 """
 
 import hashlib
@@ -16,6 +17,7 @@ import wandb
 work = pathlib.Path(sys.argv[1])
 project = sys.argv[2]
 size = int(sys.argv[3])
+multipart = False if sys.argv[4:] == ["single"] else None
 work.mkdir(parents=True, exist_ok=True)
 big = work / "big.bin"
 block = hashlib.sha256(b"cairn").digest() * (1 << 17)  # 4 MiB
@@ -44,7 +46,7 @@ big.unlink()
 
 os.environ["WANDB_CACHE_DIR"] = str(work / "cache2")
 got = wandb.Api().artifact(f"{out_data['entity']}/{project}/big:huge")
-where = pathlib.Path(got.download(root=str(work / "dl"), skip_cache=True))
+where = pathlib.Path(got.download(root=str(work / "dl"), skip_cache=True, multipart=multipart))
 md5 = hashlib.md5()
 with open(where / "big.bin", "rb") as src:
     for chunk in iter(lambda: src.read(8 << 20), b""):

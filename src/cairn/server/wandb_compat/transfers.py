@@ -188,7 +188,8 @@ async def put_manifest(
 ) -> Response:
     """Commit the draft with this manifest, as the key the URL was issued to, now.
     Errors: 401 (signature, revoked key), 403/404 (may not write), 411, 413, 400
-    (mismatch, invalid), 409."""
+    (mismatch, invalid; an upload that failed its check), 409, 503 with ``Retry-After`` (a
+    large upload still being checked in the background: the client sends it again)."""
     await _commit_manifest(state, request, entity, draft, hexdigest, None)
     return Response(status_code=200)
 
@@ -233,11 +234,6 @@ async def _commit_manifest(
     if hashlib.md5(data).hexdigest() != hexdigest:
         raise CorruptionError("uploaded manifest does not match its MD5")
     draft_id = drafts.draft_id(entity, draft)
-    import os  # TRACE-TEMP
-
-    if os.environ.get("CAIRN_TRACE_GQL"):
-        with open(os.environ["CAIRN_TRACE_GQL"] + ".manifests", "ab") as _f:
-            _f.write(bytes(data) + b"\n")
     if part:
         await run_in_threadpool(drafts.add_part, state.store, caller, draft_id, bytes(data))
         return

@@ -14,7 +14,9 @@ The client ``PUT``s each new file to the ``uploadUrl`` it is given (replaying
   URLs, which S3 assembles only if every part matches the MD5 the client declares. Either
   way the object is verified again (whole-object hash) before it is promoted to its
   content-addressed key (``cairn.storage.server_store``); a wrong object is deleted, so
-  nothing corrupt is ever stored.
+  nothing corrupt is ever stored. An assembled multipart object is verified in the
+  background (``cairn.service.upload_checks``), never inside the completion or the
+  manifest commit, which only waits (briefly) for the check to be done.
 
 ``storagePath`` is ``<entity>/md5/<hex md5>`` for both stores; an S3 ``uploadID`` is
 ``<nonce>.<S3 upload id>``, the nonce naming the staging key.
@@ -32,11 +34,14 @@ from cairn.server import signing
 from cairn.server.wandb_compat import parts as directory_parts
 from cairn.server.wandb_compat.context import Ctx
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
+from cairn.service import upload_checks
 from cairn.service.blob_access import BlobGrant
 from cairn.service.limits import MAX_UPLOAD_PARTS
+from cairn.service.store import Store
 from cairn.storage.s3_server_store import S3ServerStore
 
 _NONCE = re.compile(r"[0-9a-f]{16}")
+_STAGED, _STORED = "staged", "stored"  # where an earlier completion left the file
 MAX_PARTS = MAX_UPLOAD_PARTS  # S3's limit on the parts of one upload
 
 
@@ -134,6 +139,7 @@ def _s3_parts(
 
 
 def complete(
+    store: Store,
     grant: BlobGrant,
     hexdigest: str,
     upload_id: str,
@@ -145,14 +151,15 @@ def complete(
     Directory store: the parts are joined and the file is stored if its MD5 matches, one
     completion of an upload at a time (``parts``: a repeat waits for the first). S3:
     S3 joins the parts if each matches the MD5 the client declares; the joined object
-    waits in the staging area and is verified in full (a multipart ETag is no MD5) and
-    promoted when the blob is next looked up, at the latest by the commit, which refuses
-    the version if it does not match. This keeps the request short: the client gives a
-    GraphQL request about 30 s, and re-reading 2 GiB can take longer. Completing again
-    an upload that was completed succeeds (the client repeats requests that time out).
+    waits in the staging area and its check is queued (``upload_checks``): a worker
+    verifies it in full in the background (a multipart ETag is no MD5) and promotes it,
+    and the commit waits for that, refusing the version if it does not match. This keeps
+    every request short: the client gives a request about 30 s, and re-reading 2 GiB can
+    take longer. Completing again an upload that was completed succeeds (the client
+    repeats requests that time out).
 
     Raises: NotFoundError (unknown upload, a part missing), CorruptionError (a part or the
-    whole file does not match its MD5; nothing is stored), botocore errors.
+    whole file does not match its MD5; nothing is stored), botocore and sqlalchemy errors.
     """
     entity = grant.entity
     etags = {_number(p): _part_hex(p) for p in sorted(parts, key=_number)}
@@ -182,19 +189,25 @@ def complete(
         code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
         if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}:
             raise CorruptionError(f"the uploaded parts do not match: {code}") from None
-        if _completed(s3, key, entity, md5):
+        found = _completed(s3, key, entity, md5)
+        if found is None:
+            if upload_checks.upload_failed(store, entity, md5, "md5"):  # checked, wrong
+                raise CorruptionError(f"the uploaded bytes do not match MD5 {md5}") from None
+            if code == "NoSuchUpload":
+                raise NotFoundError("unknown upload") from None
+            raise
+        if found == _STORED:
             return
-        if code == "NoSuchUpload":
-            raise NotFoundError("unknown upload") from None
-        raise
+    upload_checks.queue(store, entity, md5, "md5", key)
 
 
-def _completed(s3: S3ServerStore, key: str, entity: str, md5: str) -> bool:
-    """Whether an earlier completion joined this upload (its object is staged or stored)."""
-    for candidate in (key, s3.final_key(entity, md5, "md5")):
+def _completed(s3: S3ServerStore, key: str, entity: str, md5: str) -> str | None:
+    """Whether an earlier completion joined this upload: ``_STAGED`` (its object waits
+    for its check), ``_STORED`` (checked and stored), or None."""
+    for found, candidate in ((_STAGED, key), (_STORED, s3.final_key(entity, md5, "md5"))):
         try:
             s3.client.head_object(Bucket=s3.bucket, Key=candidate)
-            return True
+            return found
         except Exception:  # a 404 (or the bucket unreachable: then not known either)
             continue
-    return False
+    return None

@@ -199,7 +199,7 @@ def complete_multipart_upload(_obj: Any, info: Info, input: dict[str, Any]) -> A
     abort = input["completeMultipartAction"] != "Complete"
     grant = blob_access.grant(c.store, c.caller, entity, blob_access.WRITE)
     parts = bounded(input["completedParts"], uploads.MAX_PARTS, "parts")  # S3's own limit
-    uploads.complete(grant, hexdigest, input["uploadID"], parts, abort)
+    uploads.complete(c.store, grant, hexdigest, input["uploadID"], parts, abort)
     return {"digest": signing.hex_to_digest(hexdigest)}
 
 
