@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -284,3 +285,46 @@ def test_maintenance_commands_fail_in_one_line(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_on_postgresql_a_commit_waits_for_a_collection_batch_then_checks_again(
+    postgres_admin_url: str, s3_store_url: str, moto_endpoint: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    from cairn.service import store_state
+
+    from .conftest import pg_database, run_server, server_config
+
+    with pg_database(postgres_admin_url) as url:
+        config = server_config(url, tmp_path, store_url=s3_store_url, s3_endpoint_url=moto_endpoint)
+        with run_server(config) as server, server.client(server.admin_key) as admin:
+            log(admin, "root", "p", "c", {"a.txt": SHARED})  # the gc_epoch row exists after
+            state = ServerState(config)
+            try:
+                plan_server_gc(state.store, grace_seconds=0).close()
+                results: list[Any] = []
+                with state.db.write() as session:  # a collection's batch, under way
+                    epoch = store_state.bump_gc_epoch(session)
+                    worker = threading.Thread(
+                        target=lambda: results.append(
+                            log(admin, "root", "p", "c", {"b.txt": ONLY_KEPT})
+                        )
+                    )
+                    worker.start()
+                    waiting = text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND query LIKE '%store_state%'"
+                    )
+                    with state.db.read() as probe:
+                        while not probe.execute(waiting).scalar():
+                            assert worker.is_alive() and not results
+                            probe.rollback()
+                            time.sleep(0.05)
+                    assert not results  # the commit waits for the batch
+                worker.join(30)
+                assert results and results[0]["version_index"] == 1
+                with state.db.read() as session:
+                    assert store_state.gc_epoch(session) == epoch
+            finally:
+                state.close()
