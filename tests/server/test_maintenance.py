@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -166,6 +167,10 @@ def test_sweep_then_gc_frees_the_expired_versions_blobs(gate_server: Server) -> 
     assert f"md5/{md5_hex(ONLY_SHORT)}" in planned
     assert len(planned) == 2  # and the expired version's manifest
     assert plan["planned_files"] == 2 and "freed_files" not in plan
+    human = server_cli(gate_server, "gc", "--grace-seconds", "0", "--dry-run").stdout
+    assert f"root md5/{md5_hex(ONLY_SHORT)}  {len(ONLY_SHORT)} bytes\n" in human
+    last = human.splitlines()[-1]
+    assert re.fullmatch(r"dry run: would free .+ in 2 blobs and remove 0 abandoned uploads", last)
     assert objects.stored() == before  # a dry run deletes nothing
 
     done = server_json(gate_server, "gc", "--grace-seconds", "0")
@@ -183,7 +188,9 @@ def test_gc_drops_the_registry_rows_of_what_it_deletes(
 ) -> None:
     _log_two(gate_server)
     time.sleep(1.1)
-    server_json(gate_server, "sweep")
+    swept = server_cli(gate_server, "sweep")
+    assert swept.returncode == 0, swept.stderr
+    assert swept.stdout == "expired root/p/short:v0\n1 expired version deleted\n"
     server_json(gate_server, "gc", "--grace-seconds", "0")
     with state.db.read() as session:
         rows = {(r.entity, r.digest) for r in session.scalars(select(StoredBlob))}
