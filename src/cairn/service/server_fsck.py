@@ -7,12 +7,15 @@ a stored entry whose blob is missing or has another size than its manifest says,
 problem named by the version, the entry's path and the blob. With ``read_data`` every
 listed blob is then verified object by object (S3: its ETag when that is the MD5 of a
 single-part object, else its bytes re-hashed; a directory: re-hashed) and a blob whose
-bytes no longer match its name is a problem naming its key or path. Nothing is repaired.
-Progress is reported per version and per verified blob.
+bytes no longer match its name is a problem naming its key or path. A row of the record
+of stored blobs (``blob_registry``, S3 only) older than the listing whose blob the listing
+lacks is a problem too: commits trust that record, so they would accept the missing blob.
+Nothing is repaired. Progress is reported per version and per verified blob.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
@@ -20,7 +23,7 @@ from sqlalchemy import select
 
 from cairn.core.digest import b64_to_hex
 from cairn.core.manifest import Manifest
-from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version
+from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, StoredBlob, Version
 from cairn.errors import StoreError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.service.blob_scratch import BlobScratch
@@ -29,6 +32,7 @@ from cairn.service.store import MANIFEST_ALGORITHM, Store
 from cairn.storage.maintenance import Maintenance, maintenance_for
 
 PROGRESS_EVERY = 100
+YIELD_PER = 1000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 
 
 def _versions(store: Store) -> Iterator[tuple[str, str, int, str]]:
@@ -41,6 +45,7 @@ def _versions(store: Store) -> Iterator[tuple[str, str, int, str]]:
         .join(Entity, Project.entity_id == Entity.id)
         .where(Version.state == STATE_COMMITTED)
         .order_by(Version.id)
+        .execution_options(yield_per=YIELD_PER)
     )
     with store.db.read() as session:
         for entity, project, collection, index, digest in session.execute(query):
@@ -101,6 +106,28 @@ def _check_version(
             )
 
 
+def _check_record(store: Store, scratch: BlobScratch, report: FsckReport, before: float) -> None:
+    """Rows of the record of stored blobs, written before ``before``, whose blob the
+    listing lacks."""
+    moment = dt.datetime.fromtimestamp(before, dt.UTC)
+    query = (
+        select(StoredBlob.entity, StoredBlob.algorithm, StoredBlob.digest)
+        .where(StoredBlob.created_at < moment)
+        .execution_options(yield_per=YIELD_PER)
+    )
+    with store.db.read() as session:
+        for entity, algorithm, digest in session.execute(query):
+            try:
+                key = (entity, algorithm, b64_to_hex(digest))
+            except ValueError:
+                key = None
+            if key is None or scratch.find(key) is None:
+                report.problems.append(
+                    f"the record of stored blobs lists {entity} {algorithm} {digest}, "
+                    "which the store lacks (commits naming it would be accepted)"
+                )
+
+
 def _verify(
     maintenance: Maintenance, scratch: BlobScratch, report: FsckReport, progress: ProgressCallback
 ) -> None:
@@ -157,6 +184,7 @@ def check_server_store(
     maintenance = maintenance_for(store.server_blobs)
     scratch = BlobScratch()
     try:
+        listed = time.time()
         for _blob in scratch.add_stored(maintenance.iter_stored()):
             pass
         report = FsckReport()
@@ -181,6 +209,7 @@ def check_server_store(
                 started=begun,
             )
         )
+        _check_record(store, scratch, report, listed)
         if read_data:
             _verify(maintenance, scratch, report, progress)
         return report

@@ -54,6 +54,7 @@ READ_THREADS = 16  # manifests read at once (a bucket answers each in a round tr
 # it: versions created since the plan's start minus this are read again under the lock.
 COMMIT_SLACK_SECONDS = 600.0
 PROGRESS_EVERY = 1000
+YIELD_PER = 1000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 TASK = "Collecting garbage"
 
 
@@ -262,7 +263,8 @@ def plan_server_gc(
     try:
         with store.db.read() as session:
             for query in _live_manifests(None):
-                pairs = ((e, d) for e, d in session.execute(query) if d is not None)
+                rows = session.execute(query.execution_options(yield_per=YIELD_PER))
+                pairs = ((e, d) for e, d in rows if d is not None)
                 for keys in _read_all(store, pairs):
                     scratch.add_live(keys)
         begun = time.monotonic()
