@@ -125,12 +125,12 @@ class ServerGcPlan:
                     store_state.bump_gc_epoch(session)
                     recent = _recent_live(session, self.store, since, manifests)
                     doomed = [b for b in batch if _key(b) not in recent]
-                    _forget(session, doomed)
+                    _forget(session, self.maintenance, doomed)
                     freed += self.maintenance.delete(doomed)
             except BaseException:
                 if doomed:  # some may be gone: their rows must not vouch for them
                     with self.store.db.write() as session:
-                        _forget(session, doomed)
+                        _forget(session, self.maintenance, doomed)
                 raise
             kept += len(batch) - len(doomed)
             freed_bytes += sum(blob.size for blob in doomed)
@@ -154,7 +154,9 @@ def _event(
     return ProgressEvent(task, done, total, size, size_total, done=end, started=begun)
 
 
-def _forget(session: Session, blobs: list[StoredObject]) -> None:
+def _forget(session: Session, maintenance: Maintenance, blobs: list[StoredObject]) -> None:
+    if not maintenance.recorded:
+        return
     for entity, group in itertools.groupby(blobs, key=lambda blob: blob.entity):
         blob_registry.forget(session, entity, [(b.digest, b.algorithm) for b in group])
 

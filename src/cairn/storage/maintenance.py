@@ -66,7 +66,10 @@ class StagedItem:
 
 
 class Maintenance(Protocol):
-    """The store-wide operations of one server store (see the module doc)."""
+    """The store-wide operations of one server store (see the module doc); ``recorded``:
+    whether the server records this store's blobs in its database (S3 only)."""
+
+    recorded: bool
 
     def iter_stored(self) -> Iterator[StoredObject]: ...
 
@@ -103,6 +106,8 @@ class DirectoryMaintenance:
     """Over ``<root>/entities/<entity>/<algorithm>/xx/...`` (loose files: a server's areas
     never pack) and ``<root>/multipart/<upload id>``."""
 
+    recorded = False
+
     def __init__(self, store: DirectoryServerStore) -> None:
         self.store = store
 
@@ -125,7 +130,14 @@ class DirectoryMaintenance:
 
     def delete(self, blobs: Sequence[StoredObject]) -> int:
         """Raises: OSError (a blob cannot be removed; those before stay removed)."""
-        return sum(self.store.area(b.entity).delete(b.digest, b.algorithm) for b in blobs)
+        deleted = 0
+        for blob in blobs:
+            try:
+                os.unlink(blob.name)
+            except FileNotFoundError:
+                continue
+            deleted += 1
+        return deleted
 
     def verify(self, blob: StoredObject) -> bool:
         """Raises: OSError (the blob cannot be read)."""
@@ -184,6 +196,8 @@ def _error_code(exc: Exception) -> str:
 
 class S3Maintenance:
     """Over ``<prefix>/entities/...`` and ``<prefix>/incoming/...`` of the bucket."""
+
+    recorded = True
 
     def __init__(self, store: Any) -> None:
         self.store = store  # an S3ServerStore (boto3 is only imported by it)
