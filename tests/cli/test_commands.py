@@ -195,3 +195,33 @@ def test_put_a_reference_and_get_it_back(cairn_dir: Path, tmp_path: Path, data: 
     assert f"-> file://{data}/sub/b.csv" in shown
     root = Path(_ok("get", "refs", "--quiet").strip())
     assert (root / "sub" / "b.csv").read_text() == "x,y\n1,2\n"
+
+
+def test_cache_cleanup_drops_the_staged_copies_of_drafts_never_logged(
+    cairn_dir: Path, tmp_path: Path
+) -> None:
+    from cairn.storage.blobstore import LocalBlobStore
+
+    staging = LocalBlobStore(tmp_path / "cache" / "staging")  # <CAIRN_CACHE_DIR>/staging
+    old = staging.put_bytes(b"a draft of two days ago" * 1000).path
+    small = []
+    for i in range(3):
+        small.append(tmp_path / f"small{i}")
+        small[-1].write_bytes(bytes([i]) * 100)
+    staging.ingest_many(small, "md5")
+    (pack,) = (tmp_path / "cache" / "staging" / "packs").glob("*.pack")
+    fresh = staging.put_bytes(b"a draft of today" * 1000).path
+    past = time.time() - 2 * 86400
+    for path in (old, pack):
+        os.utime(path, (past, past))
+    old_bytes = old.stat().st_size + pack.stat().st_size
+
+    dry = json.loads(_ok("cache", "cleanup", "--dry-run", "--json"))
+    assert dry["draft_staging_files"] == 2 and dry["reclaimed_bytes"] == old_bytes
+    assert old.exists() and pack.exists()
+    assert "drafts never logged" in _ok("cache", "cleanup", "--dry-run")
+
+    done = json.loads(_ok("cache", "cleanup", "--json"))
+    assert done["draft_staging_files"] == 2 and done["reclaimed_bytes"] == old_bytes
+    assert not old.exists() and not pack.exists() and not pack.with_suffix(".idx").exists()
+    assert fresh.exists()

@@ -29,6 +29,8 @@ def test_login_status_logout(cairn_dir: Path, cairn_server_sqlite: ServerProcess
         assert f"you are logged in to the server {url}" in line
         assert "`cairn logout` goes back to the embedded store" in line
         assert "CAIRN_BASE_URL" not in line
+        if command != "ui":
+            assert f"`cairn server {command} --db URL --store URL` does it" in line
     by_env = cairn("gc", env={"CAIRN_BASE_URL": url})
     one_line_error(by_env, f"CAIRN_BASE_URL points commands at the server {url}", "unset it")
 

@@ -17,11 +17,13 @@ from fastapi.testclient import TestClient
 from cairn.server import ttl_sweeper
 from cairn.server.app import create_app
 from cairn.server.metrics import Metrics
+from cairn.server.state import ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
+from cairn.service import store_state, ttl
 from cairn.service.store import Store
 from cairn.service.ttl import SweepResult
 
-from .conftest import run_server, server_config
+from .conftest import pg_database, run_server, server_config
 from .gate_world import log, ok
 
 P = "/api/v1/entities/root/projects/p"
@@ -84,3 +86,19 @@ def test_a_failing_sweep_is_logged_and_tried_again(
     assert sample("cairn_ttl_sweeps_total", {"outcome": "failed"}) == 1
     assert (sample("cairn_ttl_sweeps_total", {"outcome": "ok"}) or 0) >= 1
     assert (sample("cairn_ttl_expired_versions_total") or 0) >= 1
+
+
+def test_on_postgresql_a_process_due_while_another_sweeps_skips_its_turn(
+    postgres_admin_url: str, tmp_path: Path
+) -> None:
+    with pg_database(postgres_admin_url) as url:
+        config = server_config(url, tmp_path)
+        sweeping, due = ServerState(config), ServerState(config)
+        try:
+            with sweeping.db.write() as session:
+                assert store_state.advisory_lock(session, ttl.SWEEP_LOCK, wait=False)
+                assert ttl.sweep_if_due(due.store, interval=0) is None
+            assert ttl.sweep_if_due(due.store, interval=0) == SweepResult(deleted=[])
+        finally:
+            sweeping.close()
+            due.close()

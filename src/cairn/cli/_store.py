@@ -63,8 +63,9 @@ def say_store(settings: Settings, as_json: bool, quiet: bool) -> None:
         click.echo(store_in_use(settings).describe())
 
 
-def require_embedded(command: str, settings: Settings) -> None:
-    """Refuse ``command`` (``"cairn gc"``) unless commands use the embedded store.
+def require_embedded(command: str, settings: Settings, on_server: str | None = None) -> None:
+    """Refuse ``command`` (``"cairn gc"``) unless commands use the embedded store;
+    ``on_server`` names the command that does the same on a server's store, for its admin.
 
     Raises:
         CliError: a server is configured; the line says by what and how to go back.
@@ -79,4 +80,8 @@ def require_embedded(command: str, settings: Settings) -> None:
     else:
         how = f"you are logged in to the server {settings.base_url}"
         back = f"`cairn logout` goes back to the embedded store {home}"
-    raise CliError(f"{command} works on the embedded store only, and {how}: {back}", "UsageError")
+    server_side = f" (on the server, `{on_server}` does it for its store)" if on_server else ""
+    raise CliError(
+        f"{command} works on the embedded store only, and {how}: {back}{server_side}",
+        "UsageError",
+    )

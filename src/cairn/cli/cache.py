@@ -3,8 +3,10 @@
 ``cleanup`` brings the client cache down to ``--max-size`` (default: its cap,
 ``CAIRN_CACHE_MAX_BYTES``), least recently used first, and removes what crashed runs left
 behind: temporary files older than the grace period in the cache's ``tmp/`` and in the
-embedded store's ``blobs/tmp/``. Files a running download needs are never removed, and
-the embedded store's blobs are never touched (they are the only copy).
+embedded store's ``blobs/tmp/``, and the staged copies of drafts never logged to a server
+(``<cache>/staging``) untouched for a day (``cairn.storage.staging_cleanup``). Files a
+running download needs are never removed, and the embedded store's blobs are never
+touched (they are the only copy).
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def cache_cleanup(
     max_size: str | None, grace_seconds: float, dry_run: bool, as_json: bool, quiet: bool
 ) -> None:
     """Shrink the cache to --max-size (LRU first) and remove crashed runs' leftovers."""
+    from cairn.remote.transfer import STAGING_DIR
+    from cairn.storage import staging_cleanup
     from cairn.storage.blobstore import LocalBlobStore
     from cairn.storage.cache import ClientCache
 
@@ -100,14 +104,19 @@ def cache_cleanup(
     store = ClientCache.for_settings(settings)
     plan = store.plan_cleanup(target, tmp_grace_seconds=grace_seconds)
     tmp_dir, staged, staged_bytes = _stale_store_tmp(settings, grace_seconds)
-    freed = removed_staging = 0
+    drafts_dir = settings.cache_dir / STAGING_DIR
+    age = max(grace_seconds, staging_cleanup.STAGING_AGE_SECONDS)
+    leftovers = staging_cleanup.abandoned(drafts_dir, age)
+    freed = removed_staging = removed_drafts = 0
     if not dry_run:
         freed = plan.execute()
+        removed_drafts = staging_cleanup.remove(leftovers)
+        freed += leftovers.bytes
         if staged:
             blobs = LocalBlobStore(tmp_dir.parent)
             removed_staging = blobs.cleanup_tmp(grace_seconds)
             freed += staged_bytes
-    reclaimed = plan.bytes + staged_bytes if dry_run else freed
+    reclaimed = plan.bytes + staged_bytes + leftovers.bytes if dry_run else freed
     data = {
         "dry_run": dry_run,
         "cache": str(plan.root),
@@ -116,6 +125,8 @@ def cache_cleanup(
         "stale_tmp_files": len(plan.stale_tmp),
         "staging_dir": str(tmp_dir),
         "staging_files": staged if dry_run else removed_staging,
+        "draft_staging_dir": str(drafts_dir),
+        "draft_staging_files": len(leftovers.paths) if dry_run else removed_drafts,
         "kept_bytes": plan.kept_bytes,
         "reclaimed_bytes": reclaimed,
     }
@@ -124,6 +135,11 @@ def cache_cleanup(
         click.echo(plan.describe())
         click.echo(
             f"staging {tmp_dir}: {plural(staged, 'leftover file')} ({human_size(staged_bytes)})"
+        )
+        click.echo(
+            f"drafts never logged {drafts_dir}: "
+            f"{plural(len(leftovers.paths), 'staged file')} untouched for "
+            f"{age / 3600:g} h ({human_size(leftovers.bytes)})"
         )
         verb = "Would reclaim" if dry_run else "Reclaimed"
         click.echo(f"{verb} {human_size(reclaimed)} of space")

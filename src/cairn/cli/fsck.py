@@ -1,8 +1,9 @@
 """``cairn fsck``: check that every version's manifest and blobs are present (and intact).
 
 It checks the embedded store only: while commands use a server it refuses, saying how to
-go back. Problems are a finding, not an error: they are listed (``--json``: the report,
-``"ok": false``) and the exit status is 1.
+go back (a server's store is checked by ``cairn server fsck`` on the server). Problems are
+a finding, not an error: they are listed (``--json``: the report, ``"ok": false``) and the
+exit status is 1.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def fsck(read_data: bool, as_json: bool, quiet: bool) -> None:
     from cairn.settings import Settings
 
     settings = Settings.load()
-    require_embedded("cairn fsck", settings)
+    require_embedded("cairn fsck", settings, "cairn server fsck --db URL --store URL")
     say_store(settings, as_json, quiet)
     report = check_store(settings, read_data=read_data)
     data = {

@@ -2,7 +2,8 @@
 
 Prints the plan of ``cairn.service.gc.plan_gc`` (one line per blob, then a summary), then
 executes it unless ``--dry-run``. Blobs younger than the grace period are kept: a draft in
-another process may be about to commit them.
+another process may be about to commit them. A server's store is collected by ``cairn
+server gc`` on the server.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def gc(dry_run: bool, grace_seconds: float, as_json: bool, quiet: bool) -> None:
     from cairn.settings import Settings
 
     settings = Settings.load()
-    require_embedded("cairn gc", settings)
+    require_embedded("cairn gc", settings, "cairn server gc --db URL --store URL")
     say_store(settings, as_json, quiet)
     plan = plan_gc(settings, grace_seconds=grace_seconds)
     data: dict[str, object] = {

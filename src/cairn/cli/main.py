@@ -34,6 +34,7 @@ from cairn.cli.logout import logout
 from cairn.cli.ls import ls
 from cairn.cli.put import put
 from cairn.cli.server import server
+from cairn.cli.server_maintenance import server_gc  # noqa: F401 (registers sweep, gc, fsck)
 from cairn.cli.show import show
 from cairn.cli.status import status
 from cairn.cli.tag import tag

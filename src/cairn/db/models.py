@@ -338,8 +338,9 @@ class ApiKey(Base):
 class StoredBlob(Base):
     """A blob a server stored in its S3 store, for ``entity`` (``cairn.service.blob_registry``).
 
-    Rows are only ever added when the bytes are in the bucket under their final key; the
-    server answers presence questions from them instead of asking the bucket.
+    Rows are only ever added when the bytes are in the bucket under their final key, and
+    removed by the garbage collector with the blobs it deletes (``cairn.service.server_gc``);
+    the server answers presence questions from them instead of asking the bucket.
     """
 
     __tablename__ = "stored_blob"

@@ -3,11 +3,13 @@
 While the app runs, a daemon thread calls ``cairn.service.ttl.sweep_if_due`` once when
 it starts and then every ``ServerConfig.ttl_sweep_interval_seconds`` (``cairn server
 --ttl-sweep-interval``; 0 turns it off). The last sweep is recorded in the database and
-checked under its write lock, so several app processes of one server sweep about once
-per interval between them, never two at once. A sweep that fails (the database
-unreachable for a while) is logged and tried again at the next interval. Sweeps run,
-failed and the versions they deleted are counted in the app's ``Metrics``. The app's
-shutdown stops the thread, waiting for a sweep under way to finish.
+checked under its write lock (and, on PostgreSQL, an advisory lock: a process due while
+another sweeps skips its turn), so several app processes of one server sweep about once
+per interval between them, never two at once; ``cairn server sweep`` sweeps by hand. A
+sweep that fails (the database unreachable for a while) is logged and tried again at the
+next interval. Sweeps run, failed and the versions they deleted are counted in the app's
+``Metrics``. The app's shutdown stops the thread, waiting for a sweep under way to
+finish.
 """
 
 from __future__ import annotations

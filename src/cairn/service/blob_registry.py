@@ -11,16 +11,17 @@ checked against the bucket as before and recorded when found.
 
 The storage layer cannot reach the database, so it only knows the ``BlobRecord``
 protocol (``cairn.storage.server_store``); this is its implementation over the server's
-database. Rows are never deleted: no garbage collector runs on an S3 store (``cairn gc``
-needs a directory store); one that did would have to drop the rows of what it deletes.
+database. The garbage collector (``cairn.service.server_gc``) drops the rows of the blobs
+it deletes (``forget``), holding the lock that keeps commits out meanwhile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from cairn.db.engine import Database
 from cairn.db.models import StoredBlob, utcnow
@@ -75,3 +76,23 @@ class BlobRegistry:
                     index_elements=["entity", "algorithm", "digest"]
                 )
                 session.execute(statement, rows[start : start + _CHUNK])
+
+
+def forget(session: Session, entity: str, blobs: Sequence[tuple[str, str]]) -> None:
+    """Drop the rows of the ``(digest, algorithm)`` blobs of ``entity`` in the write
+    transaction ``session`` (the garbage collector deleted those blobs).
+
+    Raises: sqlalchemy errors (database unreachable or not writable).
+    """
+    by_algorithm: dict[str, list[str]] = {}
+    for digest, algorithm in blobs:
+        by_algorithm.setdefault(algorithm, []).append(digest)
+    for algorithm, digests in by_algorithm.items():
+        for start in range(0, len(digests), _CHUNK):
+            session.execute(
+                delete(StoredBlob).where(
+                    StoredBlob.entity == entity,
+                    StoredBlob.algorithm == algorithm,
+                    StoredBlob.digest.in_(digests[start : start + _CHUNK]),
+                )
+            )

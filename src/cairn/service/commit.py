@@ -371,7 +371,7 @@ def commit_version(
     prepared = _prepare(store, request, known, epoch)
     with store.db.write() as session:
         _authorize(Gate(session, store, caller), request)
-        collected = store_state.gc_epoch(session) != epoch
+        collected = store_state.gc_epoch(session, lock=True) != epoch
         ref = _lock_collection(session, store, request)
         run_pk = None
         if request.run_id is not None:

@@ -191,8 +191,7 @@ def _execute(
                 by_pack.setdefault(blob.path, set()).add((blob.algorithm, blob.digest))
         kept = len(planned) + len(packed) - len(loose) - sum(map(len, by_pack.values()))
         if loose or by_pack:
-            store_state.write(session, store_state.GC_EPOCH, str(store_state.gc_epoch(session) + 1))
-            session.flush()
+            store_state.bump_gc_epoch(session)
         for blob in loose:
             if blobs.delete(blob.digest, blob.algorithm):
                 freed += 1

@@ -6,7 +6,8 @@ source project applies, else its entity's, else none. A version expires at
 repaired; GC frees the bytes later). Versions linked into a registry never expire. The
 embedded store runs the sweeper when it is opened, at most once an hour
 (``sweep_if_due``; the last run is recorded in the database so several processes share
-the hour, and checked again under the write lock so two of them never sweep at once);
+the hour, and checked again holding the write lock, and on PostgreSQL an advisory lock
+that a process due meanwhile finds taken and skips, so two of them never sweep at once);
 ``run_sweep(settings)`` runs it by hand; a server runs ``sweep_if_due`` in the
 background, once per ``ServerConfig.ttl_sweep_interval_seconds`` (``cairn server
 --ttl-sweep-interval``, default an hour; ``cairn.server.ttl_sweeper``).
@@ -34,6 +35,7 @@ from cairn.service.store import Store, open_store
 from cairn.settings import Settings
 
 SWEEP_INTERVAL_SECONDS = 3600.0
+SWEEP_LOCK = "ttl_sweep"  # the advisory lock one sweeping process holds (PostgreSQL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +118,11 @@ def _sweep(store: Store, now: dt.datetime | None, interval: float | None) -> Swe
     (checked with the last sweep's row locked: None when not due)."""
     deleted: list[str] = []
     with store.db.write() as session:
+        # One sweep at a time: a due sweep skips while another runs, one by hand waits.
+        if not store_state.advisory_lock(session, SWEEP_LOCK, wait=interval is None):
+            return None
         if interval is not None:
-            last = store_state.read(session, store_state.TTL_LAST_SWEEP, for_update=True)
+            last = store_state.read(session, store_state.TTL_LAST_SWEEP)
             if not _due(last, interval):
                 return None
         moment = _aware(now or utcnow())
