@@ -10,7 +10,10 @@ lock up front, so several processes committing at once queue up instead of faili
 
 PostgreSQL needs none of this: its writers lock the rows they change with
 ``SELECT ... FOR UPDATE`` (which SQLAlchemy omits on SQLite, where the whole database is
-already locked).
+already locked). Its read transactions run at ``REPEATABLE READ``, so that they too see
+one snapshot: at the default ``READ COMMITTED`` each statement sees the commits made
+since the one before, and a listing read in two statements (versions, then their
+aliases) could show ``latest`` on no version, or on two, while other processes commit.
 
 PostgreSQL text cannot hold a NUL character (psycopg refuses to send one) where SQLite
 stores it, so both engines refuse a text parameter holding NUL, in a lookup as in a
@@ -139,19 +142,25 @@ def create_db_engine(url: str) -> Engine:
 class Database:
     """An engine plus the two kinds of unit of work the service uses.
 
-    ``read()`` yields a session whose transaction only reads; ``write()`` yields one whose
-    transaction holds the database write lock on SQLite from its first statement, and
-    commits when the block ends without error (rolls back otherwise).
+    ``read()`` yields a session whose transaction only reads, from one snapshot;
+    ``write()`` yields one whose transaction holds the database write lock on SQLite from
+    its first statement, and commits when the block ends without error (rolls back
+    otherwise).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._read_engine = (
+            engine.execution_options(isolation_level="REPEATABLE READ")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (its changes, if any, are rolled back)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
