@@ -42,6 +42,12 @@ from cairn.core.ints import INT64_MAX, INT64_MIN
 from cairn.core.sqlite_wal import enter_wal_mode
 
 BUSY_TIMEOUT_SECONDS = 60.0
+# PostgreSQL connections one engine keeps open, and how many more it opens under load
+# (closed again when returned). A server runs its requests in up to 40 threads: with
+# SQLAlchemy's default of 5 kept, most requests under load opened a connection of their
+# own (a new PostgreSQL backend each time) or waited for one (bench/README.md, load).
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 _WRITE_OPTION = "cairn_write"
 
 
@@ -134,7 +140,9 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
     _refuse_bad_parameters(engine)
     return engine
 
