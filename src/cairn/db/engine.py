@@ -44,8 +44,8 @@ from cairn.core.sqlite_wal import enter_wal_mode
 BUSY_TIMEOUT_SECONDS = 60.0
 # PostgreSQL connections one engine keeps open, and how many more it opens under load
 # (closed again when returned). A server runs its requests in up to 40 threads: with
-# SQLAlchemy's default of 5 kept, most requests under load opened a connection of their
-# own (a new PostgreSQL backend each time) or waited for one (bench/README.md, load).
+# SQLAlchemy's default of 5 kept, requests under load waited for a connection or opened
+# one of their own, a new PostgreSQL backend each time (bench/README.md, load).
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 _WRITE_OPTION = "cairn_write"
