@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def _bindir() -> Path:
+def pg_bindir() -> Path:
     try:
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
         candidates = [out.stdout.strip()]
@@ -47,7 +47,7 @@ def _as_cluster_user(args: list[str]) -> list[str]:
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Start a cluster; yield an admin SQLAlchemy URL; stop and delete it afterwards."""
-    bindir = _bindir()
+    bindir = pg_bindir()
     root = Path(tempfile.mkdtemp(prefix="cairn-pg-"))
     data = root / "data"
     if os.geteuid() == 0:

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,34 +82,35 @@ def running_server(
     db_url: str,
     store: str | None = None,
     extra_env: dict[str, str] | None = None,
-    extra_args: tuple[str, ...] = (),
+    admin_key: str | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
     """Start ``cairn server`` on a free port (SQLite or PostgreSQL at ``db_url``, blobs in
     ``store``: ``root/store`` unless an ``s3://`` URL is given, with its endpoint and
-    credentials in ``extra_env``; more options in ``extra_args``); yield it once
-    ``/health`` answers; stop it afterwards."""
+    credentials in ``extra_env``; more options in ``args``); yield it once ``/health``
+    answers; stop it afterwards. Its first admin is made by ``create-admin``, unless the
+    database already has one whose ``admin_key`` is given (another app process of the same
+    server)."""
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = {**_server_env(home), **(extra_env or {})}
     cli = [sys.executable, "-m", "cairn.cli", "server"]
-    made = subprocess.run(
-        [*cli, "create-admin", "--db", db_url, "--name", "root"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
-    admin_key = json.loads(made.stdout)["api_key"]
+    if admin_key is None:
+        made = subprocess.run(
+            [*cli, "create-admin", "--db", db_url, "--name", "root"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stderr
+        admin_key = json.loads(made.stdout)["api_key"]
     port = _free_port()
     log = root / "server.log"
+    serve = [*cli, "--db", db_url, "--store", store or str(root / "store"), "--port", str(port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [
-                *cli,
-                *("--db", db_url, "--store", store or str(root / "store"), "--port", str(port)),
-                *extra_args,
-            ],
+            [*serve, *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -174,7 +174,7 @@ def test_ready_fails_while_the_database_is_down(postgres_admin_url: str, tmp_pat
 def test_json_logs_parse_and_carry_no_secret(tmp_path: Path) -> None:
     db = f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
     args = ("--log-format", "json")
-    with running_server(tmp_path, db, extra_args=args) as server:
+    with running_server(tmp_path, db, args=args) as server:
         key = server.admin_key
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as c:
             whoami = ok(c.get("/api/v1/whoami"))

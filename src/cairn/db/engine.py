@@ -10,7 +10,10 @@ lock up front, so several processes committing at once queue up instead of faili
 
 PostgreSQL needs none of this: its writers lock the rows they change with
 ``SELECT ... FOR UPDATE`` (which SQLAlchemy omits on SQLite, where the whole database is
-already locked).
+already locked). Its read transactions run at ``REPEATABLE READ``, so that they too see
+one snapshot: at the default ``READ COMMITTED`` each statement sees the commits made
+since the one before, and a listing read in two statements (versions, then their
+aliases) could show ``latest`` on no version, or on two, while other processes commit.
 
 PostgreSQL text cannot hold a NUL character (psycopg refuses to send one) where SQLite
 stores it, so both engines refuse a text parameter holding NUL, in a lookup as in a
@@ -39,6 +42,12 @@ from cairn.core.ints import INT64_MAX, INT64_MIN
 from cairn.core.sqlite_wal import enter_wal_mode
 
 BUSY_TIMEOUT_SECONDS = 60.0
+# PostgreSQL connections one engine keeps open, and how many more it opens under load
+# (closed again when returned). A server runs its requests in up to 40 threads: with
+# SQLAlchemy's default of 5 kept, requests under load waited for a connection or opened
+# one of their own, a new PostgreSQL backend each time (bench/README.md, load).
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 _WRITE_OPTION = "cairn_write"
 
 
@@ -131,7 +140,9 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
     _refuse_bad_parameters(engine)
     return engine
 
@@ -139,19 +150,25 @@ def create_db_engine(url: str) -> Engine:
 class Database:
     """An engine plus the two kinds of unit of work the service uses.
 
-    ``read()`` yields a session whose transaction only reads; ``write()`` yields one whose
-    transaction holds the database write lock on SQLite from its first statement, and
-    commits when the block ends without error (rolls back otherwise).
+    ``read()`` yields a session whose transaction only reads, from one snapshot;
+    ``write()`` yields one whose transaction holds the database write lock on SQLite from
+    its first statement, and commits when the block ends without error (rolls back
+    otherwise).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._read_engine = (
+            engine.execution_options(isolation_level="REPEATABLE READ")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (its changes, if any, are rolled back)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager

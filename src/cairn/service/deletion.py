@@ -6,9 +6,17 @@ bytes are freed later by the garbage collector (``service.gc``) once nothing liv
 them. Deleting a version that holds aliases is refused unless ``delete_aliases`` is given,
 as W&B's server does. When a removed alias was ``latest``, ``latest`` moves to the newest
 remaining member of that collection, so ``name:latest`` keeps resolving.
+
+Every change of a collection's aliases holds that collection's row locked (PostgreSQL
+``FOR UPDATE``; SQLite's write lock covers it), as a commit does: with several app
+processes, a sweep or a deletion repairing ``latest`` while a commit moves it, or two
+edits moving one alias, happen one after the other instead of both inserting the alias
+(a unique violation) or one losing it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +25,7 @@ from cairn.db.models import (
     STATE_COMMITTED,
     STATE_DELETED,
     Alias,
+    Collection,
     Membership,
     Version,
     utcnow,
@@ -57,8 +66,27 @@ def restore_latest(session: Session, collection_ids: set[int]) -> None:
             )
 
 
+def lock_collections(session: Session, version_ids: Sequence[int]) -> None:
+    """Lock, in id order (so two transactions never wait for each other in a cycle), every
+    collection the versions are members of, until the transaction ends."""
+    if not version_ids:
+        return
+    members = select(Membership.collection_id).where(Membership.version_id.in_(version_ids))
+    session.execute(
+        select(Collection.id)
+        .where(Collection.id.in_(members))
+        .order_by(Collection.id)
+        .with_for_update()
+    ).all()
+
+
 def retire_version(session: Session, version: Version) -> None:
-    """Mark ``version`` deleted and drop its aliases everywhere (``latest`` is repaired)."""
+    """Mark ``version`` deleted and drop its aliases everywhere (``latest`` is repaired),
+    holding its collections locked; nothing if another transaction deleted it first."""
+    lock_collections(session, [version.id])
+    session.refresh(version)
+    if version.state == STATE_DELETED:
+        return
     aliases = list(session.scalars(select(Alias).where(Alias.version_id == version.id)))
     touched = {alias.collection_id for alias in aliases if alias.alias == LATEST}
     for alias in aliases:
@@ -80,6 +108,8 @@ def delete_version(store: Store, caller: Caller, version_id: str, delete_aliases
     with store.db.write() as session:
         version = require_version(session, version_id)
         Gate(session, store, caller).require_version(version, WRITE, version_id)
+        lock_collections(session, [version.id])
+        session.refresh(version)
         if version.state == STATE_DELETED:
             raise NotFoundError(f"artifact '{version_id}' not found")
         held = list(session.scalars(select(Alias.alias).where(Alias.version_id == version.id)))

@@ -106,6 +106,11 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
             raise NotFoundError(f"artifact '{version_id}' not found")
         gate.require(WRITE, entity, edit.project)
         ref = require_collection(session, entity, edit.project, edit.collection)
+        # Aliases move one transaction at a time per collection (see service.deletion).
+        session.refresh(ref.row, with_for_update=True)
+        session.refresh(version)
+        if version.state != STATE_COMMITTED:
+            raise NotFoundError(f"artifact '{version_id}' not found")
         index = session.scalars(
             select(Membership.index).where(
                 Membership.collection_id == ref.row.id, Membership.version_id == version.id

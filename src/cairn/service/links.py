@@ -137,6 +137,7 @@ def unlink_version(
         Gate(session, store, caller).require(WRITE, entity, project)
         version = require_version(session, version_id)
         ref = require_collection(session, entity, project, name)
+        session.refresh(ref.row, with_for_update=True)  # its aliases change (service.deletion)
         if ref.row.kind == COLLECTION_SEQUENCE:
             raise ValueError(
                 f"Artifact '{ref.path}' is not a linked artifact and cannot be unlinked.  "

@@ -28,7 +28,7 @@ from cairn.errors import NotFoundError
 from cairn.service import store_state
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
-from cairn.service.deletion import retire_version
+from cairn.service.deletion import lock_collections, retire_version
 from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.store import Store, open_store
@@ -150,6 +150,7 @@ def _sweep(store: Store, now: dt.datetime | None, interval: float | None) -> Swe
             # embedded store from opening.
             if (moment - _aware(version.created_at)).total_seconds() >= seconds:
                 expired.append(version)
+        lock_collections(session, [v.id for v in expired])
         protected = linked_to_registry(session, [v.id for v in expired])
         for version in expired:
             if version.id in protected:
