@@ -11,10 +11,12 @@ again), and the API key of the backup still works.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,17 @@ def test_a_restored_backup_serves_what_it_held_and_nothing_after(
         _pg("pg_restore", "--no-owner", f"--dbname={_libpq(restored_url)}", str(dump))
         restored_store = tmp_path / "restored-store"
         shutil.copytree(backup_store, restored_store)
+        fsck = subprocess.run(  # the procedure's check, before the server serves it
+            [
+                *(sys.executable, "-m", "cairn.cli", "server", "fsck", "--db", restored_url),
+                *("--store", str(restored_store), "--read-data", "--json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+        assert json.loads(fsck.stdout)["ok"]
         with running_server(
             tmp_path / "after", restored_url, str(restored_store), admin_key=admin_key
         ) as after:
