@@ -5,19 +5,23 @@ alternate between them (issue 20 item 5).
 process than the one before, moving a user alias (``moving``) with each commit; two alias
 editors move ``pinned`` through both processes; a watcher lists the collection all the
 while; another thread logs versions with a TTL of one second into a second collection,
-which both processes' background sweeps (every second) expire meanwhile. Afterwards the
-collection holds v0..v159 with no gap and no duplicate, ``latest``, ``moving`` and
-``pinned`` each name exactly one version (and never named two at once in any listing), the
-expired versions are gone and every committed version downloads byte-exact.
-
-Garbage collection is not driven here: this branch has no collector for a server's S3
-store (``cairn gc`` works on the embedded store only).
+which both processes' background sweeps (every second) expire meanwhile; ``cairn server
+gc`` runs again and again beside them (a grace period of 20 s, so the blobs of expired
+versions are freed while writers still commit). Afterwards the collection holds v0..v159
+with no gap and no duplicate, ``latest``, ``moving`` and ``pinned`` each name exactly one
+version (and never named two at once in any listing), the expired versions are gone and
+every committed version downloads byte-exact.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,10 +43,33 @@ EPHEMERAL = 10
 TRACKED = ("latest", "moving", "pinned")
 
 
+@dataclasses.dataclass(frozen=True)
+class TwoServers:
+    processes: tuple[ServerProcess, ServerProcess]
+    db_url: str
+    store: str
+    env: dict[str, str]
+
+    def gc(self) -> None:
+        """One ``cairn server gc`` of their store, as cron would run it."""
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "cairn.cli", "server", "gc", "--db", self.db_url),
+                *("--store", self.store, "--grace-seconds", "20", "--json"),
+            ],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        json.loads(done.stdout)
+
+
 @pytest.fixture
 def two_servers(
     tmp_path: Path, postgres_admin_url: str, moto_endpoint: str
-) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+) -> Iterator[TwoServers]:
     """Two app processes of one server: one database, one bucket, one signing key."""
     import boto3
 
@@ -71,7 +98,7 @@ def two_servers(
             tmp_path / "b", db_url, store, s3_env, admin_key=first.admin_key, args=args
         ) as second,
     ):
-        yield first, second
+        yield TwoServers((first, second), db_url, store, s3_env)
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +190,11 @@ def _run_all(jobs: list[Callable[[], None]]) -> list[BaseException]:
 
 @pytest.mark.slow
 def test_two_processes_number_versions_and_move_aliases_as_one(
-    cairn_dir: Path, two_servers: tuple[ServerProcess, ServerProcess], tmp_path: Path
+    cairn_dir: Path, two_servers: TwoServers, tmp_path: Path
 ) -> None:
-    team = two_servers[0].new_team("two")
-    backends = [_backend(s, team, tmp_path / f"cache-{i}") for i, s in enumerate(two_servers)]
+    processes = two_servers.processes
+    team = processes[0].new_team("two")
+    backends = [_backend(s, team, tmp_path / f"cache-{i}") for i, s in enumerate(processes)]
     sources = tmp_path / "sources"
     sources.mkdir()
     writing = threading.Event()
@@ -220,7 +248,11 @@ def test_two_processes_number_versions_and_move_aliases_as_one(
                 seen.append(f"latest on {_alias_holders(listing)['latest']}, not v{max(indices)}")
             time.sleep(0.1)
 
-    background = [lambda: pin(0), lambda: pin(1), watch]
+    def collect() -> None:
+        while writing.is_set():
+            two_servers.gc()
+
+    background = [lambda: pin(0), lambda: pin(1), watch, collect]
     errors: list[BaseException] = []
     side = threading.Thread(target=lambda: errors.extend(_run_all(background)))
     side.start()
