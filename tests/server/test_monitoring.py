@@ -171,6 +171,22 @@ def test_ready_fails_while_the_database_is_down(postgres_admin_url: str, tmp_pat
             admin.dispose()
 
 
+def test_text_access_lines_show_no_query_string(tmp_path: Path) -> None:
+    db = f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
+    with running_server(tmp_path, db) as server:
+        headers = {"Authorization": f"Bearer {server.admin_key}"}
+        with httpx.Client(base_url=server.url, headers=headers) as c:
+            data = b"text log" * 10
+            log(c, "root", "p", "data", {"a.txt": data})
+            blobs = [{"digest": md5_b64(data), "algorithm": "md5", "size": len(data)}]
+            signed = ok(c.post("/api/v1/entities/root/blobs/download-urls", json={"blobs": blobs}))
+            url = httpx.URL(signed["urls"][0]["url"])
+            assert httpx.get(url).content == data
+    text = server.log.read_text()  # read once stopped: a line follows its response
+    assert f'"GET {url.path} HTTP/1.1" 200' in text
+    assert url.params["sig"] not in text and "sig=" not in text
+
+
 def test_json_logs_parse_and_carry_no_secret(tmp_path: Path) -> None:
     db = f"sqlite+pysqlite:///{tmp_path / 'server.db'}"
     args = ("--log-format", "json")

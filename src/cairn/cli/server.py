@@ -266,7 +266,9 @@ def server(
             access_log=False,
         )
     else:
-        uvicorn.run(app, host=host, port=port, log_level=level)
+        from cairn.server.logs import text_log_config
+
+        uvicorn.run(app, host=host, port=port, log_level=level, log_config=text_log_config())
 
 
 @server.command()

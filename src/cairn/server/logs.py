@@ -6,11 +6,13 @@ method, route, path, status, duration, bytes), or for any other line written whi
 request is under way, that request's id, and ``exception`` with the traceback of an
 error. ``uvicorn_log_config`` routes uvicorn's and Cairn's loggers through it; uvicorn's
 own access log is left off (the request lines replace it). The default text format is
-uvicorn's, unchanged.
+uvicorn's (``text_log_config``), but its access lines show a path without its query
+string (``WithoutQuery``): signed transfer URLs carry their signature there.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -58,3 +60,24 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
         "loggers": {"uvicorn": handler, "cairn": handler},
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
+
+
+class WithoutQuery(logging.Filter):
+    """Drop the query string of the path in uvicorn's access lines (their arguments are
+    client, method, path with query, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def text_log_config() -> dict[str, Any]:
+    """uvicorn's own ``dictConfig``, its access lines passed through ``WithoutQuery``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["without_query"] = {"()": WithoutQuery}
+    config["handlers"]["access"].setdefault("filters", []).append("without_query")
+    return config
