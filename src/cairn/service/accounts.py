@@ -21,7 +21,7 @@ import secrets
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cairn.core.registry import REGISTRY_PREFIX
 from cairn.db import repositories as repo
@@ -440,13 +440,15 @@ def authenticate(store: Store, api_key: str) -> Caller:
         raise refused
     key_id, secret = match.groups()
     with store.db.read() as session:
-        row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
-        if row is None or not hmac.compare_digest(row.secret_hash, _hash(row.salt, secret)):
-            raise refused
-        if row.revoked_at is not None:
-            raise refused
-        caller = _caller_of(session, store, row)
-        last_used = row.last_used_at
+        found = _key_and_caller(session, store, key_id)
+    if found is None:
+        raise refused
+    row, caller = found
+    if not hmac.compare_digest(row.secret_hash, _hash(row.salt, secret)):
+        raise refused
+    if row.revoked_at is not None:
+        raise refused
+    last_used = row.last_used_at
     store.observer.authenticated(key_id)
     count_request(store, key_id)
     now = utcnow()
@@ -479,27 +481,34 @@ def caller_for_key_id(store: Store, key_id: str) -> Caller:
         AuthenticationError: no such key, or it has been revoked.
     """
     with store.db.read() as session:
-        row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
-        if row is None or row.revoked_at is not None:
-            raise AuthenticationError("invalid or revoked API key")
-        caller = _caller_of(session, store, row)
+        found = _key_and_caller(session, store, key_id)
+    if found is None or found[0].revoked_at is not None:
+        raise AuthenticationError("invalid or revoked API key")
+    caller = found[1]
     store.observer.authenticated(key_id)
     return caller
 
 
-def _caller_of(session: Session, store: Store, key: ApiKey) -> Caller:
-    user = session.get_one(Entity, key.user_id)
-    org = session.scalars(select(Entity).where(Entity.name == store.organization)).first()
-    role = (
-        None
-        if org is None
-        else session.scalars(
-            select(EntityRole.role).where(
-                EntityRole.user_id == user.id, EntityRole.entity_id == org.id
-            )
-        ).first()
+def _key_and_caller(session: Session, store: Store, key_id: str) -> tuple[ApiKey, Caller] | None:
+    """The key row ``key_id`` and the caller it stands for (its user, and whether that
+    user is a server admin: an admin of the organization's entity), in one statement, as
+    every request asks; None when there is no such key."""
+    user = aliased(Entity)
+    organization = select(Entity.id).where(Entity.name == store.organization).scalar_subquery()
+    query = (
+        select(ApiKey, user.id, user.name, EntityRole.role)
+        .join(user, user.id == ApiKey.user_id)
+        .outerjoin(
+            EntityRole,
+            (EntityRole.user_id == ApiKey.user_id) & (EntityRole.entity_id == organization),
+        )
+        .where(ApiKey.key_id == key_id)
     )
-    return Caller(user_id=user.id, name=user.name, key_id=key.key_id, is_admin=role == ADMIN)
+    found = session.execute(query).first()
+    if found is None:
+        return None
+    row, user_id, name, role = found
+    return row, Caller(user_id=user_id, name=name, key_id=row.key_id, is_admin=role == ADMIN)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
