@@ -639,7 +639,7 @@ ADMIN = "root"
 
 
 OPAQUE = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
-"""What may be a base64 id (``views.gid``): W&B's ids are opaque to its client, but
+"""What may be a base64 id (``context.gid``): W&B's ids are opaque to its client, but
 anyone can decode them, so a name inside one is as visible as the name."""
 
 

@@ -24,7 +24,8 @@ from cairn.sdk import _artifact_refs
 from cairn.sdk._entry import ArtifactManifestEntry
 from cairn.settings import Settings
 from cairn.storage.cache import ClientCache
-from cairn.storage.handlers.base import HandlerOptions, HandlerRegistry, default_registry
+from cairn.storage.handlers import default_registry
+from cairn.storage.handlers.base import HandlerOptions, HandlerRegistry
 
 _lock = threading.Lock()
 _registries: dict[HandlerOptions, HandlerRegistry] = {}

@@ -17,8 +17,9 @@ import pytest
 
 from cairn.errors import ChangedReferenceError, MissingReferenceError
 from cairn.sdk.artifact import Artifact
+from cairn.storage.handlers import default_registry
 from cairn.storage.handlers.azure import AzureHandler
-from cairn.storage.handlers.base import HandlerOptions, default_registry
+from cairn.storage.handlers.base import HandlerOptions
 
 LogFn = Callable[[Artifact], Artifact]
 

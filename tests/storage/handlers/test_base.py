@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from cairn.storage.handlers import default_registry
 from cairn.storage.handlers.base import (
     HandlerOptions,
-    default_registry,
     entry_path,
     object_limit,
     redact,
@@ -89,7 +89,8 @@ def test_a_missing_sdk_names_the_extra(module: str, uri: str, extra: str) -> Non
     code = (
         f"import sys; sys.modules[{module!r}] = None\n"
         "from cairn.errors import MissingExtraError\n"
-        "from cairn.storage.handlers.base import HandlerOptions, default_registry\n"
+        "from cairn.storage.handlers import default_registry\n"
+        "from cairn.storage.handlers.base import HandlerOptions\n"
         "try:\n"
         f"    handler = default_registry(HandlerOptions()).handler_for({uri!r})\n"
         f"    handler.store_path({uri!r}, 'n', False, None)\n"

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from cairn.server import signing
 from cairn.server.deps import StateDep
 from cairn.server.state import ServerState
-from cairn.server.wandb_compat.endpoint import caller_of
+from cairn.server.wandb_compat.caller import caller_of
 from cairn.service import drafts, files
 from cairn.service.caller import Caller
 

@@ -7,6 +7,7 @@ null (or left out of a list), never an error that would tell it exists.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
@@ -59,3 +60,20 @@ def or_none(read: Callable[[], T]) -> T | None:
         return read()
     except CommError:
         return None
+
+
+def gid(kind: str, key: str) -> str:
+    """A W&B-style opaque id: base64 of ``<kind>:<key>``."""
+    return base64.b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def page(
+    items: list[Any], after: str | None, first: int | None, max_page: int
+) -> tuple[list[Any], dict[str, Any]]:
+    """One page of ``items`` after the offset cursor ``after`` (at most ``max_page`` of
+    them); and its ``pageInfo``."""
+    start = int(after) if after and after.isascii() and after.isdigit() else 0
+    count = min(first if first and first > 0 else max_page, max_page)
+    chunk = items[start : start + count]
+    end = start + len(chunk)
+    return chunk, {"endCursor": str(end), "hasNextPage": end < len(items)}

@@ -20,8 +20,6 @@ that path, and the traceback goes to the server's log, as REST does for a 500.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from pathlib import Path
 from typing import Any
@@ -45,15 +43,14 @@ from graphql import (
     validate,
 )
 
-from cairn.errors import AuthenticationError, CommError, RateLimitError
+from cairn.errors import CommError, RateLimitError
 from cairn.server import strict_json
 from cairn.server.deps import StateDep
 from cairn.server.errors import retry_after
 from cairn.server.wandb_compat import resolvers
+from cairn.server.wandb_compat.caller import caller_of
 from cairn.server.wandb_compat.context import Ctx
 from cairn.server.wandb_compat.cost import check_cost
-from cairn.service.accounts import authenticate
-from cairn.service.caller import Caller
 
 log = logging.getLogger("cairn.server.wandb_compat")
 router = APIRouter(include_in_schema=False)
@@ -65,27 +62,6 @@ INTERNAL_ERROR = "internal server error"
 _SCHEMA: GraphQLSchema = make_executable_schema(
     load_schema_from_path(str(Path(__file__).with_name("schema.graphql"))), *resolvers.BINDABLES
 )
-
-
-def _credentials(request: Request) -> str:
-    """The API key of a request. Raises: AuthenticationError (none, or malformed)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value:
-        return value.strip()
-    if scheme.lower() == "basic" and value:
-        try:
-            _user, _, key = base64.b64decode(value.strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise AuthenticationError("malformed Basic credentials") from None
-        if key:
-            return key
-    raise AuthenticationError("missing API key: send HTTP Basic 'api:<key>'")
-
-
-def caller_of(request: Request, state: Any) -> Caller:
-    """The caller. Raises: AuthenticationError (→ 401)."""
-    return authenticate(state.store, _credentials(request))
 
 
 def _prune(value: Any, gql_type: GraphQLInputType) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 from cairn.core.metadata import loads_json
 from cairn.core.registry import REGISTRY_PREFIX
 from cairn.protocol import RegistryInfo
-from cairn.server.wandb_compat.context import Ctx, Info, obj
+from cairn.server.wandb_compat.context import Ctx, Info, gid, obj, or_none, page
 from cairn.service import registries
 
 # W&B's names for a registry's visibility (a project's ``access``).
@@ -80,10 +80,9 @@ def matches(fields: dict[str, Any], query: Any) -> bool:
     return True
 
 
-def registry_obj(c: Ctx, info: RegistryInfo) -> dict[str, Any]:
-    """A registry as the ``Project`` the client reads (its ``RegistryFragment``)."""
-    from cairn.server.wandb_compat.views import gid, org_obj
-
+def registry_obj(c: Ctx, info: RegistryInfo, org: dict[str, Any]) -> dict[str, Any]:
+    """A registry as the ``Project`` the client reads (its ``RegistryFragment``); ``org``
+    is the organization object its entity names."""
     types = [{"node": {"name": name}} for name in info.artifact_types]
     return obj(
         "Project",
@@ -91,9 +90,7 @@ def registry_obj(c: Ctx, info: RegistryInfo) -> dict[str, Any]:
         internalId=info.id,
         name=info.full_name,
         entityName=info.entity,
-        entity=obj(
-            "Entity", name=info.entity, organization=org_obj(c), id=gid("Entity", info.entity)
-        ),
+        entity=obj("Entity", name=info.entity, organization=org, id=gid("Entity", info.entity)),
         description=info.description,
         createdAt=info.created_at,
         updatedAt=info.updated_at,
@@ -106,8 +103,8 @@ def registry_obj(c: Ctx, info: RegistryInfo) -> dict[str, Any]:
     )
 
 
-def projects(c: Ctx, entity: str) -> Callable[..., Any]:
-    """``Entity.projects``: on the organization's entity, its registries."""
+def projects(c: Ctx, entity: str, org: dict[str, Any]) -> Callable[..., Any]:
+    """``Entity.projects``: on the organization's entity (``org``), its registries."""
 
     def resolve(
         _info: Info,
@@ -116,8 +113,6 @@ def projects(c: Ctx, entity: str) -> Callable[..., Any]:
         first: int | None = None,
         order: str | None = None,
     ) -> Any:
-        from cairn.server.wandb_compat.views import page
-
         found: list[RegistryInfo] = []
         if entity == c.store.organization:
             query = loads_json(filters, what="filters") if filters else {}
@@ -127,22 +122,21 @@ def projects(c: Ctx, entity: str) -> Callable[..., Any]:
                 if matches(_fields(info), query)
             ]
         chunk, page_info = page(found, after, first, c.max_page)
-        return {"pageInfo": page_info, "edges": [{"node": registry_obj(c, i)} for i in chunk]}
+        return {"pageInfo": page_info, "edges": [{"node": registry_obj(c, i, org)} for i in chunk]}
 
     return resolve
 
 
-def project(c: Ctx, entity: str) -> Callable[..., Any]:
-    """``Entity.project(name)``: on the organization's entity, one registry (or None)."""
+def project(c: Ctx, entity: str, org: dict[str, Any]) -> Callable[..., Any]:
+    """``Entity.project(name)``: on the organization's entity (``org``), one registry (or
+    None)."""
 
     def resolve(_info: Info, name: str | None = None) -> Any:
         if entity != c.store.organization or not name or not name.startswith(REGISTRY_PREFIX):
             return None
-        from cairn.server.wandb_compat.context import or_none
-
         found = or_none(
             lambda: registries.get_registry(c.store, c.caller, None, name[len(REGISTRY_PREFIX) :])
         )
-        return None if found is None else registry_obj(c, found)
+        return None if found is None else registry_obj(c, found, org)
 
     return resolve

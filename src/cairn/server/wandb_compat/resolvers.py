@@ -15,7 +15,7 @@ from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
 from cairn.server.wandb_compat import collection_edits, run_lists, views, writes
-from cairn.server.wandb_compat.context import Info, ctx, obj, or_none
+from cairn.server.wandb_compat.context import Info, ctx, gid, obj, or_none
 from cairn.server.wandb_compat.run_fields import WANDB_KEY
 from cairn.service import deletion, drafts, edits, fields, links, rewind, runs, versions
 from cairn.service.fields import bounded
@@ -38,7 +38,7 @@ def viewer(_obj: Any, info: Info) -> dict[str, Any]:
     name = c.caller.name
     return obj(
         "User",
-        id=views.gid("User", name),
+        id=gid("User", name),
         name=name,
         entity=name,
         username=name,
@@ -112,7 +112,7 @@ def artifact_collection(_obj: Any, info: Info, id: str | None = None) -> Any:
 
 @query.field("models")
 def models(_obj: Any, info: Info, **kw: Any) -> Any:
-    return run_lists.projects(ctx(info))(info, **kw)
+    return run_lists.projects(ctx(info), views.project_obj)(info, **kw)
 
 
 @query.field("clientIDMapping")
@@ -190,7 +190,7 @@ def create_run_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         }
         for name in names
     ]
-    return {"runID": views.gid("Run", f"{e}/{p}/{r}"), "uploadHeaders": [], "files": files}
+    return {"runID": gid("Run", f"{e}/{p}/{r}"), "uploadHeaders": [], "files": files}
 
 
 @mutation.field("markRunFilesUploaded")

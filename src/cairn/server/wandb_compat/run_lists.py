@@ -12,15 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cairn.server.wandb_compat.context import Ctx, Info, or_none
-from cairn.server.wandb_compat.views import page, run_obj
+from cairn.protocol import RunInfo
+from cairn.server.wandb_compat.context import Ctx, Info, or_none, page
 from cairn.service import browse, run_filters, runs
 
 DEFAULT_ORDER = "-created_at"  # W&B lists the newest runs first unless told otherwise
 
+# The objects of the lists, built by ``views`` (which builds the project that holds them).
+RunObj = Callable[[Ctx, RunInfo], dict[str, Any]]
+ProjectObj = Callable[[Ctx, str, str], dict[str, Any]]
 
-def project_runs(ctx: Ctx, entity: str, project: str) -> dict[str, Callable[..., Any]]:
-    """``Project.runs`` and ``Project.runCount``, of the runs meeting ``filters``.
+
+def project_runs(
+    ctx: Ctx, entity: str, project: str, run_obj: RunObj
+) -> dict[str, Callable[..., Any]]:
+    """``Project.runs`` and ``Project.runCount``, of the runs meeting ``filters``, each
+    run built by ``run_obj``.
 
     Raises (as GraphQL errors): ValueError for a filter that is not JSON or that the
     service refuses, an unknown order or a cursor it did not give.
@@ -62,9 +69,9 @@ def project_runs(ctx: Ctx, entity: str, project: str) -> dict[str, Callable[...,
     return {"runs": listed, "runCount": count}
 
 
-def projects(ctx: Ctx) -> Callable[..., Any]:
+def projects(ctx: Ctx, project_obj: ProjectObj) -> Callable[..., Any]:
     """``Query.models(entityName)``: the entity's projects the caller may read, by name
-    (the first ``browse.MAX_PAGE`` of them)."""
+    (the first ``browse.MAX_PAGE`` of them), each built by ``project_obj``."""
 
     def resolve(
         _info: Info,
@@ -72,8 +79,6 @@ def projects(ctx: Ctx) -> Callable[..., Any]:
         after: str | None = None,
         first: int | None = None,
     ) -> Any:
-        from cairn.server.wandb_compat.views import project_obj
-
         entity = entityName or ctx.caller.name
         found = browse.list_projects(ctx.store, ctx.caller, entity, browse.MAX_PAGE)
         chunk, page_info = page(found, after, first, ctx.max_page)

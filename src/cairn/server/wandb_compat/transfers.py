@@ -51,6 +51,7 @@ from cairn.server.bodies import BodyTooLarge, receive_body, upload_limit
 from cairn.server.deps import StateDep
 from cairn.server.state import ServerState
 from cairn.server.wandb_compat import parts
+from cairn.server.wandb_compat.caller import caller_of
 from cairn.server.wandb_compat.context import Ctx
 from cairn.service import blob_access, drafts, history, runs
 from cairn.service.accounts import caller_for_key_id
@@ -268,8 +269,6 @@ async def file_stream(
     """Record history rows; finish the run on ``complete``. Errors: 400 (a body or history
     line of the wrong shape, a line nested too deeply, a step or exit code out of range),
     401, 403, 404."""
-    from cairn.server.wandb_compat.endpoint import caller_of
-
     who = await run_in_threadpool(caller_of, request, state)
     body = strict_json.parse(await request.body() or b"{}")
     if not isinstance(body, dict):

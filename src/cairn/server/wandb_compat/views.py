@@ -25,30 +25,14 @@ from cairn.core.manifest import Manifest
 from cairn.core.run_values import from_stored
 from cairn.protocol import CollectionInfo, RunInfo, TypeInfo, VersionInfo
 from cairn.server import signing
-from cairn.server.wandb_compat.context import Ctx, Info, obj, or_none
+from cairn.server.wandb_compat import registries, run_lists
+from cairn.server.wandb_compat.context import Ctx, Info, gid, obj, or_none, page
 from cairn.service import blob_access, collections, lineage, links, rights, runs, versions
 from cairn.service.blob_access import BlobGrant
 from cairn.service.fields import bounded
 from cairn.service.registries import scope
 
 MANIFEST_ALGORITHM = "md5"
-
-
-def gid(kind: str, key: str) -> str:
-    """A W&B-style opaque id: base64 of ``<kind>:<key>``."""
-    return base64.b64encode(f"{kind}:{key}".encode()).decode()
-
-
-def page(
-    items: list[Any], after: str | None, first: int | None, max_page: int
-) -> tuple[list[Any], dict[str, Any]]:
-    """One page of ``items`` after the offset cursor ``after`` (at most ``max_page`` of
-    them); and its ``pageInfo``."""
-    start = int(after) if after and after.isascii() and after.isdigit() else 0
-    count = min(first if first and first > 0 else max_page, max_page)
-    chunk = items[start : start + count]
-    end = start + len(chunk)
-    return chunk, {"endCursor": str(end), "hasNextPage": end < len(items)}
 
 
 def _empty_connection() -> dict[str, Any]:
@@ -111,8 +95,6 @@ def entity_obj(ctx: Ctx, name: str) -> dict[str, Any] | None:
     organization's), else None."""
     if not rights.may_read(ctx.store, ctx.caller, name):
         return None
-    from cairn.server.wandb_compat import registries
-
     org = org_obj(ctx)
     return obj(
         "Entity",
@@ -123,8 +105,8 @@ def entity_obj(ctx: Ctx, name: str) -> dict[str, Any] | None:
         organization=org,
         user=obj("User", id=gid("User", name), name=name, organizations=[org]),
         xxhashDigestsEnabled=False,
-        projects=registries.projects(ctx, name),
-        project=registries.project(ctx, name),
+        projects=registries.projects(ctx, name, org),
+        project=registries.project(ctx, name, org),
     )
 
 
@@ -578,11 +560,9 @@ def project_obj(ctx: Ctx, entity: str, project: str) -> dict[str, Any]:
         chunk, page_info = page(types(), after, first, ctx.max_page)
         return {"pageInfo": page_info, "edges": [{"node": type_obj(t)} for t in chunk]}
 
-    from cairn.server.wandb_compat.run_lists import project_runs
-
     return obj(
         "Project",
-        **project_runs(ctx, owner, project),
+        **run_lists.project_runs(ctx, owner, project, run_obj),
         isBenchmark=False,
         user=None,
         id=gid("Project", f"{owner}/{project}"),

@@ -26,7 +26,7 @@ from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.server import signing
 from cairn.server.wandb_compat import uploads, views
-from cairn.server.wandb_compat.context import Ctx, Info, ctx, obj
+from cairn.server.wandb_compat.context import Ctx, Info, ctx, gid, obj
 from cairn.server.wandb_compat.transfers import LATEST_BASE, PREFIX, q, sign_path
 from cairn.service import blob_access, drafts, fields
 from cairn.service.fields import bounded
@@ -83,7 +83,7 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         digest=draft.digest,
         artifactSequence=obj(
             "ArtifactSequence",
-            id=views.gid("ArtifactSequence", f"{entity}/{project}/{name}"),
+            id=gid("ArtifactSequence", f"{entity}/{project}/{name}"),
             name=name,
             latestArtifact=latest,
         ),
@@ -118,10 +118,10 @@ def _manifest_payload(
         elif kind == "PATCH":
             path += "/part"
         upload = sign_path(c, path)
-    manifest_id = views.gid("ArtifactManifest", json.dumps([artifact_id, kind, base]))
+    manifest_id = gid("ArtifactManifest", json.dumps([artifact_id, kind, base]))
     file = obj(
         "File",
-        id=views.gid("File", manifest_id),
+        id=gid("File", manifest_id),
         name="wandb_manifest.json",
         uploadUrl=upload,
         uploadHeaders=[],
@@ -177,7 +177,7 @@ def create_artifact_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
             upload = uploads.plan(c, grants[entity], spec["md5"], spec.get("uploadPartsInput"))
         node = obj(
             "File",
-            id=views.gid("File", f"{entity}/{hexdigest}"),
+            id=gid("File", f"{entity}/{hexdigest}"),
             name=spec["name"],
             storagePath=upload.storage_path,
             uploadUrl=upload.url,

@@ -126,25 +126,6 @@ class HandlerRegistry:
         return self._fallback
 
 
-def default_registry(options: HandlerOptions) -> HandlerRegistry:
-    """The registry of every built-in handler, in wandb's order (spec §5). Raises nothing."""
-    from cairn.storage.handlers.azure import AzureHandler
-    from cairn.storage.handlers.file import LocalFileHandler
-    from cairn.storage.handlers.gcs import GCSHandler
-    from cairn.storage.handlers.http import HTTPHandler
-    from cairn.storage.handlers.s3 import S3Handler
-    from cairn.storage.handlers.tracking import TrackingHandler
-
-    handlers: list[ReferenceHandler] = [
-        S3Handler(options),
-        GCSHandler(options),
-        AzureHandler(options),
-        HTTPHandler(options),
-        LocalFileHandler(),
-    ]
-    return HandlerRegistry(handlers, TrackingHandler())
-
-
 def redact(uri: str) -> str:
     """``uri`` without user-info, query or fragment, safe to show in a message. Raises nothing."""
     parsed = urlsplit(uri)
