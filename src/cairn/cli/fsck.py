@@ -8,10 +8,15 @@ exit status is 1.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from cairn.cli._common import command_options, emit
 from cairn.cli._store import require_embedded, say_store
+
+if TYPE_CHECKING:
+    from cairn.service.fsck import FsckReport
 
 
 @click.command()
@@ -25,7 +30,12 @@ def fsck(read_data: bool, as_json: bool, quiet: bool) -> None:
     settings = Settings.load()
     require_embedded("cairn fsck", settings, "cairn server fsck --db URL --store URL")
     say_store(settings, as_json, quiet)
-    report = check_store(settings, read_data=read_data)
+    show_report(check_store(settings, read_data=read_data), as_json)
+
+
+def show_report(report: FsckReport, as_json: bool) -> None:
+    """Print what a check found (``cairn fsck``, ``cairn server fsck``): each problem and a
+    summary, or one JSON document; exit 1 when there is a problem."""
     data = {
         "ok": report.ok,
         "problems": report.problems,

@@ -184,6 +184,7 @@ def server_fsck(
     db: str | None, store: str | None, read_data: bool, as_json: bool, quiet: bool
 ) -> None:
     """Check the server store; exit 1 and name each problem when it is not clean."""
+    from cairn.cli.fsck import show_report
     from cairn.service.server_fsck import check_server_store
 
     with _server_state(db, store) as state:
@@ -192,19 +193,4 @@ def server_fsck(
             read_data=read_data,
             progress=_progress(quiet, as_json),
         )
-    data = {
-        "ok": report.ok,
-        "problems": report.problems,
-        "versions_checked": report.versions_checked,
-        "entries_checked": report.entries_checked,
-        "blobs_verified": report.blobs_verified,
-    }
-
-    def human() -> None:
-        for problem in report.problems:
-            click.echo(f"problem: {problem}")
-        click.echo(report.summary())
-
-    emit(as_json, data, human)
-    if not report.ok:
-        raise SystemExit(1)
+    show_report(report, as_json)

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -238,6 +238,18 @@ class Run(RecordedRun, ModelMethods, PartMethods):
         alias_list = validate_aliases(aliases)
         tag_list = validate_tags(tags)
         artifact = self._prepare_artifact(artifact_or_path, name, type)
+        return self._log_prepared(artifact, alias_list, tag_list)
+
+    def _log_prepared(
+        self,
+        artifact: Artifact,
+        aliases: Sequence[str],
+        tags: Sequence[str] | None,
+        distributed_id: str | None = None,
+        finish: bool = True,
+    ) -> Artifact:
+        """Log ``artifact`` as this run's (a part of a distributed version when
+        ``distributed_id`` is given); a disabled run only finalizes it."""
         if self._backend is None:
             artifact.finalize()
             return artifact
@@ -246,8 +258,10 @@ class Run(RecordedRun, ModelMethods, PartMethods):
             entity=self.entity,
             project=self.project,
             run_id=self.id,
-            aliases=alias_list or None,
-            tags=tag_list,
+            aliases=aliases or None,
+            tags=tags,
+            distributed_id=distributed_id,
+            finish=finish,
         )
         return artifact
 

@@ -9,18 +9,16 @@ may add them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from cairn.core.names import validate_aliases
-from cairn.protocol import Backend
 from cairn.sdk.artifact import Artifact
 
 
 class RunLike(Protocol):
     """What the methods use of a ``Run``."""
 
-    _backend: Backend | None
     group: str | None
 
     @property
@@ -39,6 +37,15 @@ class RunLike(Protocol):
         artifact_or_path: Artifact | str | os.PathLike[str],
         name: str | None,
         type_: str | None,
+    ) -> Artifact: ...
+
+    def _log_prepared(
+        self,
+        artifact: Artifact,
+        aliases: Sequence[str],
+        tags: Sequence[str] | None,
+        distributed_id: str | None = None,
+        finish: bool = True,
     ) -> Artifact: ...
 
     def _log_part(
@@ -106,17 +113,6 @@ class PartMethods:
             )
         alias_list = validate_aliases(aliases)
         artifact = self._prepare_artifact(artifact_or_path, name, type_)
-        if self._backend is None:
-            artifact.finalize()
-            return artifact
-        artifact._log(
-            self._backend,
-            entity=self.entity,
-            project=self.project,
-            run_id=self.id,
-            aliases=alias_list or None,
-            tags=None,
-            distributed_id=distributed_id or self.group,
-            finish=finish,
+        return self._log_prepared(
+            artifact, alias_list, None, distributed_id=distributed_id or self.group, finish=finish
         )
-        return artifact
