@@ -22,6 +22,7 @@ import math
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,6 +30,9 @@ from cairn.cli._errors import expected_errors
 from cairn.cli._extras import needs_extra
 from cairn.service.limits import DEFAULT_LIMITS as DEFAULT
 from cairn.service.limits import MIB, Limits
+
+if TYPE_CHECKING:
+    from cairn.server.state import ServerConfig
 
 
 def _server_dir() -> Path:
@@ -45,6 +49,28 @@ def _db_url(db: str | None) -> str:
     path = _server_dir()
     path.mkdir(parents=True, exist_ok=True)
     return sqlite_url(path / "cairn.db")
+
+
+def server_config(db: str | None, store: str | None, secret: bytes, **more: Any) -> ServerConfig:
+    """The ``ServerConfig`` of ``--db`` and ``--store`` (a directory, by default the one
+    under ``$CAIRN_DIR/server/``, or an ``s3://`` URL with the settings' endpoint and
+    region), as ``cairn server`` and its maintenance commands open them; ``more`` sets
+    the other fields."""
+    from cairn.server.state import ServerConfig
+    from cairn.settings import Settings
+
+    settings = Settings.load()
+    s3 = store is not None and store.startswith("s3://")
+    return ServerConfig(
+        db_url=_db_url(db),
+        store_dir=Path(store) if store and not s3 else _server_dir() / "blobs",
+        store_url=store if s3 else None,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        secret=secret,
+        organization=settings.organization,
+        **more,
+    )
 
 
 def _secret(path: Path) -> bytes:
@@ -230,19 +256,10 @@ def server(
         import uvicorn
 
         from cairn.server.app import create_app
-        from cairn.server.state import ServerConfig
-    from cairn.settings import Settings
-
-    settings = Settings.load()
-    s3 = store is not None and store.startswith("s3://")
-    config = ServerConfig(
-        db_url=_db_url(db),
-        store_dir=Path(store) if store and not s3 else _server_dir() / "blobs",
-        store_url=store if s3 else None,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-        secret=_secret(secret_file or _server_dir() / "secret"),
-        organization=settings.organization,
+    config = server_config(
+        db,
+        store,
+        _secret(secret_file or _server_dir() / "secret"),
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         public_url=public_url,

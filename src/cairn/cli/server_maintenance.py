@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from cairn.cli._common import command_options, emit, human_size, plural
 from cairn.cli._extras import needs_extra
-from cairn.cli.server import _db_url, _server_dir, server
+from cairn.cli.server import server, server_config
 from cairn.errors import StoreError
 
 if TYPE_CHECKING:
@@ -42,20 +41,8 @@ def _server_state(db: str | None, store: str | None) -> Iterator[ServerState]:
     with needs_extra("cairn server", "server"):
         from sqlalchemy.exc import SQLAlchemyError
 
-        from cairn.server.state import ServerConfig, ServerState
-    from cairn.settings import Settings
-
-    settings = Settings.load()
-    s3 = store is not None and store.startswith("s3://")
-    config = ServerConfig(
-        db_url=_db_url(db),
-        store_dir=Path(store) if store and not s3 else _server_dir() / "blobs",
-        store_url=store if s3 else None,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-        secret=b"",
-        organization=settings.organization,
-    )
+        from cairn.server.state import ServerState
+    config = server_config(db, store, b"")
     failures: tuple[type[Exception], ...] = (SQLAlchemyError,)
     with contextlib.suppress(ImportError):
         from botocore.exceptions import BotoCoreError, ClientError
