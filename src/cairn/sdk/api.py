@@ -17,6 +17,7 @@ from typing import Any
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
 from cairn.errors import ArtifactTypeError, CommError
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.backend_cache import backend_for
 from cairn.sdk.collections import (
     ArtifactCollection,
     ArtifactCollections,
@@ -26,7 +27,6 @@ from cairn.sdk.collections import (
 )
 from cairn.sdk.public_run import PublicRun, Runs
 from cairn.sdk.registries import Registries, Registry
-from cairn.sdk.session import backend_for
 from cairn.settings import Settings
 
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
