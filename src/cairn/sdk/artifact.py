@@ -169,29 +169,8 @@ class Artifact(ArtifactSurface):
         manifest = self.manifest  # with ``incremental``, merged onto the latest by the backend
         with paused_gc():  # many small objects kept: see _gc_pause
             digest = manifest.digest(draft.entry_algorithm)
-            if (
-                draft.incremental
-                or distributed_id
-                or not _commit.is_latest(backend, entity, project, draft, digest)
-            ):
-                entries = list(manifest.entries.values())
-                _commit.upload_missing(backend, entity, entries, self._progress())
-            if distributed_id and not finish:
-                backend.add_version_part(
-                    _commit.request(
-                        draft,
-                        manifest,
-                        checked,
-                        entity,
-                        project,
-                        run_id,
-                        digest,
-                        distributed_id=distributed_id,
-                    )
-                )
-                self._part_of = distributed_id
-                return
-            result = _commit.commit(
+            part = bool(distributed_id) and not finish
+            result = _commit.log_draft(
                 backend,
                 draft,
                 manifest,
@@ -201,7 +180,12 @@ class Artifact(ArtifactSurface):
                 run_id=run_id,
                 digest=digest,
                 distributed_id=distributed_id,
+                part=part,
+                progress=self._progress(),
             )
+        if result is None:  # a part of a distributed version: this draft is done
+            self._part_of = distributed_id
+            return
         if not result.created:
             warnings.warn(
                 f'Artifact "{self._source_name}" already exists with the same content. '

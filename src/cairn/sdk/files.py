@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from cairn.sdk._entry import ArtifactManifestEntry
-from cairn.sdk.download import destination
+from cairn.storage.writing import destination
 
 if TYPE_CHECKING:
     from cairn.sdk.artifact import Artifact
