@@ -249,16 +249,15 @@ class LogRequest:
             uploads.append((blob, Path(entry.local_path)))
         return uploads
 
-    def needs_blobs(self, latest: tuple[str, str] | None) -> bool:
-        """Whether blobs may need storing, given the collection's latest ``(digest,
-        algorithm)``: not when it has this content (its blobs are kept, the commit is a
-        no-op), unless the manifest is incremental or a distributed version's."""
+    def needs_blobs(self, latest: Callable[[], tuple[str, str] | None]) -> bool:
+        """Whether blobs may need storing: not when the collection's latest version has
+        this content (``latest()``: its ``(digest, algorithm)``, asked only if it matters),
+        since its blobs are kept and the commit is a no-op; always for an incremental
+        manifest or a distributed version's."""
         commit = self.commit
-        return (
-            commit.incremental
-            or commit.distributed_id is not None
-            or latest != (commit.digest, commit.digest_algorithm)
-        )
+        if commit.incremental or commit.distributed_id:
+            return True
+        return latest() != (commit.digest, commit.digest_algorithm)
 
 
 class Placement(NamedTuple):

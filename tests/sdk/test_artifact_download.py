@@ -14,6 +14,7 @@ import pytest
 from cairn.errors import CorruptionError
 from cairn.protocol import Backend, BlobRef
 from cairn.remote import fetching
+from cairn.remote.backend import RemoteBackend
 from cairn.sdk.artifact import Artifact
 
 LogFn = Callable[..., Artifact]
@@ -141,8 +142,6 @@ def test_an_interrupted_download_leaves_no_partial_file(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(backend, "fetch_blob", disk_full)
-    if hasattr(backend, "fetch_checked_blob"):  # materialize fetches through this one
-        monkeypatch.setattr(backend, "fetch_checked_blob", disk_full)
     if hasattr(backend, "export_blobs"):  # a fresh root is written in bulk by this backend
         real_export = backend.export_blobs
 
@@ -174,7 +173,7 @@ def test_corrupt_store_bytes_never_reach_the_final_name(
         dest.write_bytes(bytes(data))
 
     monkeypatch.setattr(backend, "fetch_blob", flipped)
-    if hasattr(backend, "fetch_checked_blob"):  # it checks bytes as they arrive: alter there
+    if isinstance(backend, RemoteBackend):  # it checks bytes as they arrive: alter them there
         real_whole = fetching.download_whole
 
         def flipped_on_the_wire(client: httpx.Client, *args: Any) -> None:

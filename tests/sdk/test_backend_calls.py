@@ -36,7 +36,6 @@ BYTE_MOVING = frozenset(
         "commit_version",
         "add_version_part",
         "fetch_blob",
-        "fetch_checked_blob",
         "export_blobs",
         "local_blob_path",
     }

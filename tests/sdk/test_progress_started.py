@@ -18,8 +18,8 @@ import pytest
 from cairn.progress import ProgressEvent
 from cairn.protocol import Backend
 from cairn.sdk import _adding
-from cairn.storage import writing
 from cairn.sdk.artifact import Artifact
+from cairn.storage import writing
 
 LogFn = Callable[..., Artifact]
 Heard = list[tuple[ProgressEvent, float]]

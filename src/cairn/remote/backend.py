@@ -7,7 +7,7 @@ dataclasses; server errors come back as the exceptions embedded mode raises
 machine and the store through signed URLs (``cairn.remote.transfer``).
 
 ``log`` and ``materialize`` are the two verbs that move bytes; the per-blob methods below
-them (``missing_blobs``, ``put_blob(s)``, ``fetch_checked_blob``, ``export_blobs``,
+them (``missing_blobs``, ``put_blob(s)``, ``fetch_blob``, ``export_blobs``,
 ``commit_version``, ``add_version_part``) are their steps, not part of the protocol.
 """
 
@@ -220,8 +220,9 @@ class RemoteBackend:
         Raises: as ``Backend.log``.
         """
         commit = request.commit
-        latest = self.latest_digest(commit.entity, commit.project, commit.collection)
-        if request.needs_blobs(latest):
+        if request.needs_blobs(
+            lambda: self.latest_digest(commit.entity, commit.project, commit.collection)
+        ):
             uploads = request.uploads(self.missing_blobs(commit.entity, request.blobs()))
             if uploads:
                 counter = TaskCounter(
@@ -332,7 +333,7 @@ class RemoteBackend:
     ) -> None:
         """Write stored blobs below ``root`` (see ``Backend.materialize``): a new or empty
         root with small blobs asked for in batches (``export_blobs``), else each file
-        through the client cache (``fetch_checked_blob``: checked as it arrives). Nothing
+        through the client cache (``fetch_blob``: checked as it arrives). Nothing
         is linked to a server's blob: ``link`` makes the copies read-only.
 
         Raises: as ``Backend.materialize``.
@@ -349,7 +350,7 @@ class RemoteBackend:
         )
 
     def _fetch_placement(self, file: Placement, tmp: Path) -> None:
-        self.fetch_checked_blob(file.entity, BlobRef(file.digest, file.algorithm, file.size), tmp)
+        self.fetch_blob(file.entity, BlobRef(file.digest, file.algorithm, file.size), tmp)
 
     def _export(
         self, items: list[tuple[Placement, Path]], on_progress: Callable[[int, int], None]
@@ -366,16 +367,11 @@ class RemoteBackend:
             bytes_before += sum(blob.size for blob, _path in blobs)
 
     def fetch_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """Write the blob to the new file ``dest`` (client cache first, else a signed URL).
+        """Write the blob to the new file ``dest`` (client cache first, else a signed URL),
+        checked against its digest as it is written (``materialize`` does not read it again);
+        on a mismatch ``dest`` does not exist.
 
         Raises: CommError (not stored), CorruptionError, FileExistsError, ValueError.
-        """
-        self._transfers.fetch(entity, blob, dest)
-
-    def fetch_checked_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """``fetch_blob``: every fetch checks the bytes it writes against the digest.
-
-        Raises: as ``fetch_blob`` (CorruptionError for bytes that do not match).
         """
         self._transfers.fetch(entity, blob, dest)
 

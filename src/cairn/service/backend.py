@@ -175,8 +175,9 @@ class EmbeddedBackend:
         Raises: as ``Backend.log``.
         """
         commit = request.commit
-        latest = self.latest_digest(commit.entity, commit.project, commit.collection)
-        if request.needs_blobs(latest):
+        if request.needs_blobs(
+            lambda: self.latest_digest(commit.entity, commit.project, commit.collection)
+        ):
             uploads = request.uploads(self.missing_blobs(commit.entity, request.blobs()))
             if uploads:
                 self._put_all(commit.entity, uploads, progress)
