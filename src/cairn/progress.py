@@ -76,6 +76,12 @@ class TaskCounter:
         self.bytes_done += size
         self.progress(self._event(False))
 
+    def reach(self, files_done: int, bytes_done: int) -> None:
+        """Set the counts to ``files_done`` files and ``bytes_done`` bytes, and report."""
+        self.files_done = files_done
+        self.bytes_done = bytes_done
+        self.progress(self._event(False))
+
     def finish(self) -> None:
         """Report the task done (its one ``done`` event)."""
         self.progress(self._event(True))

@@ -81,7 +81,7 @@ def log_draft(
 
     Raises: as ``Backend.log``.
     """
-    commit = request(
+    commit = _request(
         draft, manifest, checked, entity, project, run_id, digest, distributed_id=distributed_id
     )
     result = backend.log(LogRequest(commit, part=part), progress)
@@ -90,7 +90,7 @@ def log_draft(
     return result
 
 
-def request(
+def _request(
     draft: Draft,
     manifest: Manifest,
     checked: Validated,

@@ -175,10 +175,9 @@ class _Part:
     def __call__(self, event: ProgressEvent) -> None:
         if event.done:
             return
-        whole = self._whole
-        whole.files_done = self._files_before + event.files_done
-        whole.bytes_done = self._bytes_before + event.bytes_done
-        whole.add(0, 0)
+        self._whole.reach(
+            self._files_before + event.files_done, self._bytes_before + event.bytes_done
+        )
 
 
 def remove_extraneous(root: Path, keep: Collection[str]) -> None:
