@@ -168,8 +168,8 @@ class CommitRequest:
     # collection's latest): the service merges the base's other entries into it.
     incremental: bool = False
     base_id: str | None = None
-    # A part of a version several runs write (``Backend.add_version_part``); committing a
-    # request with it finishes that version with everything its parts added up to.
+    # A part of a version several runs write (``LogRequest.part``); committing a request
+    # with it (not as a part) finishes that version with everything its parts added up to.
     distributed_id: str | None = None
     # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
     # made from, so the embedded backend need not parse and digest its own SDK's output.
