@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
-from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.progress import ProgressCallback, silent
 from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from array import array
+
+    from cairn.core.manifest import Manifest, ManifestEntry
 
 # ---------------------------------------------------------------- wire models
 
@@ -214,6 +215,10 @@ class LogRequest:
             return cached
         manifest = self.commit.manifest
         if manifest is None:
+            # Only a request of manifest bytes needs the parser: ``import cairn`` does not
+            # load it (the SDK's requests carry the manifest object).
+            from cairn.core.manifest import Manifest
+
             manifest = Manifest.from_json(self.commit.manifest_bytes())
         sources: dict[tuple[str, str], ManifestEntry] = {}
         for entry in manifest.entries.values():

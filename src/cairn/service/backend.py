@@ -296,11 +296,11 @@ class EmbeddedBackend:
 
     def _place(self, file: Placement, tmp: Path, link: bool) -> None:
         """Put ``file``'s blob at the fresh path ``tmp``: its loose blob hard-linked (with
-        ``link``) or reflinked when the file system can, else copied and checked."""
+        ``link``) or reflinked when the file system can, else copied; checked either way."""
         blob = BlobRef(file.digest, file.algorithm, file.size)
         if not place_loose(self.local_blob_path(file.entity, blob), tmp, link):
             self.fetch_blob(file.entity, blob, tmp)
-            check_digest(tmp, file)
+        check_digest(tmp, file)
 
     def _export(
         self, items: list[tuple[Placement, Path]], on_progress: Callable[[int, int], None]
