@@ -161,3 +161,8 @@ def test_artifact_references_are_materialized_with_the_rest(
     assert recording.moved() == {"materialize": 1}
     assert (tmp_path / "out" / "five.txt").read_text() == "file 5\n"
     assert (tmp_path / "out" / "six.txt").read_text() == "file 6\n"
+
+
+def test_the_protocol_moves_bytes_only_in_whole_steps() -> None:
+    verbs = {name for name in vars(Backend) if not name.startswith("_")}
+    assert verbs & BYTE_MOVING == {"log", "materialize", "ingest_file", "ingest_files"}
