@@ -18,6 +18,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Self
 from urllib.parse import quote, urljoin
 
+from cairn.core.registry import REGISTRY_PREFIX
+from cairn.core.ttl import TTL_DISABLED, TTL_INHERIT
 from cairn.errors import ArtifactNotLoggedError
 from cairn.protocol import Backend, VersionEdit, VersionInfo
 from cairn.sdk._aliases import warn_ignored_aliases
@@ -28,11 +30,7 @@ if TYPE_CHECKING:
     from cairn.sdk.public_run import PublicRun
     from cairn.settings import Settings
 
-REGISTRY_PREFIX = "wandb-registry-"
 MAX_LINKED = 500
-# Wire values of ttlDurationSeconds (spec §4.12).
-TTL_INHERIT_WIRE = -1
-TTL_DISABLED_WIRE = -2
 
 
 class ArtifactTTL(enum.Enum):
@@ -111,8 +109,8 @@ class ArtifactSurface(ArtifactBase):
         if not self._ttl_changed:
             return None
         if self._ttl_is_inherited:
-            return TTL_INHERIT_WIRE
-        return self._ttl_duration_seconds or TTL_DISABLED_WIRE
+            return TTL_INHERIT
+        return self._ttl_duration_seconds or TTL_DISABLED
 
     # ------------------------------------------------------------ saving
 
