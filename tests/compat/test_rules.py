@@ -5,7 +5,8 @@ a tag or a type the client lets through but a store cannot keep is refused by th
 with the message Cairn's SDK gives before it sends anything.
 
 Each pinned release runs ``scripts/rules.py`` as a plain user against the SQLite +
-directory server; everything is read back with a fresh, empty client cache.
+directory server, the newest also against PostgreSQL + S3; everything is read back with a
+fresh, empty client cache.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from compat.test_flows import plain_user, run_wandb, use_cairn
-from compat.wandb_tools import VERSIONS, wandb_env
+from compat.wandb_tools import NEWEST, VERSIONS, wandb_env
 from serverproc import ServerProcess
 
 BAD_ALIAS = "a" * 129  # wandb's client checks only '/' and ':'
@@ -51,22 +52,19 @@ def _sdk_refusals(cairn: Any, project: str, work: Path) -> dict[str, str]:
     return said
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("version", VERSIONS, ids=[f"wandb-{v}" for v in VERSIONS])
-def test_wandb_client_meets_the_service_rules(
-    version: str,
-    wandb_pythons: dict[str, Path],
-    wandb_server: ServerProcess,
+def check_rules(
+    server: ServerProcess,
+    python: Path,
     tmp_path: Path,
-    cairn_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
+    label: str,
 ) -> None:
-    user = f"wr-{version.replace('.', '-')}-{secrets.token_hex(3)}"
-    key = plain_user(wandb_server, user)
+    user = f"wr-{label}-{secrets.token_hex(3)}"
+    key = plain_user(server, user)
     project = "rules"
-    env = wandb_env(wandb_server, tmp_path / "home", key)
+    env = wandb_env(server, tmp_path / "home", key)
     out = run_wandb(
-        wandb_pythons[version],
+        python,
         "rules.py",
         env,
         str(tmp_path / "work"),
@@ -88,7 +86,7 @@ def test_wandb_client_meets_the_service_rules(
         "v2_files": {"a.txt": a, "b.txt": _md5("file b, changed\n"), "c.txt": c},
     }
 
-    said = _sdk_refusals(use_cairn(wandb_server, monkeypatch, key, user), project, tmp_path)
+    said = _sdk_refusals(use_cairn(server, monkeypatch, key, user), project, tmp_path)
     assert said == {
         "bad_alias": f"Invalid alias '{BAD_ALIAS[:100]}'...: aliases must be 1 to 128 characters "
         "long",
@@ -100,3 +98,28 @@ def test_wandb_client_meets_the_service_rules(
         answer = out[case]
         assert "error" in answer, f"{case}: the server logged it: {answer}"
         assert message in answer["error"], f"{case}: {answer['error']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", VERSIONS, ids=[f"wandb-{v}" for v in VERSIONS])
+def test_wandb_client_meets_the_service_rules(
+    version: str,
+    wandb_pythons: dict[str, Path],
+    wandb_server: ServerProcess,
+    tmp_path: Path,
+    cairn_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    label = version.replace(".", "-")
+    check_rules(wandb_server, wandb_pythons[version], tmp_path, monkeypatch, label)
+
+
+@pytest.mark.slow
+def test_wandb_client_meets_the_service_rules_postgres_s3(
+    wandb_pythons: dict[str, Path],
+    cairn_server_pg: ServerProcess,
+    tmp_path: Path,
+    cairn_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check_rules(cairn_server_pg, wandb_pythons[NEWEST], tmp_path, monkeypatch, "pg-s3")
