@@ -25,7 +25,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import IO, Any, Self
 
 from cairn.core.digest import normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
@@ -37,6 +37,7 @@ from cairn.core.names import (
     validate_tags,
 )
 from cairn.errors import ArtifactNotLoggedError
+from cairn.media._base import WBValue
 from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import _artifact_adding, _artifact_edits, _artifact_reading, _media, _upward
 from cairn.sdk._artifact_edits import ArtifactTTL
@@ -47,9 +48,6 @@ from cairn.sdk._guards import ensure_logged, ensure_not_finalized
 from cairn.sdk._upward import CollectionHandle, RunHandle, RunTarget
 from cairn.sdk.files import ArtifactFiles
 from cairn.settings import Settings
-
-if TYPE_CHECKING:
-    from cairn.media._base import WBValue
 
 __all__ = ["Artifact", "ArtifactTTL"]
 
