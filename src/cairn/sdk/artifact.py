@@ -212,7 +212,7 @@ class Artifact:
     @property
     @ensure_logged
     def collection(self) -> CollectionHandle[Artifact]:
-        """The collection the artifact was fetched through (an ``ArtifactCollection``)."""
+        """The collection the artifact was fetched through."""
         base = self.name.split(":")[0]
         backend = self._state.logged_backend()
         return _upward.collection(backend, self.entity, self.project, base, self.type)
@@ -251,7 +251,7 @@ class Artifact:
     @property
     @ensure_logged
     def source_collection(self) -> CollectionHandle[Artifact]:
-        """The sequence the version was born in (an ``ArtifactCollection``)."""
+        """The sequence the version was born in."""
         base = self.source_name.split(":")[0]
         backend = self._state.logged_backend()
         return _upward.collection(backend, self.source_entity, self.source_project, base, self.type)
@@ -564,15 +564,14 @@ class Artifact:
 
     @ensure_logged
     def logged_by(self) -> RunHandle[Artifact] | None:
-        """The run that logged this version (a ``PublicRun``), or None."""
+        """The run that logged this version, or None."""
         backend = self._state.logged_backend()
         run = backend.lineage(self.id or "").logged_by
         return None if run is None else _upward.public_run(backend, run)
 
     @ensure_logged
     def used_by(self) -> list[RunHandle[Artifact]]:
-        """The runs that used this version (directly or through its links), as
-        ``PublicRun`` objects."""
+        """The runs that used this version (directly or through its links)."""
         backend = self._state.logged_backend()
         return [_upward.public_run(backend, run) for run in backend.lineage(self.id or "").used_by]
 
