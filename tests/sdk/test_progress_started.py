@@ -18,6 +18,7 @@ import pytest
 from cairn.progress import ProgressEvent
 from cairn.protocol import Backend
 from cairn.sdk import _adding
+from cairn.sdk._artifact_state import ArtifactState
 from cairn.sdk.artifact import Artifact
 from cairn.storage import writing
 
@@ -34,7 +35,7 @@ def heard(monkeypatch: pytest.MonkeyPatch) -> Heard:
     def record(event: ProgressEvent) -> None:
         events.append((event, time.monotonic()))
 
-    monkeypatch.setattr(Artifact, "_progress", lambda _self: record)
+    monkeypatch.setattr(ArtifactState, "progress", lambda _self: record)
     return events
 
 
