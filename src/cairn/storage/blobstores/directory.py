@@ -1,4 +1,4 @@
-"""A Cairn server's blobs in a directory (``--store-dir``, by default ``$CAIRN_DIR/server``).
+"""A Cairn server's blobs in a directory (``--store DIR``, by default ``$CAIRN_DIR/server/blobs``).
 
 Each entity's blobs are a ``LocalBlobStore`` of loose files under
 ``<root>/entities/<entity>`` (a server's areas never pack); the parts of a multipart
