@@ -20,7 +20,7 @@ from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.observer import NO_OBSERVER, Observer
 from cairn.service.rate_limit import RateLimiter
 from cairn.settings import Settings
-from cairn.storage.blobstores.directory import BlobArea, ServerStore
+from cairn.storage.blobstores.interface import BlobArea, ServerStore
 from cairn.storage.local.blobs import LocalBlobStore
 
 DB_FILE = "cairn.db"
@@ -33,11 +33,12 @@ MANIFEST_ALGORITHM = "md5"
 class Store:
     """Everything a use case needs; shared by all calls of one backend.
 
-    ``blobs`` is the embedded store's one ``LocalBlobStore``, or on a server the
-    organization's area; the use cases that work on files (ingest, fsck, gc) need the
-    former and get it from ``local_blobs()``. A server also has ``server_blobs``, whose
-    per-entity areas (``blobs_of``) the use cases reach only after authorizing the caller
-    for that entity, so no request makes lasting state for an entity it may not use.
+    ``blobs`` is the embedded store's one blob store, or on a server the organization's
+    area; the embedded store also passes it as ``local``, the ``LocalBlobStore`` that the
+    use cases working on its files (ingest, fsck, gc) get from ``local_blobs()``. A server
+    also has ``server_blobs``, whose per-entity areas (``blobs_of``) the use cases reach
+    only after authorizing the caller for that entity, so no request makes lasting state
+    for an entity it may not use.
     ``limits`` are what a request and a version may cost (``cairn.service.limits``);
     ``rate_limiter`` counts each API key's requests when the server limits their rate;
     ``observer`` hears of commits, refusals for rate and authenticated keys (a server's
@@ -49,6 +50,7 @@ class Store:
     organization: str
     limits: Limits = DEFAULT_LIMITS
     server_blobs: ServerStore | None = None
+    local: LocalBlobStore | None = None
     rate_limiter: RateLimiter | None = None
     observer: Observer = NO_OBSERVER
 
@@ -62,10 +64,10 @@ class Store:
         return self.server_blobs.area(entity)
 
     def local_blobs(self) -> LocalBlobStore:
-        """The blob store as a directory. Raises: StoreError (the blobs are not local)."""
-        if not isinstance(self.blobs, LocalBlobStore):
+        """The embedded store's blobs. Raises: StoreError (a server's store: not local)."""
+        if self.local is None:
             raise StoreError("this operation needs a directory blob store")
-        return self.blobs
+        return self.local
 
     def close(self) -> None:
         """Release the database connections."""
@@ -113,4 +115,4 @@ def open_store(settings: Settings) -> Store:
             f"Cannot open the Cairn database '{db_path}': {exc.__cause__ or exc}",
             context={"cairn_dir": str(cairn_dir)},
         ) from exc
-    return Store(db=Database(engine), blobs=blobs, organization=settings.organization)
+    return Store(db=Database(engine), blobs=blobs, organization=settings.organization, local=blobs)
