@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from array import array
+    from pathlib import Path
 
     from cairn.core.manifest import Manifest
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from cairn.core.metadata import MAX_METADATA_DEPTH
@@ -39,7 +37,12 @@ from cairn.protocol import (
 )
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
-from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.settings import Settings
 
 T = TypeVar("T")
 

@@ -16,16 +16,20 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import b64, new_hasher
 from cairn.errors import CommError, CorruptionError
-from cairn.protocol import BlobRef
 from cairn.remote.http import check_retryable, raise_for, with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    import httpx
+
+    from cairn.protocol import BlobRef
 
 CHUNK = 1024 * 1024
 

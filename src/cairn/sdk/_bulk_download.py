@@ -24,13 +24,17 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Collection
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, BlobExport, BlobRef
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from pathlib import Path
+
+    from cairn.core.manifest import ManifestEntry
 
 _TASK = "Downloading"
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import MD5, XXH128
-from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import (
     validate_artifact_name,
@@ -28,6 +26,11 @@ from cairn.core.names import (
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.protocol import Backend, BlobBatchUpload, BlobRef, CommitRequest, CommitResult
 from cairn.sdk._aliases import warn_ignored_aliases
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.core.manifest import Manifest, ManifestEntry
 
 UPLOAD_WORKERS = 8
 

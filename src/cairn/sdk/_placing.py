@@ -10,10 +10,13 @@ through ``Backend.fetch_blob``, and makes the copy read-only under ``link``.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.protocol import Backend, BlobRef, LocalBlobs
 from cairn.storage.local.placing import hard_link, reflink
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def place_local_blob(backend: Backend, entity: str, blob: BlobRef, dest: Path, link: bool) -> bool:

@@ -24,11 +24,10 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import safe_join
 from cairn.errors import ChangedReferenceError, CorruptionError, VerificationError
 from cairn.progress import ProgressCallback, ProgressEvent
@@ -37,6 +36,11 @@ from cairn.sdk import _artifact_refs, _bulk_download, _references
 from cairn.sdk._placing import place_local_blob
 from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import hash_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable
+
+    from cairn.core.manifest import ManifestEntry
 
 DOWNLOAD_WORKERS = 8
 _FILE_MODE = 0o644

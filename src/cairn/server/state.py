@@ -99,6 +99,6 @@ def _open_blob_store(config: ServerConfig, record: BlobRegistry) -> ServerStore:
     """The directory store, or the S3 store recording its blobs in the database."""
     if config.store_url is None:
         return DirectoryServerStore(Path(config.store_dir))
-    from cairn.storage.blobstores.s3 import S3ServerStore
+    from cairn.storage.blobstores.s3 import S3ServerStore  # noqa: PLC0415 - boto3 loads only for an S3 store
 
     return S3ServerStore(config.store_url, config.s3_endpoint_url, config.s3_region, record)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from cairn.service import upload_checks
-from cairn.service.resources import Store
 from cairn.storage.blobstores.s3 import S3ServerStore
+
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,7 @@ The store has one user, the owner of its files, so every use case runs as ``LOCA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.errors import NotFoundError
 from cairn.protocol import (
@@ -52,9 +50,14 @@ from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.resources import open_store
-from cairn.settings import Settings
 from cairn.storage.local.export import export_blobs
 from cairn.storage.local.statcache import STATCACHE_FILE, StatCache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.settings import Settings
 
 
 class EmbeddedBackend:

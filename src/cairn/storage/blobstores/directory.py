@@ -41,14 +41,16 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cairn.core.digest import blob_key, digest_bytes
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.local.blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _CHUNK = 8 * 1024 * 1024

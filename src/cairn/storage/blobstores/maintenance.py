@@ -24,12 +24,14 @@ import dataclasses
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn.core.digest import hex_to_b64, new_hasher
 from cairn.storage.blobstores.directory import DirectoryServerStore, ServerStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 _CHUNK = 8 * 1024 * 1024
 DELETE_BATCH = 1000  # the most keys one S3 DeleteObjects request takes

@@ -28,10 +28,8 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
 from cairn.errors import CommError, MissingExtraError, NotFoundError, StoreError
@@ -46,6 +44,10 @@ from cairn.storage.blobstores.directory import (
     read_batch_item,
     verify_batch,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
 
 _CHUNK = 8 * 1024 * 1024
 CHECK_THREADS = 16  # parallel presence checks against the bucket
@@ -71,8 +73,8 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 def _client(endpoint_url: str | None, region: str | None) -> Any:
     try:
-        import boto3
-        from botocore.config import Config
+        import boto3  # noqa: PLC0415 - boto3 comes with the s3 extra
+        from botocore.config import Config  # noqa: PLC0415 - boto3 comes with the s3 extra
     except ImportError:
         raise MissingExtraError(
             "an s3:// server store requires the boto3 library, run pip install cairn[s3]"

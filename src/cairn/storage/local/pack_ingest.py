@@ -16,10 +16,13 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import b64, new_hasher
 from cairn.storage.local.packs import PackTable, PackWriter
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack is published and a new one started past this
 PROBE_MAX_FILES = 64  # batches up to this many files are looked up without loading indexes
