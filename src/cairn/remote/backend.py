@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from cairn.core.metadata import MAX_METADATA_DEPTH
@@ -46,8 +44,13 @@ from cairn.protocol import (
 )
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
-from cairn.settings import Settings
 from cairn.storage.staged_writing import write_tree
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.settings import Settings
 
 T = TypeVar("T")
 

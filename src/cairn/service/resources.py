@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,10 +18,14 @@ from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.observer import NO_OBSERVER, Observer
-from cairn.service.rate_limit import RateLimiter
-from cairn.settings import Settings
-from cairn.storage.blobstores.interface import BlobArea, ServerStore
 from cairn.storage.local.blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cairn.service.rate_limit import RateLimiter
+    from cairn.settings import Settings
+    from cairn.storage.blobstores.interface import BlobArea, ServerStore
 
 DB_FILE = "cairn.db"
 BLOBS_DIR = "blobs"
