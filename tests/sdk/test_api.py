@@ -17,8 +17,8 @@ from cairn.sdk.collections import (
     Artifacts,
     ArtifactType,
     ArtifactTypes,
-    PublicRun,
 )
+from cairn.sdk.public_run import PublicRun
 from cairn.sdk.run import init
 
 
