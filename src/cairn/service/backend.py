@@ -9,6 +9,7 @@ The store has one user, the owner of its files, so every use case runs as ``LOCA
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ from cairn.service import (
     ttl,
     versions,
 )
+from cairn.protocol_automations import AutomationsBackend
+from cairn.service.automation_backend import LocalDelivery, ServiceAutomations
 from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
@@ -67,7 +70,9 @@ class EmbeddedBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store = open_store(settings)
+        store = open_store(settings)
+        self._delivery = LocalDelivery(store)  # webhooks of automations: service/outbox.py
+        self._store = dataclasses.replace(store, notify=self._delivery.wake)
         self._statcache: StatCache | None = None
         self._known = KnownBlobs()  # what this backend ingested: see service/known_blobs.py
         ttl.sweep_if_due(self._store)  # expired versions go, at most once an hour
@@ -355,6 +360,10 @@ class EmbeddedBackend:
 
     def get_default_ttl(self, entity: str, project: str | None) -> int | None:
         return ttl.get_default_ttl(self._store, LOCAL, entity, project)
+
+    def automations(self) -> AutomationsBackend:
+        """Webhook integrations, automations and their deliveries in this store."""
+        return ServiceAutomations(self._store)
 
     def close(self) -> None:
         if self._statcache is not None:
