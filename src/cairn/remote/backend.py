@@ -37,6 +37,8 @@ from cairn.protocol import (
     VersionEdit,
     VersionInfo,
 )
+from cairn.protocol_automations import AutomationsBackend
+from cairn.remote.automations import RemoteAutomations
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
 from cairn.settings import Settings
@@ -446,6 +448,10 @@ class RemoteBackend:
         if project is None:
             return f"/entities/{_seg(entity)}/default-ttl"
         return f"{_project(entity, project)}/default-ttl"
+
+    def automations(self) -> AutomationsBackend:
+        """Webhook integrations, automations and their deliveries on the server."""
+        return RemoteAutomations(self._client)
 
     def close(self) -> None:
         self._transfers.close()

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cairn.server import (
     api_admin,
     api_artifacts,
+    api_automations,
     api_batch,
     api_batch_read,
     api_blobs,
@@ -36,6 +37,7 @@ from cairn.server.instrument import Instrument
 from cairn.server.state import ServerConfig, ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
 from cairn.server.upload_checker import UploadChecker
+from cairn.server.webhook_sender import WebhookSender
 
 API_VERSION = "1"
 
@@ -94,14 +96,17 @@ def create_app(config: ServerConfig) -> FastAPI:
     state = ServerState(config)
     sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds, state.metrics)
     checker = UploadChecker(state.store)
+    sender = WebhookSender(state.store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper.start()
         checker.start()
+        sender.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(sender.stop)
             await asyncio.to_thread(checker.stop)
             await asyncio.to_thread(sweeper.stop)
             state.close()
@@ -123,6 +128,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_batch.router)
     app.include_router(api_batch_read.router)
     app.include_router(api_admin.router)
+    app.include_router(api_automations.router)
     app.include_router(api_blobs.transfers)
     wandb_compat.install(app)
     ui.mount(app, ui.server_source(state))  # the web UI, last: its routes take /{entity}

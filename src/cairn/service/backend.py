@@ -33,6 +33,7 @@ from cairn.protocol import (
     VersionEdit,
     VersionInfo,
 )
+from cairn.protocol_automations import AutomationsBackend
 from cairn.service import (
     collections,
     commit,
@@ -49,7 +50,6 @@ from cairn.service import (
     ttl,
     versions,
 )
-from cairn.protocol_automations import AutomationsBackend
 from cairn.service.automation_backend import LocalDelivery, ServiceAutomations
 from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files

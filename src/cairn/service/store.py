@@ -8,8 +8,8 @@ cannot use with a ``StoreError`` naming it, and never falls back to another plac
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
