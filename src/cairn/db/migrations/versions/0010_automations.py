@@ -37,7 +37,7 @@ def upgrade() -> None:
             ["entity_id"], ["entity.id"], name=op.f("fk_webhook_integration_entity_id_entity")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_integration")),
-        sa.UniqueConstraint("entity_id", "name", name=op.f("uq_webhook_integration_entity_id")),
+        sa.UniqueConstraint("entity_id", "name", name=op.f("uq_webhook_integration_entity_id_name")),
     )
     op.create_table(
         "automation",
@@ -74,7 +74,7 @@ def upgrade() -> None:
             name=op.f("fk_automation_integration_id_webhook_integration"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_automation")),
-        sa.UniqueConstraint("entity_id", "name", name=op.f("uq_automation_entity_id")),
+        sa.UniqueConstraint("entity_id", "name", name=op.f("uq_automation_entity_id_name")),
     )
     op.create_index(op.f("ix_automation_project_id"), "automation", ["project_id"])
     op.create_index(op.f("ix_automation_collection_id"), "automation", ["collection_id"])
