@@ -37,7 +37,9 @@ def upgrade() -> None:
             ["entity_id"], ["entity.id"], name=op.f("fk_webhook_integration_entity_id_entity")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_integration")),
-        sa.UniqueConstraint("entity_id", "name", name=op.f("uq_webhook_integration_entity_id_name")),
+        sa.UniqueConstraint(
+            "entity_id", "name", name=op.f("uq_webhook_integration_entity_id_name")
+        ),
     )
     op.create_table(
         "automation",
