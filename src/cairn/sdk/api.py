@@ -16,6 +16,7 @@ from typing import Any
 
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
 from cairn.errors import ArtifactTypeError, CommError
+from cairn.sdk.api_automations import AutomationsApi
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.collections import (
     ArtifactCollection,
@@ -34,7 +35,7 @@ _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 _IGNORED_OVERRIDES = frozenset({"run", "username", "anonymous"})
 
 
-class Api:
+class Api(AutomationsApi):
     """Query artifacts, collections, types and runs.
 
     ``overrides`` takes ``entity`` and ``project`` (the defaults for short names) and any

@@ -16,7 +16,7 @@ import base64
 import json
 from typing import Any
 
-from ariadne import ObjectType, UnionType
+from ariadne import InterfaceType, ObjectType
 
 from cairn.core.metadata import loads_json
 from cairn.errors import NotFoundError
@@ -37,8 +37,8 @@ mutation = ObjectType("Mutation")
 entity_type = ObjectType("Entity")
 project_type = ObjectType("Project")
 user_type = ObjectType("User")
-unions = [
-    UnionType(name, lambda value, *_: str(value["__typename"]))
+interfaces = [
+    InterfaceType(name, lambda value, *_: str(value["__typename"]))
     for name in ("TriggerScope", "TriggeringCondition", "TriggeredAction", "Integration")
 ]
 
@@ -77,7 +77,6 @@ def _trigger_obj(found: AutomationInfo) -> dict[str, Any]:
         enabled=spec.enabled,
         createdAt=found.created_at,
         updatedAt=found.updated_at,
-        createdBy=None,
         scopeType=spec.scope_type,
         scope=scope,
         triggeringCondition=obj(
@@ -269,4 +268,4 @@ def user_projects(
     return _connection(c, nodes, after, first)
 
 
-BINDABLES = [mutation, entity_type, project_type, user_type, *unions]
+BINDABLES = [mutation, entity_type, project_type, user_type, *interfaces]
