@@ -14,7 +14,7 @@ from cairn.errors import CommError, NotFoundError
 from cairn.protocol import Backend
 from cairn.sdk.automations import Automation, NewAutomation, WebhookIntegration
 
-MAX_PROJECTS = 10_000
+MAX_PROJECTS = 500  # what one listing of the store answers at most
 
 
 @dataclasses.dataclass(frozen=True)

@@ -89,7 +89,7 @@ def list_automations(
 @router.post("/automations/deliver", response_model=Delivered)
 def deliver_pending(state: StateDep, who: CallerDep) -> Delivered:
     automations.require_operator(who)
-    return Delivered(attempts=deliveries.deliver_due(state.store))
+    return Delivered(attempts=deliveries.deliver_pending(state.store))
 
 
 @router.put("/automations/{automation_id}", response_model=AutomationInfo)

@@ -108,6 +108,6 @@ class ServiceAutomations:
         return automations.list_deliveries(self.store, self.caller, automation_id, limit)
 
     def deliver_pending(self) -> int:
-        """Send every delivery due now; returns the attempts made."""
+        """Try every pending delivery once now; returns the attempts made."""
         automations.require_operator(self.caller)
-        return deliveries.deliver_due(self.store)
+        return deliveries.deliver_pending(self.store)

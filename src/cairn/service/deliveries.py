@@ -38,13 +38,12 @@ from cairn.db.models import (
     WebhookIntegration,
     utcnow,
 )
-from cairn.service.outbox import PENDING, on_recorded
+from cairn.service.outbox import DELIVERED, PENDING, on_recorded
 from cairn.service.store import Store
 from cairn.service.webhook_targets import check_url
 
 log = logging.getLogger(__name__)
 
-DELIVERED = "delivered"
 FAILED = "failed"
 RESPONSE_HEAD_BYTES = 512
 USER_AGENT = "cairn-webhooks/1"
@@ -77,14 +76,18 @@ def _as_utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def claim(store: Store) -> Job | None:
-    """Take the oldest due pending delivery nobody holds; None when there is none.
+def claim(store: Store, delivery_id: int | None = None) -> Job | None:
+    """Take the oldest due pending delivery nobody holds (or the pending delivery
+    ``delivery_id``, due or not); None when there is none.
 
     Raises: sqlalchemy errors.
     """
     now = utcnow()
     free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
-    due = and_(WebhookDelivery.state == PENDING, WebhookDelivery.next_attempt_at <= now, free)
+    if delivery_id is None:
+        due = and_(WebhookDelivery.state == PENDING, WebhookDelivery.next_attempt_at <= now, free)
+    else:
+        due = and_(WebhookDelivery.state == PENDING, WebhookDelivery.id == delivery_id, free)
     token = secrets.token_hex(16)
     with store.db.write() as session:
         row_id = session.execute(
@@ -255,6 +258,25 @@ def deliver_due(store: Store, stopping: threading.Event | None = None) -> int:
             return made
         attempt(store, job)
         made += 1
+    return made
+
+
+def deliver_pending(store: Store) -> int:
+    """Try every pending delivery once now, due or waiting for a retry (``cairn
+    automation deliver``); returns how many attempts were made. Raises: sqlalchemy
+    errors."""
+    with store.db.read() as session:
+        pending = session.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.state == PENDING)
+            .order_by(WebhookDelivery.id)
+        ).all()
+    made = 0
+    for delivery_id in pending:
+        job = claim(store, delivery_id)
+        if job is not None:  # else another worker holds it, or it is done
+            attempt(store, job)
+            made += 1
     return made
 
 

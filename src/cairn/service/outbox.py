@@ -55,6 +55,8 @@ EVENT_TYPES = (
 )
 
 PENDING = "pending"
+DELIVERED = "delivered"
+NO_OP = "NO_OP"  # an automation whose action does nothing: delivered when recorded
 _RECORDED = "cairn_outbox_recorded"
 _listeners: list[Any] = []
 
@@ -149,15 +151,17 @@ def record(session: Session, store: Store, change: Change) -> int:
             event_id=row.id,
             automation_id=automation.id,
             body=render(automation.payload, values),
-            state=PENDING,
+            state=DELIVERED if automation.action_type == NO_OP else PENDING,
             attempts=0,
             next_attempt_at=now,
             give_up_at=give_up,
             created_at=now,
+            finished_at=now if automation.action_type == NO_OP else None,
         )
         for automation in chosen
     )
-    session.info.setdefault(_RECORDED, []).append(store.notify)
+    if any(automation.action_type != NO_OP for automation in chosen):
+        session.info.setdefault(_RECORDED, []).append(store.notify)
     return len(chosen)
 
 
