@@ -37,9 +37,18 @@ def test_the_changing_process_delivers_and_deliver_retries(
     secret = tmp_path / "secret"
     secret.write_text(SECRET + "\n")
     made = ok_json(
-        "admin", "webhook", "add", "--entity", "tester", "--name", "ci",
-        "--url", receiver.url, "--secret-file", str(secret),
-    )  # fmt: skip
+        "admin",
+        "webhook",
+        "add",
+        "--entity",
+        "tester",
+        "--name",
+        "ci",
+        "--url",
+        receiver.url,
+        "--secret-file",
+        str(secret),
+    )
     assert made["has_secret"] is True and "secret" not in made
     listed = ok("admin", "webhook", "ls", "--entity", "tester")
     assert "ci" in listed and SECRET not in listed
@@ -54,11 +63,24 @@ def test_the_changing_process_delivers_and_deliver_retries(
             "lan",
             "--url",
             "https://10.1.2.3/hook",
-        ),  # fmt: skip
+        ),
         "not a public address",
     )
-    ok("automation", "add", "on-prod", "--event", "ADD_ARTIFACT_ALIAS", "--project", "proj",
-       "--collection", "data", "--alias", "prod", "--webhook", "ci")  # fmt: skip
+    ok(
+        "automation",
+        "add",
+        "on-prod",
+        "--event",
+        "ADD_ARTIFACT_ALIAS",
+        "--project",
+        "proj",
+        "--collection",
+        "data",
+        "--alias",
+        "prod",
+        "--webhook",
+        "ci",
+    )
 
     data.write_text("two\n")
     ok("put", str(data), "--project", "proj", "--name", "data", "--alias", "prod")
@@ -72,8 +94,17 @@ def test_the_changing_process_delivers_and_deliver_retries(
     # change's process leaves the delivery pending; `deliver` sends it now.
     receiver.statuses = [503]
     data.write_text("three\n")
-    ok("put", str(data), "--project", "proj", "--name", "data", "--alias", "prod",
-       env={"CAIRN_WEBHOOK_BACKOFF": "3600"})  # fmt: skip
+    ok(
+        "put",
+        str(data),
+        "--project",
+        "proj",
+        "--name",
+        "data",
+        "--alias",
+        "prod",
+        env={"CAIRN_WEBHOOK_BACKOFF": "3600"},
+    )
     receiver.wait_for(2)
     assert ok_json("automation", "deliver") == {"attempts": 1}
     assert receiver.wait_for(3)[2].json["artifact_version_string"] == "tester/proj/data:v2"
@@ -83,8 +114,9 @@ def test_the_changing_process_delivers_and_deliver_retries(
     states = [(d["state"], [a["status_code"] for a in d["attempts"]]) for d in found["deliveries"]]
     assert states == [("delivered", [503, 200]), ("delivered", [200])]
 
-    one_line_error(cairn("admin", "webhook", "rm", "--entity", "tester", "--name", "ci"),
-                   "used by automation")  # fmt: skip
+    one_line_error(
+        cairn("admin", "webhook", "rm", "--entity", "tester", "--name", "ci"), "used by automation"
+    )
     ok("automation", "rm", "on-prod")
     assert ok_json("automation", "ls") == []
     ok("admin", "webhook", "rm", "--entity", "tester", "--name", "ci")

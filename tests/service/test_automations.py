@@ -90,11 +90,25 @@ def test_each_event_fires_what_its_filter_selects(
     hook = _hook(backend, receiver)
     _on(backend, hook, "CREATE_ARTIFACT", "created")
     _on(backend, hook, "ADD_ARTIFACT_ALIAS", "prod-alias", filter=_alias("prod"))
-    _on(backend, hook, "ADD_ARTIFACT_TAG", "gold-tag", project="proj", collection=None,
-        filter=_tag("gold"))  # fmt: skip
+    _on(
+        backend,
+        hook,
+        "ADD_ARTIFACT_TAG",
+        "gold-tag",
+        project="proj",
+        collection=None,
+        filter=_tag("gold"),
+    )
     _on(backend, hook, "REMOVE_ARTIFACT_TAG", "untag", filter=_tag("gold"))
-    _on(backend, hook, "LINK_MODEL", "linked", collection=None, project="models",
-        filter=_alias("staging"))  # fmt: skip
+    _on(
+        backend,
+        hook,
+        "LINK_MODEL",
+        "linked",
+        collection=None,
+        project="models",
+        filter=_alias("staging"),
+    )
     _on(backend, hook, "UNLINK_ARTIFACT", "unlinked", collection="best", project="models")
     _on(backend, hook, "ADD_COLLECTION_TAG", "ctag", filter=_tag("curated"))
     _on(backend, hook, "REMOVE_COLLECTION_TAG", "ctag-gone")
