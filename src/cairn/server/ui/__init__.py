@@ -27,13 +27,14 @@ LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 def mount(app: FastAPI, source: UiSource) -> None:
     """Add the UI's routes, static files and response headers to ``app``."""
-    from cairn.server.ui import actions, files, pages
+    from cairn.server.ui import actions, automation_pages, files, pages
 
     app.state.cairn_ui = source
     app.state.cairn_ui_signer = Signer(source.secret)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(actions.router)
     app.include_router(files.router)
+    app.include_router(automation_pages.router)
     app.include_router(pages.router)
     app.add_middleware(SecurityHeaders)
 
