@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+# Compiles a ``$regex`` pattern into an object with ``search`` (``re.compile``, or RE2's
+# on a server: see ``cairn.service.run_filters.regex_compiler``); ValueError refuses it.
+Compile = Callable[[str], Any]
 
 LOGICAL = ("$and", "$or", "$nor")
 COMPARISONS = ("$eq", "$ne", "$in", "$nin", "$regex", "$contains", "$exists", "$not")
@@ -41,10 +45,11 @@ MAX_TEMPLATE_BYTES = 64 * 1024
 MAX_REGEX = 256
 
 
-def check_filter(document: Any) -> dict[str, Any]:
-    """The filter ``document`` (a JSON object, or its JSON text; empty: always true).
+def check_filter(document: Any, compile_regex: Compile = re.compile) -> dict[str, Any]:
+    """The filter ``document`` (a JSON object, or its JSON text; empty: always true), its
+    patterns compiled by ``compile_regex`` to check them.
 
-    Raises: ValueError (not JSON, an unknown operator or field, a bad regex).
+    Raises: ValueError (not JSON, an unknown operator or field, a bad or refused regex).
     """
     if document is None or document == "":
         return {}
@@ -55,11 +60,11 @@ def check_filter(document: Any) -> dict[str, Any]:
             raise ValueError("Invalid event filter: not JSON") from None
     if not isinstance(document, dict):
         raise ValueError("Invalid event filter: expected a JSON object")
-    _check_node(document)
+    _check_node(document, compile_regex)
     return document
 
 
-def _check_node(node: Any) -> None:
+def _check_node(node: Any, compile_regex: Compile) -> None:
     if not isinstance(node, dict):
         raise ValueError("Invalid event filter: expected an object at every level")
     for key, value in node.items():
@@ -67,11 +72,11 @@ def _check_node(node: Any) -> None:
             if not isinstance(value, list):
                 raise ValueError(f"Invalid event filter: {key} takes a list")
             for child in value:
-                _check_node(child)
+                _check_node(child, compile_regex)
         elif key == "$not":
-            _check_node(value)
+            _check_node(value, compile_regex)
         elif key in FIELDS:
-            _check_condition(key, value)
+            _check_condition(key, value, compile_regex)
         else:
             raise ValueError(
                 f"Invalid event filter: unknown field or operator {key!r} "
@@ -79,7 +84,7 @@ def _check_node(node: Any) -> None:
             )
 
 
-def _check_condition(field: str, condition: Any) -> None:
+def _check_condition(field: str, condition: Any, compile_regex: Compile) -> None:
     if not isinstance(condition, dict):
         return  # {"alias": "prod"}: equality
     for op, value in condition.items():
@@ -89,30 +94,34 @@ def _check_condition(field: str, condition: Any) -> None:
             if not isinstance(value, str) or len(value) > MAX_REGEX:
                 raise ValueError("Invalid event filter: $regex takes a short string")
             try:
-                re.compile(value)
+                compile_regex(value)
             except re.error as exc:
                 raise ValueError(f"Invalid event filter: bad regex {value!r}: {exc}") from None
         if op == "$not":
-            _check_condition(field, value)
+            _check_condition(field, value, compile_regex)
 
 
-def matches(document: Mapping[str, Any], fields: Mapping[str, Sequence[str]]) -> bool:
+def matches(
+    document: Mapping[str, Any],
+    fields: Mapping[str, Sequence[str]],
+    compile_regex: Compile = re.compile,
+) -> bool:
     """Whether an event with ``fields`` satisfies the (checked) filter ``document``."""
     for key, value in document.items():
-        if key == "$and" and not all(matches(child, fields) for child in value):
+        if key == "$and" and not all(matches(c, fields, compile_regex) for c in value):
             return False
-        if key == "$or" and value and not any(matches(child, fields) for child in value):
+        if key == "$or" and value and not any(matches(c, fields, compile_regex) for c in value):
             return False
-        if key == "$nor" and any(matches(child, fields) for child in value):
+        if key == "$nor" and any(matches(c, fields, compile_regex) for c in value):
             return False
-        if key == "$not" and matches(value, fields):
+        if key == "$not" and matches(value, fields, compile_regex):
             return False
-        if key in FIELDS and not _holds(value, list(fields.get(key, ()))):
+        if key in FIELDS and not _holds(value, list(fields.get(key, ())), compile_regex):
             return False
     return True
 
 
-def _holds(condition: Any, values: list[str]) -> bool:
+def _holds(condition: Any, values: list[str], compile_regex: Compile) -> bool:
     if not isinstance(condition, dict):
         return condition in values
     for op, arg in condition.items():
@@ -124,13 +133,15 @@ def _holds(condition: Any, values: list[str]) -> bool:
             return False
         if op == "$nin" and any(v in arg for v in values):
             return False
-        if op == "$regex" and not any(re.search(arg, v) for v in values):
-            return False
+        if op == "$regex":
+            pattern = compile_regex(arg)
+            if not any(pattern.search(v) for v in values):
+                return False
         if op == "$contains" and not any(str(arg) in v for v in values):
             return False
         if op == "$exists" and bool(values) != bool(arg):
             return False
-        if op == "$not" and _holds(arg, values):
+        if op == "$not" and _holds(arg, values, compile_regex):
             return False
     return True
 

@@ -51,6 +51,7 @@ from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.outbox import EVENT_TYPES
 from cairn.service.registries import scope
+from cairn.service.run_filters import regex_compiler
 from cairn.service.store import Store
 from cairn.service.views import encode_collection_id, iso
 from cairn.service.webhook_targets import check_url
@@ -184,8 +185,9 @@ def delete_webhook(store: Store, caller: Caller, entity: str, name: str) -> None
         session.delete(row)
 
 
-def _checked(spec: AutomationSpec) -> tuple[dict[str, object], str | None]:
-    """Validate a spec before any transaction: its filter and payload template.
+def _checked(spec: AutomationSpec, caller: Caller) -> tuple[dict[str, object], str | None]:
+    """Validate a spec before any transaction: its filter (``$regex`` compiled as the
+    caller's run filters are: RE2 on a server) and payload template.
 
     Raises: ValueError.
     """
@@ -204,7 +206,7 @@ def _checked(spec: AutomationSpec) -> tuple[dict[str, object], str | None]:
         raise ValueError("A webhook automation needs a webhook integration")
     validate_entity_name(spec.entity)
     validate_project_name(spec.project)
-    return check_filter(spec.filter), check_template(spec.payload)
+    return check_filter(spec.filter, regex_compiler(caller)), check_template(spec.payload)
 
 
 def _place(
@@ -292,7 +294,7 @@ def create_automation(store: Store, caller: Caller, spec: AutomationSpec) -> Aut
         AuthorizationError: the caller may not write to the scope.
         CommError: the scope's entity has an automation of that name.
     """
-    filter_, payload = _checked(spec)
+    filter_, payload = _checked(spec, caller)
     with store.db.write() as session:
         gate = Gate(session, store, caller)
         entity, project, collection = _place(session, gate, store, spec)
@@ -369,7 +371,7 @@ def update_automation(
 
     Raises: as ``create_automation``; NotFoundError also for an unknown id.
     """
-    filter_, payload = _checked(spec)
+    filter_, payload = _checked(spec, caller)
     with store.db.write() as session:
         gate = Gate(session, store, caller)
         row = _require_automation(session, gate, value, WRITE)

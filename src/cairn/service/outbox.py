@@ -31,7 +31,8 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.protocol import VersionInfo
-from cairn.service.caller import Caller
+from cairn.service.caller import LOCAL, Caller
+from cairn.service.run_filters import regex_compiler
 from cairn.service.store import Store
 
 # W&B's event types (the wire values of wandb's ``EventType``).
@@ -135,7 +136,8 @@ def record(session: Session, store: Store, change: Change) -> int:
         )
     ).all()
     fields: dict[str, Sequence[str]] = {"alias": change.aliases, "tag": change.tags}
-    chosen = [a for a in candidates if matches(a.filter or {}, fields)]
+    search = regex_compiler(LOCAL)  # RE2 when installed (patterns were checked when saved)
+    chosen = [a for a in candidates if matches(a.filter or {}, fields, search)]
     if not chosen:
         return 0
     now = utcnow()
