@@ -16,7 +16,7 @@ from serverproc import ServerProcess, postgres_database, running_server, use_ser
 
 def pytest_configure(config: pytest.Config) -> None:
     """No test touches the user's own Cairn directories, even one that forgets the
-    ``cairn_dir`` fixture: the defaults point into a directory of this session."""
+    ``cairn_dir`` fixture: the defaults point into a directory of this backend_cache."""
     session = Path(tempfile.mkdtemp(prefix="cairn-tests-"))
     config.add_cleanup(lambda: shutil.rmtree(session, ignore_errors=True))
     for name, place in (
@@ -47,9 +47,9 @@ def cairn_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield root
-    from cairn.sdk import session
+    from cairn.sdk import backend_cache
 
-    session.close_all()
+    backend_cache.close_all()
 
 
 # The backends the behaviour suite runs against (DESIGN §7).
@@ -63,7 +63,7 @@ def _requested_backends() -> list[str]:
 
 @pytest.fixture(scope="session")
 def cairn_server_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One ``cairn server`` on SQLite and a directory store, shared by the session."""
+    """One ``cairn server`` on SQLite and a directory store, shared by the backend_cache."""
     root = tmp_path_factory.mktemp("server-sqlite")
     with running_server(root, f"sqlite+pysqlite:///{root / 'server.db'}") as server:
         yield server
@@ -110,7 +110,7 @@ def backend(
     ``CAIRN_TEST_BACKENDS`` (comma-separated) narrows the parameters.
     """
     import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
-    from cairn.sdk.session import backend_for
+    from cairn.sdk.backend_cache import backend_for
 
     if request.param != "embedded":
         fixture = {"server-sqlite": "cairn_server_sqlite", "server-pg": "cairn_server_pg"}

@@ -180,7 +180,7 @@ class Settings:
     ui_url: str = DEFAULT_UI_URL
     silent: bool = False
     cache_max_bytes: int | None = None  # None: 10 GB or 10% of the disk (storage.cache)
-    # references (storage.handlers): S3-compatible endpoint and region, Azure account
+    # references (storage.references): S3-compatible endpoint and region, Azure account
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     azure_storage_connection_string: str | None = None

@@ -152,7 +152,7 @@ def test_progress_goes_to_stderr_and_quiet_or_silent_turns_it_off(
 
 def test_cache_ls_and_cleanup(cairn_dir: Path, tmp_path: Path) -> None:
     from cairn.core.digest import digest_bytes
-    from cairn.storage.cache import ClientCache
+    from cairn.storage.cache.client_cache import ClientCache
 
     cache_root = tmp_path / "cache"  # CAIRN_CACHE_DIR of the cairn_dir fixture
     cache = ClientCache(cache_root, max_bytes=10**9)
@@ -200,7 +200,7 @@ def test_put_a_reference_and_get_it_back(cairn_dir: Path, tmp_path: Path, data: 
 def test_cache_cleanup_drops_the_staged_copies_of_drafts_never_logged(
     cairn_dir: Path, tmp_path: Path
 ) -> None:
-    from cairn.storage.blobstore import LocalBlobStore
+    from cairn.storage.local.blobs import LocalBlobStore
 
     staging = LocalBlobStore(tmp_path / "cache" / "staging")  # <CAIRN_CACHE_DIR>/staging
     old = staging.put_bytes(b"a draft of two days ago" * 1000).path

@@ -25,8 +25,8 @@ from cairn.db.engine import Database, create_db_engine, sqlite_url
 from cairn.db.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from cairn.service import lineage, versions
 from cairn.service.caller import LOCAL
-from cairn.service.store import Store
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.service.resources import Store
+from cairn.storage.local.blobs import LocalBlobStore
 
 ORG = "cairn"
 FILES = {"a.txt": b"first file\n" * 100, "sub/b.bin": bytes(range(256)) * 40}

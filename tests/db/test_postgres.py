@@ -24,9 +24,9 @@ from cairn.protocol import CommitRequest
 from cairn.service.blob_registry import BlobRegistry
 from cairn.service.caller import LOCAL
 from cairn.service.commit import commit_version
-from cairn.service.store import Store
+from cairn.service.resources import Store
 from cairn.service.versions import list_versions
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.local.blobs import LocalBlobStore
 from db.int_guard import refuses_out_of_range_integers
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 import cairn as wandb
 from cairn.errors import NotFoundError
-from cairn.sdk import session
+from cairn.sdk import backend_cache
 from pgcluster import pg_bindir
 from serverproc import ServerProcess, postgres_database, running_server, use_server
 
@@ -62,7 +62,7 @@ def _pg(tool: str, *args: str) -> None:
 def _point_at(server: ServerProcess, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands use ``server`` from now on, with an empty client cache (so every byte comes
     from the server)."""
-    session.close_all()
+    backend_cache.close_all()
     monkeypatch.setenv("CAIRN_BASE_URL", server.url)
     monkeypatch.setenv("CAIRN_CACHE_DIR", str(cache))
 

@@ -14,7 +14,7 @@ import cairn
 from cairn.errors import AuthenticationError, AuthorizationError, CommError, CorruptionError
 from cairn.protocol import BlobRef
 from cairn.remote.backend import RemoteBackend
-from cairn.sdk.session import backend_for
+from cairn.sdk.backend_cache import backend_for
 from cairn.settings import Settings
 from serverproc import ServerProcess
 

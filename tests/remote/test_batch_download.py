@@ -13,7 +13,7 @@ import pytest
 import cairn
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef
-from cairn.remote import batch_reads
+from cairn.remote import batch_download
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
 from serverproc import ServerProcess
@@ -21,7 +21,7 @@ from serverproc import ServerProcess
 
 def _tree(root: Path, count: int) -> dict[str, bytes]:
     files = {f"d{i % 7}/f{i}.bin": os.urandom(50 + i) for i in range(count)}
-    files["big.bin"] = os.urandom(batch_reads.READ_BLOB_MAX + 10)  # too large for a batch
+    files["big.bin"] = os.urandom(batch_download.READ_BLOB_MAX + 10)  # too large for a batch
     files["copy.bin"] = files["d0/f0.bin"]
     for name, data in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -38,10 +38,10 @@ def test_a_download_into_a_new_folder_reads_small_blobs_in_batches(
         artifact = cairn.Artifact("d", "dataset")
         artifact.add_dir(str(source))
         run.log_artifact(artifact)
-    monkeypatch.setattr(batch_reads, "READ_COUNT", 25)  # several batches
+    monkeypatch.setattr(batch_download, "READ_COUNT", 25)  # several batches
     batches: list[int] = []
     alone: list[str] = []
-    real_read, real_fetch = batch_reads.read_batch, Transfers.fetch
+    real_read, real_fetch = batch_download.read_batch, Transfers.fetch
 
     def counting_read(client: Any, cache: Any, entity: str, batch: Any) -> int:
         batches.append(len(batch))
@@ -51,7 +51,7 @@ def test_a_download_into_a_new_folder_reads_small_blobs_in_batches(
         alone.append(dest.name)
         real_fetch(self, entity, blob, dest)
 
-    monkeypatch.setattr(batch_reads, "read_batch", counting_read)
+    monkeypatch.setattr(batch_download, "read_batch", counting_read)
     monkeypatch.setattr(Transfers, "fetch", counting_fetch)
     out = Path(cairn.Api().artifact("p/d:latest").download(str(tmp_path / "out")))
     assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == (

@@ -13,7 +13,7 @@ import pytest
 
 import cairn
 from cairn.errors import CorruptionError
-from cairn.sdk.session import backend_for
+from cairn.sdk.backend_cache import backend_for
 from serverproc import ServerProcess
 
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 import cairn
-from cairn.remote import batch_reads
+from cairn.remote import batch_download
 from cairn.settings import Settings
-from cairn.storage.cache import ClientCache
+from cairn.storage.cache.client_cache import ClientCache
 from serverproc import ServerProcess
 
 
@@ -77,7 +77,7 @@ def test_a_repeated_download_asks_the_server_for_no_blob(
 def test_small_and_large_blobs_each_come_from_where_they_are_cached(
     server: ServerProcess, tmp_path: Path, requests: list[str]
 ) -> None:
-    files = {"small.txt": b"small", "large.bin": os.urandom(batch_reads.READ_BLOB_MAX + 1)}
+    files = {"small.txt": b"small", "large.bin": os.urandom(batch_download.READ_BLOB_MAX + 1)}
     art = _logged(tmp_path / "data", files)
     busy = tmp_path / "busy"
     busy.mkdir()

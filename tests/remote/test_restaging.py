@@ -12,8 +12,8 @@ import pytest
 
 import cairn
 from cairn.errors import CorruptionError
-from cairn.storage.blobstore import LocalBlobStore, StoredBlob
-from cairn.storage.statcache import RACY_SECONDS
+from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
+from cairn.storage.local.statcache import RACY_SECONDS
 from serverproc import ServerProcess
 
 

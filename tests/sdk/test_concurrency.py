@@ -48,7 +48,7 @@ import os, signal, sys
 import cairn.connect
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.run import init
-from cairn.sdk.session import backend_for
+from cairn.sdk.backend_cache import backend_for
 
 source, when = sys.argv[1], sys.argv[2]
 if when == "before-commit":

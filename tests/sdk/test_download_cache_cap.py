@@ -16,7 +16,7 @@ import pytest
 
 import cairn
 from cairn.sdk.artifact import Artifact
-from cairn.storage.cache import ClientCache
+from cairn.storage.cache.client_cache import ClientCache
 from refservers import HttpObject, HttpServer
 
 OBJECT_SIZE = 10_000

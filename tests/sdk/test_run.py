@@ -14,9 +14,9 @@ from cairn.protocol import Backend
 from cairn.sdk import run as run_module
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.backend_cache import backend_for
 from cairn.sdk.run import Run, current_run, init
 from cairn.sdk.run_globals import finish, log_artifact, use_artifact
-from cairn.sdk.session import backend_for
 
 
 @pytest.fixture(autouse=True)

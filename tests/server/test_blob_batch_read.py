@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from cairn.core.digest import digest_bytes
-from cairn.server.api_batch_read import READ_BATCH_BLOB_MAX, READ_BATCH_COUNT
+from cairn.server.api_blob_batch_download import READ_BATCH_BLOB_MAX, READ_BATCH_COUNT
 
 from .conftest import Server
 from .helpers import batch_body, blob_json, post_batch, setup_accounts

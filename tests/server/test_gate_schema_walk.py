@@ -67,7 +67,7 @@ from graphql import (
 import cairn.server.wandb_compat as wandb_compat
 from cairn.server.wandb_compat.cost import measure
 from cairn.server.wandb_compat.endpoint import _SCHEMA as APP_SCHEMA
-from cairn.server.wandb_compat.views import collection_id
+from cairn.server.wandb_compat.graphql_objects import collection_id
 from cairn.service.limits import Limits
 
 from . import gate_world

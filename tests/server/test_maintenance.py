@@ -24,7 +24,7 @@ from cairn.db.models import StoredBlob
 from cairn.server.state import ServerState
 from cairn.service import server_gc
 from cairn.service.server_gc import plan_server_gc
-from cairn.storage.s3_server_store import parse_s3_url
+from cairn.storage.blobstores.s3 import parse_s3_url
 from clirun import cairn
 
 from .conftest import Server
@@ -305,7 +305,7 @@ def test_on_postgresql_a_commit_waits_for_a_collection_batch_then_checks_again(
 ) -> None:
     from sqlalchemy import text
 
-    from cairn.service import store_state
+    from cairn.service import facts
 
     from .conftest import pg_database, run_server, server_config
 
@@ -318,7 +318,7 @@ def test_on_postgresql_a_commit_waits_for_a_collection_batch_then_checks_again(
                 plan_server_gc(state.store, grace_seconds=0).close()
                 results: list[Any] = []
                 with state.db.write() as session:  # a collection's batch, under way
-                    epoch = store_state.bump_gc_epoch(session)
+                    epoch = facts.bump_gc_epoch(session)
                     worker = threading.Thread(
                         target=lambda: results.append(
                             log(admin, "root", "p", "c", {"b.txt": ONLY_KEPT})
@@ -338,6 +338,6 @@ def test_on_postgresql_a_commit_waits_for_a_collection_batch_then_checks_again(
                 worker.join(30)
                 assert results and results[0]["version_index"] == 1
                 with state.db.read() as session:
-                    assert store_state.gc_epoch(session) == epoch
+                    assert facts.gc_epoch(session) == epoch
             finally:
                 state.close()

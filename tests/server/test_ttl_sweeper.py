@@ -19,8 +19,8 @@ from cairn.server.app import create_app
 from cairn.server.metrics import Metrics
 from cairn.server.state import ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
-from cairn.service import store_state, ttl
-from cairn.service.store import Store
+from cairn.service import facts, ttl
+from cairn.service.resources import Store
 from cairn.service.ttl import SweepResult
 
 from .conftest import pg_database, run_server, server_config
@@ -96,7 +96,7 @@ def test_on_postgresql_a_process_due_while_another_sweeps_skips_its_turn(
         sweeping, due = ServerState(config), ServerState(config)
         try:
             with sweeping.db.write() as session:
-                assert store_state.advisory_lock(session, ttl.SWEEP_LOCK, wait=False)
+                assert facts.advisory_lock(session, ttl.SWEEP_LOCK, wait=False)
                 assert ttl.sweep_if_due(due.store, interval=0) is None
             assert ttl.sweep_if_due(due.store, interval=0) == SweepResult(deleted=[])
         finally:

@@ -26,7 +26,7 @@ import pytest
 from cairn.core.digest import digest_bytes
 from cairn.server.wandb_compat import parts, uploads
 from cairn.service.blob_access import BlobGrant
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.local.blobs import LocalBlobStore
 
 UPLOAD = "0123456789abcdef01234567"
 NO_STORE = cast(Any, None)  # a directory store's completion needs no database

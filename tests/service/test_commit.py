@@ -13,7 +13,7 @@ from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
-from cairn.service.store import MANIFEST_ALGORITHM, open_store
+from cairn.service.resources import MANIFEST_ALGORITHM, open_store
 from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]

@@ -10,8 +10,8 @@ import cairn
 from cairn.service.fsck import check_store
 from cairn.service.gc import plan_gc
 from cairn.settings import Settings
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.statcache import RACY_SECONDS
+from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.local.statcache import RACY_SECONDS
 
 
 def _log_dir(tmp_path: Path, name: str, files: dict[str, str]) -> cairn.Artifact:

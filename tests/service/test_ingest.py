@@ -12,7 +12,7 @@ from cairn.sdk.run import init
 from cairn.service.backend import EmbeddedBackend
 from cairn.service.fsck import check_store
 from cairn.settings import Settings
-from cairn.storage.statcache import RACY_SECONDS
+from cairn.storage.local.statcache import RACY_SECONDS
 
 
 def tree(root: Path, count: int) -> list[Path]:

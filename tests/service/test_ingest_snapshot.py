@@ -22,9 +22,9 @@ from cairn.service.fsck import check_store
 from cairn.service.gc import freshen, plan_gc
 from cairn.service.known_blobs import KnownBlobs
 from cairn.settings import Settings
-from cairn.storage import statcache
-from cairn.storage.blobstore import LocalBlobStore, StoredBlob
-from cairn.storage.statcache import RACY_SECONDS, StatCache
+from cairn.storage.local import statcache
+from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
+from cairn.storage.local.statcache import RACY_SECONDS, StatCache
 
 Spy = list[list[str]]
 

@@ -20,7 +20,7 @@ from cairn.service import run_filters, runs
 from cairn.service.accounts import authenticate, create_key, create_team, create_user, set_member
 from cairn.service.caller import LOCAL, Caller
 from cairn.service.limits import Limits
-from cairn.service.store import Store, open_store
+from cairn.service.resources import Store, open_store
 from cairn.settings import Settings
 
 E, P = "lab", "proj"

@@ -13,7 +13,7 @@ from cairn.errors import AuthorizationError, NotFoundError
 from cairn.service import history, rewind, runs
 from cairn.service.accounts import authenticate, create_key, create_team, create_user, set_member
 from cairn.service.caller import LOCAL, Caller
-from cairn.service.store import Store, open_store
+from cairn.service.resources import Store, open_store
 from cairn.settings import Settings
 
 P = "proj"

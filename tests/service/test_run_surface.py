@@ -17,7 +17,7 @@ from cairn.service.accounts import authenticate, create_key, create_team, create
 from cairn.service.backend import EmbeddedBackend
 from cairn.service.caller import LOCAL, Caller
 from cairn.service.limits import Limits
-from cairn.service.store import Store, open_store
+from cairn.service.resources import Store, open_store
 from cairn.settings import Settings
 
 E, P = "tester", "proj"

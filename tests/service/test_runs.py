@@ -11,7 +11,7 @@ from cairn.db.models import RunInput
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
 from cairn.service.backend import EmbeddedBackend
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 
 MakeRequest = Callable[..., CommitRequest]
 

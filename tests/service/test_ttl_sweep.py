@@ -12,10 +12,10 @@ from sqlalchemy import update
 from cairn.db.models import Project, Version
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
-from cairn.service import store_state, ttl
+from cairn.service import facts, ttl
 from cairn.service.backend import EmbeddedBackend
 from cairn.service.limits import MAX_TTL_SECONDS
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 from cairn.settings import Settings
 
 MakeRequest = Callable[..., CommitRequest]
@@ -66,11 +66,11 @@ def test_sweep_runs_when_the_store_opens_at_most_hourly(
     store = open_store(settings)
     try:
         with store.db.write() as session:
-            store_state.write(session, store_state.TTL_LAST_SWEEP, repr(time.time()))
+            facts.write(session, facts.TTL_LAST_SWEEP, repr(time.time()))
         EmbeddedBackend(settings).close()  # swept recently: nothing happens
         assert backend.get_version(version.id).state == "COMMITTED"
         with store.db.write() as session:
-            store_state.write(session, store_state.TTL_LAST_SWEEP, repr(time.time() - 7200))
+            facts.write(session, facts.TTL_LAST_SWEEP, repr(time.time() - 7200))
         EmbeddedBackend(settings).close()
         assert backend.get_version(version.id).state == "DELETED"
     finally:
@@ -99,7 +99,7 @@ def test_a_stored_ttl_too_long_for_a_date_neither_expires_nor_stops_the_store_op
         with store.db.write() as session:
             session.execute(update(Version).values(ttl_duration_seconds=2**63 - 1))
             session.execute(update(Project).values(default_ttl_seconds=2**63 - 1))
-            store_state.write(session, store_state.TTL_LAST_SWEEP, repr(time.time() - 7200))
+            facts.write(session, facts.TTL_LAST_SWEEP, repr(time.time() - 7200))
         EmbeddedBackend(settings).close()  # sweeps as it opens
         year_9000 = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
         assert ttl.sweep_expired(store, now=year_9000).deleted == []

@@ -16,7 +16,7 @@ import pytest
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError, StoreError
-from cairn.storage.blobstore import LocalBlobStore, StoredBlob
+from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
 
 MiB = 1024 * 1024
 HELLO = b"hello world\n"

@@ -14,7 +14,7 @@ import pytest
 
 from cairn.core.digest import digest_bytes
 from cairn.settings import Settings
-from cairn.storage.cache import ClientCache, default_max_bytes
+from cairn.storage.cache.client_cache import ClientCache, default_max_bytes
 
 
 def _write_bytes(data: bytes) -> Callable[[Path], None]:
@@ -116,7 +116,8 @@ def test_a_running_download_keeps_its_files_even_over_the_cap(tmp_path: Path) ->
         assert all(p.exists() for p in paths)  # all pinned: the cap waits for the session
         # Another process enforcing the cap must not evict them either.
         code = (
-            "import sys; from pathlib import Path; from cairn.storage.cache import ClientCache;"
+            "import sys; from pathlib import Path; "
+            "from cairn.storage.cache.client_cache import ClientCache;"
             "ClientCache(Path(sys.argv[1]), max_bytes=0).enforce_cap()"
         )
         subprocess.run([sys.executable, "-c", code, str(cache.root)], check=True)
@@ -180,7 +181,8 @@ def test_cap_comes_from_settings_and_defaults_to_10gb_or_a_tenth_of_the_disk(
 def test_files_in_use_survive_an_evictor_running_in_another_process(tmp_path: Path) -> None:
     cache = ClientCache(tmp_path / "c", max_bytes=0)  # every unpinned file must go
     evict_loop = (
-        "import sys; from pathlib import Path; from cairn.storage.cache import ClientCache\n"
+        "import sys; from pathlib import Path\n"
+        "from cairn.storage.cache.client_cache import ClientCache\n"
         "cache = ClientCache(Path(sys.argv[1]), max_bytes=0)\n"
         "for _ in range(300): cache.enforce_cap()\n"
     )

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from cairn.core.digest import digest_bytes
-from cairn.storage.cache import ClientCache
-from cairn.storage.packs import read_range
+from cairn.storage.cache.client_cache import ClientCache
+from cairn.storage.local.packs import read_range
 
 
 def _blobs(*contents: bytes) -> list[tuple[str, str, bytes]]:
@@ -58,7 +58,8 @@ def test_a_pack_a_download_uses_is_kept_from_another_process(tmp_path: Path) -> 
     blobs = _blobs(b"kept")
     cache.put_packed(blobs)
     code = (
-        "import sys; from pathlib import Path; from cairn.storage.cache import ClientCache;"
+        "import sys; from pathlib import Path; "
+        "from cairn.storage.cache.client_cache import ClientCache;"
         "ClientCache(Path(sys.argv[1]), max_bytes=0).enforce_cap()"
     )
     with cache.download_session():
@@ -82,7 +83,8 @@ def test_a_corrupt_index_is_removed_with_its_pack(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from cairn.storage.cache import ClientCache;"
+            "import sys; from pathlib import Path; "
+            "from cairn.storage.cache.client_cache import ClientCache;"
             "from cairn.core.digest import digest_bytes;"
             "c = ClientCache(Path(sys.argv[1]), max_bytes=10**6);"
             "print(sorted(d for _a, d in c.find_packed([('md5', digest_bytes(b'bad')),"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from cairn.core.digest import digest_bytes, hex_to_b64
-from cairn.storage import durable_batch
-from cairn.storage.blobstore import PACK_MAX_BLOB, LocalBlobStore
-from cairn.storage.durable_batch import DurableBatch
+from cairn.storage.local import durable_batch
+from cairn.storage.local.blobs import PACK_MAX_BLOB, LocalBlobStore
+from cairn.storage.local.durable_batch import DurableBatch
 
 
 def publish(tmp: Path, final: Path) -> None:

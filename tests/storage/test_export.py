@@ -11,9 +11,9 @@ import pytest
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
-from cairn.storage.blobstore import PACK_MAX_BLOB, LocalBlobStore
-from cairn.storage.export import export_blobs
-from cairn.storage.packs import PACKS_DIR
+from cairn.storage.local.blobs import PACK_MAX_BLOB, LocalBlobStore
+from cairn.storage.local.export import export_blobs
+from cairn.storage.local.packs import PACKS_DIR
 
 
 def _stored(store: LocalBlobStore, tmp_path: Path, contents: list[bytes]) -> list[str]:

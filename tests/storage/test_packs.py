@@ -12,8 +12,8 @@ import pytest
 
 from cairn.core.digest import b64_to_hex, digest_bytes
 from cairn.errors import CorruptionError
-from cairn.storage.blobstore import PACK_MAX_BLOB, LocalBlobStore
-from cairn.storage.packs import PACKS_DIR, PackTable, decode_index, encode_index
+from cairn.storage.local.blobs import PACK_MAX_BLOB, LocalBlobStore
+from cairn.storage.local.packs import PACKS_DIR, PackTable, decode_index, encode_index
 
 
 @pytest.fixture
@@ -141,8 +141,8 @@ def test_failed_ingest_publishes_nothing(store: LocalBlobStore, tmp_path: Path) 
 KILLED_WRITER = """
 import os, signal, sys
 from pathlib import Path
-from cairn.storage import packs
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.local import packs
+from cairn.storage.local.blobs import LocalBlobStore
 store = LocalBlobStore(Path(sys.argv[1]))
 real_replace = os.replace
 def die_before_index(src, dst):

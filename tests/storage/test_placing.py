@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.storage.placing import copy_file, hard_link, reflink
+from cairn.storage.local.placing import copy_file, hard_link, reflink
 
 
 def test_reflink_clones_or_declines_leaving_nothing(tmp_path: Path) -> None:

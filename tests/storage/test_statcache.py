@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cairn.errors import StoreError
-from cairn.storage.folder_snapshots import FolderSnapshot, snapshot_folder
-from cairn.storage.statcache import RACY_SECONDS, StatCache, stat_key
+from cairn.storage.local.folder_snapshots import FolderSnapshot, snapshot_folder
+from cairn.storage.local.statcache import RACY_SECONDS, StatCache, stat_key
 
 RACY = 0.05  # a short racy window, so the tests wait little for files to become trustworthy
 

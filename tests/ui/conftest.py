@@ -50,7 +50,7 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 
 def _log_with(env: dict[str, str], workdir: Path, **kwargs: Any) -> Logged:
-    from cairn.sdk import session
+    from cairn.sdk import backend_cache
 
     with pytest.MonkeyPatch.context() as patch:
         for name in [k for k in os.environ if k.startswith(("CAIRN_", "WANDB_"))]:
@@ -62,7 +62,7 @@ def _log_with(env: dict[str, str], workdir: Path, **kwargs: Any) -> Logged:
         try:
             return log_all(workdir, **kwargs)
         finally:
-            session.close_all()
+            backend_cache.close_all()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from cairn.protocol import VersionEdit
 from cairn.protocol_automations import AutomationSpec
 from cairn.server.ui import create_ui_app
 from cairn.service.backend import EmbeddedBackend
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 from cairn.settings import Settings
 from webhook_receiver import eventually, receiving
 

@@ -14,7 +14,7 @@ from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.protocol import CommitRequest
 from cairn.server.ui import create_ui_app
 from cairn.service.backend import EmbeddedBackend
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 from cairn.settings import Settings
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -12,7 +12,7 @@ from cairn.protocol import CommitRequest
 from cairn.server.ui import create_ui_app
 from cairn.service.caller import LOCAL
 from cairn.service.commit import commit_version
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 from cairn.settings import Settings
 
 FILES = 100_000

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from cairn.server.ui import create_ui_app
 from cairn.server.ui.render import seg
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 from cairn.settings import Settings
 from ui.uidata import SCRIPT, XSS, XSS_PROJECT, Logged
 

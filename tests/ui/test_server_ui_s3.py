@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import cairn
-from cairn.sdk import session
+from cairn.sdk import backend_cache
 from serverproc import ServerProcess, use_server
 from ui.test_server_ui import sign_in
 
@@ -33,7 +33,7 @@ def test_downloads_and_previews_of_an_s3_store(
             artifact.add_file(str(tmp_path / "notes.txt"))
             run.log_artifact(artifact)
     finally:
-        session.close_all()
+        backend_cache.close_all()
 
     page = f"/{team}/s3ui/artifacts/dataset/big/v0"
     client = sign_in(cairn_server_pg.url, cairn_server_pg.admin_key)

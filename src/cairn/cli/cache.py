@@ -4,7 +4,7 @@
 ``CAIRN_CACHE_MAX_BYTES``), least recently used first, and removes what crashed runs left
 behind: temporary files older than the grace period in the cache's ``tmp/`` and in the
 embedded store's ``blobs/tmp/``, and the staged copies of drafts never logged to a server
-(``<cache>/staging``) untouched for a day (``cairn.storage.staging_cleanup``). Files a
+(``<cache>/staging``) untouched for a day (``cairn.storage.cache.staging_cleanup``). Files a
 running download needs are never removed, and the embedded store's blobs are never
 touched (they are the only copy).
 """
@@ -32,7 +32,7 @@ def cache() -> None:
 @command_options
 def cache_ls(list_files: bool, as_json: bool, quiet: bool) -> None:
     """Show the cache's size, cap and (with --files) its files, least recently used first."""
-    from cairn.storage.cache import ClientCache
+    from cairn.storage.cache.client_cache import ClientCache
 
     store = ClientCache.for_settings(Settings.load())
     files = store.files()
@@ -95,9 +95,9 @@ def cache_cleanup(
 ) -> None:
     """Shrink the cache to --max-size (LRU first) and remove crashed runs' leftovers."""
     from cairn.remote.transfer import STAGING_DIR
-    from cairn.storage import staging_cleanup
-    from cairn.storage.blobstore import LocalBlobStore
-    from cairn.storage.cache import ClientCache
+    from cairn.storage.cache import staging_cleanup
+    from cairn.storage.cache.client_cache import ClientCache
+    from cairn.storage.local.blobs import LocalBlobStore
 
     target = parse_size(max_size) if max_size is not None else None
     settings = Settings.load()

@@ -22,7 +22,7 @@ MAX_PROJECTS = 500  # the most one listing returns (Backend.list_projects)
 def _projects(as_json: bool, quiet: bool) -> None:
     import cairn  # noqa: F401  (registers the backends)
     from cairn.cli._store import say_store
-    from cairn.sdk.session import backend_for
+    from cairn.sdk.backend_cache import backend_for
     from cairn.settings import Settings
 
     settings = Settings.load()

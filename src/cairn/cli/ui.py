@@ -47,7 +47,7 @@ def ui(host: str | None, port: int | None, quiet: bool) -> None:
             f"cairn ui has no sign-in, so it listens on loopback only (got --host {host}); "
             "share artifacts with `cairn server` instead"
         )
-    from cairn.service.store import open_store
+    from cairn.service.resources import open_store
 
     store = open_store(settings)
     try:

@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 from cairn.core.ints import INT64_MAX, INT64_MIN
-from cairn.core.sqlite_wal import enter_wal_mode
+from cairn.sqlite_wal import enter_wal_mode
 
 BUSY_TIMEOUT_SECONDS = 60.0
 # PostgreSQL connections one engine keeps open, and how many more it opens under load

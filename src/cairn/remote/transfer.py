@@ -7,7 +7,7 @@ packed (one write and one fsync per pack, not per file), except files the stat c
 unchanged since an earlier add (their digest is known: nothing is read). ``missing`` asks
 the server once which blobs the entity lacks and fetches upload URLs for the large ones in
 the same breath; ``upload_many`` sends the small ones from their staged bytes in batches
-(``cairn.remote.batches``) and PUTs each large one straight to its signed URL, or, for a
+(``cairn.remote.batch_upload``) and PUTs each large one straight to its signed URL, or, for a
 blob the server marks ``multipart``, in parts that are PUT in parallel and survive an
 interruption (the server remembers the parts it has; a retry sends only the others). The
 staged copies, packed or loose, are dropped once their version is committed (``release``).
@@ -17,7 +17,7 @@ it is fetched from a signed URL into the cache (``cairn.remote.fetching``: large
 parallel ``Range`` requests, hashed as they arrive; the digest is checked before the file
 is published) and copied to the caller's path from the file just checked, by reflink or in
 the kernel, without hashing it again. A download into a new folder (``export``) asks for
-its small blobs in batches instead (``cairn.remote.batch_reads``): one request per few
+its small blobs in batches instead (``cairn.remote.batch_download``): one request per few
 MiB, not two per file, each answer kept in the cache as one pack. Small blobs the cache
 holds, packed or loose, are never asked for again, on either path.
 """
@@ -41,15 +41,15 @@ from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob, SourceStats
-from cairn.remote import batch_reads, batches, fetching
+from cairn.remote import batch_download, batch_upload, fetching
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
 from cairn.settings import Settings
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.cache import ClientCache
+from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import copy_and_hash
-from cairn.storage.placing import COPY_MODE, copy_file
-from cairn.storage.statcache import STATCACHE_FILE, StatCache
-from cairn.storage.unchanged import Survey
+from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.local.placing import COPY_MODE, copy_file
+from cairn.storage.local.statcache import STATCACHE_FILE, StatCache
+from cairn.storage.local.unchanged import Survey
 
 STAGING_DIR = "staging"
 URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used
@@ -216,7 +216,7 @@ class Transfers:
             body = {"blobs": [_blob_json(b) for b in blobs[start : start + BLOB_LIST_MAX]]}
             answer = self._client.call("POST", path, json=body, idempotent=True).json()
             missing += [BlobRef(b["digest"], b["algorithm"], b["size"]) for b in answer["blobs"]]
-        large = [blob for blob in missing if blob.size > batches.BATCH_BLOB_MAX]
+        large = [blob for blob in missing if blob.size > batch_upload.BATCH_BLOB_MAX]
         for start in range(0, len(large), BLOB_LIST_MAX):  # small ones go up in batches
             self._sign_uploads(entity, large[start : start + BLOB_LIST_MAX])
         return missing
@@ -284,9 +284,9 @@ class Transfers:
 
         Raises: as ``upload`` (the first failure; what is not started is cancelled).
         """
-        groups, alone = batches.plan(uploads)
+        groups, alone = batch_upload.plan(uploads)
         with (
-            ThreadPoolExecutor(max_workers=batches.BATCH_WORKERS) as batch_pool,
+            ThreadPoolExecutor(max_workers=batch_upload.BATCH_WORKERS) as batch_pool,
             ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as single_pool,
         ):
             futures = {
@@ -315,7 +315,7 @@ class Transfers:
                 blobs.append((blob, data))
         if not blobs:
             return
-        response = batches.send(self._client, entity, blobs)
+        response = batch_upload.send(self._client, entity, blobs)
         if response.status_code == 413 and len(group) > 1:
             half = len(group) // 2
             self._upload_batch(entity, group[:half])
@@ -432,7 +432,7 @@ class Transfers:
             if cached is not None:  # a damaged cache file: replace it
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(cached)
-            if blob.size <= batch_reads.READ_BLOB_MAX and self._from_pack(blob, dest):
+            if blob.size <= batch_download.READ_BLOB_MAX and self._from_pack(blob, dest):
                 return
             if os.path.lexists(dest):  # before the download, not after it
                 raise FileExistsError(errno.EEXIST, "File exists", str(dest))
@@ -455,8 +455,8 @@ class Transfers:
     def _from_pack(self, blob: BlobRef, dest: Path) -> bool:
         """Write ``blob`` to ``dest`` from a pack of the client cache, checked; False if
         no pack holds it (or the one that did was damaged, and is dropped)."""
-        groups, _others = batch_reads.find_cached(self.cache, [(blob, dest)])
-        return bool(groups) and not batch_reads.write_cached(self.cache, groups[0])[1]
+        groups, _others = batch_download.find_cached(self.cache, [(blob, dest)])
+        return bool(groups) and not batch_download.write_cached(self.cache, groups[0])[1]
 
     def export(
         self,
@@ -471,38 +471,38 @@ class Transfers:
         from the calling thread. On an error the work left is cancelled; files already
         written stay (the caller's staging folder is removed).
 
-        Raises: as ``fetch`` and ``batch_reads.read_batch``.
+        Raises: as ``fetch`` and ``batch_download.read_batch``.
         """
         cache = self.cache
-        small_groups, alone = batch_reads.plan(items)
+        small_groups, alone = batch_download.plan(items)
         small = [item for group in small_groups for item in group]
         done_files = done_bytes = 0
 
-        def fetch_alone(blob: BlobRef, dest: Path) -> tuple[int, list[batch_reads.Item]]:
+        def fetch_alone(blob: BlobRef, dest: Path) -> tuple[int, list[batch_download.Item]]:
             self.fetch(entity, blob, dest)
             return blob.size, []
 
-        def read(group: Sequence[batch_reads.Item]) -> tuple[int, list[batch_reads.Item]]:
-            return batch_reads.read_batch(self._client, cache, entity, group), []
+        def read(group: Sequence[batch_download.Item]) -> tuple[int, list[batch_download.Item]]:
+            return batch_download.read_batch(self._client, cache, entity, group), []
 
         with (
             cache.download_session(),
-            ThreadPoolExecutor(max_workers=batch_reads.READ_WORKERS) as pool,
+            ThreadPoolExecutor(max_workers=batch_download.READ_WORKERS) as pool,
         ):
-            packed, unpacked = batch_reads.find_cached(cache, small)
-            asked: list[batch_reads.Item] = []
+            packed, unpacked = batch_download.find_cached(cache, small)
+            asked: list[batch_download.Item] = []
             for item in unpacked:  # one cached loose (by ``fetch``) is copied by ``fetch``
                 cached = cache.path_for_digest(item[0].digest, item[0].algorithm).is_file()
                 (alone if cached else asked).append(item)
             futures = [
-                (len(members), pool.submit(batch_reads.write_cached, cache, (pack, members)))
+                (len(members), pool.submit(batch_download.write_cached, cache, (pack, members)))
                 for pack, members in packed
             ]
             futures += [(1, pool.submit(fetch_alone, blob, dest)) for blob, dest in alone]
-            futures += [(len(g), pool.submit(read, g)) for g in batch_reads.plan(asked)[0]]
+            futures += [(len(g), pool.submit(read, g)) for g in batch_download.plan(asked)[0]]
             try:
                 while futures:
-                    damaged: list[batch_reads.Item] = []  # bytes the cache had wrong
+                    damaged: list[batch_download.Item] = []  # bytes the cache had wrong
                     for count, future in futures:
                         written, left = future.result()
                         damaged += left
@@ -510,7 +510,9 @@ class Transfers:
                         done_files += count - len(left)
                         if on_progress is not None:
                             on_progress(done_files, done_bytes)
-                    futures = [(len(g), pool.submit(read, g)) for g in batch_reads.plan(damaged)[0]]
+                    futures = [
+                        (len(g), pool.submit(read, g)) for g in batch_download.plan(damaged)[0]
+                    ]
             except BaseException:
                 for _count, future in futures:
                     future.cancel()

@@ -21,8 +21,8 @@ from cairn.core.paths import MAX_PATH_BYTES, normalize_artifact_path
 from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, IngestedBlob, SourceStats
 from cairn.sdk._entry import ArtifactManifestEntry
-from cairn.storage.handlers.file import refuse_special, stat_followed
 from cairn.storage.hashing import hash_file, hash_files
+from cairn.storage.references.file import refuse_special, stat_followed
 
 POLICIES = ("mutable", "immutable")
 # A path of at most this many characters is under ``MAX_PATH_BYTES`` in any encoding (4

@@ -392,7 +392,7 @@ class ArtifactBase:
 
     def _draft_backend(self) -> Backend:
         if self._backend is None:
-            from cairn.sdk.session import backend_for
+            from cairn.sdk.backend_cache import backend_for
 
             self._backend = backend_for()
         return self._backend

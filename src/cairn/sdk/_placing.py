@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cairn.protocol import Backend, BlobRef, LocalBlobs
-from cairn.storage.placing import hard_link, reflink
+from cairn.storage.local.placing import hard_link, reflink
 
 
 def place_local_blob(backend: Backend, entity: str, blob: BlobRef, dest: Path, link: bool) -> bool:

@@ -1,7 +1,7 @@
 """``add_reference`` and reference downloads: the SDK side of the handler registry (spec §5).
 
 Entries of a URI come from the storage handler that claims its scheme
-(``cairn.storage.handlers``), or, for ``wandb-artifact://``, from ``_artifact_refs`` (it
+(``cairn.storage.references``), or, for ``wandb-artifact://``, from ``_artifact_refs`` (it
 needs the backend). Downloads of http(s), s3, gs and azure references go through the client
 cache under ``settings.cache_dir`` (``obj/etag/...``, spec §2.2): a cached file of the
 entry's size is used as is, since its key is the (URL, ETag) pair the object was fetched
@@ -23,9 +23,9 @@ from cairn.protocol import Backend
 from cairn.sdk import _artifact_refs
 from cairn.sdk._entry import ArtifactManifestEntry
 from cairn.settings import Settings
-from cairn.storage.cache import ClientCache
-from cairn.storage.handlers import default_registry
-from cairn.storage.handlers.base import HandlerOptions, HandlerRegistry
+from cairn.storage.cache.client_cache import ClientCache
+from cairn.storage.references import default_registry
+from cairn.storage.references.base import HandlerOptions, HandlerRegistry
 
 _lock = threading.Lock()
 _registries: dict[HandlerOptions, HandlerRegistry] = {}

@@ -18,6 +18,7 @@ from cairn.core.names import parse_artifact_path, validate_entity_name, validate
 from cairn.errors import ArtifactTypeError, CommError
 from cairn.sdk.api_automations import AutomationsApi
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.backend_cache import backend_for
 from cairn.sdk.collections import (
     ArtifactCollection,
     ArtifactCollections,
@@ -27,7 +28,6 @@ from cairn.sdk.collections import (
 )
 from cairn.sdk.public_run import PublicRun, Runs
 from cairn.sdk.registries import Registries, Registry
-from cairn.sdk.session import backend_for
 from cairn.settings import Settings
 
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))

@@ -1,7 +1,7 @@
 """``Artifact``: the wandb-compatible draft and logged artifact version (issue 2 §5).
 
 A draft (``Artifact(name, type)``) collects files and references into a manifest; its
-backend is opened lazily through ``cairn.sdk.session.backend_for()`` the first time bytes
+backend is opened lazily through ``cairn.sdk.backend_cache.backend_for()`` the first time bytes
 must be stored (``mutable`` policy copies files into the store while hashing them). A run
 logs it through ``_log``; ``_from_version`` builds a logged artifact from a backend answer.
 Logged-only members raise ``ArtifactNotLoggedError`` on drafts and mutating members raise

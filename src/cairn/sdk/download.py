@@ -35,7 +35,7 @@ from cairn.progress import ProgressCallback, ProgressEvent
 from cairn.protocol import Backend, BlobRef, CheckedFetch
 from cairn.sdk import _artifact_refs, _bulk_download, _references
 from cairn.sdk._placing import place_local_blob
-from cairn.storage.cache import ClientCache
+from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import hash_file
 
 DOWNLOAD_WORKERS = 8

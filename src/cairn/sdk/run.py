@@ -42,13 +42,13 @@ from cairn.errors import CommError, UsageError
 from cairn.protocol import Backend, RunEdit, RunInfo, VersionInfo
 from cairn.sdk._run_identity import RecordedRun, generate_id, generate_name, validate_run_id
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.backend_cache import backend_for
 from cairn.sdk.run_config import Config
 from cairn.sdk.run_history import History
 from cairn.sdk.run_metric import Metric, define
 from cairn.sdk.run_models import ModelMethods
 from cairn.sdk.run_parts import PartMethods
 from cairn.sdk.run_summary import LiveSummary
-from cairn.sdk.session import backend_for
 from cairn.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from cairn.server.state import ServerState
 from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access, upload_checks
 from cairn.service.blob_access import READ, WRITE, BlobGrant
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.server_store import MIN_PART_SIZE, DirectoryServerStore, part_length
+from cairn.storage.blobstores.directory import MIN_PART_SIZE, DirectoryServerStore, part_length
+from cairn.storage.local.blobs import LocalBlobStore
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 transfers = APIRouter()

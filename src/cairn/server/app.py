@@ -25,8 +25,8 @@ from cairn.server import (
     api_admin,
     api_artifacts,
     api_automations,
-    api_batch,
-    api_batch_read,
+    api_blob_batch_download,
+    api_blob_batch_upload,
     api_blobs,
     errors,
     monitoring,
@@ -125,8 +125,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(api_artifacts.router)
     app.include_router(api_blobs.router)
-    app.include_router(api_batch.router)
-    app.include_router(api_batch_read.router)
+    app.include_router(api_blob_batch_upload.router)
+    app.include_router(api_blob_batch_download.router)
     app.include_router(api_admin.router)
     app.include_router(api_automations.router)
     app.include_router(api_blobs.transfers)

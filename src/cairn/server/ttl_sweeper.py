@@ -20,7 +20,7 @@ import time
 
 from cairn.server.metrics import Metrics
 from cairn.service import ttl
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import logging
 import threading
 
 from cairn.service import upload_checks
-from cairn.service.store import Store
-from cairn.storage.s3_server_store import S3ServerStore
+from cairn.service.resources import Store
+from cairn.storage.blobstores.s3 import S3ServerStore
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import logging
 import threading
 
 from cairn.service import deliveries
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

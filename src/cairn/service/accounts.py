@@ -45,7 +45,7 @@ from cairn.service.authz import (
     validate_role,
 )
 from cairn.service.caller import Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 # Top-level server routes (DESIGN §5): no entity may take one of these names.
 RESERVED_NAMES = frozenset(

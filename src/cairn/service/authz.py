@@ -43,7 +43,7 @@ from cairn.db.models import (
 )
 from cairn.errors import AuthorizationError, NotFoundError
 from cairn.service.caller import Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 READ = "read"
 WRITE = "write"

@@ -22,7 +22,7 @@ from cairn.protocol_automations import (
 )
 from cairn.service import automations, deliveries
 from cairn.service.caller import LOCAL, Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -51,10 +51,10 @@ from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.outbox import EVENT_TYPES
 from cairn.service.registries import scope
+from cairn.service.resources import Store
 from cairn.service.run_filters import regex_compiler
-from cairn.service.store import Store
-from cairn.service.views import encode_collection_id, iso
 from cairn.service.webhook_targets import check_url
+from cairn.service.wire_models import encode_collection_id, iso
 
 _INTEGRATION_NAME = re.compile(r"^[-\w]+( +[-\w]+)*$")
 MAX_SECRET = 1024

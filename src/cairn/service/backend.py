@@ -54,10 +54,10 @@ from cairn.service.automation_backend import LocalDelivery, ServiceAutomations
 from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
-from cairn.service.store import open_store
+from cairn.service.resources import open_store
 from cairn.settings import Settings
-from cairn.storage.export import export_blobs
-from cairn.storage.statcache import STATCACHE_FILE, StatCache
+from cairn.storage.local.export import export_blobs
+from cairn.storage.local.statcache import STATCACHE_FILE, StatCache
 
 
 class EmbeddedBackend:
@@ -258,7 +258,7 @@ class EmbeddedBackend:
         items: Sequence[tuple[BlobRef, Path]],
         on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        """Write many blobs to new files, packs read sequentially (``cairn.storage.export``).
+        """Write many blobs to new files, packs read sequentially (``cairn.storage.local.export``).
 
         Raises: FileNotFoundError, FileExistsError, CorruptionError, OSError, ValueError.
         """

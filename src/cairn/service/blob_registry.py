@@ -3,14 +3,14 @@
 Asking an S3 bucket whether a blob is there costs a request (two when a finished upload
 may be waiting under ``incoming/``), and moto or a remote bucket serve only so many per
 second, so a server that asked the bucket for each of 20,000 files spent most of a log
-on it. The S3 store (``cairn.storage.s3_server_store``) therefore records each blob at the
+on it. The S3 store (``cairn.storage.blobstores.s3``) therefore records each blob at the
 moment it is in the bucket under its final key (an upload promoted after its check, a
 batch or multipart upload, the server's own writes) through this class, and trusts the
 record afterwards. What is not recorded (blobs stored before the record existed) is
 checked against the bucket as before and recorded when found.
 
 The storage layer cannot reach the database, so it only knows the ``BlobRecord``
-protocol (``cairn.storage.server_store``); this is its implementation over the server's
+protocol (``cairn.storage.blobstores.directory``); this is its implementation over the server's
 database. The garbage collector (``cairn.service.server_gc``) drops the rows of the blobs
 it deletes (``forget``), holding the lock that keeps commits out meanwhile.
 """

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from cairn.storage.maintenance import StoredObject
+from cairn.storage.blobstores.maintenance import StoredObject
 
 Key = tuple[str, str, str]  # (entity, algorithm, hex digest)
 _BATCH = 10_000  # rows inserted per statement batch

@@ -34,8 +34,8 @@ from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.registries import scope
-from cairn.service.store import Store
-from cairn.service.views import CollectionRef, collection_infos, iso, version_infos
+from cairn.service.resources import Store
+from cairn.service.wire_models import CollectionRef, collection_infos, iso, version_infos
 
 SORT_KEYS = ("version", "created", "size", "files")
 MAX_PAGE = 500

@@ -13,8 +13,8 @@ from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import collection_ref, require_collection, require_project
 from cairn.service.registries import scope
-from cairn.service.store import Store
-from cairn.service.views import (
+from cairn.service.resources import Store
+from cairn.service.wire_models import (
     CollectionRef,
     collection_infos,
     decode_collection_id,

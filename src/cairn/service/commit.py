@@ -48,7 +48,7 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError, CorruptionError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
-from cairn.service import distributed, fields, history, outbox, store_state, upload_checks
+from cairn.service import distributed, facts, fields, history, outbox, upload_checks
 from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.fields import LATEST
@@ -58,8 +58,8 @@ from cairn.service.limits import checked_size, checked_step, checked_ttl
 from cairn.service.lookup import require_run
 from cairn.service.manifests import checked_manifest
 from cairn.service.registries import refuse_direct_log
-from cairn.service.store import MANIFEST_ALGORITHM, Store
-from cairn.service.views import CollectionRef, version_infos
+from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.service.wire_models import CollectionRef, version_infos
 
 # Wire value of ttlDurationSeconds meaning "inherit" (spec §4.12); None means the same.
 TTL_INHERIT = -1
@@ -389,11 +389,11 @@ def commit_version(
         request, finished = distributed.gathered(store, caller, request)
     request = merged(store, caller, request)  # an incremental version: onto its base
     with store.db.read() as session:
-        epoch = store_state.gc_epoch(session)
+        epoch = facts.gc_epoch(session)
     prepared = _prepare(store, request, known, epoch)
     with store.db.write() as session:
         _authorize(Gate(session, store, caller), request)
-        collected = store_state.gc_epoch(session, lock=True) != epoch
+        collected = facts.gc_epoch(session, lock=True) != epoch
         ref = _lock_collection(session, store, request)
         run_pk = None
         if request.run_id is not None:

@@ -34,7 +34,7 @@ from cairn.errors import CommError, NotFoundError
 from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_version
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 LATEST = "latest"
 

@@ -39,7 +39,7 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.service.outbox import DELIVERED, PENDING, on_recorded
-from cairn.service.store import Store
+from cairn.service.resources import Store
 from cairn.service.webhook_targets import check_url
 
 log = logging.getLogger(__name__)

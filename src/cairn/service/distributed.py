@@ -31,7 +31,7 @@ from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.manifests import checked_manifest
 from cairn.service.registries import refuse_direct_log
-from cairn.service.store import MANIFEST_ALGORITHM, Store
+from cairn.service.resources import MANIFEST_ALGORITHM, Store
 
 
 def _locked(session: Session, store: Store, request: CommitRequest) -> DistributedDraft:

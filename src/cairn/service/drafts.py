@@ -40,7 +40,7 @@ from cairn.service import commit, distributed, fields, versions
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.registries import refuse_direct_log
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 _KIND = "ArtifactDraft"
 

@@ -40,8 +40,8 @@ from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.lookup import require_collection, require_version
 from cairn.service.registries import scope
-from cairn.service.store import Store
-from cairn.service.views import CollectionRef, collection_infos, version_infos
+from cairn.service.resources import Store
+from cairn.service.wire_models import CollectionRef, collection_infos, version_infos
 
 TTL_INHERIT = -1
 TTL_DISABLED = -2

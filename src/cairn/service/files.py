@@ -17,10 +17,10 @@ from cairn.errors import NotFoundError
 from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_version, source_entity
-from cairn.service.store import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.s3_server_store import S3Area
-from cairn.storage.server_store import BlobArea
+from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.storage.blobstores.directory import BlobArea
+from cairn.storage.blobstores.s3 import S3Area
+from cairn.storage.local.blobs import LocalBlobStore
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ import dataclasses
 from cairn.core.digest import hex_to_b64
 from cairn.core.manifest import Manifest
 from cairn.db import repositories as repo
-from cairn.service.store import MANIFEST_ALGORITHM, Store, open_store
+from cairn.service.resources import MANIFEST_ALGORITHM, Store, open_store
 from cairn.settings import Settings
 
 

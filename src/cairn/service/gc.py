@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 from cairn.core.digest import b64_to_hex, hex_to_b64
 from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_DELETED, DistributedDraft, Version
-from cairn.service import store_state
-from cairn.service.store import MANIFEST_ALGORITHM, Store, open_store
+from cairn.service import facts
+from cairn.service.resources import MANIFEST_ALGORITHM, Store, open_store
 from cairn.settings import Settings
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.local.blobs import LocalBlobStore
 
 DEFAULT_GRACE_SECONDS = 3600.0
 
@@ -191,7 +191,7 @@ def _execute(
                 by_pack.setdefault(blob.path, set()).add((blob.algorithm, blob.digest))
         kept = len(planned) + len(packed) - len(loose) - sum(map(len, by_pack.values()))
         if loose or by_pack:
-            store_state.bump_gc_epoch(session)
+            facts.bump_gc_epoch(session)
         for blob in loose:
             if blobs.delete(blob.digest, blob.algorithm):
                 freed += 1

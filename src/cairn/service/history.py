@@ -25,7 +25,7 @@ from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.limits import checked_step
 from cairn.service.lookup import require_run
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 STEP = "_step"
 

@@ -21,7 +21,7 @@ from cairn.protocol import CommitRequest, VersionInfo
 from cairn.service import versions
 from cairn.service.caller import Caller
 from cairn.service.manifests import checked_manifest
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 
 def _base(store: Store, caller: Caller, request: CommitRequest) -> VersionInfo | None:

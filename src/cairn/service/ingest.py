@@ -20,9 +20,9 @@ from pathlib import Path
 
 from cairn.protocol import IngestedBlob, SourceStats
 from cairn.service.gc import freshen
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.statcache import StatCache
-from cairn.storage.unchanged import Survey
+from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.local.statcache import StatCache
+from cairn.storage.local.unchanged import Survey
 
 Progress = Callable[[int, int, int, int], None]
 # ``IngestedBlob`` from a ``(digest, algorithm, size, local path)`` tuple without a Python

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import threading
 
-from cairn.service import store_state
-from cairn.service.store import Store
+from cairn.service import facts
+from cairn.service.resources import Store
 
 
 def generation(store: Store, epoch: int | None = None) -> str:
@@ -28,7 +28,7 @@ def generation(store: Store, epoch: int | None = None) -> str:
     """
     if epoch is None:
         with store.db.read() as session:
-            epoch = store_state.gc_epoch(session)
+            epoch = facts.gc_epoch(session)
     return f"{os.stat(store.local_blobs().root).st_ino}:{epoch}"
 
 

@@ -25,8 +25,8 @@ from cairn.protocol import Lineage, VersionInfo
 from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import collection_ref, require_run, require_version
-from cairn.service.store import Store
-from cairn.service.views import run_info, version_infos
+from cairn.service.resources import Store
+from cairn.service.wire_models import run_info, version_infos
 
 
 def lineage(store: Store, caller: Caller, version_id: str) -> Lineage:

@@ -30,7 +30,7 @@ from cairn.db.models import (
 from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_version
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 ARTIFACT = "artifact"
 RUN = "run"

@@ -39,8 +39,8 @@ from cairn.service.deletion import restore_latest
 from cairn.service.fields import LATEST
 from cairn.service.lookup import collection_ref, require_collection, require_version
 from cairn.service.registries import check_type_allowed, require_registry, scope
-from cairn.service.store import Store
-from cairn.service.views import CollectionRef, version_infos
+from cairn.service.resources import Store
+from cairn.service.wire_models import CollectionRef, version_infos
 
 MAX_LINKS = 500
 

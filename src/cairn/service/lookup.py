@@ -13,7 +13,7 @@ from cairn.core.digest import decode_artifact_id
 from cairn.db import repositories as repo
 from cairn.db.models import ArtifactType, Collection, Entity, Project, Run, Version
 from cairn.errors import NotFoundError
-from cairn.service.views import CollectionRef
+from cairn.service.wire_models import CollectionRef
 
 
 def require_project(session: Session, entity: str, project: str) -> Project:

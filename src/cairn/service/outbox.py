@@ -32,8 +32,8 @@ from cairn.db.models import (
 )
 from cairn.protocol import VersionInfo
 from cairn.service.caller import LOCAL, Caller
+from cairn.service.resources import Store
 from cairn.service.run_filters import regex_compiler
-from cairn.service.store import Store
 
 # W&B's event types (the wire values of wandb's ``EventType``).
 CREATE_ARTIFACT = "CREATE_ARTIFACT"

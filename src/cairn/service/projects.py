@@ -12,7 +12,7 @@ from cairn.db.models import STATE_COMMITTED, Collection, Entity, Membership, Pro
 from cairn.protocol import ProjectInfo
 from cairn.service.browse import MAX_PAGE, list_projects
 from cairn.service.caller import Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 
 def project_infos(

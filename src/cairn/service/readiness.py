@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy import text
 
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from cairn.errors import AuthorizationError, NotFoundError
 from cairn.protocol import RegistryInfo
 from cairn.service.authz import MANAGE, READ, Gate
 from cairn.service.caller import Caller
-from cairn.service.store import Store
-from cairn.service.views import iso
+from cairn.service.resources import Store
+from cairn.service.wire_models import iso
 
 CORE_REGISTRIES = ("model", "dataset")
 VISIBILITIES = ("organization", "restricted")

@@ -21,8 +21,8 @@ from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.history import STEP
 from cairn.service.lookup import require_run
-from cairn.service.store import Store
-from cairn.service.views import run_info
+from cairn.service.resources import Store
+from cairn.service.wire_models import run_info
 
 
 def _step(metric: str, value: float) -> int:

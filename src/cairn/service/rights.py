@@ -9,7 +9,7 @@ from __future__ import annotations
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.registries import scope
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 
 def may_write(store: Store, caller: Caller, entity: str, project: str) -> bool:

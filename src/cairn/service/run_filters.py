@@ -36,7 +36,7 @@ from cairn.core.run_filters import (
 from cairn.db.models import Run
 from cairn.service.caller import Caller
 from cairn.service.limits import Limits
-from cairn.service.views import iso
+from cairn.service.wire_models import iso
 
 NEEDS_RE2 = (
     "$regex in run filters needs RE2 on this server: install google-re2 "

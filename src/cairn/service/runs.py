@@ -35,9 +35,9 @@ from cairn.service.caller import Caller
 from cairn.service.limits import checked_exit_code
 from cairn.service.lookup import require_run, require_version
 from cairn.service.registries import refuse_direct_log
+from cairn.service.resources import Store
 from cairn.service.run_order import Order, parse_order, sort_runs
-from cairn.service.store import Store
-from cairn.service.views import run_info
+from cairn.service.wire_models import run_info
 
 # Runs read at a time while a filter is tested on each (their config and summary with them).
 _STREAM_ROWS = 500

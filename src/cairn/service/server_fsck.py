@@ -28,8 +28,8 @@ from cairn.errors import StoreError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.service.blob_scratch import BlobScratch
 from cairn.service.fsck import FsckReport
-from cairn.service.store import MANIFEST_ALGORITHM, Store
-from cairn.storage.maintenance import Maintenance, maintenance_for
+from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.storage.blobstores.maintenance import Maintenance, maintenance_for
 
 PROGRESS_EVERY = 100
 YIELD_PER = 1000  # rows fetched at a time (a server-side cursor on PostgreSQL)

@@ -41,11 +41,16 @@ from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_DELETED, Collection, DistributedDraft, Entity, Project, Version
 from cairn.errors import StoreError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
-from cairn.service import blob_registry, store_state
+from cairn.service import blob_registry, facts
 from cairn.service.blob_scratch import BlobScratch, Key
 from cairn.service.gc import DEFAULT_GRACE_SECONDS
-from cairn.service.store import MANIFEST_ALGORITHM, Store
-from cairn.storage.maintenance import Maintenance, StagedItem, StoredObject, maintenance_for
+from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.storage.blobstores.maintenance import (
+    Maintenance,
+    StagedItem,
+    StoredObject,
+    maintenance_for,
+)
 
 STAGING_AGE_SECONDS = 86400.0  # abandoned uploads older than this are removed
 DELETE_BATCH = 1000  # blobs deleted per locked transaction
@@ -122,7 +127,7 @@ class ServerGcPlan:
             doomed: list[StoredObject] = []
             try:
                 with self.store.db.write() as session:
-                    store_state.bump_gc_epoch(session)
+                    facts.bump_gc_epoch(session)
                     recent = _recent_live(session, self.store, since, manifests)
                     doomed = [b for b in batch if _key(b) not in recent]
                     _forget(session, self.maintenance, doomed)
@@ -236,7 +241,7 @@ def _prepare_epoch(store: Store) -> None:
     """Make sure the ``gc_epoch`` row exists before any commit needs to hold it."""
     try:
         with store.db.write() as session:
-            store_state.ensure_gc_epoch(session)
+            facts.ensure_gc_epoch(session)
     except IntegrityError:
         pass  # another process created it meanwhile
 

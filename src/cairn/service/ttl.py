@@ -25,13 +25,13 @@ from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version, utcnow
 from cairn.errors import NotFoundError
-from cairn.service import store_state
+from cairn.service import facts
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import lock_collections, retire_version
 from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
-from cairn.service.store import Store, open_store
+from cairn.service.resources import Store, open_store
 from cairn.settings import Settings
 
 SWEEP_INTERVAL_SECONDS = 3600.0
@@ -119,10 +119,10 @@ def _sweep(store: Store, now: dt.datetime | None, interval: float | None) -> Swe
     deleted: list[str] = []
     with store.db.write() as session:
         # One sweep at a time: a due sweep skips while another runs, one by hand waits.
-        if not store_state.advisory_lock(session, SWEEP_LOCK, wait=interval is None):
+        if not facts.advisory_lock(session, SWEEP_LOCK, wait=interval is None):
             return None
         if interval is not None:
-            last = store_state.read(session, store_state.TTL_LAST_SWEEP)
+            last = facts.read(session, facts.TTL_LAST_SWEEP)
             if not _due(last, interval):
                 return None
         moment = _aware(now or utcnow())
@@ -160,7 +160,7 @@ def _sweep(store: Store, now: dt.datetime | None, interval: float | None) -> Swe
             entity = session.get_one(Entity, project.entity_id)
             retire_version(session, version)
             deleted.append(f"{entity.name}/{project.name}/{collection.name}:v{version.index}")
-        store_state.write(session, store_state.TTL_LAST_SWEEP, repr(time.time()))
+        facts.write(session, facts.TTL_LAST_SWEEP, repr(time.time()))
     return SweepResult(deleted=deleted)
 
 
@@ -175,7 +175,7 @@ def sweep_if_due(store: Store, interval: float = SWEEP_INTERVAL_SECONDS) -> Swee
         sqlalchemy.exc.OperationalError: the database cannot be written.
     """
     with store.db.read() as session:
-        last = store_state.read(session, store_state.TTL_LAST_SWEEP)
+        last = facts.read(session, facts.TTL_LAST_SWEEP)
     if not _due(last, interval):
         return None
     return _sweep(store, None, interval)

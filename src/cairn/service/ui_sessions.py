@@ -19,7 +19,7 @@ from cairn.db.models import UiSession, utcnow
 from cairn.errors import AuthenticationError
 from cairn.service.accounts import authenticate, caller_for_key_id, count_request
 from cairn.service.caller import Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 SESSION_SECONDS = 7 * 24 * 3600
 

@@ -39,8 +39,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cairn.db.models import UploadCheck, utcnow
 from cairn.errors import CommError, CorruptionError, NotFoundError, NotReadyError
 from cairn.service.blob_access import BlobGrant
-from cairn.service.store import Store
-from cairn.storage.s3_server_store import S3ServerStore
+from cairn.service.resources import Store
+from cairn.storage.blobstores.s3 import S3ServerStore
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from cairn.service.lookup import (
     source_entity,
 )
 from cairn.service.registries import scope
-from cairn.service.store import MANIFEST_ALGORITHM, Store
-from cairn.service.views import version_infos
+from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.service.wire_models import version_infos
 
 _VISIBLE = (STATE_COMMITTED,)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import cast
 
 from cairn.core.digest import Hasher, b64, new_hasher
-from cairn.storage.placing import new_file, write_all
+from cairn.storage.local.placing import new_file, write_all
 
 CHUNK_SIZE = 1024 * 1024
 OVERLAP_MIN_SIZE = 16 * CHUNK_SIZE  # from this size a copy hashes on a helper thread

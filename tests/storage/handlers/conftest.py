@@ -11,7 +11,7 @@ import pytest
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
 import refservers
 from cairn.sdk.artifact import Artifact
-from cairn.sdk.session import backend_for
+from cairn.sdk.backend_cache import backend_for
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,9 @@ import pytest
 
 from cairn.errors import ChangedReferenceError, MissingReferenceError
 from cairn.sdk.artifact import Artifact
-from cairn.storage.handlers import default_registry
-from cairn.storage.handlers.azure import AzureHandler
-from cairn.storage.handlers.base import HandlerOptions
+from cairn.storage.references import default_registry
+from cairn.storage.references.azure import AzureHandler
+from cairn.storage.references.base import HandlerOptions
 
 LogFn = Callable[[Artifact], Artifact]
 

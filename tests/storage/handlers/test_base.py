@@ -7,19 +7,19 @@ import sys
 
 import pytest
 
-from cairn.storage.handlers import default_registry
-from cairn.storage.handlers.base import (
+from cairn.storage.references import default_registry
+from cairn.storage.references.base import (
     HandlerOptions,
     entry_path,
     object_limit,
     redact,
     refuse_credentials,
 )
-from cairn.storage.handlers.file import LocalFileHandler
-from cairn.storage.handlers.gcs import GCSHandler
-from cairn.storage.handlers.http import HTTPHandler
-from cairn.storage.handlers.s3 import S3Handler
-from cairn.storage.handlers.tracking import TrackingHandler
+from cairn.storage.references.file import LocalFileHandler
+from cairn.storage.references.gcs import GCSHandler
+from cairn.storage.references.http import HTTPHandler
+from cairn.storage.references.s3 import S3Handler
+from cairn.storage.references.tracking import TrackingHandler
 
 
 @pytest.mark.parametrize(
@@ -89,8 +89,8 @@ def test_a_missing_sdk_names_the_extra(module: str, uri: str, extra: str) -> Non
     code = (
         f"import sys; sys.modules[{module!r}] = None\n"
         "from cairn.errors import MissingExtraError\n"
-        "from cairn.storage.handlers import default_registry\n"
-        "from cairn.storage.handlers.base import HandlerOptions\n"
+        "from cairn.storage.references import default_registry\n"
+        "from cairn.storage.references.base import HandlerOptions\n"
         "try:\n"
         f"    handler = default_registry(HandlerOptions()).handler_for({uri!r})\n"
         f"    handler.store_path({uri!r}, 'n', False, None)\n"

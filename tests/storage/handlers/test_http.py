@@ -10,8 +10,8 @@ import pytest
 from cairn.core.digest import etag_cache_key
 from cairn.errors import ChangedReferenceError, MissingReferenceError
 from cairn.sdk.artifact import Artifact
-from cairn.storage.handlers.base import HandlerOptions
-from cairn.storage.handlers.http import HTTPHandler
+from cairn.storage.references.base import HandlerOptions
+from cairn.storage.references.http import HTTPHandler
 from refservers import HttpObject, HttpServer
 
 LogFn = Callable[[Artifact], Artifact]

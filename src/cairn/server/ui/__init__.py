@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from cairn.server.state import ServerState
 from cairn.server.ui.security import SecurityHeaders, Signer
 from cairn.server.ui.source import UiSource
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]

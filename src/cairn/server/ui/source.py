@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from cairn.server.ui.manifests import ManifestCache
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 
 @dataclasses.dataclass

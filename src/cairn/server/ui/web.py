@@ -23,7 +23,7 @@ from cairn.server.ui.render import environment
 from cairn.server.ui.security import Signer, set_csrf_cookie
 from cairn.server.ui.source import UiSource
 from cairn.service.caller import LOCAL, Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 from cairn.service.ui_sessions import session_caller
 
 

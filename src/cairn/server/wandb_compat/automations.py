@@ -5,7 +5,7 @@ viewer's projects). Each calls one ``cairn.service.automations`` function for th
 request's caller.
 
 A trigger's scope arrives as an id the facade gave out: a collection's (either form,
-``views.collection_by_id``), a project's (``Project:<entity>/<project>``) or a
+``graphql_objects.collection_by_id``), a project's (``Project:<entity>/<project>``) or a
 registry's. Its filter arrives as the bare MongoDB-like document and leaves wrapped as
 ``{"filter": "<document>"}``, as W&B answers.
 """
@@ -29,7 +29,7 @@ from cairn.protocol_automations import (
     AutomationSpec,
     IntegrationInfo,
 )
-from cairn.server.wandb_compat import views
+from cairn.server.wandb_compat import graphql_objects
 from cairn.server.wandb_compat.context import Ctx, Info, ctx, gid, obj, or_none, page
 from cairn.service import automations, registries
 
@@ -59,7 +59,7 @@ def _trigger_obj(found: AutomationInfo) -> dict[str, Any]:
         scope = obj("Project", id=found.scope_id, name=spec.project)
     else:
         kind = "ArtifactSequence" if found.scope_is_sequence else "ArtifactPortfolio"
-        scope_id = views.collection_id(kind, spec.entity, spec.project, spec.collection)
+        scope_id = graphql_objects.collection_id(kind, spec.entity, spec.project, spec.collection)
         scope = obj(kind, id=scope_id, name=spec.collection)
     if found.integration is not None:
         action = obj(
@@ -95,7 +95,7 @@ def _scope(c: Ctx, scope_type: str, scope_id: str) -> tuple[str, str, str | None
     caller may read).
     """
     if scope_type == SCOPE_COLLECTION:
-        found = views.collection_by_id(c, scope_id)
+        found = graphql_objects.collection_by_id(c, scope_id)
         if found is None:
             raise NotFoundError(f"artifact collection '{scope_id}' not found")
         return found.entity, found.project, found.name

@@ -2,7 +2,7 @@
 and deleting it (``ArtifactCollection.save()``, ``change_type()``, ``delete()`` of the
 official client). Each is one ``cairn.service.edits`` call for the request's caller.
 
-A collection is named by the id the facade gave it (``views.collection_by_id``: its own
+A collection is named by the id the facade gave it (``graphql_objects.collection_by_id``: its own
 id, which survives a rename) or, for tags, by entity, project and name.
 """
 
@@ -14,7 +14,7 @@ from ariadne import ObjectType
 
 from cairn.errors import NotFoundError
 from cairn.protocol import CollectionInfo
-from cairn.server.wandb_compat import views
+from cairn.server.wandb_compat import graphql_objects
 from cairn.server.wandb_compat.context import Ctx, Info, ctx
 from cairn.service import collections, edits
 from cairn.service.fields import bounded
@@ -24,7 +24,7 @@ mutation = ObjectType("Mutation")
 
 def _collection(c: Ctx, collection_id: str) -> CollectionInfo:
     """Raises: NotFoundError (unknown, or not readable by the caller)."""
-    found = views.collection_by_id(c, collection_id)
+    found = graphql_objects.collection_by_id(c, collection_id)
     if found is None:
         raise NotFoundError(f"artifact collection '{collection_id}' not found")
     return found
@@ -36,7 +36,7 @@ def _edit(c: Ctx, found: CollectionInfo, **changes: Any) -> dict[str, Any]:
     edited = edits.edit_collection(
         c.store, c.caller, found.entity, found.project, found.name, description, tags, **changes
     )
-    return {"artifactCollection": views.info_obj(c, edited)}
+    return {"artifactCollection": graphql_objects.info_obj(c, edited)}
 
 
 def _rename(c: Ctx, collection_id: str, input: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def add_tags(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     found, names = _tagged(c, input)
     _edit(c, found, tags=list(dict.fromkeys([*found.tags, *names])))
-    return {"tags": [views.tag_obj(name) for name in names]}
+    return {"tags": [graphql_objects.tag_obj(name) for name in names]}
 
 
 @mutation.field("deleteArtifactCollectionTagAssignments")

@@ -17,7 +17,7 @@ from graphql import GraphQLResolveInfo
 from cairn.errors import CommError
 from cairn.server.state import ServerState
 from cairn.service.caller import Caller
-from cairn.service.store import Store
+from cairn.service.resources import Store
 
 # A resolver's ``info``; its context is the dict the endpoint builds ({"ctx": Ctx, ...}).
 Info: TypeAlias = GraphQLResolveInfo[dict[str, Any]]

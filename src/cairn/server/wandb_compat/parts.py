@@ -33,8 +33,8 @@ from pathlib import Path
 from cairn.errors import CorruptionError, NotFoundError
 from cairn.server import signing
 from cairn.service.blob_access import BlobGrant
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.placing import new_file, write_all
+from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.local.placing import new_file, write_all
 
 _CHUNK = 8 * 1024 * 1024
 

@@ -14,7 +14,13 @@ from ariadne import InterfaceType, MutationType, QueryType
 from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
-from cairn.server.wandb_compat import automations, collection_edits, run_lists, views, writes
+from cairn.server.wandb_compat import (
+    automations,
+    collection_edits,
+    graphql_objects,
+    run_lists,
+    writes,
+)
 from cairn.server.wandb_compat.context import Info, ctx, gid, obj, or_none
 from cairn.server.wandb_compat.run_fields import WANDB_KEY
 from cairn.service import deletion, drafts, edits, fields, links, rewind, runs, versions
@@ -46,7 +52,7 @@ def viewer(_obj: Any, info: Info) -> dict[str, Any]:
         admin=c.caller.is_admin,
         flags="{}",
         teams={"edges": []},
-        organizations=[views.org_obj(c)],
+        organizations=[graphql_objects.org_obj(c)],
     )
 
 
@@ -77,13 +83,13 @@ def server_info(_obj: Any, _info: Info) -> dict[str, Any]:
 @query.field("entity")
 def entity(_obj: Any, info: Info, name: str | None = None) -> dict[str, Any] | None:
     c = ctx(info)
-    return views.entity_obj(c, name or c.caller.name)
+    return graphql_objects.entity_obj(c, name or c.caller.name)
 
 
 @query.field("organization")
 def organization(_obj: Any, info: Info, name: str | None = None) -> Any:
     c = ctx(info)
-    return views.org_obj(c) if name in (None, c.store.organization) else None
+    return graphql_objects.org_obj(c) if name in (None, c.store.organization) else None
 
 
 @query.field("project")
@@ -94,7 +100,7 @@ def project(
     name: str | None = None,
     entityName: str | None = None,
 ) -> Any:
-    return views.readable_project(ctx(info), entityName, name)
+    return graphql_objects.readable_project(ctx(info), entityName, name)
 
 
 def version_id(info: Info, artifact_id: str) -> str:
@@ -110,18 +116,18 @@ def version_id(info: Info, artifact_id: str) -> str:
 def artifact(_obj: Any, info: Info, id: str | None = None) -> Any:
     c = ctx(info)
     found = or_none(lambda: versions.get_version(c.store, c.caller, version_id(info, id or "")))
-    return None if found is None else views.artifact_obj(c, found)
+    return None if found is None else graphql_objects.artifact_obj(c, found)
 
 
 @query.field("artifactCollection")
 def artifact_collection(_obj: Any, info: Info, id: str | None = None) -> Any:
-    found = views.collection_by_id(ctx(info), id or "")
-    return None if found is None else views.info_obj(ctx(info), found)
+    found = graphql_objects.collection_by_id(ctx(info), id or "")
+    return None if found is None else graphql_objects.info_obj(ctx(info), found)
 
 
 @query.field("models")
 def models(_obj: Any, info: Info, **kw: Any) -> Any:
-    return run_lists.projects(ctx(info), views.project_obj)(info, **kw)
+    return run_lists.projects(ctx(info), graphql_objects.project_obj)(info, **kw)
 
 
 @query.field("clientIDMapping")
@@ -147,7 +153,7 @@ def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         config,
         input.get("groupName"),
     )
-    return {"bucket": views.run_obj(c, run), "inserted": True}
+    return {"bucket": graphql_objects.run_obj(c, run), "inserted": True}
 
 
 def _run_from_id(value: str | None) -> str:
@@ -223,7 +229,7 @@ def rewind_run(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         input["metricName"],
         input["metricValue"],
     )
-    return {"rewoundRun": views.run_obj(c, rewound)}
+    return {"rewoundRun": graphql_objects.run_obj(c, rewound)}
 
 
 @mutation.field("stopRun")
@@ -241,7 +247,7 @@ def use_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     found = versions.get_version(c.store, c.caller, vid)
     if r:
         runs.record_use(c.store, c.caller, e, p, r, vid)
-    return {"artifact": views.artifact_obj(c, found)}
+    return {"artifact": graphql_objects.artifact_obj(c, found)}
 
 
 @mutation.field("updateArtifact")
@@ -272,7 +278,11 @@ def update_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         tags_to_remove=[t["tagName"] for t in input.get("tagsToDelete") or [] if t.get("tagName")],
         ttl_duration_seconds=input.get("ttlDurationSeconds"),
     )
-    return {"artifact": views.artifact_obj(c, edits.edit_version(c.store, c.caller, vid, edit))}
+    return {
+        "artifact": graphql_objects.artifact_obj(
+            c, edits.edit_version(c.store, c.caller, vid, edit)
+        )
+    }
 
 
 def _alias_edit(info: Info, input: dict[str, Any], adding: bool) -> Any:
@@ -322,14 +332,17 @@ def link_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     name = input.get("artifactPortfolioName") or ""
     aliases = [a["alias"] for a in bounded(input.get("aliases") or [], c.max_page, "aliases")]
     link = links.link_version(c.store, c.caller, vid, target_entity, target_project, name, aliases)
-    return {"versionIndex": link.version_index, "artifactMembership": views.membership_obj(c, link)}
+    return {
+        "versionIndex": link.version_index,
+        "artifactMembership": graphql_objects.membership_obj(c, link),
+    }
 
 
 @mutation.field("unlinkArtifact")
 def unlink_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     c = ctx(info)
     vid = version_id(info, input["artifactID"])
-    found = views.collection_by_id(c, input["artifactPortfolioID"])
+    found = graphql_objects.collection_by_id(c, input["artifactPortfolioID"])
     if found is None or found.is_sequence:
         raise CommError(f"'{input['artifactPortfolioID']}' is not a linked collection")
     links.unlink_version(c.store, c.caller, vid, found.entity, found.project, found.name)

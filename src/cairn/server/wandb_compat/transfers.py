@@ -57,7 +57,7 @@ from cairn.service import blob_access, drafts, history, runs
 from cairn.service.accounts import caller_for_key_id
 from cairn.service.blob_access import BlobGrant
 from cairn.service.caller import Caller
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.local.blobs import LocalBlobStore
 
 router = APIRouter(include_in_schema=False)
 PREFIX = "/storage/wandb"

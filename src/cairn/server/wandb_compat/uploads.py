@@ -13,7 +13,7 @@ The client ``PUT``s each new file to the ``uploadUrl`` it is given (replaying
   body); a large file becomes an S3 multipart upload of a staging key with presigned part
   URLs, which S3 assembles only if every part matches the MD5 the client declares. Either
   way the object is verified again (whole-object hash) before it is promoted to its
-  content-addressed key (``cairn.storage.server_store``); a wrong object is deleted, so
+  content-addressed key (``cairn.storage.blobstores.directory``); a wrong object is deleted, so
   nothing corrupt is ever stored. An assembled multipart object is verified in the
   background (``cairn.service.upload_checks``), never inside the completion or the
   manifest commit, which only waits (briefly) for the check to be done.
@@ -37,8 +37,8 @@ from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 from cairn.service import upload_checks
 from cairn.service.blob_access import BlobGrant
 from cairn.service.limits import MAX_UPLOAD_PARTS
-from cairn.service.store import Store
-from cairn.storage.s3_server_store import S3ServerStore
+from cairn.service.resources import Store
+from cairn.storage.blobstores.s3 import S3ServerStore
 
 _NONCE = re.compile(r"[0-9a-f]{16}")
 _STAGED, _STORED = "staged", "stored"  # where an earlier completion left the file

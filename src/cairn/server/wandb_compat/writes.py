@@ -25,7 +25,7 @@ from ariadne import ObjectType
 from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.server import signing
-from cairn.server.wandb_compat import uploads, views
+from cairn.server.wandb_compat import graphql_objects, uploads
 from cairn.server.wandb_compat.context import Ctx, Info, ctx, gid, obj
 from cairn.server.wandb_compat.transfers import LATEST_BASE, PREFIX, q, sign_path
 from cairn.service import blob_access, drafts, fields
@@ -74,7 +74,7 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     if created.version is not None:
         # The digest no-op: the same content again is the existing version (with the
         # requested aliases and tags, as Cairn's own commit does).
-        return {"artifact": views.artifact_obj(c, created.version)}
+        return {"artifact": graphql_objects.artifact_obj(c, created.version)}
     latest = None if created.latest_id is None else obj("Artifact", id=created.latest_id)
     pending = obj(
         "Artifact",
@@ -213,7 +213,7 @@ def commit_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         found = drafts.finish(c.store, c.caller, artifact_id).version
     if found is None:
         raise CommError("cannot commit: the artifact's manifest was never uploaded")
-    return {"artifact": views.artifact_obj(c, found)}
+    return {"artifact": graphql_objects.artifact_obj(c, found)}
 
 
 BINDABLES = [mutation]

@@ -1,7 +1,7 @@
 """Packing a batch of small files into the blob store (``LocalBlobStore.ingest_many``).
 
 Worker threads read and hash the files a chunk at a time while the calling thread
-appends each new blob to a pack (``cairn.storage.packs``) and publishes it, so only one
+appends each new blob to a pack (``cairn.storage.local.packs``) and publishes it, so only one
 thread writes. A blob already packed is not written again: its pack is marked as used
 instead, so a collection keeps it for its grace period as it would new content.
 
@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from cairn.core.digest import b64, new_hasher
-from cairn.storage.packs import PackTable, PackWriter
+from cairn.storage.local.packs import PackTable, PackWriter
 
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack is published and a new one started past this
 PROBE_MAX_FILES = 64  # batches up to this many files are looked up without loading indexes

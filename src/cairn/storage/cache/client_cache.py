@@ -42,8 +42,8 @@ from typing import IO
 from cairn.core.digest import blob_key, etag_cache_key
 from cairn.progress import format_bytes
 from cairn.settings import Settings
-from cairn.storage.cache_packs import CachePacks, Key, discard
-from cairn.storage.packs import INDEX_SUFFIX, Location
+from cairn.storage.cache.packs import CachePacks, Key, discard
+from cairn.storage.local.packs import INDEX_SUFFIX, Location
 
 OBJ_DIR = "obj"
 TMP_DIR = "tmp"

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from cairn.storage.packs import INDEX_SUFFIX, PACK_SUFFIX, PACKS_DIR
+from cairn.storage.local.packs import INDEX_SUFFIX, PACK_SUFFIX, PACKS_DIR
 
 STAGING_AGE_SECONDS = 86400.0
 _ALGORITHMS = ("md5", "xxh128")

@@ -5,7 +5,7 @@ Keys: ``<prefix>/entities/<entity>/<algorithm>/<hex[:2]>/<hex[2:]>`` for stored 
 ``.../mp-<size>-<part size>`` (or ``.../wandb-<nonce>``, the wandb facade's) for multipart
 uploads waiting for verification. Clients get presigned URLs for the staging keys only;
 the server promotes an object to its final key after checking it
-(``cairn.storage.server_store`` explains how), so a wrong body never becomes a blob. A
+(``cairn.storage.blobstores.directory`` explains how), so a wrong body never becomes a blob. A
 single upload is checked when the blob is next looked up (``check``: by its ETag, or by
 re-hashing a small object); an object assembled from parts, which may be terabytes, only
 by ``verify_staged``, which the server's upload check runs in the background
@@ -35,7 +35,7 @@ from typing import Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
 from cairn.errors import CommError, MissingExtraError, NotFoundError, StoreError
-from cairn.storage.server_store import (
+from cairn.storage.blobstores.directory import (
     BatchItem,
     BlobRecord,
     MultipartUpload,

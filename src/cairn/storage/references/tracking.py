@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
-from cairn.storage.handlers.base import ReferenceHandler
+from cairn.storage.references.base import ReferenceHandler
 
 
 class TrackingHandler(ReferenceHandler):

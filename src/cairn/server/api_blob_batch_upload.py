@@ -37,7 +37,7 @@ from cairn.server.errors import error_response
 from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
 from cairn.service.blob_access import BlobGrant
-from cairn.storage.server_store import BatchItem
+from cairn.storage.blobstores.directory import BatchItem
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 
@@ -86,7 +86,7 @@ def _store(grant: BlobGrant, path: Path) -> None:
     "/entities/{entity}/blobs/batch", status_code=204, openapi_extra={"requestBody": _BODY}
 )
 async def upload_batch(entity: str, request: Request, state: StateDep, who: CallerDep) -> Response:
-    """Store many small blobs sent in one body (format in ``cairn.server.api_batch``).
+    """Store many small blobs sent in one body (format in ``cairn.server.api_blob_batch_upload``).
 
     Errors: 400 invalid_argument (malformed body), 400 digest_mismatch (a wrong blob;
     nothing of the batch stored), 413 (over the body limit), 401, 403, 404.

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Sequence
 from itertools import compress
 from pathlib import Path
 
-from cairn.core.sqlite_wal import enter_wal_mode
 from cairn.errors import StoreError
-from cairn.storage.folder_snapshots import FolderSnapshot, SnapshotFiles
+from cairn.sqlite_wal import enter_wal_mode
+from cairn.storage.local.folder_snapshots import FolderSnapshot, SnapshotFiles
 
 STATCACHE_FILE = "statcache.db"
 RACY_SECONDS = 2.0  # above the coarsest common timestamp granularity (1-2 s on ext3, FAT)

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.errors import ChangedReferenceError, CommError, MissingExtraError, MissingReferenceError
-from cairn.storage.handlers.base import (
+from cairn.storage.references.base import (
     HandlerOptions,
     ReferenceHandler,
     entry_path,

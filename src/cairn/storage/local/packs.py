@@ -30,7 +30,7 @@ from pathlib import Path
 
 from cairn.core.digest import MD5, XXH128
 from cairn.errors import CorruptionError
-from cairn.storage.placing import new_file, write_all
+from cairn.storage.local.placing import new_file, write_all
 
 PACKS_DIR = "packs"
 PACK_SUFFIX = ".pack"

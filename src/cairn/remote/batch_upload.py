@@ -2,7 +2,7 @@
 
 A presigned PUT per 4 KiB file costs a round trip per file here and, on an S3 store, a
 later check and copy of each upload on the server; a batch (``POST
-/api/v1/entities/{entity}/blobs/batch``, format in ``cairn.server.api_batch``) carries
+/api/v1/entities/{entity}/blobs/batch``, format in ``cairn.server.api_blob_batch_upload``) carries
 up to ``BATCH_BYTES`` of blobs in one body, which the server hashes and writes straight
 to their final keys. This module groups the blobs and builds and sends the bodies;
 ``cairn.remote.transfer`` reads the bytes (from the staged copies) and falls back to

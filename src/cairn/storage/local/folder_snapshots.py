@@ -20,7 +20,7 @@ import zlib
 from array import array
 from pathlib import Path
 
-from cairn.storage.placing import new_file, write_all
+from cairn.storage.local.placing import new_file, write_all
 
 SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (a file stays small)
 _MAGIC = b"CAIRNSN1"

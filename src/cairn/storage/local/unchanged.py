@@ -20,9 +20,9 @@ from itertools import compress, repeat
 from operator import is_, itemgetter
 from pathlib import Path
 
-from cairn.storage.blobstore import LocalBlobStore, StoredBlob
-from cairn.storage.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, snapshot_folder
-from cairn.storage.statcache import StatCache, StatKey
+from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
+from cairn.storage.local.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, snapshot_folder
+from cairn.storage.local.statcache import StatCache, StatKey
 
 _FIRST_CHARACTER = itemgetter(slice(0, 1))
 # ``StoredBlob`` from a tuple without a Python call per file (a namedtuple's own

@@ -6,7 +6,7 @@ The download of a version into a new folder (``protocol.BlobExport``, used by
 packed by earlier downloads, each checked against its digest as it is written, since the
 cache never vouches for bytes; ``write_cached``), then asks the server for the rest
 ``READ_BYTES`` at a time (``POST /api/v1/entities/{entity}/blobs/batch-read``, format in
-``cairn.server.api_batch_read``), splits each answer by the sizes it asked for, checks
+``cairn.server.api_blob_batch_download``), splits each answer by the sizes it asked for, checks
 every blob, writes it to its new file and keeps the answer in the cache as one pack
 (``ClientCache.put_packed``: a file per 4 KiB blob would cost more than the download
 itself, see ``storage.cache_packs``). Large blobs keep the signed URL path (parallel
@@ -22,11 +22,11 @@ from pathlib import Path
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef
-from cairn.remote import batches
+from cairn.remote import batch_upload
 from cairn.remote.http import ApiClient
-from cairn.storage.cache import ClientCache
-from cairn.storage.packs import Location
-from cairn.storage.placing import write_new_file
+from cairn.storage.cache.client_cache import ClientCache
+from cairn.storage.local.packs import Location
+from cairn.storage.local.placing import write_new_file
 
 # The server answers up to 2,000 blobs of at most 1 MiB, 16 MiB in all.
 READ_BLOB_MAX = 1024 * 1024  # larger blobs come down alone
@@ -41,7 +41,7 @@ PackGroup = tuple[Path, list[tuple[Item, Location]]]
 
 def plan(items: Sequence[Item]) -> tuple[list[list[Item]], list[Item]]:
     """``(batches of small blobs, blobs to download alone)``, in ``items`` order."""
-    return batches.plan(items, READ_BLOB_MAX, READ_BYTES, READ_COUNT)
+    return batch_upload.plan(items, READ_BLOB_MAX, READ_BYTES, READ_COUNT)
 
 
 def find_cached(cache: ClientCache, items: Sequence[Item]) -> tuple[list[PackGroup], list[Item]]:

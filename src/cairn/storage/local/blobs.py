@@ -8,7 +8,7 @@ a final name and a crash leaves at most a stale temporary file (``cleanup_tmp`` 
 those). Writing a blob that is already stored keeps the existing file (deduplication).
 
 ``ingest_many`` packs blobs of at most ``PACK_MAX_BLOB`` bytes into pack files with an
-index (``cairn.storage.packs``), published just as atomically: one sequential write and
+index (``cairn.storage.local.packs``), published just as atomically: one sequential write and
 one fsync instead of one file and one fsync per blob. Every read (``has``, ``read_bytes``,
 ``copy_to``, ``verify``, ``iter_blobs``) serves loose and packed blobs alike; only
 ``path_for`` names loose files.
@@ -30,12 +30,12 @@ from typing import NamedTuple
 
 from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
-from cairn.storage import durable_batch
-from cairn.storage.durable_batch import DurableBatch
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
-from cairn.storage.pack_ingest import pack_files
-from cairn.storage.packs import PACKS_DIR, PackTable, rewrite_pack
-from cairn.storage.placing import copy_fd, new_file, write_all, write_new_file
+from cairn.storage.local import durable_batch
+from cairn.storage.local.durable_batch import DurableBatch
+from cairn.storage.local.pack_ingest import pack_files
+from cairn.storage.local.packs import PACKS_DIR, PackTable, rewrite_pack
+from cairn.storage.local.placing import copy_fd, new_file, write_all, write_new_file
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444

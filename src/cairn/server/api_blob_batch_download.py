@@ -26,7 +26,7 @@ from cairn.server import wire
 from cairn.server.deps import CallerDep, StateDep
 from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
-from cairn.storage.server_store import BlobArea
+from cairn.storage.blobstores.directory import BlobArea
 
 READ_BATCH_BLOB_MAX = 1024 * 1024  # larger blobs are downloaded alone (ranges, resumable)
 READ_BATCH_BYTES = 16 * 1024 * 1024  # one answer, held in memory while it is sent
@@ -57,7 +57,7 @@ def _read(blobs: BlobArea, entity: str, blob: wire.Blob) -> bytes:
 )
 def read_batch(entity: str, body: wire.BlobList, state: StateDep, who: CallerDep) -> Response:
     """The bytes of many small blobs, concatenated in the listing's order (format in
-    ``cairn.server.api_batch_read``).
+    ``cairn.server.api_blob_batch_download``).
 
     Errors: 400 invalid_argument (over the limits, or a wrong size), 401, 403, 404 (an
     entity the caller cannot read, or a blob not stored).

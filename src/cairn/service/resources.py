@@ -22,8 +22,8 @@ from cairn.service.observer import NO_OBSERVER, Observer
 from cairn.service.rate_limit import RateLimiter
 from cairn.service.webhook_targets import DEFAULT_POLICY, WebhookPolicy, check_allow
 from cairn.settings import Settings
-from cairn.storage.blobstore import LocalBlobStore
-from cairn.storage.server_store import BlobArea, ServerStore
+from cairn.storage.blobstores.directory import BlobArea, ServerStore
+from cairn.storage.local.blobs import LocalBlobStore
 
 DB_FILE = "cairn.db"
 BLOBS_DIR = "blobs"

@@ -48,7 +48,7 @@ from typing import Protocol
 
 from cairn.core.digest import blob_key, digest_bytes
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
-from cairn.storage.blobstore import LocalBlobStore
+from cairn.storage.local.blobs import LocalBlobStore
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _CHUNK = 8 * 1024 * 1024

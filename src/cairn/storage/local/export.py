@@ -21,9 +21,9 @@ from pathlib import Path
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
-from cairn.storage.blobstore import LocalBlobStore
 from cairn.storage.hashing import hash_file
-from cairn.storage.placing import write_new_file
+from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.local.placing import write_new_file
 
 # (base64 entry digest, algorithm, destination path)
 ExportItem = tuple[str, str, Path]

@@ -3,17 +3,17 @@ registry of them all that ``default_registry`` builds."""
 
 from __future__ import annotations
 
-from cairn.storage.handlers.base import HandlerOptions, HandlerRegistry, ReferenceHandler
+from cairn.storage.references.base import HandlerOptions, HandlerRegistry, ReferenceHandler
 
 
 def default_registry(options: HandlerOptions) -> HandlerRegistry:
     """The registry of every built-in handler, in wandb's order (spec §5). Raises nothing."""
-    from cairn.storage.handlers.azure import AzureHandler
-    from cairn.storage.handlers.file import LocalFileHandler
-    from cairn.storage.handlers.gcs import GCSHandler
-    from cairn.storage.handlers.http import HTTPHandler
-    from cairn.storage.handlers.s3 import S3Handler
-    from cairn.storage.handlers.tracking import TrackingHandler
+    from cairn.storage.references.azure import AzureHandler
+    from cairn.storage.references.file import LocalFileHandler
+    from cairn.storage.references.gcs import GCSHandler
+    from cairn.storage.references.http import HTTPHandler
+    from cairn.storage.references.s3 import S3Handler
+    from cairn.storage.references.tracking import TrackingHandler
 
     handlers: list[ReferenceHandler] = [
         S3Handler(options),

@@ -19,8 +19,8 @@ from cairn.core.digest import digest_bytes
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.errors import ChangedReferenceError, MissingReferenceError
-from cairn.storage.handlers.base import ReferenceHandler, object_limit
 from cairn.storage.hashing import copy_and_hash, hash_files
+from cairn.storage.references.base import ReferenceHandler, object_limit
 
 
 def local_path_of(uri: str) -> str:

@@ -1,8 +1,8 @@
 """The client cache's small blobs, kept in packs: one file per batch of blobs, not one each.
 
 A download from a server asks for its small blobs in batches of a few MiB
-(``cairn.remote.batch_reads``); each answer is kept here as one pack with an index, in the
-embedded store's format (``cairn.storage.packs``: published atomically, index last), under
+(``cairn.remote.batch_download``); each answer is kept here as one pack with an index, in the
+embedded store's format (``cairn.storage.local.packs``: published atomically, index last), under
 ``<cache>/packs/``. One file per 4 KiB blob would cost a file creation each on the way
 in (20,000 such files: 0.7-1.9 s more on a 6-10 s download, measured here) and, worse, a
 ``stat`` each whenever the cache measures itself (about 1 s per 20,000 files, at the end
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cairn.errors import CorruptionError
-from cairn.storage.packs import INDEX_SUFFIX, PACK_SUFFIX, Location, PackTable, PackWriter
+from cairn.storage.local.packs import INDEX_SUFFIX, PACK_SUFFIX, Location, PackTable, PackWriter
 
 PACKS_DIR = "packs"
 # Corrupt indexes removed by one ``locate`` before it gives up on the cache (a file

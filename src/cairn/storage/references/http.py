@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.errors import ChangedReferenceError, CommError, MissingReferenceError
-from cairn.storage.handlers.base import (
+from cairn.storage.references.base import (
     HandlerOptions,
     ReferenceHandler,
     redact,

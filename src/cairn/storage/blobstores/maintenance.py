@@ -1,6 +1,6 @@
 """What a server's maintenance jobs (``cairn server gc|fsck``) need of its blob store.
 
-A server store (``cairn.storage.server_store``) answers requests one blob at a time; the
+A server store (``cairn.storage.blobstores.directory``) answers requests one blob at a time; the
 garbage collector and the checker walk all of it instead. ``maintenance_for(store)`` gives
 the same small interface over both kinds:
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cairn.core.digest import hex_to_b64, new_hasher
-from cairn.storage.server_store import DirectoryServerStore, ServerStore
+from cairn.storage.blobstores.directory import DirectoryServerStore, ServerStore
 
 _CHUNK = 8 * 1024 * 1024
 DELETE_BATCH = 1000  # the most keys one S3 DeleteObjects request takes

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.core.sqlite_wal import enter_wal_mode
+from cairn.sqlite_wal import enter_wal_mode
 
 
 def _writer_holding_lock(path: Path) -> sqlite3.Connection:
