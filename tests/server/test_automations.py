@@ -98,6 +98,28 @@ def test_rights_and_a_signed_delivery(hooked: Server, receiver: Receiver) -> Non
         assert ok(alice.get("/api/v1/automations")) == []
 
 
+def test_a_receiver_failing_twice_is_retried_until_it_accepts(
+    hooked: Server, receiver: Receiver
+) -> None:
+    keys = setup_accounts(hooked)
+    receiver.statuses = [500, 500]
+    hook_body = {"name": "ci", "url": receiver.url, "secret": SECRET}
+    with hooked.client(hooked.admin_key) as admin, hooked.client(keys["alice"]) as alice:
+        log_version(alice, {"a.txt": b"first"})
+        made = ok(admin.post("/api/v1/entities/vision/webhooks", json=hook_body))
+        automation = ok(alice.post("/api/v1/automations", json=_spec(made["id"])))
+        log_version(alice, {"a.txt": b"second"})
+        path = f"/api/v1/automations/{automation['id']}/deliveries"
+        (delivered,) = eventually(
+            lambda: [d for d in ok(alice.get(path)) if d["state"] == "delivered"]
+        )
+    assert [a["status_code"] for a in delivered["attempts"]] == [500, 500, 200]
+    assert [a["response_head"] for a in delivered["attempts"]] == ["ok", "ok", "ok"]
+    got = receiver.wait_for(3)
+    assert len({r.headers["idempotency-key"] for r in got}) == 1
+    assert all(r.signed_with(SECRET) for r in got)
+
+
 # ---------------------------------------------------------------- killed and restarted
 
 
