@@ -6,6 +6,7 @@ import pytest
 
 from cairn.core.names import (
     ArtifactPath,
+    check_artifact_type,
     is_version_alias,
     parse_artifact_path,
     validate_aliases,
@@ -14,6 +15,8 @@ from cairn.core.names import (
     validate_description,
     validate_entity_name,
     validate_project_name,
+    validate_stored_aliases,
+    validate_stored_tags,
     validate_tags,
 )
 
@@ -337,3 +340,42 @@ def test_description_with_lone_surrogate_is_refused(text: str) -> None:
     with pytest.raises(ValueError) as info:
         validate_description(text, 65536)
     assert str(info.value) == "Artifact description cannot contain a lone surrogate"
+
+
+def test_a_store_keeps_reserved_types_with_the_same_rule_otherwise() -> None:
+    # the official client logs W&B's own types; the store's rule is the rest of the SDK's
+    for type_ in ("wandb-history", "job", "run_table"):
+        assert check_artifact_type(type_) == type_
+    for bad in ("", "x" * 129, "data\tset"):
+        with pytest.raises(ValueError) as store:
+            check_artifact_type(bad)
+        with pytest.raises(ValueError) as sdk:
+            validate_artifact_type(bad, "name")
+        assert str(store.value) == str(sdk.value)
+
+
+@pytest.mark.parametrize("alias", ["", "a" * 129])
+def test_stored_aliases_are_1_to_128_characters(alias: str) -> None:
+    assert validate_aliases(["ok", alias]) == ["ok", alias]  # wandb's client rule lets it by
+    with pytest.raises(ValueError) as info:
+        validate_stored_aliases(["ok", alias])
+    shown = repr(alias) if len(alias) <= 100 else repr(alias[:100]) + "..."
+    assert str(info.value) == f"Invalid alias {shown}: aliases must be 1 to 128 characters long"
+
+
+def test_stored_aliases_apply_wandbs_rule_first() -> None:
+    assert validate_stored_aliases(None) == []
+    assert validate_stored_aliases("best") == ["best"]
+    assert validate_stored_aliases(["a" * 128, "latest", "v3"]) == ["a" * 128, "latest", "v3"]
+    with pytest.raises(ValueError, match="must not contain any of the following"):
+        validate_stored_aliases(["", "x/y"])
+
+
+def test_stored_tags_are_at_most_128_characters() -> None:
+    assert validate_stored_tags(["t" * 128, "a b", "a b"]) == ["t" * 128, "a b"]
+    assert validate_tags(["t" * 129]) == ["t" * 129]  # wandb's client rule lets it by
+    with pytest.raises(ValueError) as info:
+        validate_stored_tags(["ok", "t" * 129])
+    assert str(info.value) == f"Invalid tag {'t' * 40!r}...: tags are at most 128 long"
+    with pytest.raises(ValueError, match=r"Invalid tag\(s\)"):
+        validate_stored_tags(["t" * 129 + "/"])

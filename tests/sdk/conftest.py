@@ -10,6 +10,7 @@ import pytest
 
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
 from cairn.protocol import Backend
+from cairn.sdk._upward import RunTarget
 from cairn.sdk.artifact import Artifact
 
 LogFn = Callable[..., Artifact]
@@ -26,14 +27,8 @@ def log(backend: Backend) -> LogFn:
         tags: Sequence[str] | None = None,
         project: str = "proj",
     ) -> Artifact:
-        artifact._log(
-            backend,
-            entity=backend.settings.entity,
-            project=project,
-            run_id=None,
-            aliases=aliases,
-            tags=tags,
-        )
+        target = RunTarget(backend, backend.settings.entity, project, None)
+        artifact._log(target, aliases=aliases, tags=tags)
         return artifact
 
     return _log

@@ -474,8 +474,8 @@ def test_drafts_open_the_backend_lazily(
     cairn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: Backend
 ) -> None:
     art = Artifact("x", "dataset")
-    assert art._backend is None
+    assert art._state.backend is None
     source = tmp_path / "f"
     source.write_text("x")
     art.add_file(str(source))
-    assert art._backend is backend
+    assert art._state.backend is backend

@@ -147,14 +147,14 @@ def test_from_version_reads_lazily(
     logged = log(_tv1(tv1_tree), aliases=["best"])
     info = backend.resolve_version(backend.settings.entity, "proj", "tv", "best")
     fetched = Artifact._from_version(info, backend)
-    assert fetched._manifest is None
+    assert fetched._state.manifest is None
     assert (fetched.id, fetched.name, fetched.digest, fetched.size) == (
         logged.id,
         "tv:v0",
         "a9de54bcfcda910d54642598a7c54bd5",
         1030,
     )
-    assert fetched._manifest is None  # digest and size came from the backend
+    assert fetched._state.manifest is None  # digest and size came from the backend
     assert fetched.manifest.entries["a.txt"].digest == "sZRqySSS0jR8YjW00mERhA=="
     entry = fetched.get_entry("a.txt")
     assert entry.parent_artifact() is fetched

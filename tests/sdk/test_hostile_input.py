@@ -6,6 +6,7 @@ names every file that is missing or changed."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,45 @@ def test_version_number_aliases_are_ignored_with_a_warning(backend: Backend, log
     with pytest.warns(UserWarning, match="'v7' ignored"):
         log(art, aliases=["best", "v7"])
     assert sorted(cairn.Api().artifact("proj/data:v0").aliases) == ["best", "latest"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"aliases": ["a" * 129]}, "aliases must be 1 to 128 characters long"),
+        ({"aliases": [""]}, "aliases must be 1 to 128 characters long"),
+        ({"tags": ["t" * 129]}, "tags are at most 128 long"),
+    ],
+    ids=["long-alias", "empty-alias", "long-tag"],
+)
+def test_values_no_store_keeps_are_refused_before_logging(
+    backend: Backend, log: LogFn, values: dict[str, list[str]], message: str
+) -> None:
+    # the store's own rule (cairn.core), applied by the SDK before anything is sent
+    art = cairn.Artifact("data", "dataset")
+    with art.new_file("f.txt") as handle:
+        handle.write("x")
+    with pytest.raises(ValueError, match=message):
+        log(art, **values)
+    assert art.is_draft()
+    log(art)
+    assert art.name == "data:v0"  # the refused log left nothing behind
+
+
+def test_the_store_moves_latest_to_every_new_version(backend: Backend, log: LogFn) -> None:
+    first = cairn.Artifact("data", "dataset")
+    with first.new_file("f.txt") as handle:
+        handle.write("1")
+    log(first)
+    assert first.aliases == ["latest"]
+    second = cairn.Artifact("data", "dataset")
+    with second.new_file("f.txt") as handle:
+        handle.write("2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # naming latest is no ignored alias
+        log(second, aliases=["latest", "best"])
+    assert sorted(second.aliases) == ["best", "latest"]
+    assert cairn.Api().artifact("proj/data:v0").aliases == []
 
 
 def test_verify_names_every_missing_and_changed_file(

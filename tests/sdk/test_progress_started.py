@@ -18,6 +18,7 @@ import pytest
 from cairn.progress import ProgressEvent
 from cairn.protocol import Backend, BlobBatchUpload
 from cairn.sdk import _adding, download
+from cairn.sdk._artifact_state import ArtifactState
 from cairn.sdk.artifact import Artifact
 
 LogFn = Callable[..., Artifact]
@@ -33,7 +34,7 @@ def heard(monkeypatch: pytest.MonkeyPatch) -> Heard:
     def record(event: ProgressEvent) -> None:
         events.append((event, time.monotonic()))
 
-    monkeypatch.setattr(Artifact, "_progress", lambda _self: record)
+    monkeypatch.setattr(ArtifactState, "progress", lambda _self: record)
     return events
 
 

@@ -75,7 +75,7 @@ def test_refused_edits_change_nothing(backend: Backend, tmp_path: Path) -> None:
         art.aliases = ["a/b"]
     art.metadata = {"k": 1}
     art.description = "changed"
-    art._tags = ["bad.tag"]  # bypass the setter: the service refuses it too
+    art._state.tags = ["bad.tag"]  # bypass the setter: the service refuses it too
     with pytest.raises(ValueError, match="Invalid tag"):
         art.save()
     fetched = cairn.Api().artifact("proj/data:v0")

@@ -10,7 +10,7 @@ import pytest
 import cairn
 from cairn.errors import ArtifactNotLoggedError, CommError
 from cairn.protocol import Backend
-from cairn.sdk._surface import ArtifactTTL
+from cairn.sdk.artifact import ArtifactTTL
 
 
 def _draft(tmp_path: Path, content: str, name: str = "data") -> cairn.Artifact:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from cairn.service.limits import MAX_BLOB_BYTES, MAX_TTL_SECONDS, MAX_UPLOAD_PARTS
+from cairn.core.ttl import MAX_TTL_SECONDS
+from cairn.service.limits import MAX_BLOB_BYTES, MAX_UPLOAD_PARTS
 
 from .conftest import Server
 from .gate_world import commit_body, gql, log, md5_b64, ok

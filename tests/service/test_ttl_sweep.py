@@ -9,12 +9,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import update
 
+from cairn.core.ttl import MAX_TTL_SECONDS
 from cairn.db.models import Project, Version
 from cairn.errors import CommError
 from cairn.protocol import CommitRequest
 from cairn.service import facts, ttl
 from cairn.service.backend import EmbeddedBackend
-from cairn.service.limits import MAX_TTL_SECONDS
 from cairn.service.resources import open_store
 from cairn.settings import Settings
 

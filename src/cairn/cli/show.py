@@ -18,12 +18,12 @@ from cairn.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from cairn.sdk.collections import PublicRun
+    from cairn.sdk._upward import RunHandle
 
 MAX_FILES_SHOWN = 50
 
 
-def _run_dict(run: PublicRun) -> dict[str, Any]:
+def _run_dict(run: RunHandle[Any]) -> dict[str, Any]:
     return {"id": run.id, "path": f"{run.entity}/{run.project}/{run.id}", "job_type": run.job_type}
 
 

@@ -24,7 +24,11 @@ _PROJECT_FORBIDDEN = "/\\#?%:\r\n"
 # Control characters (Unicode category Cc, a fixed set) and surrogates (in a str always lone).
 _UNSTORABLE_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _SHOWN_CHARS = 100
-_DEFAULT_SELECTOR = "latest"
+LATEST = "latest"
+"""The alias every store moves to a collection's newest version, and the selector of a path
+that names none."""
+MAX_ALIAS_LENGTH = 128
+MAX_TAG_LENGTH = 128
 
 _TAGS_MESSAGE = (
     "Invalid tag(s).  Tags must only contain alphanumeric characters separated by hyphens, "
@@ -68,7 +72,25 @@ def validate_artifact_type(type_: str, name: str) -> str:
     wandb's rule (spec §3.2), checked first: a type reserved for W&B internals is refused, with
     ``ValueError("Artifact type '<type>' is reserved for internal use. Please use a different
     type.")``. Reserved: any ``wandb-*`` type, ``job``, ``run_table`` with a ``run-*`` name and
-    ``code`` with a ``source-*`` name.
+    ``code`` with a ``source-*`` name. Then the rule of every store, :func:`check_artifact_type`.
+    """
+    reserved = (
+        type_.startswith("wandb-")
+        or type_ == "job"
+        or (type_ == "run_table" and name.startswith("run-"))
+        or (type_ == "code" and name.startswith("source-"))
+    )
+    if reserved:
+        raise ValueError(
+            f"Artifact type '{type_}' is reserved for internal use. Please use a different type."
+        )
+    return check_artifact_type(type_)
+
+
+def check_artifact_type(type_: str) -> str:
+    """Return ``type_`` if a store can keep it as a type: the rule every store applies to
+    every version it is sent, whichever client sent it. Reserved types (``wandb-*``,
+    ``job``, ...) pass: the official client logs them itself.
 
     Cairn's rules (wandb has no character or length check; its server has), each a
     ``ValueError``:
@@ -82,16 +104,6 @@ def validate_artifact_type(type_: str, name: str) -> str:
 
     Other characters, ``/`` and ``:`` included, are accepted, as in wandb.
     """
-    reserved = (
-        type_.startswith("wandb-")
-        or type_ == "job"
-        or (type_ == "run_table" and name.startswith("run-"))
-        or (type_ == "code" and name.startswith("source-"))
-    )
-    if reserved:
-        raise ValueError(
-            f"Artifact type '{type_}' is reserved for internal use. Please use a different type."
-        )
     if not type_:
         raise ValueError("Artifact type cannot be empty")
     if len(type_) > _MAX_NAME_LENGTH:
@@ -139,6 +151,24 @@ def validate_aliases(aliases: str | Iterable[str] | None) -> list[str]:
     return result
 
 
+def validate_stored_aliases(aliases: str | Iterable[str] | None) -> list[str]:
+    """Return the aliases as a list if a version may hold each of them: the rule every store
+    applies to the aliases a commit, an edit or a link sends, and that Cairn's SDK applies
+    before it logs (so its caller hears of a bad alias before any byte is sent).
+
+    :func:`validate_aliases` first, then: each alias 1 to 128 characters long, else
+    ``ValueError("Invalid alias '<alias>': aliases must be 1 to 128 characters long")``.
+    """
+    result = validate_aliases(aliases)
+    for alias in result:
+        if not 1 <= len(alias) <= MAX_ALIAS_LENGTH:
+            raise ValueError(
+                f"Invalid alias {_shown(alias)}: aliases must be 1 to {MAX_ALIAS_LENGTH} "
+                "characters long"
+            )
+    return result
+
+
 def is_version_alias(alias: str) -> bool:
     """Tell whether ``alias`` is a version alias: ``v`` then a number (``v0``, ``v12``).
 
@@ -160,6 +190,21 @@ def validate_tags(tags: str | Iterable[str] | None) -> list[str]:
     if not all(_TAG_RE.fullmatch(tag) for tag in result):
         raise ValueError(_TAGS_MESSAGE)
     return list(dict.fromkeys(result))
+
+
+def validate_stored_tags(tags: str | Iterable[str] | None) -> list[str]:
+    """Return the tags as a list without duplicates if a version may hold each of them: the
+    rule every store applies to the tags a commit or an edit sends, and that Cairn's SDK
+    applies before it logs.
+
+    :func:`validate_tags` first, then: each tag at most 128 characters long, else
+    ``ValueError("Invalid tag '<first 40 characters>'...: tags are at most 128 long")``.
+    """
+    result = validate_tags(tags)
+    for tag in result:
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ValueError(f"Invalid tag {tag[:40]!r}...: tags are at most {MAX_TAG_LENGTH} long")
+    return result
 
 
 def validate_project_name(name: str) -> str:
@@ -277,5 +322,5 @@ def parse_artifact_path(path: str) -> ArtifactPath:
         entity=entity,
         project=project,
         collection=collection,
-        selector=selector or _DEFAULT_SELECTOR,
+        selector=selector or LATEST,
     )

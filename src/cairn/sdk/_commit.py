@@ -19,8 +19,12 @@ from typing import Any
 from cairn.core.digest import MD5, XXH128
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
-from cairn.core.names import validate_aliases, validate_artifact_name, validate_artifact_type
-from cairn.core.names import validate_tags as _validate_tags
+from cairn.core.names import (
+    validate_artifact_name,
+    validate_artifact_type,
+    validate_stored_aliases,
+    validate_stored_tags,
+)
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.protocol import Backend, BlobBatchUpload, BlobRef, CommitRequest, CommitResult
 from cairn.sdk._aliases import warn_ignored_aliases
@@ -51,18 +55,20 @@ class Validated:
 
 
 def validate(draft: Draft, aliases: Sequence[str] | None, tags: Sequence[str] | None) -> Validated:
-    """Check the draft and the log arguments; nothing has been written yet.
+    """Check the draft and the log arguments with the rules the store applies to them (the
+    functions of ``cairn.core``), so that bad input is refused with its message before
+    anything is sent or written.
 
-    Aliases become ``set(aliases or ["latest"]) | {"latest"}`` (spec §4.9), sorted.
-    Raises ``ValueError``/``TypeError`` with the messages of spec §3.
+    Aliases are the requested ones as a set (spec §4.9: the order is lost), sorted; the
+    store adds ``latest`` to every new version itself. Raises ``ValueError``/``TypeError``
+    with the messages of spec §3.
     """
     validate_artifact_name(draft.name)
     validate_artifact_type(draft.type, draft.name)
-    checked_aliases = validate_aliases(aliases)
-    checked_tags = _validate_tags(tags)
+    checked_aliases = validate_stored_aliases(aliases)
+    checked_tags = validate_stored_tags(tags)
     metadata = validate_metadata(draft.metadata)
-    resolved = sorted(set(checked_aliases or ["latest"]) | {"latest"})
-    return Validated(resolved, checked_tags, metadata)
+    return Validated(sorted(set(checked_aliases)), checked_tags, metadata)
 
 
 def is_latest(backend: Backend, entity: str, project: str, draft: Draft, digest: str) -> bool:

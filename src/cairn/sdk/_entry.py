@@ -9,28 +9,38 @@ two wandb methods that need the artifact: ``ref_url()`` and ``download()``.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+import os
+from typing import Any, Protocol
 
 from cairn.core.digest import b64_to_hex
 from cairn.core.manifest import Manifest, ManifestEntry
-
-if TYPE_CHECKING:
-    from cairn.sdk._base import ArtifactBase
+from cairn.sdk._artifact_state import ArtifactState
 
 ARTIFACT_SCHEME = "wandb-artifact"
 
 _CORE_FIELDS = tuple(f.name for f in dataclasses.fields(ManifestEntry))
 
 
+class ParentArtifact(Protocol):
+    """What an entry uses of the ``Artifact`` it belongs to (this module sits below it)."""
+
+    _state: ArtifactState
+
+    @property
+    def id(self) -> str | None: ...
+
+    def _download_entry(self, entry: ManifestEntry, root: str | os.PathLike[str] | None) -> str: ...
+
+
 @dataclasses.dataclass(slots=True)
 class ArtifactManifestEntry(ManifestEntry):
     """One file or reference of an artifact (``path``, ``digest``, ``size``, ``ref``, ...)."""
 
-    _parent: ArtifactBase | None = dataclasses.field(default=None, repr=False, compare=False)
+    _parent: ParentArtifact | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def adopt(
-        cls, entry: ManifestEntry, parent: ArtifactBase | None = None
+        cls, entry: ManifestEntry, parent: ParentArtifact | None = None
     ) -> ArtifactManifestEntry:
         """Return ``entry`` as an ``ArtifactManifestEntry`` (a copy unless it already is one)."""
         if isinstance(entry, ArtifactManifestEntry):
@@ -40,7 +50,7 @@ class ArtifactManifestEntry(ManifestEntry):
         values: dict[str, Any] = {name: getattr(entry, name) for name in _CORE_FIELDS}
         return cls(**values, _parent=parent)
 
-    def parent_artifact(self) -> ArtifactBase:
+    def parent_artifact(self) -> ParentArtifact:
         """The artifact this entry was fetched from.
 
         Raises:
@@ -77,7 +87,7 @@ class ArtifactManifestEntry(ManifestEntry):
         return self.parent_artifact()._download_entry(self, root)
 
 
-def adopt_manifest(manifest: Manifest, parent: ArtifactBase | None = None) -> Manifest:
+def adopt_manifest(manifest: Manifest, parent: ParentArtifact | None = None) -> Manifest:
     """Turn every entry of ``manifest`` into an ``ArtifactManifestEntry`` in place."""
     manifest.entries = {
         path: ArtifactManifestEntry.adopt(entry, parent) for path, entry in manifest.entries.items()

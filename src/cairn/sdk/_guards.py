@@ -3,7 +3,7 @@
 ``ensure_logged`` refuses a member on a draft with ``ArtifactNotLoggedError`` and
 ``ensure_not_finalized`` refuses a mutating member once ``finalize()`` has run with
 ``ArtifactFinalizedError``. Both name the guarded member as ``'Artifact.<member>'`` (also
-when it is defined on a base class), the message wandb users grep for; both errors are
+when its body lives in a verb module), the message wandb users grep for; both errors are
 ``AttributeError`` subclasses, so ``hasattr(draft, "entity")`` is False as in wandb.
 """
 
@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from cairn.errors import ArtifactFinalizedError, ArtifactNotLoggedError
+from cairn.sdk._artifact_state import ArtifactState
 
 
 class Guarded(Protocol):
     """What the guards read from an artifact."""
 
-    _final: bool
+    _state: ArtifactState
 
     def is_draft(self) -> bool: ...
 
@@ -50,7 +51,7 @@ def ensure_not_finalized(
 
     @functools.wraps(method)
     def wrapper(self: A, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if self._final:
+        if self._state.final:
             raise ArtifactFinalizedError(fullname, self)
         return method(self, *args, **kwargs)
 

@@ -18,29 +18,72 @@ from __future__ import annotations
 import json
 import os
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, Self
 
+from cairn.core.manifest import Manifest
 from cairn.core.paths import normalize_artifact_path
 from cairn.media._base import WBValue, registered_types, tmp_path
+from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import _artifact_refs
-from cairn.sdk._entry import ARTIFACT_SCHEME, ArtifactManifestEntry
+from cairn.sdk._entry import ARTIFACT_SCHEME, ArtifactManifestEntry, ParentArtifact
 
-if TYPE_CHECKING:
-    from cairn.sdk.artifact import Artifact
+
+class MediaArtifact(ParentArtifact, Protocol):
+    """What this module uses of ``cairn.sdk.artifact.Artifact`` (which imports it)."""
+
+    @classmethod
+    def _from_version(cls, info: VersionInfo, backend: Backend) -> Self: ...
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    def add_file(
+        self,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+        is_tmp: bool | None = False,
+        skip_cache: bool | None = False,
+        policy: str | None = "mutable",
+        overwrite: bool = False,
+    ) -> ArtifactManifestEntry: ...
+
+    def add_reference(
+        self,
+        uri: ArtifactManifestEntry | str,
+        name: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+    ) -> Sequence[ArtifactManifestEntry]: ...
+
+    def get_added_local_path_name(self, local_path: str) -> str | None: ...
+
+    def get_entry(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry: ...
+
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        allow_missing_references: bool = False,
+        skip_cache: bool | None = None,
+        path_prefix: str | None = None,
+        multipart: bool | None = None,
+        link: bool = False,
+    ) -> str: ...
+
 
 _PREFIX = f"{ARTIFACT_SCHEME}://"
 
 # Objects already added to a draft, by id (wandb returns the first entry again).
-_ADDED: weakref.WeakKeyDictionary[Artifact, dict[int, tuple[WBValue, ArtifactManifestEntry]]] = (
-    weakref.WeakKeyDictionary()
-)
+_ADDED: weakref.WeakKeyDictionary[
+    MediaArtifact, dict[int, tuple[WBValue, ArtifactManifestEntry]]
+] = weakref.WeakKeyDictionary()
 
 
 class _Writer:
     """``cairn.media._base.ArtifactWriter`` over a draft ``Artifact``."""
 
-    def __init__(self, artifact: Artifact) -> None:
+    def __init__(self, artifact: MediaArtifact) -> None:
         self.artifact = artifact
 
     def add_file(self, local_path: str, name: str, is_tmp: bool = False) -> str:
@@ -63,7 +106,7 @@ class _Writer:
 class _Reader:
     """``cairn.media._base.ArtifactReader`` over a logged ``Artifact``."""
 
-    def __init__(self, artifact: Artifact) -> None:
+    def __init__(self, artifact: MediaArtifact) -> None:
         self.artifact = artifact
 
     def download(self, path: str) -> str:
@@ -86,14 +129,14 @@ class _Reader:
         return [path for path in self.artifact.manifest.entries if path.startswith(prefix)]
 
 
-def _follow(artifact: Artifact, uri: str) -> tuple[Artifact, str]:
+def _follow(artifact: MediaArtifact, uri: str) -> tuple[MediaArtifact, str]:
     """The logged artifact and entry path a ``wandb-artifact://`` URI finally names.
 
     Raises:
         ValueError: a malformed URI or a reference cycle.
         MissingReferenceError: the referenced version or entry does not exist.
     """
-    backend = artifact._logged_backend()
+    backend = artifact._state.logged_backend()
     info, entry = _artifact_refs.resolve(backend, uri)
     return type(artifact)._from_version(info, backend), entry.path
 
@@ -103,7 +146,7 @@ def _allowed() -> tuple[type[WBValue], ...]:
 
 
 def add(
-    artifact: Artifact, obj: WBValue, name: str, overwrite: bool = False
+    artifact: MediaArtifact, obj: WBValue, name: str, overwrite: bool = False
 ) -> ArtifactManifestEntry:
     """Add ``obj`` as ``<name>.<type>.json`` plus the files it points at; return the entry.
 
@@ -125,7 +168,7 @@ def add(
     path = type(obj).with_suffix(logical)
     manifest = artifact.manifest
     saved_entries = dict(manifest.entries)
-    saved_paths = dict(artifact._added_local_paths)
+    saved_paths = dict(artifact._state.added_local_paths)
     try:
         if obj._source is not None:
             source, source_name = obj._source
@@ -135,7 +178,7 @@ def add(
             entry = _add_json(artifact, obj, logical, path, overwrite)
     except BaseException:
         manifest.entries = saved_entries
-        artifact._added_local_paths = saved_paths
+        artifact._state.added_local_paths = saved_paths
         raise
     added[id(obj)] = (obj, entry)
     return entry
@@ -151,7 +194,7 @@ def _source_entry(source: Any, name: str, cls: type[WBValue]) -> str:
 
 
 def _add_json(
-    artifact: Artifact, obj: WBValue, logical: str, path: str, overwrite: bool
+    artifact: MediaArtifact, obj: WBValue, logical: str, path: str, overwrite: bool
 ) -> ArtifactManifestEntry:
     value = obj.to_json(_Writer(artifact))
     text = json.dumps(value, sort_keys=True)
@@ -171,7 +214,7 @@ def _add_json(
     return ArtifactManifestEntry.adopt(entry)
 
 
-def find(artifact: Artifact, name: str) -> tuple[ArtifactManifestEntry, type[WBValue]] | None:
+def find(artifact: MediaArtifact, name: str) -> tuple[ArtifactManifestEntry, type[WBValue]] | None:
     """The entry ``<name>.<type>.json`` and its value class, trying every registered type."""
     entries = artifact.manifest.entries
     for cls in registered_types().values():
@@ -181,7 +224,7 @@ def find(artifact: Artifact, name: str) -> tuple[ArtifactManifestEntry, type[WBV
     return None
 
 
-def get(artifact: Artifact, name: str) -> WBValue | None:
+def get(artifact: MediaArtifact, name: str) -> WBValue | None:
     """Load the value stored as ``name``; ``None`` if no ``<name>.<type>.json`` exists.
 
     Raises:

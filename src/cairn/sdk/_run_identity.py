@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import TYPE_CHECKING
 
 from cairn.protocol import Backend, RunInfo
-
-if TYPE_CHECKING:
-    from cairn.sdk.artifact import Artifact
+from cairn.sdk.artifact import Artifact
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _FORBIDDEN_ID_CHARS = set("/\\#?%:\r\n")
@@ -88,8 +85,6 @@ class RecordedRun:
         return self._run_versions(used=True)
 
     def _run_versions(self, used: bool) -> list[Artifact]:
-        from cairn.sdk.artifact import Artifact
-
         if self._backend is None:
             return []
         infos = self._backend.run_versions(self.entity, self.project, self.id, used)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
+from cairn.core.ttl import checked_ttl
 from cairn.errors import ArtifactTypeError, CommError
 from cairn.sdk.api_automations import AutomationsApi
 from cairn.sdk.artifact import Artifact
@@ -242,14 +243,11 @@ class Api(AutomationsApi):
         then inherits its entity's). Versions whose TTL is ``inherit`` (the default) expire
         ``ttl`` after their creation; versions linked into a registry never expire.
 
-        Raises ``ValueError`` for a non-positive ``ttl`` or a malformed path.
+        Raises ``ValueError`` for a non-positive ``ttl``, one over 100 years
+        (``cairn.core.ttl.checked_ttl``, the store's rule) or a malformed path.
         """
         entity, project = self._ttl_path(path)
-        seconds = None
-        if ttl is not None:
-            seconds = int(ttl.total_seconds())
-            if seconds <= 0:
-                raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {seconds}")
+        seconds = None if ttl is None else checked_ttl(int(ttl.total_seconds()))
         self._backend.set_default_ttl(entity, project, seconds)
 
     def default_artifact_ttl(self, path: str | None = None) -> timedelta | None:

@@ -1,54 +1,58 @@
 """``Artifact``: the wandb-compatible draft and logged artifact version (issue 2 §5).
 
+One class over one record: every attribute lives in an ``ArtifactState``
+(``cairn.sdk._artifact_state``), and the members of this class are the public surface
+(docstrings, guards, warnings) over verb modules that take that record:
+``_artifact_adding`` (files, folders, references, ``new_file``), ``_artifact_reading``
+(manifest, entries, download, verify, checkout), ``_artifact_edits`` (TTL, saving a logged
+version, links, deletion, URL), ``_artifact_logging`` (logging a draft in a run), ``_media``
+(W&B values) and ``files`` (the file paginator).
+
 A draft (``Artifact(name, type)``) collects files and references into a manifest; its
-backend is opened lazily through ``cairn.sdk.backend_cache.backend_for()`` the first time bytes
-must be stored (``mutable`` policy copies files into the store while hashing them). A run
-logs it through ``_log``; ``_from_version`` builds a logged artifact from a backend answer.
-Logged-only members raise ``ArtifactNotLoggedError`` on drafts and mutating members raise
-``ArtifactFinalizedError`` after ``finalize()``, exactly as spec §3.8 lists them.
-Helpers: ``_adding`` (entries from files/references), ``_commit`` (logging), ``download``
-(bytes to disk, verify), ``files`` (the file paginator), ``_entry`` (manifest entries).
+backend is opened lazily through ``cairn.sdk.backend_cache.backend_for()`` the first time
+bytes must be stored (``mutable`` policy copies files into the store while hashing them).
+A run logs it through ``_log``; ``_from_version`` builds a logged artifact from a backend
+answer. Logged-only members raise ``ArtifactNotLoggedError`` on drafts and mutating
+members raise ``ArtifactFinalizedError`` after ``finalize()``, exactly as spec §3.8 lists
+them. What an artifact returns from above its layer (its collection, the runs of its
+lineage, the run ``save()`` logs a draft in) comes through ``cairn.sdk._upward``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-import time
 import warnings
 from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import IO, Any, Self
 
-from cairn.core.digest import b64_to_hex, entry_algorithm, normalize_digest_algorithm
+from cairn.core.digest import normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.metadata import validate_metadata
-from cairn.core.names import validate_artifact_name, validate_artifact_type
-from cairn.core.paths import normalize_artifact_path
+from cairn.core.names import (
+    validate_aliases,
+    validate_artifact_name,
+    validate_artifact_type,
+    validate_tags,
+)
+from cairn.errors import ArtifactNotLoggedError
+from cairn.media._base import WBValue
 from cairn.protocol import Backend, VersionInfo
-from cairn.sdk import _adding, _commit, _media, _references, download
+from cairn.sdk import _artifact_adding, _artifact_edits, _artifact_reading, _media, _upward
+from cairn.sdk._artifact_edits import ArtifactTTL
+from cairn.sdk._artifact_logging import log_draft
+from cairn.sdk._artifact_state import ArtifactState, draft_state, logged_state
 from cairn.sdk._entry import ArtifactManifestEntry, adopt_manifest
-from cairn.sdk._gc_pause import paused_gc
 from cairn.sdk._guards import ensure_logged, ensure_not_finalized
-from cairn.sdk._surface import ArtifactSurface
+from cairn.sdk._upward import CollectionHandle, RunHandle, RunTarget
 from cairn.sdk.files import ArtifactFiles
 from cairn.settings import Settings
 
-if TYPE_CHECKING:
-    from cairn.media._base import WBValue
-
-# Suffixes ``Artifact.add(obj, name)`` gives media values (spec §4.5); ``get_entry(name)``
-# finds ``<name>.<suffix>.json`` too.
-_MEDIA_SUFFIXES = (
-    "table", "joined-table", "partitioned-table", "eval-table", "image-file", "audio-file",
-    "video-file", "html-file", "object3D-file", "molecule-file", "bokeh-file", "plotly-file",
-    "graph-file", "classes", "mask", "bounding-boxes", "histogram", "wb_trace_tree",
-    "pytorch-model-file", "sklearn-model-file", "tfkeras-model-file",
-)  # fmt: skip
+__all__ = ["Artifact", "ArtifactTTL"]
 
 
-class Artifact(ArtifactSurface):
+class Artifact:
     """A versioned set of files and references (``wandb.Artifact``).
 
     Args:
@@ -65,6 +69,8 @@ class Artifact(ArtifactSurface):
         ValueError: invalid name, reserved type, bad metadata values or keys.
         TypeError: metadata of an unsupported type.
     """
+
+    _state: ArtifactState
 
     def __init__(
         self,
@@ -91,21 +97,22 @@ class Artifact(ArtifactSurface):
                 DeprecationWarning,
                 stacklevel=2,
             )
-        self._init_state(name, type, normalize_digest_algorithm(digest_algorithm))
-        if self._digest_algorithm == "XXH128":
+        state = draft_state(name, type, normalize_digest_algorithm(digest_algorithm))
+        if state.digest_algorithm == "XXH128":
             warnings.warn(
                 "Creating an artifact with the XXH128 digest algorithm. Calling "
                 "`artifact.verify()` for this artifact on wandb versions before 0.29.0 will fail.",
                 UserWarning,
                 stacklevel=2,
             )
-        self._description = description
-        self._metadata = checked_metadata
-        self._incremental = incremental
-        self._storage_region = storage_region.strip() if storage_region else None
-        self._manifest = Manifest()
-        if self._storage_region:
-            self._manifest.storage_policy_config["storageRegion"] = self._storage_region
+        state.description = description
+        state.metadata = checked_metadata
+        state.incremental = incremental
+        state.storage_region = storage_region.strip() if storage_region else None
+        state.manifest = Manifest()
+        if state.storage_region:
+            state.manifest.storage_policy_config["storageRegion"] = state.storage_region
+        self._state = state
 
     def __repr__(self) -> str:
         return f"<Artifact {self.id or self.name}>"
@@ -113,26 +120,23 @@ class Artifact(ArtifactSurface):
     # ------------------------------------------------------------ hooks for Run and Api
 
     @classmethod
-    def _from_version(cls, info: VersionInfo, backend: Backend) -> Artifact:
+    def _from_version(cls, info: VersionInfo, backend: Backend) -> Self:
         """A logged artifact for ``info`` (as seen through ``info.collection``)."""
         artifact = cls.__new__(cls)
-        artifact._init_state(info.collection, info.type, info.digest_algorithm)
-        artifact._hydrate(info, backend)
+        artifact._state = logged_state(info, backend)
         return artifact
 
     def _log(
         self,
-        backend: Backend,
+        target: RunTarget,
         *,
-        entity: str,
-        project: str,
-        run_id: str | None,
         aliases: Sequence[str] | None,
         tags: Sequence[str] | None,
         distributed_id: str | None = None,
         finish: bool = True,
     ) -> None:
-        """Log this draft as the next version of its collection (``Run.log_artifact``).
+        """Log this draft as the next version of its collection, by the run ``target``
+        (``Run.log_artifact``, ``Artifact.save()``); a "disabled" run only finalizes it.
 
         Everything is validated before anything is written; then the blobs the store lacks
         are uploaded and the version is committed in one call. On a digest no-op the
@@ -151,65 +155,293 @@ class Artifact(ArtifactSurface):
             OSError: a local file cannot be read.
             CommError: the backend refused the commit.
         """
-        if not self.is_draft() or self._part_of is not None:
-            return
-        draft = _commit.Draft(
-            name=self._source_name,
-            type=self._type,
-            description=self._description,
-            metadata=self._metadata,
-            digest_algorithm=self._digest_algorithm,
-            entry_algorithm=entry_algorithm(self._digest_algorithm),
-            storage_region=self._storage_region,
-            incremental=self._incremental,
-            ttl_duration_seconds=self._ttl_wire(),
+        log_draft(
+            self._state,
+            target,
+            aliases=aliases,
+            tags=tags,
+            distributed_id=distributed_id,
+            finish=finish,
         )
-        checked = _commit.validate(draft, aliases, tags)
-        self.finalize()
-        manifest = self.manifest  # with ``incremental``, merged onto the latest by the backend
-        with paused_gc():  # many small objects kept: see _gc_pause
-            digest = manifest.digest(draft.entry_algorithm)
-            if (
-                draft.incremental
-                or distributed_id
-                or not _commit.is_latest(backend, entity, project, draft, digest)
-            ):
-                entries = list(manifest.entries.values())
-                _commit.upload_missing(backend, entity, entries, self._progress())
-            if distributed_id and not finish:
-                backend.add_version_part(
-                    _commit.request(
-                        draft,
-                        manifest,
-                        checked,
-                        entity,
-                        project,
-                        run_id,
-                        digest,
-                        distributed_id=distributed_id,
-                    )
-                )
-                self._part_of = distributed_id
-                return
-            result = _commit.commit(
-                backend,
-                draft,
-                manifest,
-                checked,
-                entity=entity,
-                project=project,
-                run_id=run_id,
-                digest=digest,
-                distributed_id=distributed_id,
-            )
-        if not result.created:
-            warnings.warn(
-                f'Artifact "{self._source_name}" already exists with the same content. '
-                "No new version will be created.",
-                UserWarning,
-                stacklevel=3,
-            )
-        self._hydrate(result.version, backend)
+
+    def _download_entry(self, entry: ManifestEntry, root: str | os.PathLike[str] | None) -> str:
+        """Download one entry below ``root`` (default root if None); used by entries/files."""
+        return _artifact_reading.download_entry(self._state, entry, root)
+
+    def _twin(self, info: VersionInfo) -> Self:
+        return self._from_version(info, self._state.logged_backend())
+
+    # ------------------------------------------------------------ identity
+
+    @property
+    def id(self) -> str | None:
+        """The version's id (base64 ``Artifact:<n>``); ``None`` for a draft."""
+        return None if self.is_draft() else self._state.id
+
+    @property
+    @ensure_logged
+    def entity(self) -> str:
+        """Entity of the collection the artifact was fetched through."""
+        assert self._state.entity is not None
+        return self._state.entity
+
+    @property
+    @ensure_logged
+    def project(self) -> str:
+        """Project of the collection the artifact was fetched through."""
+        assert self._state.project is not None
+        return self._state.project
+
+    @property
+    def name(self) -> str:
+        """``"<collection>:v<N>"`` once logged; the plain name on a draft."""
+        return self._state.name
+
+    @property
+    def qualified_name(self) -> str:
+        """``"<entity>/<project>/<name>"``."""
+        return f"{self.entity}/{self.project}/{self.name}"
+
+    @property
+    @ensure_logged
+    def version(self) -> str:
+        """``"v<N>"`` in the collection the artifact was fetched through."""
+        assert self._state.version is not None
+        return self._state.version
+
+    @property
+    @ensure_logged
+    def collection(self) -> CollectionHandle[Artifact]:
+        """The collection the artifact was fetched through."""
+        base = self.name.split(":")[0]
+        backend = self._state.logged_backend()
+        return _upward.collection(backend, self.entity, self.project, base, self.type)
+
+    @property
+    @ensure_logged
+    def source_entity(self) -> str:
+        """Entity of the sequence the version was born in."""
+        assert self._state.source_entity is not None
+        return self._state.source_entity
+
+    @property
+    @ensure_logged
+    def source_project(self) -> str:
+        """Project of the sequence the version was born in."""
+        assert self._state.source_project is not None
+        return self._state.source_project
+
+    @property
+    def source_name(self) -> str:
+        """``"<source collection>:v<N>"`` once logged; the plain name on a draft."""
+        return self._state.source_name
+
+    @property
+    def source_qualified_name(self) -> str:
+        """``"<source entity>/<source project>/<source name>"``."""
+        return f"{self.source_entity}/{self.source_project}/{self.source_name}"
+
+    @property
+    @ensure_logged
+    def source_version(self) -> str:
+        """``"v<N>"`` in the source sequence."""
+        assert self._state.source_version is not None
+        return self._state.source_version
+
+    @property
+    @ensure_logged
+    def source_collection(self) -> CollectionHandle[Artifact]:
+        """The sequence the version was born in."""
+        base = self.source_name.split(":")[0]
+        backend = self._state.logged_backend()
+        return _upward.collection(backend, self.source_entity, self.source_project, base, self.type)
+
+    @property
+    def is_link(self) -> bool:
+        """Whether the artifact was fetched through a collection it was linked into."""
+        return self._state.is_link
+
+    @property
+    @ensure_logged
+    def linked_at(self) -> str | None:
+        """When the version was linked into the collection it was fetched through (ISO
+        8601); None when that collection is its own sequence."""
+        return self._state.linked_at
+
+    # ------------------------------------------------------------ editable attributes
+
+    @property
+    def type(self) -> str:
+        """The artifact type."""
+        return self._state.type
+
+    @property
+    def description(self) -> str | None:
+        """Free-text description."""
+        return self._state.description
+
+    @description.setter
+    def description(self, description: str | None) -> None:
+        self._state.description = description
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """User metadata (a JSON-able dict of at most 100 keys)."""
+        return self._state.metadata
+
+    @metadata.setter
+    def metadata(self, metadata: dict[str, Any]) -> None:
+        """Raises ``ValueError``/``TypeError`` as ``Artifact(metadata=...)`` does."""
+        self._state.metadata = validate_metadata(metadata)
+
+    @property
+    @ensure_logged
+    def aliases(self) -> list[str]:
+        """The version's aliases in its collection (``latest`` included, never ``vN``)."""
+        return self._state.aliases
+
+    @aliases.setter
+    @ensure_logged
+    def aliases(self, aliases: list[str]) -> None:
+        """Raises ``ValueError`` for an alias containing ``/`` or ``:``."""
+        self._state.aliases = validate_aliases(aliases)
+
+    @property
+    @ensure_logged
+    def tags(self) -> list[str]:
+        """The version's tags."""
+        return self._state.tags
+
+    @tags.setter
+    @ensure_logged
+    def tags(self, tags: list[str]) -> None:
+        """Raises ``ValueError`` for an invalid tag (spec §3.4)."""
+        self._state.tags = validate_tags(tags)
+
+    @property
+    def ttl(self) -> timedelta | None:
+        """Time to live; ``None`` when the version never expires.
+
+        Raises ``ArtifactNotLoggedError('Artifact.ttl')`` while the TTL is inherited and
+        not known yet (a draft, or a change not saved).
+        """
+        return _artifact_edits.ttl(self._state, self)
+
+    @ttl.setter
+    def ttl(self, ttl: timedelta | ArtifactTTL | str | None) -> None:
+        """Set the TTL (saved by ``save()``, or sent when the draft is logged).
+
+        Raises:
+            ValueError: a non-positive duration, an unknown value, type ``wandb-history``,
+                or a link artifact.
+        """
+        _artifact_edits.set_ttl(self._state, ttl)
+
+    @property
+    def use_as(self) -> None:
+        """Deprecated; always ``None``."""
+        warnings.warn(
+            "The use_as property of Artifact is deprecated.", DeprecationWarning, stacklevel=2
+        )
+        return None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether logging merges this draft into the latest version."""
+        return self._state.incremental
+
+    # ------------------------------------------------------------ server-side facts
+
+    @property
+    def state(self) -> str:
+        """``"PENDING"`` for drafts, then ``"COMMITTED"`` (or ``"DELETED"``)."""
+        return self._state.state
+
+    @property
+    @ensure_logged
+    def created_at(self) -> str:
+        """ISO 8601 creation time."""
+        assert self._state.created_at is not None
+        return self._state.created_at
+
+    @property
+    @ensure_logged
+    def updated_at(self) -> str:
+        """ISO 8601 time of the last change (the creation time if none)."""
+        assert self._state.created_at is not None
+        return self._state.updated_at or self._state.created_at
+
+    @property
+    @ensure_logged
+    def commit_hash(self) -> str:
+        """The hash returned when the version was committed."""
+        assert self._state.commit_hash is not None
+        return self._state.commit_hash
+
+    @property
+    @ensure_logged
+    def file_count(self) -> int:
+        """Number of entries, references included."""
+        assert self._state.file_count is not None
+        return self._state.file_count
+
+    @property
+    @ensure_logged
+    def history_step(self) -> int | None:
+        """The run history step the version was logged at, if any."""
+        step = self._state.history_step
+        return None if step is None else max(0, step - 1)
+
+    @property
+    @ensure_logged
+    def url(self) -> str:
+        """The version's page: ``{ui}/{entity}/{project}/artifacts/{type}/{name}/{version}``,
+        or the registry page of a registry link (spec §4.11)."""
+        return _artifact_edits.url(self._state)
+
+    # ------------------------------------------------------------ contents
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest; read from the backend on first use for a logged artifact."""
+        return _artifact_reading.manifest(self._state, self)
+
+    @property
+    def digest(self) -> str:
+        """The artifact digest (spec §1.4), recomputed from the manifest once it is loaded."""
+        return _artifact_reading.digest(self._state, self)
+
+    @property
+    def digest_algorithm(self) -> str:
+        """``"MD5"`` or ``"XXH128"``."""
+        return self._state.digest_algorithm
+
+    @property
+    def size(self) -> int:
+        """Total bytes of all entries, references included."""
+        return _artifact_reading.size(self._state, self)
+
+    # ------------------------------------------------------------ state
+
+    def finalize(self) -> None:
+        """Forbid further changes; the artifact stays a draft until logged."""
+        self._state.final = True
+
+    def is_draft(self) -> bool:
+        """True until the artifact is logged."""
+        return self._state.is_draft()
+
+    @ensure_logged
+    def json_encode(self) -> dict[str, Any]:
+        """The form wandb stores for artifacts in run config."""
+        return {
+            "_type": "artifactVersion",
+            "_version": "v0",
+            "id": self.id,
+            "version": self.source_version,
+            "sequenceName": self.source_name.split(":")[0],
+            "usedAs": None,
+        }
 
     @ensure_logged
     def new_draft(self) -> Artifact:
@@ -217,14 +449,131 @@ class Artifact(ArtifactSurface):
 
         Logging it unchanged is a digest no-op (spec §4.10).
         """
+        state = self._state
         draft = Artifact.__new__(Artifact)
-        draft._init_state(self.source_name.split(":")[0], self._type, self._digest_algorithm)
-        draft._description = self._description
-        draft._metadata = dict(self._metadata)
-        draft._storage_region = self._storage_region
-        draft._entity, draft._project = self._source_entity, self._source_project
-        draft._manifest = adopt_manifest(Manifest.from_json(self.manifest.to_json()))
+        draft._state = draft_state(
+            self.source_name.split(":")[0], state.type, state.digest_algorithm
+        )
+        draft._state.description = state.description
+        draft._state.metadata = dict(state.metadata)
+        draft._state.storage_region = state.storage_region
+        draft._state.entity, draft._state.project = state.source_entity, state.source_project
+        draft._state.manifest = adopt_manifest(Manifest.from_json(self.manifest.to_json()))
         return draft
+
+    # ------------------------------------------------------------ saving, links, lineage
+
+    def save(self, project: str | None = None, settings: Settings | None = None) -> None:
+        """Persist the artifact: log a draft, or save the edits of a logged artifact.
+
+        A draft is logged by the current run, else by a run of job type ``auto`` in
+        ``project`` (default: the artifact's or the settings' project), finished at once.
+        On a logged artifact the description, metadata, aliases (in the collection it was
+        fetched through), tags and TTL are saved in one call and ``updated_at`` moves.
+
+        Raises:
+            ValueError, TypeError: invalid values (nothing is changed).
+            CommError: the version no longer exists.
+        """
+        if not self.is_draft():
+            _artifact_edits.save_logged(self._state)
+            return
+        state = self._state
+        with _upward.open_run(state.entity, project or state.project, settings) as target:
+            self._log(target, aliases=None, tags=None)
+
+    def wait(self, timeout: int | None = None) -> Self:
+        """Return once the version is committed (logging is synchronous in Cairn).
+
+        Raises ``ArtifactNotLoggedError('Artifact.wait')`` on a draft never logged.
+        """
+        del timeout
+        if self.is_draft():
+            raise ArtifactNotLoggedError("Artifact.wait", self)
+        return self
+
+    @property
+    @ensure_logged
+    def linked_artifacts(self) -> list[Self]:
+        """The version as seen through each collection it is linked into (at most 500);
+        empty for a link artifact."""
+        if self.is_link:
+            return []
+        return [self._twin(info) for info in _artifact_edits.linked_infos(self._state)]
+
+    @property
+    @ensure_logged
+    def source_artifact(self) -> Self:
+        """The version seen through the collection it was born in (itself if not a link).
+
+        Raises ``ValueError`` when the source cannot be fetched.
+        """
+        if not self.is_link:
+            return self
+        return self._twin(_artifact_edits.source_info(self._state))
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Self:
+        """Link this version into ``target_path`` (``[prefix/][project/]collection``); a
+        registry path is ``wandb-registry-<name>/<collection>`` (prefix: organization).
+
+        A draft is saved first; linking a link links its source. Returns the link.
+
+        Raises:
+            ValueError: invalid path or aliases, a collection that is not a portfolio, a
+                type the registry does not accept.
+            CommError: the registry or the version does not exist.
+        """
+        if self.is_draft():
+            self.save()
+        if self.is_link:
+            warnings.warn(
+                f"Artifact {self.name} is a link; linking its source artifact instead.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return self.source_artifact.link(target_path, aliases)
+        return self._twin(_artifact_edits.link(self._state, target_path, aliases))
+
+    @ensure_logged
+    def unlink(self) -> None:
+        """Remove this link (only the link; the source version stays).
+
+        Raises:
+            ValueError: the artifact is not a link.
+            CommError: the link no longer exists.
+        """
+        _artifact_edits.unlink(self._state, self.qualified_name)
+
+    @ensure_logged
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Delete this version (soft: ``cairn gc`` frees its bytes); on a link, unlink only.
+
+        Raises:
+            CommError: the version has aliases and ``delete_aliases`` is False (nothing is
+                changed), or it no longer exists.
+        """
+        if self.is_link:
+            warnings.warn(
+                "Deleting a link artifact only unlinks it; the source artifact is kept.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.unlink()
+            return
+        _artifact_edits.delete(self._state, delete_aliases)
+
+    @ensure_logged
+    def logged_by(self) -> RunHandle[Artifact] | None:
+        """The run that logged this version, or None."""
+        backend = self._state.logged_backend()
+        run = backend.lineage(self.id or "").logged_by
+        return None if run is None else _upward.public_run(backend, run)
+
+    @ensure_logged
+    def used_by(self) -> list[RunHandle[Artifact]]:
+        """The runs that used this version (directly or through its links)."""
+        backend = self._state.logged_backend()
+        return [_upward.public_run(backend, run) for run in backend.lineage(self.id or "").used_by]
 
     # ------------------------------------------------------------ adding (drafts)
 
@@ -242,14 +591,7 @@ class Artifact(ArtifactSurface):
                 already exists at '<path>'"``).
             ArtifactFinalizedError: the artifact is finalized.
         """
-        logical = normalize_artifact_path(name)
-        _adding.check_policy(policy)
-        if logical not in self.manifest.entries:
-            self.manifest.check_place(logical)
-        if self._tmp_dir is None:
-            self._tmp_dir = tempfile.TemporaryDirectory(prefix="cairn-new-file-")
-        path = os.path.join(self._tmp_dir.name, logical)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        logical, path = _artifact_adding.new_file_path(self._state, self.manifest, name, policy)
         try:
             handle = open(path, mode, encoding=encoding)  # noqa: SIM115 - closed below
         except FileExistsError:
@@ -282,22 +624,16 @@ class Artifact(ArtifactSurface):
             ArtifactFinalizedError: the artifact is finalized.
             OSError: the file cannot be read, or the store cannot be written.
         """
-        source = os.fspath(local_path)
-        if not os.path.isfile(source):
-            raise ValueError(f"Path is not a file: {source!r}")
-        checked_policy = _adding.check_policy(policy)
-        logical = normalize_artifact_path(name or os.path.basename(source))
-        algorithm = entry_algorithm(self._digest_algorithm)
-        ingested = _adding.ingest(self._draft_backend, Path(source), algorithm, checked_policy)
-        if is_tmp:
-            folder, file_name = os.path.split(logical)
-            parts = file_name.split(".")
-            parts[0] = b64_to_hex(ingested.digest)[:20]
-            logical = normalize_artifact_path(os.path.join(folder, ".".join(parts)))
-        entry = _adding.make_entry(logical, ingested, bool(skip_cache))
-        self.manifest.add_entry(entry, overwrite=overwrite)
-        self._added_local_paths[source] = entry
-        return entry
+        return _artifact_adding.add_file(
+            self._state,
+            self.manifest,
+            os.fspath(local_path),
+            name,
+            bool(is_tmp),
+            bool(skip_cache),
+            policy,
+            overwrite,
+        )
 
     @ensure_not_finalized
     def add_dir(
@@ -327,38 +663,15 @@ class Artifact(ArtifactSurface):
             ArtifactFinalizedError: the artifact is finalized.
             OSError: a file cannot be read, or the store cannot be written.
         """
-        root = os.fspath(local_path)
-        if not os.path.isdir(root):
-            raise ValueError(f"Path is not a directory: {root!r}")
-        started = time.monotonic()  # the progress reported covers listing the folder too
-        with paused_gc():  # many small objects kept: see _gc_pause
-            checked_policy = _adding.check_policy(policy)
-            prefix = normalize_artifact_path(name) if name else None
-            relatives, physicals, stats = _adding.scan_dir(root)
-            logicals = _adding.join_logical_all(prefix, relatives)
-            algorithm = entry_algorithm(self._digest_algorithm)
-            ingested = _adding.ingest_many(
-                self._draft_backend,
-                physicals,
-                algorithm,
-                checked_policy,
-                self._progress(),
-                f"Adding directory to artifact ({root})",
-                started,
-                stats,
-            )
-            make, skip = _adding.make_entry, bool(skip_cache)
-            entries = [
-                make(logical, item, skip) for logical, item in zip(logicals, ingested, strict=True)
-            ]
-            current = self.manifest.entries
-            if not merge and current:
-                for entry in entries:
-                    existing = current.get(entry.path)
-                    if existing is not None and existing.digest != entry.digest:
-                        raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
-            self.manifest.add_entries(entries, listed=True)  # the collision rule is above
-            self._added_local_paths.update(zip(physicals, entries, strict=True))
+        _artifact_adding.add_dir(
+            self._state,
+            self.manifest,
+            os.fspath(local_path),
+            name,
+            bool(skip_cache),
+            policy,
+            merge,
+        )
 
     @ensure_not_finalized
     def add_reference(
@@ -387,26 +700,9 @@ class Artifact(ArtifactSurface):
             CommError: the storage service fails.
             ArtifactFinalizedError: the artifact is finalized.
         """
-        backend = self._draft_backend
-        if isinstance(uri, ArtifactManifestEntry):
-            parent = uri._parent
-            if parent is not None and parent._backend is not None:
-                backend = parent._logged_backend
-            uri_str = uri.ref_url()
-        else:
-            uri_str = str(uri)
-        logical = normalize_artifact_path(str(name)) if name is not None else None
-        settings = self._backend.settings if self._backend is not None else Settings.load()
-        entries = _references.reference_entries(
-            uri_str, logical, checksum, max_objects, settings, backend
+        return _artifact_adding.add_reference(
+            self._state, self.manifest, uri, name, checksum, max_objects
         )
-        manifest = self.manifest
-        for entry in entries:
-            existing = manifest.entries.get(entry.path)
-            if existing is not None and existing.digest != entry.digest:
-                raise ValueError(f"Cannot add the same path twice: '{entry.path}'")
-        manifest.add_entries(entries)
-        return entries
 
     @ensure_not_finalized
     def remove(self, item: str | os.PathLike[str] | ManifestEntry) -> None:
@@ -417,19 +713,7 @@ class Artifact(ArtifactSurface):
                 or the given entry is not in the artifact.
             ArtifactFinalizedError: the artifact is finalized.
         """
-        manifest = self.manifest
-        if isinstance(item, ManifestEntry):
-            manifest.remove_entry(item.path)
-            return
-        path = str(PurePosixPath(os.fspath(item)))
-        if path in manifest.entries:
-            manifest.remove_entry(path)
-            return
-        below = [p for p in manifest.entries if p.startswith(path.rstrip("/") + "/")]
-        if not below:
-            raise FileNotFoundError(f"No such file or directory: {path}")
-        for p in below:
-            manifest.remove_entry(p)
+        _artifact_adding.remove(self.manifest, item)
 
     @ensure_not_finalized
     def add(
@@ -457,7 +741,7 @@ class Artifact(ArtifactSurface):
 
     def get_added_local_path_name(self, local_path: str) -> str | None:
         """The artifact path of a file added from exactly ``local_path``, else ``None``."""
-        entry = self._added_local_paths.get(local_path)
+        entry = self._state.added_local_paths.get(local_path)
         return entry.path if entry is not None else None
 
     # ------------------------------------------------------------ reading (logged)
@@ -470,18 +754,7 @@ class Artifact(ArtifactSurface):
             KeyError: ``"Path not contained in artifact: <name>"``.
             ArtifactNotLoggedError: on a draft.
         """
-        wanted = os.fspath(name)
-        entries = self.manifest.entries
-        try:
-            path = normalize_artifact_path(wanted)
-        except ValueError:
-            raise KeyError(f"Path not contained in artifact: {wanted}") from None
-        candidates = [path, *(f"{path}.{suffix}.json" for suffix in _MEDIA_SUFFIXES)]
-        for candidate in candidates:
-            entry = entries.get(candidate)
-            if entry is not None:
-                return ArtifactManifestEntry.adopt(entry, self)
-        raise KeyError(f"Path not contained in artifact: {path}")
+        return _artifact_reading.get_entry(self._state, self, name)
 
     @ensure_logged
     def get(self, name: str) -> WBValue | None:
@@ -543,22 +816,9 @@ class Artifact(ArtifactSurface):
             ArtifactNotLoggedError: on a draft.
         """
         del skip_cache, multipart
-        target = Path(root) if root is not None else self._default_root()
-        entries = [
-            entry
-            for entry in self.manifest.entries.values()
-            if not path_prefix or entry.path.startswith(str(path_prefix))
-        ]
-        download.download_entries(
-            self._logged_backend(),
-            self.source_entity,
-            entries,
-            target,
-            allow_missing_references,
-            self._progress(),
-            link,
+        return _artifact_reading.download_all(
+            self._state, self, root, allow_missing_references, path_prefix, link
         )
-        return str(target)
 
     @ensure_logged
     def checkout(self, root: str | None = None) -> str:
@@ -569,9 +829,7 @@ class Artifact(ArtifactSurface):
 
         Raises: as ``download``; ``OSError`` if a file cannot be deleted.
         """
-        target = Path(root) if root is not None else self._default_root(include_version=False)
-        download.remove_extraneous(target, self.manifest.entries.keys())
-        return self.download(root=target)
+        return _artifact_reading.checkout(self._state, self, root)
 
     @ensure_logged
     def verify(self, root: str | None = None) -> None:
@@ -587,9 +845,7 @@ class Artifact(ArtifactSurface):
                 ``"Digest mismatch for file: <path>"`` when only bytes changed).
             ArtifactNotLoggedError: on a draft.
         """
-        target = Path(root) if root is not None else self._default_root()
-        entries = self.manifest.entries
-        download.verify_tree(target, entries.values(), entries.keys(), self.name)
+        _artifact_reading.verify(self._state, self, root)
 
     @ensure_logged
     def file(self, root: str | None = None) -> str:
@@ -601,18 +857,7 @@ class Artifact(ArtifactSurface):
             ValueError: the artifact has more (or fewer) than one file.
             ArtifactNotLoggedError: on a draft.
         """
-        entries = list(self.manifest.entries.values())
-        if len(entries) > 1:
-            raise ValueError(
-                "This artifact contains more than one file, call `.download()` to get "
-                'all files or call .get_entry("filename").download()'
-            )
-        if not entries:
-            raise ValueError("This artifact contains no file")
-        target = (
-            root if root is not None else self._logged_backend().settings.artifact_dir / self.name
-        )
-        return self._download_entry(entries[0], target)
+        return _artifact_reading.single_file(self._state, self, root)
 
     @ensure_logged
     def files(

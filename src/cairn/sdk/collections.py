@@ -15,16 +15,15 @@ such error into ``CommError``, so ``CommError`` is what W&B users see and catch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from cairn.core.names import validate_artifact_name, validate_artifact_type, validate_tags
 from cairn.errors import CommError
 from cairn.protocol import Backend, CollectionInfo, Page, TypeInfo, VersionInfo
+from cairn.sdk import _upward
+from cairn.sdk.artifact import Artifact
 from cairn.sdk.paging import Paginator
 from cairn.sdk.public_run import PublicRun as PublicRun  # its old home, still named
-
-if TYPE_CHECKING:
-    from cairn.sdk.artifact import Artifact
 
 T = TypeVar("T")
 
@@ -49,7 +48,7 @@ class _ListPaginator(Paginator[T]):
 # ---------------------------------------------------------------------- artifacts
 
 
-class Artifacts(Paginator["Artifact"]):
+class Artifacts(Paginator[Artifact]):
     """The versions of one collection, as logged ``Artifact`` objects, in the store's order.
 
     ``tags`` keeps only versions carrying all of them (then ``len()`` reads every page).
@@ -76,8 +75,6 @@ class Artifacts(Paginator["Artifact"]):
     def _fetch(
         self, cursor: str | None, per_page: int
     ) -> tuple[list[Artifact], str | None, int | None]:
-        from cairn.sdk.artifact import Artifact
-
         page: Page = self._backend.list_versions(
             self.entity, self.project, self.collection_name, cursor, per_page
         )
@@ -317,3 +314,6 @@ class ArtifactTypes(_ListPaginator[ArtifactType]):
         super().__init__(load, per_page)
         self.entity = entity
         self.project = project
+
+
+_upward.register_collection(ArtifactCollection)  # Artifact.collection builds one

@@ -10,19 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
-from cairn.sdk._entry import ArtifactManifestEntry
+from cairn.core.manifest import Manifest
+from cairn.sdk._entry import ArtifactManifestEntry, ParentArtifact
 from cairn.sdk.download import destination
 
-if TYPE_CHECKING:
-    from cairn.sdk.artifact import Artifact
+
+class PagedArtifact(ParentArtifact, Protocol):
+    """What the paginator uses of ``cairn.sdk.artifact.Artifact`` (which imports it)."""
+
+    @property
+    def entity(self) -> str: ...
+
+    @property
+    def project(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def manifest(self) -> Manifest: ...
 
 
 class File:
     """One file of a logged artifact: ``name``, ``size``, ``digest``, ``ref``, ``download()``."""
 
-    def __init__(self, artifact: Artifact, entry: ArtifactManifestEntry) -> None:
+    def __init__(self, artifact: PagedArtifact, entry: ArtifactManifestEntry) -> None:
         self._artifact = artifact
         self._entry = entry
 
@@ -78,7 +92,7 @@ class ArtifactFiles(Iterator[File]):
 
     def __init__(
         self,
-        artifact: Artifact,
+        artifact: PagedArtifact,
         names: Sequence[str] | None = None,
         per_page: int = 50,
         start: str | None = None,

@@ -19,6 +19,7 @@ from cairn.core.run_values import from_stored, to_stored
 from cairn.errors import MissingExtraError
 from cairn.media._base import MEDIA_EXTRA
 from cairn.protocol import Backend, HistoryQuery, Page, RunEdit, RunInfo
+from cairn.sdk import _upward
 from cairn.sdk._run_identity import RecordedRun
 from cairn.sdk.paging import Paginator
 from cairn.sdk.run_summary import PublicSummary
@@ -222,3 +223,6 @@ class Runs(Paginator[PublicRun]):
 
     def __repr__(self) -> str:
         return f"<Runs {self.entity}/{self.project}>"
+
+
+_upward.register_public_run(PublicRun)  # Artifact.logged_by() and used_by() build them

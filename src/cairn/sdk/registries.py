@@ -9,13 +9,11 @@ call is one backend request, so it works embedded and against a server.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cairn.protocol import Backend, RegistryInfo
+from cairn.sdk.artifact import Artifact
 from cairn.sdk.collections import ArtifactCollection, _ListPaginator
-
-if TYPE_CHECKING:
-    from cairn.sdk.artifact import Artifact
 
 
 def _matches(value: str, wanted: Any) -> bool:

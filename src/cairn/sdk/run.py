@@ -21,11 +21,12 @@ and ``use_artifact`` reads from the configured store without recording the use.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,6 +41,7 @@ from cairn.core.names import (
 from cairn.core.run_values import from_stored, to_stored
 from cairn.errors import CommError, UsageError
 from cairn.protocol import Backend, RunEdit, RunInfo, VersionInfo
+from cairn.sdk import _upward
 from cairn.sdk._run_identity import RecordedRun, generate_id, generate_name, validate_run_id
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.backend_cache import backend_for
@@ -250,20 +252,18 @@ class Run(RecordedRun, ModelMethods, PartMethods):
     ) -> Artifact:
         """Log ``artifact`` as this run's (a part of a distributed version when
         ``distributed_id`` is given); a disabled run only finalizes it."""
-        if self._backend is None:
-            artifact.finalize()
-            return artifact
         artifact._log(
-            self._backend,
-            entity=self.entity,
-            project=self.project,
-            run_id=self.id,
+            self._target(),
             aliases=aliases or None,
             tags=tags,
             distributed_id=distributed_id,
             finish=finish,
         )
         return artifact
+
+    def _target(self) -> _upward.RunTarget:
+        """Where this run logs drafts (no backend in "disabled" mode)."""
+        return _upward.RunTarget(self._backend, self.entity, self.project, self.id)
 
     def _prepare_artifact(
         self,
@@ -424,6 +424,25 @@ class Run(RecordedRun, ModelMethods, PartMethods):
         assert self._backend is not None
         edit = RunEdit(config=to_stored(values, "config"))
         self._backend.edit_run(self.entity, self.project, self.id, edit)
+
+
+@contextlib.contextmanager
+def _run_for_draft(
+    entity: str | None, project: str | None, settings: Settings | None
+) -> Iterator[_upward.RunTarget]:
+    """The run ``Artifact.save()`` logs a draft in: the current run, else a run of job type
+    ``auto`` in ``entity``/``project`` (default: the settings'), finished when the block
+    ends (failed if it raises), as W&B does."""
+    run = current_run()
+    if run is not None:
+        run._require_running("log_artifact")
+        yield run._target()
+        return
+    with init(job_type="auto", entity=entity, project=project, settings=settings) as auto_run:
+        yield auto_run._target()
+
+
+_upward.register_run_opener(_run_for_draft)
 
 
 # ---------------------------------------------------------------------- init

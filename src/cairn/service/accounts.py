@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from cairn.core.registry import REGISTRY_PREFIX
+from cairn.core.registry import REGISTRY_PREFIX, bare_registry_name
 from cairn.db import repositories as repo
 from cairn.db.models import (
     ApiKey,
@@ -270,7 +270,7 @@ def list_members(store: Store, caller: Caller, entity: str) -> list[RoleInfo]:
 
 
 def _require_registry(session: Session, store: Store, name: str) -> Registry:
-    bare = name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
+    bare = bare_registry_name(name)
     project = repo.find_project(session, store.organization, REGISTRY_PREFIX + bare)
     row = (
         None
@@ -339,8 +339,8 @@ def _require_server_admin(session: Session, store: Store, caller: Caller) -> Non
 
 
 def _require_registry_manager(session: Session, store: Store, caller: Caller, name: str) -> None:
-    bare = name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
-    Gate(session, store, caller).require(MANAGE, store.organization, REGISTRY_PREFIX + bare)
+    project = REGISTRY_PREFIX + bare_registry_name(name)
+    Gate(session, store, caller).require(MANAGE, store.organization, project)
 
 
 def _own_keys(caller: Caller, user: str) -> None:

@@ -1,7 +1,8 @@
 """Commit a version from a finished manifest (DESIGN §3, spec §4.9): the one write path.
 
 Everything that can be checked without the lock is checked first: names, aliases, tags,
-metadata, the manifest itself, its digest, and that every stored (non-reference) entry's
+metadata (``version_values``: the rules of ``cairn.core`` that the SDK applies too), the
+manifest itself, its digest, and that every stored (non-reference) entry's
 blob is present. The manifest bytes are then stored as an MD5 blob (all of which a re-log
 of the latest version skips: it changes no content). Only then does one
 write transaction lock the collection and either add version ``v<next>`` (moving
@@ -17,7 +18,6 @@ import dataclasses
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,15 +27,10 @@ from cairn.core.digest import (
     blob_key,
     digest_bytes,
     is_blob_digest,
-    normalize_digest_algorithm,
 )
 from cairn.core.ints import INT64_MAX
 from cairn.core.manifest import Manifest
-from cairn.core.names import (
-    validate_artifact_name,
-    validate_entity_name,
-    validate_project_name,
-)
+from cairn.core.names import LATEST
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -51,39 +46,15 @@ from cairn.protocol import CommitRequest, CommitResult, VersionInfo
 from cairn.service import distributed, facts, fields, history, outbox, upload_checks
 from cairn.service.authz import WRITE, Gate
 from cairn.service.caller import Caller
-from cairn.service.fields import LATEST
 from cairn.service.incremental import merged
 from cairn.service.known_blobs import KnownBlobs, generation
-from cairn.service.limits import checked_size, checked_step, checked_ttl
+from cairn.service.limits import checked_size
 from cairn.service.lookup import require_run
 from cairn.service.manifests import checked_manifest
 from cairn.service.registries import refuse_direct_log
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.service.version_values import VersionValues, checked_values
 from cairn.service.wire_models import CollectionRef, version_infos
-
-# Wire value of ttlDurationSeconds meaning "inherit" (spec §4.12); None means the same.
-TTL_INHERIT = -1
-
-
-def request_ttl(seconds: int | None) -> tuple[int | None, bool]:
-    """``(ttl_duration_seconds, ttl_is_inherited)`` for a request's TTL.
-
-    None or -1 inherit; any other integer ≤ 0 disables the TTL; a positive value is kept.
-
-    Raises: ValueError (not an integer, or over ``limits.MAX_TTL_SECONDS``).
-    """
-    if seconds is None or seconds == TTL_INHERIT:
-        return None, True
-    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds <= 0:
-        return None, False
-    return checked_ttl(seconds), False
-
-
-def check_history_step(step: int | None) -> None:
-    """Raises: ValueError (a ``history_step`` given that is not an integer from 0 to
-    2^63-1)."""
-    if step is not None:
-        checked_step(step, "history_step")
 
 
 def _check_manifest(
@@ -199,41 +170,26 @@ class _Content:
 class _Prepared:
     """What the checks outside the lock produced, ready to be written."""
 
-    aliases: list[str]
-    tags: list[str]
-    metadata: dict[str, Any]
-    digest_algorithm: str
-    ttl_seconds: int | None
-    ttl_inherited: bool
+    values: VersionValues
     # None when the request re-logs the latest version (a no-op): checked under the lock
     # only if another version landed meanwhile.
     content: _Content | None
 
 
 def _prepare(
-    store: Store, request: CommitRequest, known: KnownBlobs | None, epoch: int
+    store: Store,
+    request: CommitRequest,
+    values: VersionValues,
+    known: KnownBlobs | None,
+    epoch: int,
 ) -> _Prepared:
-    """Validate the request and store its manifest blob (see ``commit_version`` errors)."""
-    ttl_seconds, ttl_inherited = request_ttl(request.ttl_duration_seconds)
-    check_history_step(request.history_step)
-    aliases = fields.user_aliases(request.aliases, store.limits)
-    tags = fields.tags(request.tags, store.limits)
-    fields.description(request.description, store.limits)
-    metadata = fields.metadata(request.metadata, store.limits)
-    digest_algorithm = normalize_digest_algorithm(request.digest_algorithm)
+    """Check the request's manifest and store its blob (see ``commit_version`` errors),
+    unless the request re-logs the latest version."""
     content = None
-    if not _relogs_latest(store, request, digest_algorithm):
+    if not _relogs_latest(store, request, values.digest_algorithm):
         known_now = known.known(generation(store, epoch)) if known is not None else None
-        content = _store_content(store, request, digest_algorithm, known_now)
-    return _Prepared(
-        aliases=aliases,
-        tags=tags,
-        metadata=metadata,
-        digest_algorithm=digest_algorithm,
-        ttl_seconds=ttl_seconds,
-        ttl_inherited=ttl_inherited,
-        content=content,
-    )
+        content = _store_content(store, request, values.digest_algorithm, known_now)
+    return _Prepared(values=values, content=content)
 
 
 def _store_content(
@@ -291,15 +247,15 @@ def _add_version(
         index=index,
         type_id=collection.type_id,
         digest=request.digest,
-        digest_algorithm=prepared.digest_algorithm,
+        digest_algorithm=prepared.values.digest_algorithm,
         manifest_digest=content.manifest_digest,
         size=content.size,
         file_count=content.file_count,
         state=STATE_COMMITTED,
         description=request.description,
-        metadata_=prepared.metadata,
-        ttl_duration_seconds=prepared.ttl_seconds,
-        ttl_is_inherited=prepared.ttl_inherited,
+        metadata_=prepared.values.metadata,
+        ttl_duration_seconds=prepared.values.ttl_seconds,
+        ttl_is_inherited=prepared.values.ttl_inherited,
         history_step=history_step,
         commit_hash=secrets.token_hex(6),
         storage_region=request.storage_region,
@@ -314,13 +270,6 @@ def _add_version(
         Membership(collection_id=collection.id, index=index, version_id=version.id, created_at=now)
     )
     return version
-
-
-def _check_names(request: CommitRequest) -> None:
-    validate_entity_name(request.entity)
-    validate_project_name(request.project)
-    validate_artifact_name(request.collection)
-    fields.artifact_type(request.type)
 
 
 def _authorize(gate: Gate, request: CommitRequest) -> None:
@@ -355,7 +304,9 @@ def commit_version(
 ) -> CommitResult:
     """Commit ``request`` as the next version of its collection, or no-op on equal digest.
 
-    The collection (and its project and type) is created on first use. Blobs ``known``
+    The request's values are checked first, once (``version_values.checked_values``);
+    ``latest`` is moved to every new version, whatever aliases the request names. The
+    collection (and its project and type) is created on first use. Blobs ``known``
     stored in the store's current generation are not looked for again. An incremental
     request is merged onto its base first (``incremental.merged``); a request with a
     ``distributed_id`` finishes that distributed version (``distributed.gathered``). The
@@ -366,7 +317,7 @@ def commit_version(
     Raises:
         ValueError: invalid names, type, aliases, tags, description, metadata or manifest
             (over a limit of ``store.limits`` included); a TTL over
-            ``limits.MAX_TTL_SECONDS`` or not an integer; a ``history_step`` that is not an
+            ``core.ttl.MAX_TTL_SECONDS`` or not an integer; a ``history_step`` that is not an
             integer from 0 to 2^63-1; a manifest whose sizes add up to more than 2^63-1; a
             digest that does not match the manifest; a collection name taken by another
             type.
@@ -381,7 +332,7 @@ def commit_version(
         OSError: the manifest blob cannot be written.
     """
     started = time.monotonic()
-    _check_names(request)
+    values = checked_values(request, store.limits)
     with store.db.read() as session:
         _authorize(Gate(session, store, caller), request)
     finished = None
@@ -390,7 +341,7 @@ def commit_version(
     request = merged(store, caller, request)  # an incremental version: onto its base
     with store.db.read() as session:
         epoch = facts.gc_epoch(session)
-    prepared = _prepare(store, request, known, epoch)
+    prepared = _prepare(store, request, values, known, epoch)
     with store.db.write() as session:
         _authorize(Gate(session, store, caller), request)
         collected = facts.gc_epoch(session, lock=True) != epoch
@@ -402,8 +353,8 @@ def commit_version(
         if latest is not None and latest[1].digest == request.digest:
             index, version = latest
             created = False
-            aliased = repo.set_aliases(session, ref.row.id, version.id, prepared.aliases)
-            tagged = repo.add_tags(session, version.id, prepared.tags)
+            aliased = repo.set_aliases(session, ref.row.id, version.id, values.aliases)
+            tagged = repo.add_tags(session, version.id, values.tags)
             if tagged or aliased:
                 version.updated_at = utcnow()
         else:
@@ -412,7 +363,7 @@ def commit_version(
                 # Checked again (or for the first time: the latest version was re-logged
                 # when the checks ran, and another landed since) under the lock, which keeps
                 # a garbage collection out until this commit is done.
-                content = _store_content(store, request, prepared.digest_algorithm)
+                content = _store_content(store, request, values.digest_algorithm)
             history_step = request.history_step
             if history_step is None and run_pk is not None:
                 history_step = history.next_step(session, run_pk)
@@ -420,8 +371,8 @@ def commit_version(
                     history_step = min(history_step, INT64_MAX)
             version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
             index, created = version.index, True
-            aliased = repo.set_aliases(session, ref.row.id, version.id, [LATEST, *prepared.aliases])
-            tagged = repo.add_tags(session, version.id, prepared.tags)
+            aliased = repo.set_aliases(session, ref.row.id, version.id, [LATEST, *values.aliases])
+            tagged = repo.add_tags(session, version.id, values.tags)
         fields.check_totals(session, ref.row.id, version.id, store.limits)
         info = version_infos(session, ref, [(index, version)])[0]
         _record_events(session, store, caller, info, ref.row, version.id, created, aliased, tagged)

@@ -32,15 +32,15 @@ from cairn.core.digest import (
     normalize_digest_algorithm,
 )
 from cairn.core.manifest import Manifest
-from cairn.core.names import validate_artifact_name, validate_entity_name, validate_project_name
 from cairn.db.models import DraftCommit, Version, utcnow
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
-from cairn.service import commit, distributed, fields, versions
+from cairn.service import commit, distributed, versions
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.registries import refuse_direct_log
 from cairn.service.resources import Store
+from cairn.service.version_values import checked_values
 
 _KIND = "ArtifactDraft"
 
@@ -54,7 +54,9 @@ class Draft:
     digest: str
     digest_algorithm: str
     description: str | None
-    metadata: dict[str, Any]
+    # As the client sent it (a JSON object, its JSON text, or None) until ``create`` checks
+    # it: a dict from then on.
+    metadata: Any
     aliases: list[str]
     tags: list[str]
     run_id: str | None
@@ -77,20 +79,11 @@ class Created:
 
 
 def _check(store: Store, draft: Draft) -> Draft:
-    """The draft with its values checked as a commit would (see ``create``)."""
-    validate_entity_name(draft.entity)
-    validate_project_name(draft.project)
-    validate_artifact_name(draft.collection)
-    fields.artifact_type(draft.type)
-    normalize_digest_algorithm(draft.digest_algorithm)
-    fields.description(draft.description, store.limits)
-    commit.request_ttl(draft.ttl_duration_seconds)
-    commit.check_history_step(draft.history_step)
+    """The draft with its values checked as its commit will check them
+    (``version_values.checked_values``)."""
+    values = checked_values(commit_request(draft, b""), store.limits)
     return dataclasses.replace(
-        draft,
-        metadata=fields.metadata(draft.metadata, store.limits),
-        aliases=fields.user_aliases(draft.aliases, store.limits),
-        tags=fields.tags(draft.tags, store.limits),
+        draft, metadata=values.metadata, aliases=values.aliases, tags=values.tags
     )
 
 

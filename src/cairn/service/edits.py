@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cairn.core.names import validate_artifact_name, validate_artifact_type
+from cairn.core.names import LATEST, validate_artifact_name, validate_artifact_type
+from cairn.core.ttl import ttl_of_edit
 from cairn.db import repositories as repo
 from cairn.db.models import (
     COLLECTION_SEQUENCE,
@@ -35,30 +36,11 @@ from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
-from cairn.service.fields import LATEST
-from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.lookup import require_collection, require_version
 from cairn.service.registries import scope
 from cairn.service.resources import Store
 from cairn.service.wire_models import CollectionRef, collection_infos, version_infos
-
-TTL_INHERIT = -1
-TTL_DISABLED = -2
-
-
-def _checked_ttl(seconds: int | None) -> tuple[int | None, bool] | None:
-    """``(ttl_duration_seconds, ttl_is_inherited)`` to store, or None for "unchanged".
-
-    Raises: ValueError (not -1, -2 nor a TTL ``limits.checked_ttl`` accepts).
-    """
-    if seconds is None:
-        return None
-    if seconds == TTL_INHERIT:
-        return None, True
-    if seconds == TTL_DISABLED:
-        return None, False
-    return checked_ttl(seconds), False
 
 
 def _newest_index(session: Session, collection_id: int) -> int | None:
@@ -80,7 +62,7 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
     Raises:
         ValueError: invalid metadata (or not a JSON object), tags, aliases, description or
             TTL (over a limit of ``store.limits`` included, a TTL over
-            ``limits.MAX_TTL_SECONDS``); a TTL on a version linked into a registry. Nothing
+            ``core.ttl.MAX_TTL_SECONDS``); a TTL on a version linked into a registry. Nothing
             is changed.
         CommError: the version or the collection does not exist (or the caller cannot
             read it), or the version is not a member of that collection.
@@ -96,7 +78,7 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
     remove = fields.user_aliases([a for a in edit.aliases_to_remove if a != LATEST], limits)
     if LATEST in edit.aliases_to_remove:
         remove.append(LATEST)
-    ttl = _checked_ttl(edit.ttl_duration_seconds)
+    ttl = ttl_of_edit(edit.ttl_duration_seconds)
     entity = scope(store, edit.entity, edit.project)
     with store.db.write() as session:
         gate = Gate(session, store, caller)
@@ -187,7 +169,7 @@ def edit_collection(
     if new_name is not None:
         validate_artifact_name(new_name)
     if new_type is not None:
-        validate_artifact_type(fields.artifact_type(new_type), new_name or name)
+        validate_artifact_type(new_type, new_name or name)
     entity = scope(store, entity, project)
     with store.db.write() as session:
         Gate(session, store, caller).require(WRITE, entity, project)

@@ -2,13 +2,15 @@
 
 Aliases, tags, a description and metadata reach a version by a commit, an edit, a link or
 a draft of the wandb facade; each of those checks them here, before anything is written,
-so one request cannot store more than ``store.limits`` allows on any path. Every refusal
-is a ``ValueError`` that names the rule or the limit.
+so one request cannot store more than ``store.limits`` allows on any path. The rule of
+each single value is the pure function of ``cairn.core`` that Cairn's SDK also calls before
+it sends anything (``core.names``, ``core.metadata``); this module adds the store's limits
+and what a store does with the values (``latest`` and ``vN`` aliases are its own). Every
+refusal is a ``ValueError`` that names the rule or the limit.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -17,32 +19,16 @@ from sqlalchemy.orm import Session
 
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import (
+    LATEST,
     is_version_alias,
-    validate_aliases,
     validate_description,
-    validate_tags,
+    validate_stored_aliases,
+    validate_stored_tags,
 )
 from cairn.db.models import Alias, Tag
 from cairn.service.limits import Limits
 
 T = TypeVar("T")
-LATEST = "latest"
-MAX_ALIAS_LENGTH = 128
-MAX_TAG_LENGTH = 128
-MAX_TYPE_LENGTH = 128
-
-
-def artifact_type(name: str) -> str:
-    """A type as a store keeps it: 1 to 128 characters, none of them a control character.
-
-    Names W&B reserves for its own artifacts (``wandb-*``, ``job``, ...) are accepted: the
-    official client logs them itself. Raises: ValueError naming the rule.
-    """
-    if not name or len(name) > MAX_TYPE_LENGTH:
-        raise ValueError(f"Artifact type must be 1 to {MAX_TYPE_LENGTH} characters long")
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        raise ValueError(f"Artifact type {name!r} must not contain control characters")
-    return name
 
 
 def bounded(values: Sequence[T], limit: int, what: str) -> list[T]:
@@ -62,15 +48,8 @@ def user_aliases(aliases: Sequence[str], limits: Limits) -> list[str]:
             ``:`` or a control character, is empty or longer than 128 characters.
     """
     bounded(aliases, limits.max_aliases, "aliases")
-    result = []
-    for alias in validate_aliases(list(aliases)):
-        if not 1 <= len(alias) <= MAX_ALIAS_LENGTH:
-            raise ValueError(
-                f"Invalid alias {alias!r}: aliases must be 1 to {MAX_ALIAS_LENGTH} characters long"
-            )
-        if alias != LATEST and not is_version_alias(alias):
-            result.append(alias)
-    return list(dict.fromkeys(result))
+    checked = validate_stored_aliases(list(aliases))
+    return list(dict.fromkeys(a for a in checked if a != LATEST and not is_version_alias(a)))
 
 
 def tags(values: Sequence[str], limits: Limits) -> list[str]:
@@ -80,11 +59,7 @@ def tags(values: Sequence[str], limits: Limits) -> list[str]:
     128 characters).
     """
     bounded(values, limits.max_tags, "tags")
-    checked = validate_tags(list(values))
-    for tag in checked:
-        if len(tag) > MAX_TAG_LENGTH:
-            raise ValueError(f"Invalid tag {tag[:40]!r}...: tags are at most {MAX_TAG_LENGTH} long")
-    return checked
+    return validate_stored_tags(list(values))
 
 
 def description(text: str | None, limits: Limits) -> str | None:

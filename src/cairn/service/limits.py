@@ -10,7 +10,8 @@ limit (400 over HTTP), before anything is written.
 The numbers a store keeps have ranges of their own, the same everywhere (not options of a
 server), checked by the ``checked_*`` functions below before anything is written: a run's
 exit code is a signed 32-bit integer, a history step and a size a non-negative signed
-64-bit one (``cairn.core.ints``), a TTL at most ``MAX_TTL_SECONDS``, and a blob uploaded
+64-bit one (``cairn.core.ints``), a TTL at most ``cairn.core.ttl.MAX_TTL_SECONDS``
+(``cairn.core.ttl.checked_ttl``, shared with the SDK), and a blob uploaded
 to a server at most ``MAX_BLOB_BYTES`` in at most ``MAX_UPLOAD_PARTS`` parts.
 """
 
@@ -18,15 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from cairn.core.ints import INT32_MAX, INT32_MIN, INT64_MAX, check_int, describe
+from cairn.core.ints import INT32_MAX, INT32_MIN, INT64_MAX, check_int
 from cairn.core.metadata import MAX_METADATA_BYTES, MAX_METADATA_DEPTH
 
 MIB = 1024 * 1024
-
-MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
-"""The longest TTL of a version, or default TTL of a project or entity: 100 years of 365
-days. A longer one is refused: a version's expiry (``created_at + ttl``) must stay a date
-the sweeper and every client can compute (Python's dates end at the year 9999)."""
 
 MAX_UPLOAD_PARTS = 10_000
 """The most parts one multipart upload has (S3's own limit): a server takes a blob in at
@@ -90,21 +86,3 @@ def checked_step(step: object, what: str = "step") -> int:
 def checked_size(size: object, what: str = "size") -> int:
     """A size in bytes (``what`` names it in the error): 0 to 2^63-1. Raises: ValueError."""
     return check_int(size, what, 0, INT64_MAX)
-
-
-def checked_ttl(seconds: object) -> int:
-    """A TTL in seconds: above 0 and at most ``MAX_TTL_SECONDS``.
-
-    Raises: ValueError (not an integer; ``"Artifact TTL Duration has to be positive. ttl:
-    <seconds>"``, W&B's message; over the maximum).
-    """
-    if isinstance(seconds, bool) or not isinstance(seconds, int):
-        raise ValueError(f"Artifact TTL must be an integer, got {type(seconds).__name__}")
-    if seconds <= 0:
-        raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {describe(seconds)}")
-    if seconds > MAX_TTL_SECONDS:
-        raise ValueError(
-            f"Artifact TTL of {describe(seconds)} seconds is over the maximum of "
-            f"{MAX_TTL_SECONDS} seconds (100 years)"
-        )
-    return seconds

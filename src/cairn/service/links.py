@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cairn.core.names import validate_artifact_name, validate_entity_name, validate_project_name
+from cairn.core.names import (
+    LATEST,
+    validate_artifact_name,
+    validate_entity_name,
+    validate_project_name,
+)
 from cairn.core.registry import REGISTRY_PREFIX, is_registry_project
 from cairn.db import repositories as repo
 from cairn.db.models import (
@@ -36,7 +41,6 @@ from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import restore_latest
-from cairn.service.fields import LATEST
 from cairn.service.lookup import collection_ref, require_collection, require_version
 from cairn.service.registries import check_type_allowed, require_registry, scope
 from cairn.service.resources import Store

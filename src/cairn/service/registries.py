@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64
 from cairn.core.names import validate_artifact_type
-from cairn.core.registry import REGISTRY_PREFIX, is_registry_project
+from cairn.core.registry import REGISTRY_PREFIX, is_registry_project, validate_registry_name
 from cairn.db import repositories as repo
 from cairn.db.models import Alias, Collection, Membership, Project, Registry, utcnow
 from cairn.errors import AuthorizationError, NotFoundError
@@ -30,8 +30,6 @@ from cairn.service.wire_models import iso
 
 CORE_REGISTRIES = ("model", "dataset")
 VISIBILITIES = ("organization", "restricted")
-MAX_REGISTRY_NAME = 113
-_FORBIDDEN = set("/\\#?%:\r\n")
 
 
 def scope(store: Store, entity: str, project: str) -> str:
@@ -54,25 +52,6 @@ def refuse_direct_log(gate: Gate, entity: str, project: str) -> None:
         f"Cannot log into '{project}': versions enter a registry only by linking "
         "(log them to a team or user project, then link them)"
     )
-
-
-def validate_registry_name(name: str) -> str:
-    """Check a registry name (without the prefix) against spec §3.7.
-
-    Raises:
-        ValueError: empty, longer than 113 characters, or containing ``/ \\ # ? % :`` CR LF.
-    """
-    if name.startswith(REGISTRY_PREFIX):
-        name = name[len(REGISTRY_PREFIX) :]
-    if not name or len(name) > MAX_REGISTRY_NAME:
-        raise ValueError(
-            f"Invalid registry name {name!r}: it must be 1 to {MAX_REGISTRY_NAME} characters"
-        )
-    if _FORBIDDEN & set(name):
-        raise ValueError(
-            f"Invalid registry name {name!r}: it must not contain any of / \\ # ? % : CR LF"
-        )
-    return name
 
 
 def _check_organization(store: Store, organization: str | None) -> None:

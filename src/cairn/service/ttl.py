@@ -22,6 +22,7 @@ import time
 from sqlalchemy import select
 
 from cairn.core.names import validate_entity_name, validate_project_name
+from cairn.core.ttl import checked_ttl
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Version, utcnow
 from cairn.errors import NotFoundError
@@ -29,7 +30,6 @@ from cairn.service import facts
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.caller import Caller
 from cairn.service.deletion import lock_collections, retire_version
-from cairn.service.limits import checked_ttl
 from cairn.service.links import linked_to_registry
 from cairn.service.resources import Store, open_store
 from cairn.settings import Settings
@@ -59,7 +59,7 @@ def set_default_ttl(
 
     Raises:
         ValueError: invalid names, or ``seconds`` not an integer above 0 and at most
-            ``limits.MAX_TTL_SECONDS``.
+            ``core.ttl.MAX_TTL_SECONDS``.
         NotFoundError / AuthorizationError: the caller may not write to it.
     """
     validate_entity_name(entity)

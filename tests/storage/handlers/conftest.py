@@ -10,6 +10,7 @@ import pytest
 
 import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
 import refservers
+from cairn.sdk._upward import RunTarget
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.backend_cache import backend_for
 
@@ -82,9 +83,7 @@ def log(cairn_dir: Path) -> Callable[[Artifact], Artifact]:
     """Log a draft to ``tester/proj`` the way ``Run.log_artifact`` does; return it."""
 
     def _log(artifact: Artifact) -> Artifact:
-        artifact._log(
-            backend_for(), entity="tester", project="proj", run_id=None, aliases=None, tags=None
-        )
+        artifact._log(RunTarget(backend_for(), "tester", "proj", None), aliases=None, tags=None)
         return artifact
 
     return _log

@@ -23,6 +23,7 @@ from typing import Any
 from cairn.core.digest import b64
 from cairn.core.manifest import Manifest
 from cairn.core.run_values import from_stored
+from cairn.core.ttl import ttl_to_wire
 from cairn.protocol import CollectionInfo, RunInfo, TypeInfo, VersionInfo
 from cairn.server import signing
 from cairn.server.wandb_compat import registries, run_lists
@@ -344,7 +345,7 @@ def artifact_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
         artifactType=obj("ArtifactType", id=gid("ArtifactType", v.type), name=v.type),
         description=v.description,
         metadata=json.dumps(v.metadata),
-        ttlDurationSeconds=_ttl_wire(v),
+        ttlDurationSeconds=ttl_to_wire(v.ttl_duration_seconds, v.ttl_is_inherited),
         ttlIsInherited=v.ttl_is_inherited,
         tags=[tag_obj(t) for t in v.tags],
         historyStep=v.history_step,
@@ -368,13 +369,6 @@ def artifact_obj(ctx: Ctx, v: VersionInfo) -> dict[str, Any]:
         usedBy=used_by,
         createdBy=lambda _info: _created_by(ctx, v),
     )
-
-
-def _ttl_wire(v: VersionInfo) -> int:
-    """W&B's wire TTL: seconds, -1 inherited, -2 disabled."""
-    if v.ttl_is_inherited:
-        return -1
-    return v.ttl_duration_seconds if v.ttl_duration_seconds else -2
 
 
 def _created_by(ctx: Ctx, v: VersionInfo) -> Any:

@@ -28,7 +28,7 @@ from cairn.server import signing
 from cairn.server.wandb_compat import graphql_objects, uploads
 from cairn.server.wandb_compat.context import Ctx, Info, ctx, gid, obj
 from cairn.server.wandb_compat.transfers import LATEST_BASE, PREFIX, q, sign_path
-from cairn.service import blob_access, drafts, fields
+from cairn.service import blob_access, drafts
 from cairn.service.fields import bounded
 
 mutation = ObjectType("Mutation")
@@ -58,7 +58,7 @@ def create_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         digest=input["digest"],
         digest_algorithm="XXH128" if input.get("digestAlgorithm") == "MANIFEST_XXH128" else "MD5",
         description=input.get("description"),
-        metadata=fields.metadata(input.get("metadata") or {}, c.store.limits),
+        metadata=input.get("metadata"),
         aliases=[a["alias"] for a in requested if a.get("artifactCollectionName") in (None, name)],
         tags=[
             t["tagName"]
