@@ -191,7 +191,7 @@ def rm(name: str, entity: str | None, as_json: bool, quiet: bool) -> None:
 @automation.command("deliver")
 @command_options
 def deliver(as_json: bool, quiet: bool) -> None:
-    """Send the webhooks that are due now (pending after a failure or a crash)."""
+    """Send every pending webhook now (one that failed, or one a stopped process left)."""
     backend, _entity, _org = _backend(as_json, quiet)
     made = backend.deliver_pending()
     emit(as_json, {"attempts": made}, lambda: click.echo(f"{made} delivery attempt(s) made"))
