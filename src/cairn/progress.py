@@ -48,6 +48,56 @@ def silent(_event: ProgressEvent) -> None:
     """A callback that reports nothing."""
 
 
+class TaskCounter:
+    """Counts the files and bytes of one task as they are done and reports each step.
+
+    Not thread-safe: called from the thread that collects the work's results.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        progress: ProgressCallback,
+        files_total: int,
+        bytes_total: int,
+        started: float | None = None,
+    ) -> None:
+        self.task = task
+        self.progress = progress
+        self.files_total = files_total
+        self.bytes_total = bytes_total
+        self.started = started if started is not None else time.monotonic()
+        self.files_done = 0
+        self.bytes_done = 0
+
+    def add(self, files: int, size: int) -> None:
+        """Count ``files`` more files of ``size`` bytes in all, and report."""
+        self.files_done += files
+        self.bytes_done += size
+        self.progress(self._event(False))
+
+    def reach(self, files_done: int, bytes_done: int) -> None:
+        """Set the counts to ``files_done`` files and ``bytes_done`` bytes, and report."""
+        self.files_done = files_done
+        self.bytes_done = bytes_done
+        self.progress(self._event(False))
+
+    def finish(self) -> None:
+        """Report the task done (its one ``done`` event)."""
+        self.progress(self._event(True))
+
+    def _event(self, done: bool) -> ProgressEvent:
+        return ProgressEvent(
+            self.task,
+            self.files_done,
+            self.files_total,
+            self.bytes_done,
+            self.bytes_total,
+            done,
+            started=self.started,
+        )
+
+
 def format_bytes(size: int) -> str:
     """``size`` in decimal units, e.g. ``1.5 GB`` (as W&B prints cache sizes)."""
     value = float(size)

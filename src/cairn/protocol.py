@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
+from cairn.progress import ProgressCallback, silent
 from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from array import array
 
-    from cairn.core.manifest import Manifest
+    from cairn.core.manifest import Manifest, ManifestEntry
     from cairn.protocol_automations import AutomationsBackend
 
 # ---------------------------------------------------------------- wire models
@@ -169,8 +170,8 @@ class CommitRequest:
     # collection's latest): the service merges the base's other entries into it.
     incremental: bool = False
     base_id: str | None = None
-    # A part of a version several runs write (``Backend.add_version_part``); committing a
-    # request with it finishes that version with everything its parts added up to.
+    # A part of a version several runs write (``LogRequest.part``); committing a request
+    # with it (not as a part) finishes that version with everything its parts added up to.
     distributed_id: str | None = None
     # In process only, never sent: the manifest object ``manifest_json`` and ``digest`` were
     # made from, so the embedded backend need not parse and digest its own SDK's output.
@@ -191,6 +192,90 @@ class CommitRequest:
             cached = self.manifest.to_json_bytes()
             object.__setattr__(self, "_manifest_bytes", cached)  # frozen: a cache only
         return cached
+
+
+@dataclasses.dataclass(frozen=True)
+class LogRequest:
+    """A draft to log (``Backend.log``): the version to commit, and where its blobs are.
+
+    The local sources of the blobs are the ``local_path`` of the entries of
+    ``commit.manifest`` (in process; a request of manifest bytes only has none, so its
+    blobs must be stored already). ``part``: add the entries to the version several runs
+    write under ``commit.distributed_id`` instead of committing (a later request with that
+    id and ``part`` False finishes it).
+    """
+
+    commit: CommitRequest
+    part: bool = False
+
+    def _sources(self) -> dict[tuple[str, str], ManifestEntry]:
+        """Each stored blob of the manifest once, ``(digest, algorithm)`` to an entry
+        holding a local copy of it when one does (computed once)."""
+        cached: dict[tuple[str, str], ManifestEntry] | None = self.__dict__.get("_cached_sources")
+        if cached is not None:
+            return cached
+        manifest = self.commit.manifest
+        if manifest is None:
+            # Only a request of manifest bytes needs the parser: ``import cairn`` does not
+            # load it (the SDK's requests carry the manifest object).
+            from cairn.core.manifest import Manifest
+
+            manifest = Manifest.from_json(self.commit.manifest_bytes())
+        sources: dict[tuple[str, str], ManifestEntry] = {}
+        for entry in manifest.entries.values():
+            if entry.ref is None:
+                # ``entry.algorithm()``, inline: this loop runs once per file of the draft.
+                key = (entry.digest, "xxh128" if entry.extra.get("alg") == "XXH128" else "md5")
+                known = sources.get(key)
+                if known is None or (known.local_path is None and entry.local_path is not None):
+                    sources[key] = entry
+        object.__setattr__(self, "_cached_sources", sources)  # frozen: a cache only
+        return sources
+
+    def blobs(self) -> list[BlobRef]:
+        """Every stored blob of the manifest, once."""
+        return [BlobRef(key[0], key[1], entry.size or 0) for key, entry in self._sources().items()]
+
+    def uploads(self, missing: Sequence[BlobRef]) -> list[tuple[BlobRef, Path]]:
+        """Each blob of ``missing`` with the local copy to upload it from.
+
+        Raises ``ValueError`` naming a missing blob the draft has no local copy of.
+        """
+        if not missing:
+            return []
+        sources = self._sources()
+        uploads: list[tuple[BlobRef, Path]] = []
+        for blob in missing:
+            entry = sources[(blob.digest, blob.algorithm)]
+            if entry.local_path is None:
+                raise ValueError(
+                    f"Cannot log '{entry.path}': its content ({entry.digest}) is not in the "
+                    "store and the artifact has no local copy of it"
+                )
+            uploads.append((blob, Path(entry.local_path)))
+        return uploads
+
+    def needs_blobs(self, latest: Callable[[], tuple[str, str] | None]) -> bool:
+        """Whether blobs may need storing: not when the collection's latest version has
+        this content (``latest()``: its ``(digest, algorithm)``, asked only if it matters),
+        since its blobs are kept and the commit is a no-op; always for an incremental
+        manifest or a distributed version's."""
+        commit = self.commit
+        if commit.incremental or commit.distributed_id:
+            return True
+        return latest() != (commit.digest, commit.digest_algorithm)
+
+
+class Placement(NamedTuple):
+    """A stored blob to write below a download root (``Backend.materialize``): its logical
+    path there, and the entity whose store holds it (an entry of an artifact reference
+    may be another entity's). A named tuple: one exists per file of a download."""
+
+    path: str
+    entity: str
+    digest: str
+    algorithm: str  # "md5" or "xxh128"
+    size: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,32 +447,54 @@ class Backend(Protocol):
         the calling thread."""
         ...
 
-    def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
-        """Which of ``blobs`` the store does not hold yet (one call for a whole draft)."""
+    def log(self, request: LogRequest, progress: ProgressCallback = silent) -> CommitResult | None:
+        """Log a draft in one call: the backend stores the blobs of ``request.commit``'s
+        manifest it lacks (from the entries' local copies; ``progress`` hears of the task
+        ``Uploading``, if anything is uploaded) and commits the version once; nothing is
+        uploaded when the collection's latest version has the same digest (a no-op, unless
+        incremental or distributed). With ``request.part`` the entries are only added to
+        the version of ``commit.distributed_id`` and None is returned.
+
+        Raises:
+            ValueError: invalid input, or a missing blob without a local copy (named).
+            CorruptionError: a local copy changed since it was added.
+            OSError: a local copy cannot be read.
+            CommError: the commit is refused (nothing committed).
+        """
         ...
 
-    def put_blob(self, entity: str, blob: BlobRef, source: Path) -> None:
-        """Store ``source`` under ``blob``; raises ``CorruptionError`` if its digest differs."""
-        ...
+    def materialize(
+        self,
+        root: Path,
+        files: Sequence[Placement],
+        *,
+        link: bool = False,
+        allow_missing: bool = False,
+        warn_skips: bool = True,
+        progress: ProgressCallback = silent,
+    ) -> None:
+        """Write each stored blob of ``files`` to its path below ``root``, checked against
+        its digest, by the rules of ``cairn.storage.writing`` (no write through a symlink,
+        temporary file then rename, a file already holding the digest kept). A new or
+        empty ``root`` is written whole into a staging folder and renamed into place.
+        ``link`` hard-links (else reflinks) the blobs a local store keeps loose, and makes
+        every file it writes read-only. ``warn_skips``: a destination that is a directory
+        or below a file is skipped with a warning (else raised); ``allow_missing``: a blob
+        not found is a warning too. ``progress`` hears of the task ``Downloading``.
 
-    # versions
-    def commit_version(self, request: CommitRequest) -> CommitResult: ...
-    def add_version_part(self, request: CommitRequest) -> None:
-        """Add ``request``'s entries to the version several runs write under its
-        ``distributed_id`` (its blobs stored first, as for a commit); committing a request
-        with that ``distributed_id`` finishes the version."""
+        Raises:
+            ValueError: a symlink on a destination's path (named), an invalid path.
+            CorruptionError: stored bytes do not match their digest.
+            CommError: a blob is not stored (or the server cannot be reached).
+            NotADirectoryError, IsADirectoryError: unless ``warn_skips``.
+            OSError: a destination cannot be written.
+        """
         ...
 
     def resolve_version(
         self, entity: str, project: str, collection: str, selector: str
     ) -> VersionInfo:
         """``selector`` is an alias (``latest``, user aliases) or ``vN``."""
-        ...
-
-    def latest_digest(self, entity: str, project: str, collection: str) -> tuple[str, str] | None:
-        """``(digest, digest algorithm)`` of the collection's ``latest`` version; None if
-        it has none or does not exist. What a re-log of unchanged content needs to know,
-        at a fraction of ``resolve_version``'s cost."""
         ...
 
     def get_version(self, version_id: str) -> VersionInfo: ...
@@ -406,11 +513,6 @@ class Backend(Protocol):
         ...
 
     def record_use(self, entity: str, project: str, run_id: str, version_id: str) -> None: ...
-
-    # bytes out
-    def fetch_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """Write the blob's bytes to ``dest`` (a fresh path chosen by the caller)."""
-        ...
 
     # ---- the artifact surface (issue 3): edits, links, deletion, lineage, registries, TTL
     def edit_version(self, version_id: str, edit: VersionEdit) -> VersionInfo:
@@ -507,75 +609,6 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-@runtime_checkable
-class LocalBlobs(Protocol):
-    """Optional: a backend whose blobs are loose files on this machine (embedded mode).
-
-    ``download`` uses it to place files by reflink, or by hard link with ``link=True``,
-    instead of copying bytes.
-    """
-
-    def local_blob_path(self, entity: str, blob: BlobRef) -> Path | None:
-        """The read-only loose file holding ``blob``, or None (packed, remote or missing)."""
-        ...
-
-
-@runtime_checkable
-class BlobExport(Protocol):
-    """Optional: a backend that writes many stored blobs to new local files at once.
-
-    ``download`` uses it for a download into a new or empty folder (the embedded store
-    reads its packs sequentially instead of one blob at a time).
-    """
-
-    def export_blobs(
-        self,
-        entity: str,
-        items: Sequence[tuple[BlobRef, Path]],
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        """Write each blob, checked against its digest, to its path (a new file, mode
-        0o644, parent existing, not fsynced); ``on_progress(files_done, bytes_done)``.
-
-        Raises: FileNotFoundError (a blob not stored), FileExistsError (a path exists),
-        CorruptionError (stored bytes do not match), OSError, ValueError (bad digest).
-        """
-        ...
-
-
-@runtime_checkable
-class CheckedFetch(Protocol):
-    """Optional: a backend whose blob fetches check their own bytes (server mode hashes a
-    download as it arrives). ``download`` then does not read the file again."""
-
-    def fetch_checked_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """``fetch_blob``, with the bytes written to ``dest`` checked against the digest;
-        on a mismatch ``CorruptionError`` is raised and ``dest`` does not exist."""
-        ...
-
-
-@runtime_checkable
-class BlobBatchUpload(Protocol):
-    """Optional: a backend that uploads many blobs at once (server mode sends small blobs
-    in batches, from the copies staged when they were added).
-
-    ``log`` uses it instead of one ``put_blob`` per blob.
-    """
-
-    def put_blobs(
-        self,
-        entity: str,
-        uploads: Sequence[tuple[BlobRef, Path]],
-        on_done: Callable[[Sequence[BlobRef]], None] | None = None,
-    ) -> None:
-        """Upload each blob (from its staged copy, else from its path, checked against
-        its digest); ``on_done`` hears of each group of blobs stored, in this thread.
-
-        Raises: as ``put_blob`` (the first failure; the rest is cancelled).
-        """
-        ...
 
 
 BackendFactory = Callable[[Settings], Backend]

@@ -1,5 +1,5 @@
 """A download into a new or empty folder from the embedded store: staged whole, renamed into
-place (``cairn.sdk._bulk_download``), with the same results and guarantees as the general
+place (``cairn.storage.staged_writing``), with the same results and guarantees as the general
 path (no partial file under a final name, digests checked, files 0o644)."""
 
 from __future__ import annotations

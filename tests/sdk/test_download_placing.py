@@ -18,7 +18,7 @@ LogFn = Callable[..., Artifact]
 @pytest.fixture
 def backend(cairn_dir: Path) -> Backend:
     """Embedded only: placing by reflink or hard link needs the blobs on this machine
-    (``protocol.LocalBlobs``); a server's blobs come through the client cache instead."""
+    (``EmbeddedBackend.materialize``); a server's blobs come through the client cache instead."""
     import cairn.connect  # noqa: F401  (registers the backends, as ``import cairn`` does)
     from cairn.sdk.backend_cache import backend_for
 

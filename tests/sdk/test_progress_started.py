@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from cairn.progress import ProgressEvent
-from cairn.protocol import Backend, BlobBatchUpload
-from cairn.sdk import _adding, download
+from cairn.protocol import Backend
+from cairn.sdk import _adding
 from cairn.sdk._artifact_state import ArtifactState
 from cairn.sdk.artifact import Artifact
+from cairn.storage import writing
 
 LogFn = Callable[..., Artifact]
 Heard = list[tuple[ProgressEvent, float]]
@@ -82,7 +83,7 @@ def test_a_one_file_upload_is_timed_from_its_start(
 ) -> None:
     art = Artifact("d", "dataset")
     art.add_dir(str(folder), policy="immutable")  # not stored yet: uploaded at log time
-    slow = "put_blobs" if isinstance(backend, BlobBatchUpload) else "put_blob"
+    slow = "put_blobs" if hasattr(backend, "put_blobs") else "put_blob"
     _slowed(monkeypatch, type(backend), slow)
     log(art)
     _check_task(heard, "Uploading")
@@ -106,7 +107,7 @@ def test_downloads_are_timed_from_their_start(
         art.download(str(tmp_path / "fresh"))
         _check_task(heard, "Downloading")
     with monkeypatch.context() as patch:  # into a folder with files: one file at a time
-        _slowed(patch, download, "download_entry")
+        _slowed(patch, writing, "write_file")
         busy = tmp_path / "busy"
         busy.mkdir()
         (busy / "notes.txt").write_text("mine")

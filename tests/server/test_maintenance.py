@@ -24,7 +24,7 @@ from cairn.db.models import StoredBlob
 from cairn.server.state import ServerState
 from cairn.service import server_gc
 from cairn.service.server_gc import plan_server_gc
-from cairn.storage.blobstores.s3 import parse_s3_url
+from cairn.storage.blobstores.s3_client import parse_s3_url
 from clirun import cairn
 
 from .conftest import Server

@@ -26,6 +26,7 @@ import pytest
 from cairn.core.digest import digest_bytes
 from cairn.server.wandb_compat import parts, uploads
 from cairn.service.blob_access import BlobGrant
+from cairn.storage.blobstores.directory import DirectoryServerStore
 from cairn.storage.local.blobs import LocalBlobStore
 
 UPLOAD = "0123456789abcdef01234567"
@@ -33,8 +34,8 @@ NO_STORE = cast(Any, None)  # a directory store's completion needs no database
 
 
 def _grant(tmp_path: Path) -> BlobGrant:
-    area = LocalBlobStore(tmp_path / "area")
-    return BlobGrant("team", "write", "key", area, cast(Any, None))  # a directory store
+    store = DirectoryServerStore(tmp_path / "store")
+    return BlobGrant("team", "write", "key", store.area("team"), store)
 
 
 def _received(grant: BlobGrant, chunks: list[bytes]) -> list[dict[str, Any]]:

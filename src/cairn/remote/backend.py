@@ -5,6 +5,10 @@ whose answer is the protocol's own wire model as JSON, so both modes return the 
 dataclasses; server errors come back as the exceptions embedded mode raises
 (``cairn.remote.http``). Bytes never pass through the API: they move between this
 machine and the store through signed URLs (``cairn.remote.transfer``).
+
+``log`` and ``materialize`` are the two verbs that move bytes; the per-blob methods below
+them (``missing_blobs``, ``put_blob(s)``, ``fetch_blob``, ``export_blobs``,
+``commit_version``, ``add_version_part``) are their steps, not part of the protocol.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from urllib.parse import quote
 from cairn.core.metadata import MAX_METADATA_DEPTH
 from cairn.core.run_filters import check_shape
 from cairn.errors import NotFoundError
+from cairn.progress import ProgressCallback, TaskCounter, silent
 from cairn.protocol import (
     BlobRef,
     CollectionInfo,
@@ -27,7 +32,9 @@ from cairn.protocol import (
     HistoryQuery,
     IngestedBlob,
     Lineage,
+    LogRequest,
     Page,
+    Placement,
     ProjectInfo,
     RegistryInfo,
     RunEdit,
@@ -42,6 +49,7 @@ from cairn.remote.automations import RemoteAutomations
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
 from cairn.settings import Settings
+from cairn.storage.staged_writing import write_tree
 
 T = TypeVar("T")
 
@@ -98,6 +106,13 @@ def _run_path(entity: str, project: str, run_id: str) -> str:
 
 def _collection(entity: str, project: str, name: str) -> str:
     return f"{_project(entity, project)}/collections/{_seg(name)}"
+
+
+def _offset(
+    on_progress: Callable[[int, int], None], files_before: int, bytes_before: int
+) -> Callable[[int, int], None]:
+    """``on_progress`` of a later part of a task: its counts follow the parts before."""
+    return lambda files, size: on_progress(files_before + files, bytes_before + size)
 
 
 class RemoteBackend:
@@ -199,6 +214,33 @@ class RemoteBackend:
         """Stage many files in parallel. Raises: as ``ingest_file``."""
         return self._transfers.stage_many(sources, algorithm, on_progress, stats)
 
+    def log(self, request: LogRequest, progress: ProgressCallback = silent) -> CommitResult | None:
+        """Ask the server once which blobs the entity lacks, upload those from the draft's
+        staged copies (small ones in batches, large ones through signed URLs, in parallel;
+        ``progress`` hears of the task ``Uploading``), then commit (see ``Backend.log``).
+
+        Raises: as ``Backend.log``.
+        """
+        commit = request.commit
+        if request.needs_blobs(
+            lambda: self.latest_digest(commit.entity, commit.project, commit.collection)
+        ):
+            uploads = request.uploads(self.missing_blobs(commit.entity, request.blobs()))
+            if uploads:
+                counter = TaskCounter(
+                    "Uploading", progress, len(uploads), sum(b.size for b, _ in uploads)
+                )
+                self.put_blobs(
+                    commit.entity,
+                    uploads,
+                    lambda done: counter.add(len(done), sum(b.size for b in done)),
+                )
+                counter.finish()
+        if request.part:
+            self.add_version_part(commit)
+            return None
+        return self.commit_version(commit)
+
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
         return self._transfers.missing(entity, blobs)
 
@@ -281,17 +323,57 @@ class RemoteBackend:
 
     # bytes out
 
+    def materialize(
+        self,
+        root: Path,
+        files: Sequence[Placement],
+        *,
+        link: bool = False,
+        allow_missing: bool = False,
+        warn_skips: bool = True,
+        progress: ProgressCallback = silent,
+    ) -> None:
+        """Write stored blobs below ``root`` (see ``Backend.materialize``): a new or empty
+        root with small blobs asked for in batches (``export_blobs``), else each file
+        through the client cache (``fetch_blob``: checked as it arrives). Nothing
+        is linked to a server's blob: ``link`` makes the copies read-only.
+
+        Raises: as ``Backend.materialize``.
+        """
+        write_tree(
+            root,
+            files,
+            self._fetch_placement,
+            self._export,
+            link=link,
+            allow_missing=allow_missing,
+            warn_skips=warn_skips,
+            progress=progress,
+        )
+
+    def _fetch_placement(self, file: Placement, tmp: Path) -> None:
+        self.fetch_blob(file.entity, BlobRef(file.digest, file.algorithm, file.size), tmp)
+
+    def _export(
+        self, items: list[tuple[Placement, Path]], on_progress: Callable[[int, int], None]
+    ) -> None:
+        """``export_blobs`` of the items of each entity in turn, progress counted across."""
+        by_entity: dict[str, list[tuple[BlobRef, Path]]] = {}
+        for file, path in items:
+            blob = BlobRef(file.digest, file.algorithm, file.size)
+            by_entity.setdefault(file.entity, []).append((blob, path))
+        files_before = bytes_before = 0
+        for entity, blobs in by_entity.items():
+            self.export_blobs(entity, blobs, _offset(on_progress, files_before, bytes_before))
+            files_before += len(blobs)
+            bytes_before += sum(blob.size for blob, _path in blobs)
+
     def fetch_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """Write the blob to the new file ``dest`` (client cache first, else a signed URL).
+        """Write the blob to the new file ``dest`` (client cache first, else a signed URL),
+        checked against its digest as it is written (``materialize`` does not read it again);
+        on a mismatch ``dest`` does not exist.
 
         Raises: CommError (not stored), CorruptionError, FileExistsError, ValueError.
-        """
-        self._transfers.fetch(entity, blob, dest)
-
-    def fetch_checked_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
-        """``fetch_blob``: every fetch checks the bytes it writes against the digest.
-
-        Raises: as ``fetch_blob`` (CorruptionError for bytes that do not match).
         """
         self._transfers.fetch(entity, blob, dest)
 

@@ -1,8 +1,8 @@
 """Small blobs come down in batches (one request per few MiB, not two per file) and are
 kept in the client cache as one pack per batch, so a repeated download asks for nothing.
 
-The download of a version into a new folder (``protocol.BlobExport``, used by
-``sdk._bulk_download``) first takes what the client cache holds (``find_cached``: blobs
+The download of a version into a new folder (``RemoteBackend.materialize``, through
+``storage.staged_writing``) first takes what the client cache holds (``find_cached``: blobs
 packed by earlier downloads, each checked against its digest as it is written, since the
 cache never vouches for bytes; ``write_cached``), then asks the server for the rest
 ``READ_BYTES`` at a time (``POST /api/v1/entities/{entity}/blobs/batch-read``, format in

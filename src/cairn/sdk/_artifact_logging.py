@@ -2,7 +2,7 @@
 ``upsert_artifact`` / ``finish_artifact``) and ``Artifact.save()`` on a draft commit one.
 
 ``log_draft`` takes the draft's ``ArtifactState`` and a ``RunTarget`` (the run's backend,
-entity, project and id); ``_commit`` validates, uploads and commits.
+entity, project and id); ``_commit`` validates, and logs in one ``Backend.log`` call.
 """
 
 from __future__ import annotations
@@ -54,29 +54,7 @@ def log_draft(
     entity, project, run_id = target.entity, target.project, target.run_id
     with paused_gc():  # many small objects kept: see _gc_pause
         digest = manifest.digest(draft.entry_algorithm)
-        if (
-            draft.incremental
-            or distributed_id
-            or not _commit.is_latest(backend, entity, project, draft, digest)
-        ):
-            entries = list(manifest.entries.values())
-            _commit.upload_missing(backend, entity, entries, state.progress())
-        if distributed_id and not finish:
-            backend.add_version_part(
-                _commit.request(
-                    draft,
-                    manifest,
-                    checked,
-                    entity,
-                    project,
-                    run_id,
-                    digest,
-                    distributed_id=distributed_id,
-                )
-            )
-            state.part_of = distributed_id
-            return
-        result = _commit.commit(
+        result = _commit.log_draft(
             backend,
             draft,
             manifest,
@@ -86,7 +64,12 @@ def log_draft(
             run_id=run_id,
             digest=digest,
             distributed_id=distributed_id,
+            part=bool(distributed_id) and not finish,
+            progress=state.progress(),
         )
+    if result is None:  # a part of a distributed version: this draft is done
+        state.part_of = distributed_id
+        return
     if not result.created:
         warnings.warn(
             f'Artifact "{state.source_name}" already exists with the same content. '

@@ -1,161 +1,93 @@
 """Putting a logged artifact's files on disk, and checking files on disk against it.
 
 Used by ``Artifact.download``/``checkout``/``verify`` (spec §4.14) and by entry and file
-downloads. Rules that hold for every write (issue 2, "Must hold"):
-
-- every destination comes from :func:`cairn.core.paths.safe_join`, so it stays under root;
-- nothing is written or deleted *through* a symlink inside root: a destination whose path
-  below root contains a symlink is refused with ``ValueError`` naming it (``checkout``
-  deletes links themselves, never their targets);
-- bytes go to a temporary file in the destination directory that is checked against the
-  entry digest and then renamed over the final name, so an interrupted download or a full
-  disk never leaves a truncated file under a final name;
-- a destination that already holds the entry's digest is left untouched.
-
-A download into a new or empty folder from a store that exports blobs in bulk is written
-whole into a staging folder and renamed into place instead (``_bulk_download``), which
-keeps the same guarantees with one file creation per file.
+downloads. A download is one ``Backend.materialize`` call for every stored file, those
+that ``wandb-artifact://`` references name included (resolved first, a metadata call per
+referenced version); external references (file, http, s3, gs, azure) are fetched here
+through their handler and the client cache (``_references``). Both write by the rules of
+``cairn.storage.writing`` (no write through a symlink, temporary file then rename, a file
+already holding its digest kept).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
-import uuid
 import warnings
-from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import safe_join
-from cairn.errors import ChangedReferenceError, CorruptionError, VerificationError
-from cairn.progress import ProgressCallback, ProgressEvent
-from cairn.protocol import Backend, BlobRef, CheckedFetch
-from cairn.sdk import _artifact_refs, _bulk_download, _references
-from cairn.sdk._placing import place_local_blob
+from cairn.errors import VerificationError
+from cairn.progress import ProgressCallback, ProgressEvent, TaskCounter, silent
+from cairn.protocol import Backend, Placement
+from cairn.sdk import _artifact_refs, _references
 from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import hash_file
-
-DOWNLOAD_WORKERS = 8
-_FILE_MODE = 0o644
-_READ_ONLY_MODE = 0o444  # every file a ``link`` download writes, linked or copied
+from cairn.storage.writing import TASK, write_files
 
 
-def destination(root: Path, logical_path: str) -> Path:
-    """The file ``logical_path`` names below ``root``, after checking the way there.
+class _External(NamedTuple):
+    """An external reference to write: its path below root and the entry to fetch."""
 
-    Raises:
-        ValueError: the path is invalid, or a component below ``root`` (the destination
-            included) is a symlink; the message names the symlink.
-        NotADirectoryError: a parent component exists and is not a directory.
-        IsADirectoryError: the destination is a directory.
+    path: str
+    digest: str
+    algorithm: str
+    size: int
+    entry: ManifestEntry
+
+
+def _sorted_out(
+    backend: Backend,
+    entity: str,
+    entries: Iterable[ManifestEntry],
+    allow_missing_references: bool,
+) -> tuple[list[Placement], list[_External]]:
+    """The stored files (``wandb-artifact://`` references resolved to the blob they name,
+    in that version's entity) and the external references of ``entries``.
+
+    Raises: ``ValueError`` (malformed or cyclic artifact reference), and
+    ``MissingReferenceError`` for a vanished target unless ``allow_missing_references``
+    (then a warning, and the entry is left out).
     """
-    dest = safe_join(root, logical_path)
-    current = root
-    parts = dest.relative_to(root).parts
-    for index, part in enumerate(parts):
-        current = current / part
-        if current.is_symlink():
-            raise ValueError(
-                f"Refusing to write through a symlink inside the download root: '{current}'"
+    stored: list[Placement] = []
+    external: list[_External] = []
+    for entry in entries:
+        where, target = entity, entry
+        if entry.ref is not None and _artifact_refs.is_artifact_ref(entry.ref):
+            try:
+                version, target = _artifact_refs.resolve(backend, entry.ref)
+            except FileNotFoundError as exc:  # MissingReferenceError
+                if not allow_missing_references:
+                    raise
+                warnings.warn(f"Skipped '{entry.path}': {exc}", UserWarning, stacklevel=3)
+                continue
+            where = version.source_entity
+        if target.ref is None:
+            size = target.size or 0
+            stored.append(Placement(entry.path, where, target.digest, target.algorithm(), size))
+        else:
+            external.append(
+                _External(entry.path, target.digest, target.algorithm(), target.size or 0, target)
             )
-        last = index == len(parts) - 1
-        if not last and current.exists() and not current.is_dir():
-            raise NotADirectoryError(f"Not a directory: '{current}'")
-        if last and current.is_dir():
-            raise IsADirectoryError(f"Is a directory: '{current}'")
-    return dest
+    return stored, external
 
 
-def has_digest(path: Path, entry: ManifestEntry) -> bool:
-    """Tell whether the regular file at ``path`` already holds ``entry``'s content."""
-    if not path.is_file():
-        return False
-    try:
-        digest, _size = hash_file(path, entry.algorithm())
-    except OSError:
-        return False
-    return digest == entry.digest
-
-
-def _temp_beside(dest: Path) -> Path:
-    return dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.cairn-tmp"
-
-
-def _fetcher(
-    backend: Backend, entity: str, entry: ManifestEntry, link: bool = False
-) -> Callable[[Path], None]:
-    """The function that writes ``entry``'s verified bytes to a fresh path.
-
-    A stored blob is reflinked (or hard-linked with ``link``) from a local store when it
-    can be (``_placing``), else copied through the backend; its digest is checked here
-    unless the backend checks what it fetches (``CheckedFetch``).
-    References: ``wandb-artifact://`` entries are resolved through the backend and their
-    target fetched; external ones go through their handler and the client cache
-    (``_references``). Raises ``ValueError`` at once for a reference whose scheme cannot be
-    read (spec §5.7), ``MissingReferenceError`` for a vanished artifact reference target.
-    """
-    if entry.ref is None:
-        algorithm = entry.algorithm()
-        blob = BlobRef(entry.digest, algorithm, entry.size or 0)
-
-        def fetch_blob(tmp: Path) -> None:
-            placed = place_local_blob(backend, entity, blob, tmp, link)
-            if not placed and isinstance(backend, CheckedFetch):
-                backend.fetch_checked_blob(entity, blob, tmp)
-                return  # checked as it was written: not read again
-            if not placed:
-                backend.fetch_blob(entity, blob, tmp)
-            digest, _size = hash_file(tmp, algorithm)
-            if digest != entry.digest:
-                raise CorruptionError(
-                    f"Stored bytes of '{entry.path}' do not match their digest: "
-                    f"expected {entry.digest!r} but found {digest!r}"
-                )
-
-        return fetch_blob
-    if _artifact_refs.is_artifact_ref(entry.ref):
-        version, target = _artifact_refs.resolve(backend, entry.ref)
-        return _fetcher(backend, version.source_entity, target, link)
-    return _references.fetcher(backend.settings, entry)
-
-
-def download_entry(
-    backend: Backend, entity: str, entry: ManifestEntry, root: Path, link: bool = False
-) -> Path:
+def download_entry(backend: Backend, entity: str, entry: ManifestEntry, root: Path) -> Path:
     """Write ``entry`` to its place below ``root`` (unless already there); return the path.
 
-    ``link`` hard-links a locally stored loose blob (read-only) instead of copying it, and
-    makes the file read-only when it has to be a copy (a small blob is packed in the
-    store, a server's blob comes through the client cache, a link is impossible): a reader
-    who asked for links never gets a writable file by surprise. A copy is its own inode,
-    so its mode never touches the store.
-
     Raises:
-        ValueError: see :func:`destination`; an unreadable reference scheme; a ``file://``
-            reference whose source is missing or changed (spec §5.5).
+        ValueError: a symlink inside ``root`` on the destination's path; an unreadable
+            reference scheme; a ``file://`` reference whose source is missing or changed
+            (spec §5.5); a malformed artifact reference.
+        MissingReferenceError: the target of an artifact reference is gone.
         CorruptionError: the store returned bytes that do not match the digest.
-        NotADirectoryError, IsADirectoryError: see :func:`destination`.
+        NotADirectoryError, IsADirectoryError: a file or folder in the way.
         OSError: the destination cannot be written.
     """
-    dest = destination(root, entry.path)
-    if has_digest(dest, entry):
-        return dest
-    fetch = _fetcher(backend, entity, entry, link)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(dest)
-    try:
-        fetch(tmp)
-        if os.stat(tmp).st_nlink == 1:  # a hard link to the store keeps its read-only mode
-            os.chmod(tmp, _READ_ONLY_MODE if link else _FILE_MODE)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return dest
+    _write(backend, entity, [entry], root, False, silent, False, warn_skips=False)
+    return safe_join(root, entry.path)
 
 
 def download_entries(
@@ -167,81 +99,85 @@ def download_entries(
     progress: ProgressCallback,
     link: bool = False,
 ) -> None:
-    """Download ``entries`` below ``root`` in parallel (spec §4.14 skip rules).
+    """Download ``entries`` below ``root`` (spec §4.14 skip rules): every stored file in
+    one ``Backend.materialize`` call, then the external references.
 
     ``link`` hard-links locally stored loose blobs instead of copying them, and writes
-    every file read-only (see :func:`download_entry`).
-
-    A destination that is a directory, or below a file, is skipped with a warning; with
-    ``allow_missing_references`` a ``FileNotFoundError`` is a warning too.
-    Raises the first other error met (see :func:`download_entry`).
+    every file read-only. A destination that is a directory, or below a file, is skipped
+    with a warning; with ``allow_missing_references`` a ``FileNotFoundError`` is a warning
+    too. Raises the first other error met (see :func:`download_entry`).
     """
-    started = time.monotonic()
-    if _bulk_download.try_download(backend, entity, entries, root, progress, link, started):
-        return  # a new or empty root: staged whole and renamed into place
-    total_files = len(entries)
-    total_bytes = sum(entry.size or 0 for entry in entries)
-    done_files = 0
-    done_bytes = 0
+    _write(backend, entity, entries, root, allow_missing_references, progress, link)
 
-    def one(entry: ManifestEntry) -> None:
-        try:
-            download_entry(backend, entity, entry, root, link)
-        except (FileNotFoundError, ChangedReferenceError) as exc:
-            if not allow_missing_references:
-                raise
-            warnings.warn(f"Skipped '{entry.path}': {exc}", UserWarning, stacklevel=2)
-        except IsADirectoryError:
-            warnings.warn(
-                f"Unable to download file {entry.path!r} as there is a directory with the "
-                "same path, skipping.",
-                UserWarning,
-                stacklevel=2,
-            )
-        except NotADirectoryError:
-            warnings.warn(
-                f"Unable to download file {entry.path!r} as there is a file with the same "
-                "path as a directory this file is expected to be in, skipping.",
-                UserWarning,
-                stacklevel=2,
-            )
 
-    workers = max(1, min(DOWNLOAD_WORKERS, total_files))
-    # References go through the client cache: pin what this download puts or uses there,
-    # and enforce the cache's cap (LRU) when the download ends.
-    with (
-        (
-            ClientCache.for_settings(backend.settings).download_session()
-            if any(entry.ref is not None for entry in entries)
-            else contextlib.nullcontext()
-        ),
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
-        futures = [(entry, pool.submit(one, entry)) for entry in entries]
-        try:
-            for entry, future in futures:
-                future.result()
-                done_files += 1
-                done_bytes += entry.size or 0
-                progress(
-                    ProgressEvent(
-                        "Downloading",
-                        done_files,
-                        total_files,
-                        done_bytes,
-                        total_bytes,
-                        started=started,
-                    )
-                )
-        except BaseException:
-            for _entry, future in futures:
-                future.cancel()
-            raise
-    progress(
-        ProgressEvent(
-            "Downloading", done_files, total_files, done_bytes, total_bytes, True, started=started
+def _write(
+    backend: Backend,
+    entity: str,
+    entries: Iterable[ManifestEntry],
+    root: Path,
+    allow_missing: bool,
+    progress: ProgressCallback,
+    link: bool,
+    *,
+    warn_skips: bool = True,
+) -> None:
+    stored, external = _sorted_out(backend, entity, entries, allow_missing)
+    if not external:
+        backend.materialize(
+            root,
+            stored,
+            link=link,
+            allow_missing=allow_missing,
+            warn_skips=warn_skips,
+            progress=progress,
         )
+        return
+    whole = TaskCounter(
+        TASK,
+        progress,
+        len(stored) + len(external),
+        sum(f.size for f in stored) + sum(f.size for f in external),
     )
+    if stored:
+        backend.materialize(
+            root,
+            stored,
+            link=link,
+            allow_missing=allow_missing,
+            warn_skips=warn_skips,
+            progress=_Part(whole, 0, 0),
+        )
+    settings = backend.settings
+    # The client cache: pin what this download puts or uses there, and enforce the cache's
+    # cap (LRU) when the download ends.
+    with ClientCache.for_settings(settings).download_session():
+        write_files(
+            root,
+            external,
+            lambda file, tmp: _references.fetcher(settings, file.entry)(tmp),
+            link=link,
+            allow_missing=allow_missing,
+            warn_skips=warn_skips,
+            progress=_Part(whole, len(stored), sum(f.size for f in stored)),
+        )
+    whole.finish()
+
+
+class _Part:
+    """The progress of one part of a download, reported as the whole's (its ``done`` is
+    the whole's to send): counts offset by what the parts before it did."""
+
+    def __init__(self, whole: TaskCounter, files_before: int, bytes_before: int) -> None:
+        self._whole = whole
+        self._files_before = files_before
+        self._bytes_before = bytes_before
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.done:
+            return
+        self._whole.reach(
+            self._files_before + event.files_done, self._bytes_before + event.bytes_done
+        )
 
 
 def remove_extraneous(root: Path, keep: Collection[str]) -> None:

@@ -14,7 +14,7 @@ from typing import Protocol, TextIO
 
 from cairn.core.manifest import Manifest
 from cairn.sdk._entry import ArtifactManifestEntry, ParentArtifact
-from cairn.sdk.download import destination
+from cairn.storage.writing import destination
 
 
 class PagedArtifact(ParentArtifact, Protocol):

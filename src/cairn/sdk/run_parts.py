@@ -2,8 +2,8 @@
 
 Each run adds its files under a ``distributed_id`` (wandb's default: the run's group)
 with ``upsert_artifact``; one of them commits the version with ``finish_artifact``. The
-parts are gathered by the store (``Backend.add_version_part``), so runs on other machines
-may add them.
+parts are gathered by the store (``Backend.log`` of a ``LogRequest`` with ``part``), so
+runs on other machines may add them.
 """
 
 from __future__ import annotations

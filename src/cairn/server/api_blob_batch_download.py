@@ -26,7 +26,7 @@ from cairn.server import wire
 from cairn.server.deps import CallerDep, StateDep
 from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
-from cairn.storage.blobstores.directory import BlobArea
+from cairn.storage.blobstores.interface import BlobArea
 
 READ_BATCH_BLOB_MAX = 1024 * 1024  # larger blobs are downloaded alone (ranges, resumable)
 READ_BATCH_BYTES = 16 * 1024 * 1024  # one answer, held in memory while it is sent

@@ -37,7 +37,7 @@ from cairn.server.errors import error_response
 from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access
 from cairn.service.blob_access import BlobGrant
-from cairn.storage.blobstores.directory import BatchItem
+from cairn.storage.blobstores.interface import BatchItem
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 

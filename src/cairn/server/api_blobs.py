@@ -28,8 +28,7 @@ from cairn.server.state import ServerState
 from cairn.server.strict_json import StrictJsonRoute
 from cairn.service import blob_access, upload_checks
 from cairn.service.blob_access import READ, WRITE, BlobGrant
-from cairn.storage.blobstores.directory import MIN_PART_SIZE, DirectoryServerStore, part_length
-from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.blobstores.interface import ReceivingArea, ServerTransfers, part_length
 
 router = APIRouter(prefix="/api/v1", route_class=StrictJsonRoute)
 transfers = APIRouter()
@@ -80,7 +79,7 @@ def _url(
 
 def _part_size(state: ServerState) -> int:
     """The size of the parts of a multipart upload (S3 takes no smaller ones)."""
-    return max(state.config.part_size, MIN_PART_SIZE if state.config.store_url else 1)
+    return max(state.config.part_size, state.blob_store.min_part_size())
 
 
 @router.post("/entities/{entity}/blobs/upload-urls", response_model=wire.SignedUrls)
@@ -214,7 +213,7 @@ async def upload(
     size), 400 digest_mismatch."""
     op = "put" if op == "put" else ""
     args = (state, op, entity, algorithm, hexdigest, size, exp, kid, sig, WRITE)
-    area = _directory_area(await run_in_threadpool(_checked, *args))
+    area = _receiving_area(await run_in_threadpool(_checked, *args))
     limit = upload_limit(request, size)
     digest = signing.hex_to_digest(hexdigest)
     tmp = area.tmp_dir / f"upload-{os.getpid()}-{id(request)}-{hexdigest}"
@@ -251,12 +250,12 @@ def download(
     key's user may no longer read the entity or the version, or the blob is not stored)."""
     op = "get" if op == "get" else ""
     grant = _checked(state, op, entity, algorithm, hexdigest, size, exp, kid, sig, READ, vid)
-    area = _directory_area(grant)
+    area = _receiving_area(grant)
     digest = signing.hex_to_digest(hexdigest)
     if not area.has(digest, algorithm):
         raise NotFoundError("blob not found")
-    path = area.path_for(digest, algorithm)
-    if path.is_file():
+    path = area.local_path(digest, algorithm)
+    if path is not None:
         return FileResponse(path, media_type="application/octet-stream")
     return Response(area.read_bytes(digest, algorithm), media_type="application/octet-stream")
 
@@ -286,7 +285,7 @@ async def upload_part(
     args = (state, op, entity, algorithm, hexdigest, size, exp, kid, sig, WRITE)
     grant = await run_in_threadpool(_checked, *args)
     limit = upload_limit(request, size)
-    store = _directory(grant)
+    store = _transfers(grant)
     tmp = store.part_tmp(upload_id, number)
     try:
         await receive_body(request, tmp, limit)
@@ -298,14 +297,15 @@ async def upload_part(
     return Response(status_code=204)
 
 
-def _directory(grant: BlobGrant) -> DirectoryServerStore:
-    """The directory store; the ``/blobs/`` transfer routes exist only for it."""
-    if not isinstance(grant.server, DirectoryServerStore):
+def _transfers(grant: BlobGrant) -> ServerTransfers:
+    """The store's side of the ``/blobs/`` transfer routes, which exist only for a store
+    whose clients move bytes through the server (a directory store)."""
+    transfers = grant.server.server_transfers()
+    if transfers is None:
         raise NotFoundError("blob transfers go to the object store")
-    return grant.server
+    return transfers
 
 
-def _directory_area(grant: BlobGrant) -> LocalBlobStore:
-    _directory(grant)
-    assert isinstance(grant.area, LocalBlobStore)  # a directory store's areas are
-    return grant.area
+def _receiving_area(grant: BlobGrant) -> ReceivingArea:
+    """The granted entity's area of files, for the ``/blobs/`` transfer routes."""
+    return _transfers(grant).area(grant.entity)

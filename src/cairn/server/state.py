@@ -1,8 +1,8 @@
 """What one server process holds: its configuration, the database and the blob stores.
 
 Blobs are deduplicated only within an entity (DESIGN §4): each entity has its own
-content-addressed area of the blob store (``cairn.storage.blobstores.directory``: a directory, or
-an S3 bucket for ``store_url="s3://bucket/prefix"``), so a caller can never obtain another
+content-addressed area of the blob store (``cairn.storage.blobstores``: a directory, or an S3
+bucket for ``store_url="s3://bucket/prefix"``), so a caller can never obtain another
 entity's bytes by naming their digest. Everything else lives in the database (with an
 S3 store, also the record of the blobs stored there, ``cairn.service.blob_registry``),
 so app processes hold no state of their own and can be run side by side.
@@ -24,7 +24,9 @@ from cairn.service.rate_limit import limiter_for
 from cairn.service.resources import Store
 from cairn.service.ttl import SWEEP_INTERVAL_SECONDS
 from cairn.service.webhook_targets import WebhookPolicy, check_allow
-from cairn.storage.blobstores.directory import DirectoryServerStore, ServerStore
+from cairn.storage.blobstores.directory import DirectoryServerStore
+from cairn.storage.blobstores.interface import ServerStore
+from cairn.storage.blobstores.s3 import S3ServerStore
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +113,4 @@ def _open_blob_store(config: ServerConfig, record: BlobRegistry) -> ServerStore:
     """The directory store, or the S3 store recording its blobs in the database."""
     if config.store_url is None:
         return DirectoryServerStore(Path(config.store_dir))
-    from cairn.storage.blobstores.s3 import S3ServerStore
-
     return S3ServerStore(config.store_url, config.s3_endpoint_url, config.s3_region, record)

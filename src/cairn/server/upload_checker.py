@@ -1,6 +1,7 @@
 """The server's upload check: large uploads to an S3 store are verified in the background.
 
-While the app runs on an S3 store, ``WORKERS`` daemon threads take queued checks
+While the app runs on a store whose uploads wait in a staging area (S3:
+``ServerStore.staged_uploads``), ``WORKERS`` daemon threads take queued checks
 (``cairn.service.upload_checks``: a completed multipart upload, hashed in full and
 promoted to its blob) one at a time. A worker is woken when its own process queues a
 check and otherwise looks every ``IDLE_SECONDS`` for checks queued by other processes or
@@ -18,7 +19,6 @@ import threading
 
 from cairn.service import upload_checks
 from cairn.service.resources import Store
-from cairn.storage.blobstores.s3 import S3ServerStore
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class UploadChecker:
         return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> None:
-        """Start the workers (once; none unless the store is an S3 store)."""
-        if self._threads or not isinstance(self.store.server_blobs, S3ServerStore):
+        """Start the workers (once; none unless uploads to the store wait for a check)."""
+        if self._threads or upload_checks.staging_of(self.store) is None:
             return
         for number in range(self.workers):
             thread = threading.Thread(

@@ -5,16 +5,23 @@ blob store ``$CAIRN_DIR/blobs``, which is also where ``ingest_file`` copies a dr
 files, so logged bytes are stored once. Entities are irrelevant to where blobs live here
 (one store, deduplicated across entities); the server backend scopes them per entity.
 The store has one user, the owner of its files, so every use case runs as ``LOCAL``.
+
+``log`` and ``materialize`` are the two verbs that move bytes; the per-blob methods below
+them (``missing_blobs``, ``put_blob``, ``fetch_blob``, ``local_blob_path``,
+``export_blobs``, ``commit_version``, ``add_version_part``) are their steps, not part of
+the protocol.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from cairn.errors import NotFoundError
+from cairn.progress import ProgressCallback, TaskCounter, silent
 from cairn.protocol import (
     BlobRef,
     CollectionInfo,
@@ -23,7 +30,9 @@ from cairn.protocol import (
     HistoryQuery,
     IngestedBlob,
     Lineage,
+    LogRequest,
     Page,
+    Placement,
     ProjectInfo,
     RegistryInfo,
     RunEdit,
@@ -57,7 +66,12 @@ from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.resources import open_store
 from cairn.settings import Settings
 from cairn.storage.local.export import export_blobs
+from cairn.storage.local.placing import place_loose
 from cairn.storage.local.statcache import STATCACHE_FILE, StatCache
+from cairn.storage.staged_writing import write_tree
+from cairn.storage.writing import check_digest
+
+PUT_WORKERS = 8  # blobs stored at once by ``log`` (a draft's copies not ingested here)
 
 
 class EmbeddedBackend:
@@ -158,6 +172,37 @@ class EmbeddedBackend:
         self._known.note(current, algorithm, [blob.digest for blob in ingested])
         return ingested
 
+    def log(self, request: LogRequest, progress: ProgressCallback = silent) -> CommitResult | None:
+        """Store the blobs the store lacks (from the draft's local copies), then commit (see
+        ``Backend.log``). A file ingested by this backend is known stored, so a draft
+        built with ``add_file``/``add_dir`` uploads nothing here.
+
+        Raises: as ``Backend.log``.
+        """
+        commit = request.commit
+        if request.needs_blobs(
+            lambda: self.latest_digest(commit.entity, commit.project, commit.collection)
+        ):
+            uploads = request.uploads(self.missing_blobs(commit.entity, request.blobs()))
+            if uploads:
+                self._put_all(commit.entity, uploads, progress)
+        if request.part:
+            self.add_version_part(commit)
+            return None
+        return self.commit_version(commit)
+
+    def _put_all(
+        self, entity: str, uploads: Sequence[tuple[BlobRef, Path]], progress: ProgressCallback
+    ) -> None:
+        """``put_blob`` for each of ``uploads`` (in parallel); ``progress`` hears of each."""
+        counter = TaskCounter("Uploading", progress, len(uploads), sum(b.size for b, _ in uploads))
+        with ThreadPoolExecutor(max_workers=max(1, min(PUT_WORKERS, len(uploads)))) as pool:
+            futures = [(b, pool.submit(self.put_blob, entity, b, p)) for b, p in uploads]
+            for blob, future in futures:
+                future.result()
+                counter.add(1, blob.size)
+        counter.finish()
+
     def missing_blobs(self, entity: str, blobs: Sequence[BlobRef]) -> list[BlobRef]:
         """Blobs ingested by this backend in the store's current generation
         (``known_blobs``) are known stored; the others are checked (and marked as used,
@@ -226,6 +271,48 @@ class EmbeddedBackend:
         runs.record_use(self._store, LOCAL, entity, project, run_id, version_id)
 
     # bytes out
+
+    def materialize(
+        self,
+        root: Path,
+        files: Sequence[Placement],
+        *,
+        link: bool = False,
+        allow_missing: bool = False,
+        warn_skips: bool = True,
+        progress: ProgressCallback = silent,
+    ) -> None:
+        """Write stored blobs below ``root`` (see ``Backend.materialize``): a new or empty
+        root from the packs read sequentially (``export_blobs``), else each file by
+        reflink, by hard link with ``link``, or as a checked copy (``fetch_blob``).
+
+        Raises: as ``Backend.materialize``.
+        """
+        write_tree(
+            root,
+            files,
+            lambda file, tmp: self._place(file, tmp, link),
+            self._export,
+            link=link,
+            allow_missing=allow_missing,
+            warn_skips=warn_skips,
+            progress=progress,
+        )
+
+    def _place(self, file: Placement, tmp: Path, link: bool) -> None:
+        """Put ``file``'s blob at the fresh path ``tmp``: its loose blob hard-linked (with
+        ``link``) or reflinked when the file system can, else copied; checked either way."""
+        blob = BlobRef(file.digest, file.algorithm, file.size)
+        if not place_loose(self.local_blob_path(file.entity, blob), tmp, link):
+            self.fetch_blob(file.entity, blob, tmp)
+        check_digest(tmp, file)
+
+    def _export(
+        self, items: list[tuple[Placement, Path]], on_progress: Callable[[int, int], None]
+    ) -> None:
+        """``export_blobs`` of every item (one store: entities do not matter here)."""
+        blobs = [(BlobRef(f.digest, f.algorithm, f.size), path) for f, path in items]
+        self.export_blobs(items[0][0].entity, blobs, on_progress)
 
     def fetch_blob(self, entity: str, blob: BlobRef, dest: Path) -> None:
         """Copy the blob to the new file ``dest``.

@@ -1,6 +1,6 @@
 """Who may move a server's blobs: grants checked per entity, at the moment of each transfer.
 
-A server keeps each entity's blobs in an area of its own (``cairn.storage.blobstores.directory``).
+A server keeps each entity's blobs in an area of its own (``cairn.storage.blobstores.interface``).
 Transports never reach an area by themselves: they ask for a ``BlobGrant``, which checks
 the caller's role on the entity first (``read`` to download, ``write`` to upload), so no
 request reaches — or creates — the area of an entity its caller may not use. Signed
@@ -21,7 +21,7 @@ from cairn.service.caller import Caller
 from cairn.service.limits import MAX_BLOB_BYTES, MAX_UPLOAD_PARTS, checked_size
 from cairn.service.lookup import require_version, source_entity
 from cairn.service.resources import Store
-from cairn.storage.blobstores.directory import BlobArea, ServerStore
+from cairn.storage.blobstores.interface import BlobArea, ServerStore
 
 __all__ = [
     "READ",

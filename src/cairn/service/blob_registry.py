@@ -10,7 +10,7 @@ record afterwards. What is not recorded (blobs stored before the record existed)
 checked against the bucket as before and recorded when found.
 
 The storage layer cannot reach the database, so it only knows the ``BlobRecord``
-protocol (``cairn.storage.blobstores.directory``); this is its implementation over the server's
+protocol (``cairn.storage.blobstores.interface``); this is its implementation over the server's
 database. The garbage collector (``cairn.service.server_gc``) drops the rows of the blobs
 it deletes (``forget``), holding the lock that keeps commits out meanwhile.
 """

@@ -18,9 +18,7 @@ from cairn.service.authz import READ, Gate
 from cairn.service.caller import Caller
 from cairn.service.lookup import require_version, source_entity
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstores.directory import BlobArea
-from cairn.storage.blobstores.s3 import S3Area
-from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.blobstores.interface import BlobArea
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,22 +28,17 @@ class FileBytes:
     area: BlobArea
 
     def loose_path(self, digest: str, algorithm: str) -> Path | None:
-        """The read-only file of a blob in a directory store, or None (packed, or S3).
+        """The read-only file of a blob on this machine, or None (packed, or in a bucket).
 
         Raises: ValueError for a digest that is not valid for its algorithm.
         """
-        if not isinstance(self.area, LocalBlobStore):
-            return None
-        path = self.area.path_for(digest, algorithm)
-        return path if path.is_file() else None
+        return self.area.local_path(digest, algorithm)
 
-    def stream(self, digest: str, algorithm: str) -> Iterator[bytes] | None:
-        """The bytes of a blob in an S3 store, in chunks; None for other stores.
+    def stream(self, digest: str, algorithm: str) -> Iterator[bytes]:
+        """The bytes of a blob in chunks (for one that has no ``loose_path``).
 
-        Raises: KeyError (not stored), botocore errors.
+        Raises (at once): KeyError / FileNotFoundError (not stored), botocore errors.
         """
-        if not isinstance(self.area, S3Area):
-            return None
         return self.area.iter_bytes(digest, algorithm)
 
     def read(self, digest: str, algorithm: str, limit: int | None = None) -> bytes:
@@ -57,12 +50,8 @@ class FileBytes:
         if loose is not None:
             with open(loose, "rb") as handle:
                 return handle.read() if limit is None else handle.read(limit)
-        chunks = self.stream(digest, algorithm)
-        if chunks is None:
-            data = self.area.read_bytes(digest, algorithm)
-            return data if limit is None else data[:limit]
         read = bytearray()
-        for chunk in chunks:
+        for chunk in self.stream(digest, algorithm):
             read += chunk
             if limit is not None and len(read) >= limit:
                 break

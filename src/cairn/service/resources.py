@@ -22,7 +22,7 @@ from cairn.service.observer import NO_OBSERVER, Observer
 from cairn.service.rate_limit import RateLimiter
 from cairn.service.webhook_targets import DEFAULT_POLICY, WebhookPolicy, check_allow
 from cairn.settings import Settings
-from cairn.storage.blobstores.directory import BlobArea, ServerStore
+from cairn.storage.blobstores.interface import BlobArea, ServerStore
 from cairn.storage.local.blobs import LocalBlobStore
 
 DB_FILE = "cairn.db"
@@ -35,11 +35,12 @@ MANIFEST_ALGORITHM = "md5"
 class Store:
     """Everything a use case needs; shared by all calls of one backend.
 
-    ``blobs`` is the embedded store's one ``LocalBlobStore``, or on a server the
-    organization's area; the use cases that work on files (ingest, fsck, gc) need the
-    former and get it from ``local_blobs()``. A server also has ``server_blobs``, whose
-    per-entity areas (``blobs_of``) the use cases reach only after authorizing the caller
-    for that entity, so no request makes lasting state for an entity it may not use.
+    ``blobs`` is the embedded store's one blob store, or on a server the organization's
+    area; the embedded store also passes it as ``local``, the ``LocalBlobStore`` that the
+    use cases working on its files (ingest, fsck, gc) get from ``local_blobs()``. A server
+    also has ``server_blobs``, whose per-entity areas (``blobs_of``) the use cases reach
+    only after authorizing the caller for that entity, so no request makes lasting state
+    for an entity it may not use.
     ``limits`` are what a request and a version may cost (``cairn.service.limits``);
     ``rate_limiter`` counts each API key's requests when the server limits their rate;
     ``observer`` hears of commits, refusals for rate and authenticated keys (a server's
@@ -53,6 +54,7 @@ class Store:
     organization: str
     limits: Limits = DEFAULT_LIMITS
     server_blobs: ServerStore | None = None
+    local: LocalBlobStore | None = None
     rate_limiter: RateLimiter | None = None
     observer: Observer = NO_OBSERVER
     webhooks: WebhookPolicy = DEFAULT_POLICY
@@ -68,10 +70,10 @@ class Store:
         return self.server_blobs.area(entity)
 
     def local_blobs(self) -> LocalBlobStore:
-        """The blob store as a directory. Raises: StoreError (the blobs are not local)."""
-        if not isinstance(self.blobs, LocalBlobStore):
+        """The embedded store's blobs. Raises: StoreError (a server's store: not local)."""
+        if self.local is None:
             raise StoreError("this operation needs a directory blob store")
-        return self.blobs
+        return self.local
 
     def close(self) -> None:
         """Release the database connections."""
@@ -125,5 +127,9 @@ def open_store(settings: Settings) -> Store:
         backoff_seconds=settings.webhook_backoff_seconds,
     )
     return Store(
-        db=Database(engine), blobs=blobs, organization=settings.organization, webhooks=policy
+        db=Database(engine),
+        blobs=blobs,
+        organization=settings.organization,
+        local=blobs,
+        webhooks=policy,
     )

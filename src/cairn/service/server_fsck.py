@@ -29,7 +29,7 @@ from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.service.blob_scratch import BlobScratch
 from cairn.service.fsck import FsckReport
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstores.maintenance import Maintenance, maintenance_for
+from cairn.storage.blobstores.maintenance import Maintenance
 
 PROGRESS_EVERY = 100
 YIELD_PER = 1000  # rows fetched at a time (a server-side cursor on PostgreSQL)
@@ -181,7 +181,7 @@ def check_server_store(
     """
     if store.server_blobs is None:
         raise StoreError("a server check needs a server's blob store")
-    maintenance = maintenance_for(store.server_blobs)
+    maintenance = store.server_blobs.maintenance()
     scratch = BlobScratch()
     try:
         listed = time.time()

@@ -45,12 +45,7 @@ from cairn.service import blob_registry, facts
 from cairn.service.blob_scratch import BlobScratch, Key
 from cairn.service.gc import DEFAULT_GRACE_SECONDS
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstores.maintenance import (
-    Maintenance,
-    StagedItem,
-    StoredObject,
-    maintenance_for,
-)
+from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
 
 STAGING_AGE_SECONDS = 86400.0  # abandoned uploads older than this are removed
 DELETE_BATCH = 1000  # blobs deleted per locked transaction
@@ -263,7 +258,7 @@ def plan_server_gc(
         raise ValueError(f"grace_seconds must not be negative, got {grace_seconds}")
     if store.server_blobs is None:
         raise StoreError("a server collection needs a server's blob store")
-    maintenance = maintenance_for(store.server_blobs)
+    maintenance = store.server_blobs.maintenance()
     _prepare_epoch(store)
     started = time.time()
     scratch = BlobScratch()

@@ -15,7 +15,7 @@ commit that names the file:
   PostgreSQL skips rows locked by another process), so each upload is read once; the
   lease is renewed while the object is read, and a check whose process died is taken
   over when its lease runs out. ``run`` verifies, promotes and records the blob
-  (``S3ServerStore.verify_staged``) and deletes the row; bytes that do not match leave a
+  (``StagedUploads.verify_staged``) and deletes the row; bytes that do not match leave a
   ``failed`` row (kept a day so the commit can say why) and nothing stored;
 - the commit (``settle``) finds a blob that is not stored yet but has a queued check,
   waits for it a bounded time, and otherwise refuses with ``NotReadyError`` (HTTP 503 and
@@ -40,7 +40,7 @@ from cairn.db.models import UploadCheck, utcnow
 from cairn.errors import CommError, CorruptionError, NotFoundError, NotReadyError
 from cairn.service.blob_access import BlobGrant
 from cairn.service.resources import Store
-from cairn.storage.blobstores.s3 import S3ServerStore
+from cairn.storage.blobstores.interface import StagedUploads
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,11 @@ class Job:
     token: str
 
 
-def _s3(store: Store) -> S3ServerStore | None:
+def staging_of(store: Store) -> StagedUploads | None:
+    """The staging area where uploads to ``store`` wait for their check, None when there
+    is none (a directory store checks each upload as it is received)."""
     server = store.server_blobs
-    return server if isinstance(server, S3ServerStore) else None
+    return None if server is None else server.staged_uploads()
 
 
 def queue(store: Store, entity: str, digest: str, algorithm: str, staged_key: str) -> None:
@@ -162,7 +164,7 @@ def run(store: Store, job: Job, stopping: Callable[[], bool] = lambda: False) ->
     sqlalchemy errors (the outcome could not be written: the lease runs out and the check
     is taken again).
     """
-    server = _s3(store)
+    server = staging_of(store)
     if server is None:
         _finish(store, job, "this server's store has no staging area")
         return False

@@ -236,11 +236,5 @@ def download(
     if loose is not None:
         return FileResponse(loose, media_type="application/octet-stream", headers=headers)
     stream = found.stream(entry.digest, entry.algorithm())
-    if stream is not None:
-        headers["content-length"] = str(entry.size)
-        return StreamingResponse(stream, media_type="application/octet-stream", headers=headers)
-    return Response(
-        found.read(entry.digest, entry.algorithm()),
-        media_type="application/octet-stream",
-        headers=headers,
-    )
+    headers["content-length"] = str(entry.size)
+    return StreamingResponse(stream, media_type="application/octet-stream", headers=headers)

@@ -38,10 +38,7 @@ def _bytes(state: ServerState, caller: Caller, artifact_id: str, hexmd5: str) ->
     loose = found.loose_path(digest, "md5")
     if loose is not None:
         return FileResponse(loose, media_type="application/octet-stream")
-    stream = found.stream(digest, "md5")
-    if stream is not None:
-        return StreamingResponse(stream, media_type="application/octet-stream")
-    return Response(found.read(digest, "md5"), media_type="application/octet-stream")
+    return StreamingResponse(found.stream(digest, "md5"), media_type="application/octet-stream")
 
 
 @router.get(PREFIX + "/{artifact_id}/{birth_id}/{hexmd5}/{name}")

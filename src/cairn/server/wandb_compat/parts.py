@@ -16,7 +16,7 @@ though every part had been received. Now:
 - the parts are joined into a new file (hashed as it is written, fsynced) and stay in
   place until the blob is stored: a completion that fails midway (a full disk) can be
   repeated; parts whose file does not match its MD5 are dropped (nothing can fix them);
-- the joined file is published as the blob (``LocalBlobStore.adopt``), not copied again.
+- the joined file is published as the blob (``ReceivingArea.adopt``), not copied again.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ from pathlib import Path
 from cairn.errors import CorruptionError, NotFoundError
 from cairn.server import signing
 from cairn.service.blob_access import BlobGrant
-from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.blobstores.interface import ReceivingArea
 from cairn.storage.local.placing import new_file, write_all
 
 _CHUNK = 8 * 1024 * 1024
 
 
-def folder(area: LocalBlobStore, upload_id: str) -> Path:
+def folder(area: ReceivingArea, upload_id: str) -> Path:
     """Where the parts of one multipart upload wait. Raises: NotFoundError (bad id)."""
     if not upload_id.isalnum():
         raise NotFoundError("unknown upload")
@@ -57,7 +57,7 @@ def complete(
     is changed), CorruptionError (the joined file does not match its MD5; the parts are
     dropped), OSError (the parts are kept: the completion can be repeated).
     """
-    area = _directory_area(grant)
+    area = receiving_area(grant)
     where = folder(area, upload_id)
     digest = signing.hex_to_digest(hexdigest)
     with _locked(where) as present:
@@ -84,7 +84,7 @@ def complete(
 def discard(grant: BlobGrant, upload_id: str) -> None:
     """Drop the parts of an abandoned multipart upload (after any completion of it that
     is running). Raises: NotFoundError (bad id)."""
-    where = folder(_directory_area(grant), upload_id)
+    where = folder(receiving_area(grant), upload_id)
     with _locked(where) as present:
         if present:
             shutil.rmtree(where, ignore_errors=True)
@@ -131,8 +131,12 @@ def _join(paths: list[Path], tmp_dir: Path) -> tuple[Path, str]:
     return joined, md5.hexdigest()
 
 
-def _directory_area(grant: BlobGrant) -> LocalBlobStore:
-    """The granted entity's blob directory. Raises: NotFoundError (an object store)."""
-    if not isinstance(grant.area, LocalBlobStore):
+def receiving_area(grant: BlobGrant) -> ReceivingArea:
+    """The granted entity's area of files, which the facade's transfer routes write into.
+
+    Raises: NotFoundError (a store whose clients upload to its presigned URLs instead).
+    """
+    transfers = grant.server.server_transfers()
+    if transfers is None:
         raise NotFoundError("this server's blobs are uploaded to its object store")
-    return grant.area
+    return transfers.area(grant.entity)

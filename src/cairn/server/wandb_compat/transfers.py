@@ -45,7 +45,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cairn.core.metadata import loads_json
-from cairn.errors import AuthenticationError, CorruptionError, NotFoundError
+from cairn.errors import AuthenticationError, CorruptionError
 from cairn.server import signing, strict_json
 from cairn.server.bodies import BodyTooLarge, receive_body, upload_limit
 from cairn.server.deps import StateDep
@@ -57,7 +57,7 @@ from cairn.service import blob_access, drafts, history, runs
 from cairn.service.accounts import caller_for_key_id
 from cairn.service.blob_access import BlobGrant
 from cairn.service.caller import Caller
-from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.blobstores.interface import ReceivingArea
 
 router = APIRouter(include_in_schema=False)
 PREFIX = "/storage/wandb"
@@ -113,14 +113,12 @@ def _write_grant(state: ServerState, kid: str, entity: str) -> BlobGrant:
     client uploads to the store's presigned URLs, never to these routes).
     """
     grant = blob_access.grant_for_key(state.store, kid, entity, blob_access.WRITE)
-    if not isinstance(grant.area, LocalBlobStore):
-        raise NotFoundError("this server's blobs are uploaded to its object store")
+    parts.receiving_area(grant)
     return grant
 
 
-def _area(grant: BlobGrant) -> LocalBlobStore:
-    assert isinstance(grant.area, LocalBlobStore)  # checked by _write_grant
-    return grant.area
+def _area(grant: BlobGrant) -> ReceivingArea:
+    return parts.receiving_area(grant)  # the store's area of files (``_write_grant``)
 
 
 @router.put(PREFIX + "/blob/{entity}/{hexdigest}")
@@ -142,7 +140,7 @@ async def put_blob(entity: str, hexdigest: str, request: Request, state: StateDe
     return Response(status_code=200)
 
 
-def _store(area: LocalBlobStore, path: Path, digest: str) -> None:
+def _store(area: ReceivingArea, path: Path, digest: str) -> None:
     """Store the file at ``path`` as the MD5 blob ``digest``.
 
     Raises: CorruptionError (other bytes; the message names no server path), OSError.

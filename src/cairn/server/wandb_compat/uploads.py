@@ -6,14 +6,16 @@ The client ``PUT``s each new file to the ``uploadUrl`` it is given (replaying
 ``uploadMultipartUrls`` and then asks the server to join the parts, naming the
 ``storagePath`` and ``uploadID`` it was given and each part's MD5 (the part PUT's ETag).
 
-- Directory store: the URLs are the facade's own signed ``/storage/wandb/...`` routes
-  (``transfers``), which hash what they receive and store only what matches its MD5.
-- S3 store: the bytes never pass through the server. A single file goes to the store's
+- Directory store (its ``upload_url`` is None: the server signs its own URLs): the URLs
+  are the facade's own signed ``/storage/wandb/...`` routes (``transfers``), which hash
+  what they receive and store only what matches its MD5.
+- S3 store (presigned URLs, and ``declared_parts()`` for multipart uploads): the bytes
+  never pass through the server. A single file goes to the store's
   presigned PUT of a staging key, which requires ``Content-MD5`` (S3 refuses a wrong
   body); a large file becomes an S3 multipart upload of a staging key with presigned part
   URLs, which S3 assembles only if every part matches the MD5 the client declares. Either
   way the object is verified again (whole-object hash) before it is promoted to its
-  content-addressed key (``cairn.storage.blobstores.directory``); a wrong object is deleted, so
+  content-addressed key (``cairn.storage.blobstores.interface``); a wrong object is deleted, so
   nothing corrupt is ever stored. An assembled multipart object is verified in the
   background (``cairn.service.upload_checks``), never inside the completion or the
   manifest commit, which only waits (briefly) for the check to be done.
@@ -38,10 +40,8 @@ from cairn.service import upload_checks
 from cairn.service.blob_access import BlobGrant
 from cairn.service.limits import MAX_UPLOAD_PARTS
 from cairn.service.resources import Store
-from cairn.storage.blobstores.s3 import S3ServerStore
+from cairn.storage.blobstores.interface import DeclaredParts
 
-_NONCE = re.compile(r"[0-9a-f]{16}")
-_STAGED, _STORED = "staged", "stored"  # where an earlier completion left the file
 MAX_PARTS = MAX_UPLOAD_PARTS  # S3's limit on the parts of one upload
 
 
@@ -67,10 +67,6 @@ def parse_storage_path(value: str) -> tuple[str, str]:
     return entity, hexdigest
 
 
-def _s3(grant: BlobGrant) -> S3ServerStore | None:
-    return grant.server if isinstance(grant.server, S3ServerStore) else None
-
-
 def plan(c: Ctx, grant: BlobGrant, md5: str, parts: list[dict[str, Any]] | None) -> Upload:
     """Where the file with base64 MD5 ``md5`` goes (in ``parts`` if the client asks), for
     the upload ``grant`` allows.
@@ -83,12 +79,11 @@ def plan(c: Ctx, grant: BlobGrant, md5: str, parts: list[dict[str, Any]] | None)
     path = storage_path(entity, hexdigest)
     if parts is not None and len(parts) > MAX_PARTS:
         raise ValueError(f"Too many parts: {len(parts)}, the limit is {MAX_PARTS}")
-    s3 = _s3(grant)
     ttl = c.state.config.url_ttl_seconds
-    if s3 is not None:
-        presigned = s3.upload_url(entity, md5, "md5", 0, ttl)
+    presigned = grant.server.upload_url(entity, md5, "md5", 0, ttl)
+    if presigned is not None:
         headers = [f"{k}:{v}" for k, v in presigned.headers.items()]
-        multipart = _s3_parts(s3, entity, md5, parts, ttl) if parts else None
+        multipart = _presigned_parts(grant, md5, parts, ttl) if parts else None
         return Upload(path, presigned.url, headers, multipart)
     url = sign_path(c, f"{PREFIX}/blob/{q(entity)}/{hexdigest}")
     multipart = None
@@ -122,20 +117,26 @@ def _part_hex(part: dict[str, Any]) -> str:
     return value
 
 
-def _s3_parts(
-    s3: S3ServerStore, entity: str, md5: str, parts: list[dict[str, Any]], ttl: int
+def _declared_parts(grant: BlobGrant) -> DeclaredParts:
+    """The store's multipart uploads to presigned URLs. Raises: NotFoundError (a store
+    that presigns single uploads but takes no parts declared by MD5)."""
+    declared = grant.server.declared_parts()
+    if declared is None:
+        raise NotFoundError("this server's store takes no multipart uploads from the client")
+    return declared
+
+
+def _presigned_parts(
+    grant: BlobGrant, md5: str, parts: list[dict[str, Any]], ttl: int
 ) -> dict[str, Any]:
-    nonce = secrets.token_hex(8)
-    key = s3.staging_key(entity, md5, "md5", f"wandb-{nonce}")
-    s3_id = s3.client.create_multipart_upload(Bucket=s3.bucket, Key=key)["UploadId"]
-    urls = []
+    numbers = [int(part["partNumber"]) for part in parts]
     for part in parts:
-        number = int(part["partNumber"])
         _part_hex(part)
-        params = {"Bucket": s3.bucket, "Key": key, "UploadId": s3_id, "PartNumber": number}
-        url = s3.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=ttl)
-        urls.append({"partNumber": number, "uploadUrl": url})
-    return {"uploadID": f"{nonce}.{s3_id}", "uploadUrlParts": urls}
+    upload_id, urls = _declared_parts(grant).start_declared(grant.entity, md5, numbers, ttl)
+    return {
+        "uploadID": upload_id,
+        "uploadUrlParts": [{"partNumber": n, "uploadUrl": urls[n]} for n in numbers],
+    }
 
 
 def complete(
@@ -164,50 +165,23 @@ def complete(
     entity = grant.entity
     etags = {_number(p): _part_hex(p) for p in sorted(parts, key=_number)}
     md5 = signing.hex_to_digest(hexdigest)
-    s3 = _s3(grant)
-    if s3 is None:
+    declared = grant.server.declared_parts()
+    if declared is None:
         if abort:
             directory_parts.discard(grant, upload_id)
         else:
             directory_parts.complete(grant, hexdigest, upload_id, list(etags.items()))
         return
-    nonce, _, s3_id = upload_id.partition(".")
-    if not _NONCE.fullmatch(nonce) or not s3_id:
-        raise NotFoundError("unknown upload")
-    key = s3.staging_key(entity, md5, "md5", f"wandb-{nonce}")
     if abort:
-        s3.client.abort_multipart_upload(Bucket=s3.bucket, Key=key, UploadId=s3_id)
+        declared.abort_declared(entity, md5, upload_id)
         return
     try:
-        s3.client.complete_multipart_upload(
-            Bucket=s3.bucket,
-            Key=key,
-            UploadId=s3_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{etags[n]}"'} for n in etags]},
-        )
-    except Exception as exc:
-        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-        if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}:
-            raise CorruptionError(f"the uploaded parts do not match: {code}") from None
-        found = _completed(s3, key, entity, md5)
-        if found is None:
-            if upload_checks.upload_failed(store, entity, md5, "md5"):  # checked, wrong
-                raise CorruptionError(f"the uploaded bytes do not match MD5 {md5}") from None
-            if code == "NoSuchUpload":
-                raise NotFoundError("unknown upload") from None
-            raise
-        if found == _STORED:
-            return
-    upload_checks.queue(store, entity, md5, "md5", key)
-
-
-def _completed(s3: S3ServerStore, key: str, entity: str, md5: str) -> str | None:
-    """Whether an earlier completion joined this upload: ``_STAGED`` (its object waits
-    for its check), ``_STORED`` (checked and stored), or None."""
-    for found, candidate in ((_STAGED, key), (_STORED, s3.final_key(entity, md5, "md5"))):
-        try:
-            s3.client.head_object(Bucket=s3.bucket, Key=candidate)
-            return found
-        except Exception:  # a 404 (or the bucket unreachable: then not known either)
-            continue
-    return None
+        staged = declared.complete_declared(entity, md5, upload_id, etags)
+    except CorruptionError:
+        raise
+    except Exception:
+        if upload_checks.upload_failed(store, entity, md5, "md5"):  # checked, wrong
+            raise CorruptionError(f"the uploaded bytes do not match MD5 {md5}") from None
+        raise
+    if staged is not None:
+        upload_checks.queue(store, entity, md5, "md5", staged)

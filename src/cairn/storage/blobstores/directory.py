@@ -1,207 +1,51 @@
-"""Where a Cairn server keeps blobs: a directory, or an S3-compatible bucket.
+"""A Cairn server's blobs in a directory (``--store DIR``, by default ``$CAIRN_DIR/server/blobs``).
 
-Both keep one content-addressed area per entity (blobs are deduplicated only within an
-entity, DESIGN §4) and answer the same small interface, ``ServerStore``, so the server's
-routes never look at what is behind it:
-
-- ``area(entity)``: the ``BlobArea`` the service use cases read and write (manifests,
-  presence checks at commit);
-- ``upload_url`` / ``download_url``: a presigned URL (S3), or ``None`` when the server
-  must sign its own transfer URL (directory);
-- ``start_multipart`` / ``part_url`` / ``complete_multipart``: large blobs in parts that
-  survive an interruption (the store remembers the parts already received); completing
-  stores the blob (directory) or leaves the assembled object in the staging area for the
-  server's upload check (S3, ``cairn.service.upload_checks``);
-- ``to_upload``: which blobs a client should send (for S3 from the server's record of
-  stored blobs, ``BlobRecord``, without asking the bucket);
-- ``put_batch``: many small blobs received in one request, checked and stored at once;
-- ``ping``: whether the store can be reached now (the server's readiness).
-
-Integrity: nothing reaches an entity's area unverified. The directory store hashes every
-upload (``LocalBlobStore.put``). On S3 a client uploads to a staging key under
-``<prefix>/incoming/``; the presigned PUT of an MD5 blob requires a ``Content-MD5``
-header, so S3 itself refuses a wrong body, and the server checks again before it
-promotes the object to its final key: the object's ETag must be its MD5, or else the
-server streams the object and re-hashes it (XXH128 blobs, multipart uploads, encrypted
-buckets whose ETags are not MD5s). An object assembled from the parts of a multipart
-upload (S3 checks each part against the MD5 the client declared, but a multipart ETag is
-no MD5 of the whole) is always re-hashed, by the upload check in the background, off the
-request path. Wrong objects are deleted, so nothing is stored.
-A batch (``put_batch``) is hashed in full before any of it is written: one wrong blob
-refuses the whole batch.
+Each entity's blobs are a ``LocalBlobStore`` of loose files under
+``<root>/entities/<entity>`` (a server's areas never pack); the parts of a multipart
+upload wait under ``<root>/multipart/<upload id>/<n>`` until it completes. Clients send
+and fetch the bytes through the server's own signed transfer routes
+(``server_transfers()``), which stream each body to a file and store it only once its
+digest checks out (``LocalBlobStore.put``). ``DirectoryMaintenance`` is the walk of
+``cairn server gc|fsck`` over the directory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import re
 import secrets
 import shutil
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
 
-from cairn.core.digest import blob_key, digest_bytes
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
+from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
+from cairn.storage.blobstores.interface import (
+    BatchItem,
+    DeclaredParts,
+    MultipartUpload,
+    Presigned,
+    ServerTransfers,
+    StagedUploads,
+    check_entity,
+    part_count,
+    part_length,
+)
+from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
 from cairn.storage.local.blobs import LocalBlobStore
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _CHUNK = 8 * 1024 * 1024
-MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
-
-
-class StoredRef(Protocol):
-    """What storing returns: at least the digest of the stored bytes."""
-
-    @property
-    def digest(self) -> str: ...
-
-
-class BlobArea(Protocol):
-    """One entity's content-addressed blobs, as the service use cases need them."""
-
-    def has(self, digest: str, algorithm: str) -> bool: ...
-
-    def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
-
-    def put_bytes(self, data: bytes, algorithm: str = "md5") -> StoredRef: ...
-
-    def read_bytes(self, digest: str, algorithm: str) -> bytes: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Presigned:
-    """A URL that moves one object, the headers the request must carry, and its expiry."""
-
-    url: str
-    headers: dict[str, str]
-    expires_at: int
-
-
-@dataclasses.dataclass(frozen=True)
-class MultipartUpload:
-    """A multipart upload in progress: its id, part size and the parts already received
-    (part number -> size)."""
-
-    upload_id: str
-    part_size: int
-    part_count: int
-    done: dict[int, int]
-
-
-class BlobRecord(Protocol):
-    """Which blobs a server has stored, per entity (kept in its database by the service
-    layer, ``cairn.service.blob_registry``)."""
-
-    def recorded(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
-
-    def record(self, entity: str, blobs: Sequence[tuple[str, str, int]]) -> None: ...
-
-
-# One blob of a batch: (digest, algorithm, offset in the batch file, size).
-BatchItem = tuple[str, str, int, int]
-BATCH_WORKERS = 8  # blobs of a batch written at once (directory store)
-
-
-class ServerStore(Protocol):
-    """The blob storage of a server (see the module docstring)."""
-
-    def area(self, entity: str) -> BlobArea: ...
-
-    def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
-
-    def put_batch(self, entity: str, source: Path, items: Sequence[BatchItem]) -> None: ...
-
-    def upload_url(
-        self, entity: str, digest: str, algorithm: str, size: int, ttl: int
-    ) -> Presigned | None: ...
-
-    def download_url(
-        self, entity: str, digest: str, algorithm: str, size: int, ttl: int
-    ) -> Presigned | None: ...
-
-    def start_multipart(
-        self, entity: str, digest: str, algorithm: str, size: int, part_size: int
-    ) -> MultipartUpload: ...
-
-    def part_url(
-        self, entity: str, digest: str, algorithm: str, upload_id: str, number: int, ttl: int
-    ) -> Presigned | None: ...
-
-    def complete_multipart(
-        self, entity: str, digest: str, algorithm: str, size: int, upload_id: str
-    ) -> str | None: ...
-
-    def ping(self) -> None: ...
-
-
-def part_count(size: int, part_size: int) -> int:
-    """How many parts of ``part_size`` bytes hold ``size`` bytes (at least one)."""
-    return max(1, -(-size // part_size))
-
-
-def part_length(size: int, part_size: int, number: int) -> int:
-    """The length of part ``number`` (1-based) of a ``size``-byte blob."""
-    return min(part_size, size - (number - 1) * part_size)
-
-
-def _check_entity(entity: str) -> None:
-    if not _SAFE_NAME.fullmatch(entity):
-        raise NotFoundError(f"'{entity}' not found")
-
-
-def _hex(digest: str, algorithm: str) -> str:
-    return blob_key(digest, algorithm).split("/", 1)[1].replace("/", "")
-
-
-def read_batch_item(fd: int, item: BatchItem) -> bytes:
-    """The bytes of one blob of a batch file open as ``fd``.
-
-    Raises: CorruptionError (the file is shorter than the item says), OSError.
-    """
-    _digest, _algorithm, offset, size = item
-    data = os.pread(fd, size, offset)
-    if len(data) != size:
-        raise CorruptionError(f"batch file shorter than its listing ({offset} + {size} bytes)")
-    return data
-
-
-def verify_batch(source: Path, items: Sequence[BatchItem]) -> None:
-    """Check that every blob of the batch file ``source`` has its digest, before anything
-    of it is stored.
-
-    Raises:
-        CorruptionError: a blob's bytes have another digest (naming its position and
-            digest) or the file is too short.
-        ValueError: an invalid digest or unknown algorithm.
-    """
-    fd = os.open(source, os.O_RDONLY)
-    try:
-        for position, item in enumerate(items):
-            digest, algorithm = item[0], item[1]
-            blob_key(digest, algorithm)
-            actual = digest_bytes(read_batch_item(fd, item), algorithm)
-            if actual != digest:
-                raise CorruptionError(
-                    f"blob {position} of the batch ({algorithm} {digest}) has digest {actual}: "
-                    "nothing of the batch was stored",
-                    context={"digest": digest, "actual": actual},
-                )
-    finally:
-        os.close(fd)
+BATCH_WORKERS = 8  # blobs of a batch written at once
 
 
 def _upload_id(entity: str, digest: str, algorithm: str, size: int, part_size: int) -> str:
     text = "\n".join((entity, algorithm, digest, str(size), str(part_size)))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-# ---------------------------------------------------------------- directory
 
 
 class DirectoryServerStore:
@@ -225,7 +69,7 @@ class DirectoryServerStore:
 
     def area(self, entity: str) -> LocalBlobStore:
         """Raises: CommError (a name that cannot be an entity)."""
-        _check_entity(entity)
+        check_entity(entity)
         with self._lock:
             area = self._areas.get(entity)
             if area is None:
@@ -296,6 +140,26 @@ class DirectoryServerStore:
                 done[number] = length
         return MultipartUpload(upload_id, part_size, count, done)
 
+    def maintenance(self) -> Maintenance:
+        """The walk of ``cairn server gc|fsck`` over this directory."""
+        return DirectoryMaintenance(self)
+
+    def min_part_size(self) -> int:
+        """Parts of any size (a directory takes what S3 would refuse)."""
+        return 1
+
+    def server_transfers(self) -> ServerTransfers:
+        """This store itself: clients move bytes through the server's transfer routes."""
+        return self
+
+    def staged_uploads(self) -> StagedUploads | None:
+        """None: every upload is checked as it is received, none waits in a staging area."""
+        return None
+
+    def declared_parts(self) -> DeclaredParts | None:
+        """None: the parts of an upload come through the server's transfer routes."""
+        return None
+
     def part_tmp(self, upload_id: str, number: int) -> Path:
         """A fresh temporary file name for part ``number``. Raises: CommError (unknown upload)."""
         parts = self._parts_dir(upload_id)
@@ -359,3 +223,90 @@ def _part_size_of(parts: Path) -> int:
     if not parts.is_dir() or not marker.is_file():
         raise NotFoundError(f"upload '{parts.name}' not found")
     return int(marker.read_text())
+
+
+# ---------------------------------------------------------------- maintenance
+
+
+class DirectoryMaintenance:
+    """Over ``<root>/entities/<entity>/<algorithm>/xx/...`` (loose files: a server's areas
+    never pack) and ``<root>/multipart/<upload id>``."""
+
+    recorded = False
+
+    def __init__(self, store: DirectoryServerStore) -> None:
+        self.store = store
+
+    def _entities(self) -> list[str]:
+        base = self.store.root / "entities"
+        return sorted(os.listdir(base)) if base.is_dir() else []
+
+    def iter_stored(self) -> Iterator[StoredObject]:
+        """Raises: OSError (a directory cannot be listed)."""
+        for entity in self._entities():
+            area = self.store.area(entity)
+            for algorithm, hex_digest, path in area.iter_loose():
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue  # deleted meanwhile
+                yield StoredObject(
+                    entity, algorithm, hex_digest, stat.st_size, stat.st_mtime, str(path)
+                )
+
+    def delete(self, blobs: Sequence[StoredObject]) -> int:
+        """Raises: OSError (a blob cannot be removed; those before stay removed)."""
+        deleted = 0
+        for blob in blobs:
+            try:
+                os.unlink(blob.name)
+            except FileNotFoundError:
+                continue
+            deleted += 1
+        return deleted
+
+    def verify(self, blob: StoredObject) -> bool:
+        """Raises: OSError (the blob cannot be read)."""
+        return self.store.area(blob.entity).verify(blob.digest, blob.algorithm)
+
+    def iter_staging(self, older_than: float) -> Iterator[StagedItem]:
+        """Part folders of multipart uploads and temporary files of the areas, last
+        written more than ``older_than`` seconds ago."""
+        cutoff = time.time() - older_than
+        folders = [self.store.root / "multipart"]
+        folders += [self.store.area(entity).tmp_dir for entity in self._entities()]
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                item = _staged_path(path)
+                if item is not None and item.modified < cutoff:
+                    yield item
+
+    def drop_staging(self, items: Sequence[StagedItem]) -> int:
+        """Raises: OSError (an item cannot be removed)."""
+        dropped = 0
+        for item in items:
+            path = Path(item.name)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+            dropped += 1
+        return dropped
+
+
+def _staged_path(path: Path) -> StagedItem | None:
+    """A file, or a folder (its size and newest write over its files); None if gone."""
+    try:
+        if not path.is_dir():
+            stat = path.stat()
+            return StagedItem(str(path), stat.st_size, stat.st_mtime)
+        stats = [path.stat(), *(child.stat() for child in path.iterdir())]
+    except FileNotFoundError:
+        return None
+    size = sum(s.st_size for s in stats[1:])
+    return StagedItem(str(path), size, max(s.st_mtime for s in stats))

@@ -5,7 +5,7 @@ Keys: ``<prefix>/entities/<entity>/<algorithm>/<hex[:2]>/<hex[2:]>`` for stored 
 ``.../mp-<size>-<part size>`` (or ``.../wandb-<nonce>``, the wandb facade's) for multipart
 uploads waiting for verification. Clients get presigned URLs for the staging keys only;
 the server promotes an object to its final key after checking it
-(``cairn.storage.blobstores.directory`` explains how), so a wrong body never becomes a blob. A
+(``cairn.storage.blobstores.interface`` explains how), so a wrong body never becomes a blob. A
 single upload is checked when the blob is next looked up (``check``: by its ETag, or by
 re-hashing a small object); an object assembled from parts, which may be terabytes, only
 by ``verify_staged``, which the server's upload check runs in the background
@@ -25,73 +25,44 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
-from cairn.errors import CommError, MissingExtraError, NotFoundError, StoreError
-from cairn.storage.blobstores.directory import (
+from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
+from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
+from cairn.storage.blobstores.interface import (
+    MIN_PART_SIZE,
     BatchItem,
     BlobRecord,
+    DeclaredParts,
     MultipartUpload,
     Presigned,
-    _check_entity,
-    _hex,
+    ServerTransfers,
+    StagedUploads,
+    check_entity,
+    hex_name,
     part_count,
-    read_batch_item,
-    verify_batch,
 )
+from cairn.storage.blobstores.maintenance import Maintenance
+from cairn.storage.blobstores.s3_client import error_code, is_missing, open_client, parse_s3_url
+from cairn.storage.blobstores.s3_maintenance import S3Maintenance
 
 _CHUNK = 8 * 1024 * 1024
 CHECK_THREADS = 16  # parallel presence checks against the bucket
 PUT_THREADS = 8  # parallel writes of a batch's blobs
-POOL_CONNECTIONS = 64  # several batches and checks at once share the client
 SINGLE_COPY_LIMIT = 5 * 1024**3  # the largest object S3 copies in one request
 # Last segments of the staging keys that multipart uploads assemble (``is_assembled``).
 ASSEMBLED_PREFIXES = ("mp-", "wandb-")
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/prefix`` -> (bucket, prefix without slashes at the ends).
-
-    Raises: ValueError (not an ``s3://`` URL with a bucket).
-    """
-    if not url.startswith("s3://"):
-        raise ValueError(f"Invalid S3 store {url!r}: expected s3://bucket/prefix")
-    bucket, _, prefix = url[len("s3://") :].partition("/")
-    if not bucket:
-        raise ValueError(f"Invalid S3 store {url!r}: expected s3://bucket/prefix")
-    return bucket, prefix.strip("/")
-
-
-def _client(endpoint_url: str | None, region: str | None) -> Any:
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise MissingExtraError(
-            "an s3:// server store requires the boto3 library, run pip install cairn[s3]"
-        ) from None
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        config=Config(
-            signature_version="s3v4",
-            retries={"max_attempts": 5, "mode": "standard"},
-            max_pool_connections=POOL_CONNECTIONS,
-        ),
-    )
-
-
-def _is_missing(exc: Exception) -> bool:
-    error = getattr(exc, "response", {}).get("Error", {})
-    return str(error.get("Code")) in {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
+_NONCE = re.compile(r"[0-9a-f]{16}")  # names a declared-parts upload's staging key
+# Errors of completing a declared-parts upload that mean a part is not what was declared.
+_PART_MISMATCH = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
 
 
 class S3Area:
@@ -146,6 +117,10 @@ class S3Area:
         data: bytes = self._body(digest, algorithm).read()
         return data
 
+    def local_path(self, digest: str, algorithm: str) -> Path | None:
+        """None: the blob's bytes are objects in the bucket, no file on this machine."""
+        return None
+
     def iter_bytes(self, digest: str, algorithm: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
         """The blob's bytes streamed from the bucket in chunks, never held whole in memory
         (the web UI's downloads). Raises: KeyError (not stored), botocore errors."""
@@ -158,7 +133,7 @@ class S3Area:
         try:
             return self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 raise KeyError(f"blob {algorithm} {digest} not found") from None
             raise
 
@@ -193,7 +168,7 @@ class S3ServerStore:
         missing or unreachable; the message names it).
         """
         self.bucket, self.prefix = parse_s3_url(url)
-        self.client = _client(endpoint_url, region)
+        self.client = open_client(endpoint_url, region)
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
@@ -208,6 +183,27 @@ class S3ServerStore:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
             raise StoreError(f"S3 bucket '{self.bucket}' is unreachable: {exc}") from exc
+
+    def maintenance(self) -> Maintenance:
+        """The walk of ``cairn server gc|fsck`` over this bucket and prefix."""
+        return S3Maintenance(self.client, self.bucket, self.prefix)
+
+    def min_part_size(self) -> int:
+        """S3's smallest part (all but the last)."""
+        return MIN_PART_SIZE
+
+    def server_transfers(self) -> ServerTransfers | None:
+        """None: clients move bytes with presigned URLs of the bucket, never through the
+        server."""
+        return None
+
+    def staged_uploads(self) -> StagedUploads:
+        """This store itself: uploads wait under ``incoming/`` until checked."""
+        return self
+
+    def declared_parts(self) -> DeclaredParts:
+        """This store itself: S3 assembles parts the client declared by MD5."""
+        return self
 
     def recorded(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` recorded as stored (none without a record)."""
@@ -272,7 +268,7 @@ class S3ServerStore:
         return self._key("entities", entity, blob_key(digest, algorithm))
 
     def _incoming(self, entity: str, digest: str, algorithm: str) -> str:
-        return self._key("incoming", entity, algorithm, _hex(digest, algorithm)) + "/"
+        return self._key("incoming", entity, algorithm, hex_name(digest, algorithm)) + "/"
 
     def staging_key(self, entity: str, digest: str, algorithm: str, name: str) -> str:
         """A staging key of the blob (``name``: a fresh last segment). An object there is
@@ -281,7 +277,7 @@ class S3ServerStore:
 
     def area(self, entity: str) -> S3Area:
         """Raises: CommError (a name that cannot be an entity)."""
-        _check_entity(entity)
+        check_entity(entity)
         with self._lock:
             area = self._areas.get(entity)
             if area is None:
@@ -293,7 +289,7 @@ class S3ServerStore:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 return None
             raise
         return int(head.get("ContentLength", 0))
@@ -333,7 +329,7 @@ class S3ServerStore:
                     self._copy(key, final, int(item.get("Size", 0)))
                     size = int(item.get("Size", 0))
             except Exception as exc:
-                if not _is_missing(exc):  # else another process took this upload first
+                if not is_missing(exc):  # else another process took this upload first
                     raise
             self.client.delete_object(Bucket=self.bucket, Key=key)
         return size if size is not None else self._size(final)
@@ -360,7 +356,7 @@ class S3ServerStore:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            if not _is_missing(exc):
+            if not is_missing(exc):
                 raise
             size = self._size(final)
             if size is None:
@@ -461,7 +457,7 @@ class S3ServerStore:
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
                 )
             except Exception as exc:
-                if _is_missing(exc):
+                if is_missing(exc):
                     raise NotFoundError(f"upload '{upload_id}' not found") from None
                 raise
             parts.extend(page.get("Parts", []))
@@ -526,6 +522,72 @@ class S3ServerStore:
             key: str = item["Key"]
             return key
         raise NotFoundError(f"upload '{upload_id}' not found")
+
+    # ------------------------------------------------ parts declared by MD5 (wandb facade)
+
+    def start_declared(
+        self, entity: str, digest: str, numbers: Sequence[int], ttl: int
+    ) -> tuple[str, dict[int, str]]:
+        """Begin an upload of the MD5 blob ``digest`` in the parts ``numbers``, assembled
+        at a fresh staging key: its id (``<nonce>.<S3 upload id>``, the nonce naming the
+        key) and a presigned PUT per part (S3 takes a part only if it matches the MD5 its
+        client declares). Raises: ValueError (digest), botocore errors."""
+        nonce = secrets.token_hex(8)
+        key = self.staging_key(entity, digest, "md5", f"wandb-{nonce}")
+        s3_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        urls = {
+            number: self._presign(
+                "upload_part", {"Key": key, "UploadId": s3_id, "PartNumber": number}, ttl
+            )
+            for number in numbers
+        }
+        return f"{nonce}.{s3_id}", urls
+
+    def _declared(self, entity: str, digest: str, upload_id: str) -> tuple[str, str]:
+        """The staging key and S3 upload id of ``upload_id``. Raises: NotFoundError."""
+        nonce, _, s3_id = upload_id.partition(".")
+        if not _NONCE.fullmatch(nonce) or not s3_id:
+            raise NotFoundError("unknown upload")
+        return self.staging_key(entity, digest, "md5", f"wandb-{nonce}"), s3_id
+
+    def complete_declared(
+        self, entity: str, digest: str, upload_id: str, md5s: Mapping[int, str]
+    ) -> str | None:
+        """Have S3 assemble the parts (number -> hex MD5, as declared) in the staging area;
+        return the assembled object's key, still to be checked (``verify_staged``), or None
+        when the blob is stored already. Completing an upload again finds what the first
+        completion left (the client repeats requests that time out).
+
+        Raises: NotFoundError (unknown upload: a bad id, or one S3 no longer knows that
+        left nothing), CorruptionError (a part is not what was declared: nothing is
+        stored), botocore errors.
+        """
+        key, s3_id = self._declared(entity, digest, upload_id)
+        parts = [{"PartNumber": n, "ETag": f'"{md5s[n]}"'} for n in md5s]
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=s3_id, MultipartUpload={"Parts": parts}
+            )
+        except Exception as exc:
+            code = error_code(exc)
+            if code in _PART_MISMATCH:
+                raise CorruptionError(f"the uploaded parts do not match: {code}") from None
+            for found, candidate in ((key, key), (None, self.final_key(entity, digest, "md5"))):
+                try:
+                    self.client.head_object(Bucket=self.bucket, Key=candidate)
+                    return found
+                except Exception:  # a 404 (or the bucket unreachable: then not known either)
+                    continue
+            if code == "NoSuchUpload":
+                raise NotFoundError("unknown upload") from None
+            raise
+        return key
+
+    def abort_declared(self, entity: str, digest: str, upload_id: str) -> None:
+        """Drop the parts of an abandoned upload. Raises: NotFoundError (bad id), botocore
+        errors."""
+        key, s3_id = self._declared(entity, digest, upload_id)
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=s3_id)
 
 
 def is_assembled(key: str) -> bool:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
@@ -43,6 +43,7 @@ COPY_MODE = 0o644
 PACK_MAX_BLOB = 256 * 1024  # larger blobs stay loose files (reflinks, hard links apply)
 _HEX_LENGTH = 32  # MD5 and XXH3-128 are both 128-bit digests
 _HEX_DIGITS = frozenset("0123456789abcdef")
+_READ_CHUNK = 8 * 1024 * 1024
 
 
 class StoredBlob(NamedTuple):
@@ -337,6 +338,26 @@ class LocalBlobStore:
                 raise
             return data
 
+    def local_path(self, digest: str, algorithm: str) -> Path | None:
+        """The blob's loose file, or None (packed, or not stored).
+
+        Raises: ValueError (``digest`` is not a valid digest for ``algorithm``).
+        """
+        path = self.path_for(digest, algorithm)
+        return path if path.is_file() else None
+
+    def iter_bytes(self, digest: str, algorithm: str) -> Iterator[bytes]:
+        """The blob's bytes in chunks (a packed blob, small, in one). The file is opened,
+        or the packed bytes read, before this returns.
+
+        Raises: as ``read_bytes``.
+        """
+        try:
+            handle = open(self.path_for(digest, algorithm), "rb")  # noqa: SIM115 (closed by _chunks)
+        except FileNotFoundError:
+            return iter((self.read_bytes(digest, algorithm),))
+        return _chunks(handle)
+
     def copy_to(self, digest: str, algorithm: str, dest: Path) -> None:
         """Copy a stored blob to the new regular file ``dest`` (mode 0o644, writable).
 
@@ -495,6 +516,13 @@ class LocalBlobStore:
 def _is_hex_digest(value: str) -> bool:
     """True if ``value`` is a 32-digit lowercase hex string."""
     return len(value) == _HEX_LENGTH and set(value) <= _HEX_DIGITS
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    """The bytes of the open file ``handle`` in chunks; it is closed at the end."""
+    with handle:
+        while chunk := handle.read(_READ_CHUNK):
+            yield chunk
 
 
 def _unlink_quietly(path: Path) -> None:

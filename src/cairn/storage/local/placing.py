@@ -83,6 +83,28 @@ def hard_link(src: Path, dest: Path) -> bool:
     return True
 
 
+def place_loose(src: Path | None, dest: Path, link: bool) -> bool:
+    """Put the loose blob file ``src`` at the fresh path ``dest`` without copying bytes:
+    with ``link`` as a hard link (the read-only blob itself), else, or when that cannot
+    be, as a reflink. False when neither can be (no loose file, a file system without
+    them, a blob gone meanwhile): the caller copies.
+
+    Raises:
+        FileExistsError: ``dest`` exists.
+        OSError: ``dest`` cannot be written for another reason than "unsupported".
+    """
+    if src is None:
+        return False
+    try:
+        if link and hard_link(src, dest):
+            return True
+        return reflink(src, dest)
+    except FileNotFoundError:
+        if dest.exists():
+            raise
+        return False  # the blob went away (GC, repacked): copy it
+
+
 _COPY_CHUNK = 1024 * 1024
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 

@@ -1,12 +1,12 @@
 """A download into a new or empty folder, staged whole and renamed into place at once.
 
-The general download (``download.download_entries``) checks each destination for
-symlinks and existing content, writes a temporary file beside it, re-reads it to check the
-digest and renames it: right for a folder that already holds files, but five or six
-metadata operations per file where ``cp -r`` does one. When the destination folder does
-not exist yet (or is an empty real directory) and every entry is a stored blob of a
-backend that can export blobs in bulk (``protocol.BlobExport``: the embedded store), the
-whole tree is written instead into a fresh hidden staging folder beside it
+The general download (``writing.write_files``) checks each destination for symlinks and
+existing content, writes a temporary file beside it, re-reads it to check the digest and
+renames it: right for a folder that already holds files, but five or six metadata
+operations per file where ``cp -r`` does one. When the destination folder does not exist
+yet (or is an empty real directory), a backend's ``materialize`` writes the whole tree of
+stored blobs instead (its ``export``: the embedded store reads its packs sequentially, the
+remote one asks for small blobs in batches) into a fresh hidden staging folder beside it
 (``.<name>.<random>.cairn-tmp``) and renamed over the destination when every file is
 written and checked. So no file ever appears under its final name before the download
 is complete, nothing can lie in the way (the staging folder is new and only this code
@@ -23,45 +23,76 @@ import errno
 import os
 import shutil
 import stat
+import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.progress import ProgressCallback, ProgressEvent
-from cairn.protocol import Backend, BlobExport, BlobRef
+from cairn.storage.writing import TASK as _TASK
+from cairn.storage.writing import Fetch, W, write_files
 
-_TASK = "Downloading"
+# Writes each file's checked bytes to its new path (parents exist); reports
+# ``on_progress(files_done, bytes_done)``.
+Export = Callable[[list[tuple[W, Path]], Callable[[int, int], None]], None]
 
 
-def try_download(
-    backend: Backend,
-    entity: str,
-    entries: Collection[ManifestEntry],
+def write_tree(
     root: Path,
-    progress: ProgressCallback,
+    files: Sequence[W],
+    fetch: Fetch[W],
+    export: Export[W],
+    *,
     link: bool,
+    allow_missing: bool,
+    warn_skips: bool,
+    progress: ProgressCallback,
+) -> None:
+    """A backend's ``materialize``: ``files`` staged whole through ``export`` into a new or
+    empty ``root`` (never with ``link``: only the file-by-file path hard-links), else
+    written one by one through ``fetch`` (``writing.write_files``).
+
+    Raises: as :func:`try_staged` and ``writing.write_files``.
+    """
+    started = time.monotonic()
+    if not link and try_staged(root, files, export, progress, started):
+        return
+    write_files(
+        root,
+        files,
+        fetch,
+        link=link,
+        allow_missing=allow_missing,
+        warn_skips=warn_skips,
+        progress=progress,
+        started=started,
+    )
+
+
+def try_staged(
+    root: Path,
+    files: Sequence[W],
+    export: Export[W],
+    progress: ProgressCallback,
     started: float,
 ) -> bool:
-    """Download ``entries`` into ``root`` by staging them whole; False (nothing done) if
-    this download does not qualify (see the module doc). ``progress`` hears of the
-    download, begun at ``started`` (monotonic), only if it is done here.
+    """Write ``files`` into ``root`` by staging them whole through ``export``; False
+    (nothing done) if this download does not qualify (see the module doc). ``progress``
+    hears of the download, begun at ``started`` (monotonic), only if it is done here.
 
     Raises:
-        ValueError: an invalid entry path.
+        ValueError: an invalid path.
         FileNotFoundError: a blob is not stored.
         CorruptionError: stored bytes do not match their digest.
-        OSError: the staging folder cannot be written or renamed.
+        OSError: the staging folder cannot be written or renamed; what ``export`` raises.
     """
-    if link or not entries or not isinstance(backend, BlobExport):
-        return False
-    if any(entry.ref is not None for entry in entries):
+    if not files:
         return False
     empty, mode = _empty_or_missing(root)
     if not empty:
         return False
-    relative = [normalize_artifact_path(entry.path) for entry in entries]
+    relative = [normalize_artifact_path(wanted.path) for wanted in files]
     folders = _folders(relative)
     if folders is None or len(set(relative)) != len(relative):
         return False  # clashing paths: the general path warns, skips or overwrites
@@ -74,7 +105,7 @@ def try_download(
         for folder in folders:
             os.mkdir(staging / folder)
         total_files = len(relative)
-        total_bytes = sum(entry.size or 0 for entry in entries)
+        total_bytes = sum(wanted.size for wanted in files)
         step = max(1, total_files // 100)
 
         def on_progress(done_files: int, done_bytes: int) -> None:
@@ -85,11 +116,10 @@ def try_download(
                     )
                 )
 
-        items = [
-            (BlobRef(entry.digest, entry.algorithm(), entry.size or 0), staging / path)
-            for entry, path in zip(entries, relative, strict=True)
-        ]
-        backend.export_blobs(entity, items, on_progress)
+        export(
+            [(wanted, staging / path) for wanted, path in zip(files, relative, strict=True)],
+            on_progress,
+        )
         try:
             os.rename(staging, root)  # replaces root only if it is still an empty directory
         except OSError as exc:
