@@ -92,8 +92,8 @@ def __getattr__(name: str) -> Any:
     ``cairn.log``, ``cairn.Artifact``, ...) and ``cairn.Table``, ``cairn.Image`` and the
     other media types are imported on first use."""
     if name in _CURRENT:
-        from cairn.sdk import run_globals
-        from cairn.sdk.run import current_run
+        from cairn.sdk import run_globals  # noqa: PLC0415 - loaded on first use: `import cairn` stays fast
+        from cairn.sdk.run import current_run  # noqa: PLC0415 - loaded on first use: `import cairn` stays fast
 
         if name == "run":
             return current_run()

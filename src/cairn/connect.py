@@ -19,13 +19,13 @@ _users_lock = threading.Lock()
 
 
 def _open_embedded(settings: Settings) -> Backend:
-    from cairn.service.backend import EmbeddedBackend
+    from cairn.service.backend import EmbeddedBackend  # noqa: PLC0415 - a backend is loaded when opened: `import cairn` stays fast
 
     return EmbeddedBackend(settings)
 
 
 def _open_server(settings: Settings) -> Backend:
-    from cairn.remote.backend import RemoteBackend
+    from cairn.remote.backend import RemoteBackend  # noqa: PLC0415 - a backend is loaded when opened: `import cairn` stays fast
 
     return RemoteBackend(settings)
 
@@ -40,7 +40,7 @@ def _server_user(base_url: str, api_key: str | None) -> str:
         known = _users.get(key)
     if known is not None:
         return known
-    from cairn.remote.http import ApiClient
+    from cairn.remote.http import ApiClient  # noqa: PLC0415 - a backend is loaded when opened: `import cairn` stays fast
 
     client = ApiClient(base_url, api_key)
     try:

@@ -174,7 +174,7 @@ class _Bar:
     REDRAW_SECONDS = 0.1
 
     def __init__(self, stream: Any, event: ProgressEvent) -> None:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn  # noqa: PLC0415 - rich loads only when a bar is drawn
 
         self._progress = Progress(
             "[progress.description]{task.description}",
@@ -223,7 +223,7 @@ def _time_field(event: ProgressEvent, now: float, speed: float | None) -> str:
 
 def _console(stream: Any) -> Any:
     """A rich console drawing on ``stream`` (stderr by default), never on stdout."""
-    from rich.console import Console
+    from rich.console import Console  # noqa: PLC0415 - rich loads only when a bar is drawn
 
     return Console(file=stream)
 

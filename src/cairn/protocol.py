@@ -218,7 +218,7 @@ class LogRequest:
         if manifest is None:
             # Only a request of manifest bytes needs the parser: ``import cairn`` does not
             # load it (the SDK's requests carry the manifest object).
-            from cairn.core.manifest import Manifest
+            from cairn.core.manifest import Manifest  # noqa: PLC0415 - see above
 
             manifest = Manifest.from_json(self.commit.manifest_bytes())
         sources: dict[tuple[str, str], ManifestEntry] = {}

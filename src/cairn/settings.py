@@ -150,7 +150,7 @@ _server_user: ServerUserResolver | None = None
 
 def set_server_user_resolver(resolver: ServerUserResolver | None) -> None:
     """Called by ``cairn.connect``: ``resolver(base_url, api_key)`` names the key's user."""
-    global _server_user
+    global _server_user  # noqa: PLW0603 - cached once per process
     _server_user = resolver
 
 

@@ -40,7 +40,7 @@ from graphql import (
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-import cairn.server.wandb_compat as wandb_compat
+from cairn.server import wandb_compat
 from cairn.server.wandb_compat import endpoint
 
 from .gate_fuzz import (

@@ -64,7 +64,7 @@ from graphql import (
     parse,
 )
 
-import cairn.server.wandb_compat as wandb_compat
+from cairn.server import wandb_compat
 from cairn.server.wandb_compat.cost import measure
 from cairn.server.wandb_compat.endpoint import _SCHEMA as APP_SCHEMA
 from cairn.server.wandb_compat.graphql_objects import collection_id

@@ -117,7 +117,9 @@ def test_the_allow_list_takes_addresses_networks_and_host_names() -> None:
 def _remove_bucket(store_url: str, endpoint: str) -> None:
     import boto3
 
-    bucket = boto3.resource("s3", endpoint_url=endpoint).Bucket(store_url[5:].split("/")[0])
+    bucket = boto3.resource("s3", endpoint_url=endpoint).Bucket(
+        store_url[5:].split("/", maxsplit=1)[0]
+    )
     bucket.objects.all().delete()
     bucket.delete()
 

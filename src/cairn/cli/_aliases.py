@@ -7,12 +7,13 @@ refuses them instead, so it never reports an alias it did not add.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from cairn.core.names import is_version_alias
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cairn.sdk.artifact import Artifact
 
 LATEST = "latest"

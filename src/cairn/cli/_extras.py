@@ -8,10 +8,13 @@ media values need extras (``pyproject.toml``). A command that needs one imports 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from cairn.errors import MissingExtraError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # The top-level module of each optional package -> the extra that installs it.
 OPTIONAL_MODULES = {

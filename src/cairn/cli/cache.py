@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cairn.cli._common import command_options, emit, human_size, plural
 from cairn.settings import Settings, parse_size
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.group()

@@ -9,12 +9,14 @@ way out when ``Settings`` refuses to read it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cairn.cli._common import command_options, emit
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _saved_url(path: Path) -> str | None:

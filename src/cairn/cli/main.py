@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -41,6 +40,9 @@ from cairn.cli.status import status
 from cairn.cli.tag import tag
 from cairn.cli.ui import ui
 from cairn.cli.verify import verify
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

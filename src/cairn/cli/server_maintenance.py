@@ -13,7 +13,6 @@ serve the embedded store.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -24,6 +23,8 @@ from cairn.cli.server import server, server_config
 from cairn.errors import StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from cairn.progress import ProgressCallback
     from cairn.server.state import ServerState
 

@@ -21,10 +21,12 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import xxhash
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 MD5 = "md5"
 XXH128 = "xxh128"

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring_ascii as _quote  # json.dumps' own string encoder
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import MD5, XXH128, artifact_digest
 from cairn.core.paths import clash_error, tree_clash
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 STORAGE_POLICY = "wandb-storage-policy-v1"
 MANIFEST_VERSION = 1

@@ -312,4 +312,4 @@ def validate_metadata(
         raise ValueError(
             f"Artifact metadata is larger than {_describe_bytes(max_bytes)} as JSON ({size} bytes)"
         )
-    return cast(dict[str, Any], json.loads(text))
+    return cast("dict[str, Any]", json.loads(text))

@@ -14,8 +14,11 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _NAME_RE = re.compile(r"[a-zA-Z0-9_\-.]+")
 _TAG_RE = re.compile(r"[-\w]+( +[-\w]+)*")

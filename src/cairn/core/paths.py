@@ -13,9 +13,12 @@ filesystem path. Pure path arithmetic: nothing here touches the filesystem or re
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # The usual limits of POSIX file systems (NAME_MAX and PATH_MAX on Linux), in UTF-8 bytes.
 MAX_COMPONENT_BYTES = 255

@@ -29,17 +29,19 @@ the driver.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 from cairn.core.ints import INT64_MAX, INT64_MIN
 from cairn.sqlite_wal import enter_wal_mode
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 BUSY_TIMEOUT_SECONDS = 60.0
 # PostgreSQL connections one engine keeps open, and how many more it opens under load

@@ -10,12 +10,10 @@ page of versions costs a fixed number of round trips.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from cairn.db.models import (
     STATE_COMMITTED,
@@ -34,6 +32,11 @@ from cairn.db.models import (
     Version,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from sqlalchemy.orm import Session
 
 RowT = TypeVar("RowT", bound=Base)
 

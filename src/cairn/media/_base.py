@@ -19,8 +19,10 @@ import importlib
 import os
 import shutil
 import tempfile
-from types import ModuleType
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 MEDIA_EXTRA = "pip install 'cairn[media]'"
 
@@ -72,7 +74,7 @@ def require(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        top = module.split(".")[0]
+        top = module.split(".", maxsplit=1)[0]
         raise ImportError(
             f"This media type needs the {top!r} package, which is not installed: {MEDIA_EXTRA}"
         ) from exc
@@ -80,7 +82,7 @@ def require(module: str) -> ModuleType:
 
 def media_tmp_dir() -> str:
     """A per-process directory for generated media files (removed at exit)."""
-    global _tmp_dir
+    global _tmp_dir  # noqa: PLW0603 - the media types load on first use
     if _tmp_dir is None:
         _tmp_dir = tempfile.mkdtemp(prefix="cairn-media-")
         atexit.register(shutil.rmtree, _tmp_dir, True)
@@ -103,7 +105,7 @@ def register(cls: type[WBValue]) -> type[WBValue]:
 
 def registered_types() -> dict[str, type[WBValue]]:
     """Every registered value class by log type (imports all media modules first)."""
-    from cairn.media import load_all
+    from cairn.media import load_all  # noqa: PLC0415 - the media types load on first use
 
     load_all()
     return dict(_REGISTRY)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import sys
 from typing import Any, ClassVar
 
 _NUMPY_NUMBERS = (
@@ -34,7 +35,6 @@ def add(wb_type: type[Type]) -> type[Type]:
 
 def _numpy_classes() -> None:
     """Register numpy scalar and array classes, if numpy is already imported."""
-    import sys
 
     np = sys.modules.get("numpy")
     if np is None or np.ndarray in _BY_CLASS:

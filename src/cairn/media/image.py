@@ -15,12 +15,14 @@ import hashlib
 import numbers
 import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.media import _dtypes
 from cairn.media._base import ArtifactReader, ArtifactWriter, Media, register, require, tmp_path
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _DATA_FORMATS = ("png", "jpg", "jpeg", "bmp")
 _REFERENCE = re.compile(r"^(gs|s3|https?)://")
@@ -237,7 +239,7 @@ class Image(Media):
             path = str(data_or_path)
             if _REFERENCE.match(path):
                 self._path, self._sha256 = path, hashlib.sha256(path.encode()).hexdigest()
-                self.format = path.split("?")[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+                self.format = path.split("?", maxsplit=1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1]
             else:
                 self._from_path(path)
         else:

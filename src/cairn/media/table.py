@@ -15,8 +15,7 @@ import decimal
 import math
 import os
 import uuid
-from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cairn.media import _dtypes
 from cairn.media._base import (
@@ -29,6 +28,9 @@ from cairn.media._base import (
     registered_types,
     require,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 _LOG_MODES = ("IMMUTABLE", "MUTABLE", "INCREMENTAL")
 MAX_EMBEDDING_DIMENSIONS = 150

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cairn.protocol_automations import (
@@ -14,7 +14,9 @@ from cairn.protocol_automations import (
     DeliveryInfo,
     IntegrationInfo,
 )
-from cairn.remote.http import ApiClient
+
+if TYPE_CHECKING:
+    from cairn.remote.http import ApiClient
 
 
 def _seg(name: str) -> str:

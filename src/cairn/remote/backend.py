@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from cairn.core.metadata import MAX_METADATA_DEPTH
@@ -44,12 +42,17 @@ from cairn.protocol import (
     VersionEdit,
     VersionInfo,
 )
-from cairn.protocol_automations import AutomationsBackend
 from cairn.remote.automations import RemoteAutomations
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
-from cairn.settings import Settings
 from cairn.storage.staged_writing import write_tree
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.protocol_automations import AutomationsBackend
+    from cairn.settings import Settings
 
 T = TypeVar("T")
 

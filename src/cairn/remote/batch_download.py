@@ -16,17 +16,21 @@ ranges, loose files in the cache).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef
 from cairn.remote import batch_upload
-from cairn.remote.http import ApiClient
-from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.local.packs import Location
 from cairn.storage.local.placing import write_new_file
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.remote.http import ApiClient
+    from cairn.storage.cache.client_cache import ClientCache
 
 # The server answers up to 2,000 blobs of at most 1 MiB, 16 MiB in all.
 READ_BLOB_MAX = 1024 * 1024  # larger blobs come down alone

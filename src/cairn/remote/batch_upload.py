@@ -12,13 +12,16 @@ single uploads.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from cairn.protocol import BlobRef
 from cairn.remote.http import ApiClient, check_retryable, with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import httpx
 
 BATCH_BLOB_MAX = 1024 * 1024  # blobs up to this size go in batches; larger ones alone
 BATCH_BYTES = 2 * 1024 * 1024  # bytes of blobs per batch (the server refuses > 64 MiB)

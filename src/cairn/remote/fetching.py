@@ -16,16 +16,20 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import b64, new_hasher
 from cairn.errors import CommError, CorruptionError
-from cairn.protocol import BlobRef
 from cairn.remote.http import check_retryable, raise_for, with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    import httpx
+
+    from cairn.protocol import BlobRef
 
 CHUNK = 1024 * 1024
 
@@ -137,6 +141,39 @@ class _OrderedHash:
             self._failure = exc
 
 
+def _write_range(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    fd: int,
+    start: int,
+    end: int,
+    digest: str,
+) -> httpx.Response:
+    """One ``Range`` request (``headers`` name it): its bytes written at their offsets of
+    ``fd`` as they arrive. A response other than 206 is returned unwritten (an error's
+    message read, a whole body not).
+
+    Raises: CorruptionError (the range is longer or shorter than asked), and what
+    ``check_retryable`` raises for a response worth retrying.
+    """
+    with client.stream("GET", url, headers=headers) as response:
+        check_retryable(response)
+        if response.status_code != 206:
+            if not response.is_success:
+                response.read()
+            return response
+        offset = start
+        for chunk in response.iter_bytes():  # as received: no re-chunking copies
+            if offset + len(chunk) > end:
+                raise CorruptionError(f"range of {digest} too long")
+            os.pwrite(fd, chunk, offset)
+            offset += len(chunk)
+        if offset != end:
+            raise CorruptionError(f"range of {digest} cut short")
+        return response
+
+
 def download_ranges(
     client: httpx.Client,
     url: str,
@@ -166,25 +203,11 @@ def download_ranges(
         def fetch(index: int) -> bool:
             start, end = spans[index]
             sent = {**headers, "Range": f"bytes={start}-{end - 1}"}
-
-            def attempt() -> httpx.Response:
-                with client.stream("GET", url, headers=sent) as response:
-                    check_retryable(response)
-                    if response.status_code != 206:
-                        if not response.is_success:
-                            response.read()  # the error message; a whole body is not read
-                        return response
-                    offset = start
-                    for chunk in response.iter_bytes():  # as received: no re-chunking copies
-                        if offset + len(chunk) > end:
-                            raise CorruptionError(f"range of {blob.digest} too long")
-                        os.pwrite(fd, chunk, offset)
-                        offset += len(chunk)
-                    if offset != end:
-                        raise CorruptionError(f"range of {blob.digest} cut short")
-                    return response
-
-            response = with_retries(attempt, True, f"download of {blob.digest}")
+            response = with_retries(
+                lambda: _write_range(client, url, sent, fd, start, end, blob.digest),
+                True,
+                f"download of {blob.digest}",
+            )
             raise_for(response)
             if response.status_code != 206:
                 return False

@@ -20,8 +20,7 @@ import email.utils
 import math
 import random
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -34,6 +33,9 @@ from cairn.errors import (
     NotReadyError,
     RateLimitError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 API_PREFIX = "/api/v1"
 ATTEMPTS = 5

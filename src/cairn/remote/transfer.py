@@ -30,12 +30,9 @@ import errno
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.core.manifest import Manifest
@@ -43,13 +40,19 @@ from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob, SourceStats
 from cairn.remote import batch_download, batch_upload, fetching
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
-from cairn.settings import Settings
 from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import copy_and_hash
 from cairn.storage.local.blobs import LocalBlobStore
 from cairn.storage.local.placing import COPY_MODE, copy_file
 from cairn.storage.local.statcache import STATCACHE_FILE, StatCache
 from cairn.storage.local.unchanged import Survey
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    import httpx
+
+    from cairn.settings import Settings
 
 STAGING_DIR = "staging"
 URL_MARGIN_SECONDS = 30  # a cached upload URL this close to expiry is not used

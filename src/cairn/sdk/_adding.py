@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import stat
 from array import array
-from collections.abc import Callable, Sequence
 from operator import attrgetter, methodcaller
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from cairn.core.digest import XXH128
 from cairn.core.paths import MAX_PATH_BYTES, normalize_artifact_path
@@ -23,6 +22,9 @@ from cairn.protocol import Backend, IngestedBlob, SourceStats
 from cairn.sdk._entry import ArtifactManifestEntry
 from cairn.storage.hashing import hash_file, hash_files
 from cairn.storage.references.file import refuse_special, stat_followed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 POLICIES = ("mutable", "immutable")
 # A path of at most this many characters is under ``MAX_PATH_BYTES`` in any encoding (4

@@ -12,18 +12,22 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import b64_to_hex, entry_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.paths import normalize_artifact_path
-from cairn.protocol import Backend
 from cairn.sdk import _adding, _references
-from cairn.sdk._artifact_state import ArtifactState
 from cairn.sdk._entry import ArtifactManifestEntry
 from cairn.sdk._gc_pause import paused_gc
 from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.protocol import Backend
+    from cairn.sdk._artifact_state import ArtifactState
 
 
 def new_file_path(

@@ -8,13 +8,17 @@ entity, project and id); ``_commit`` validates, and logs in one ``Backend.log`` 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import entry_algorithm
 from cairn.sdk import _commit
 from cairn.sdk._artifact_state import ArtifactState, hydrate
 from cairn.sdk._gc_pause import paused_gc
-from cairn.sdk._upward import RunTarget
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.sdk._upward import RunTarget
 
 
 def log_draft(

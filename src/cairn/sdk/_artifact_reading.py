@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import entry_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.sdk import download
-from cairn.sdk._artifact_state import ArtifactState
 from cairn.sdk._entry import ArtifactManifestEntry, ParentArtifact, adopt_manifest
+
+if TYPE_CHECKING:
+    from cairn.sdk._artifact_state import ArtifactState
 
 # Suffixes ``Artifact.add(obj, name)`` gives media values (spec §4.5); ``get_entry(name)``
 # finds ``<name>.<suffix>.json`` too.

@@ -10,13 +10,16 @@ ref names the final artifact. Downloads resolve the ref again and fetch the targ
 from __future__ import annotations
 
 import posixpath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cairn.core.digest import b64_to_hex, hex_to_b64
 from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.errors import CommError, MissingReferenceError
-from cairn.protocol import Backend, VersionInfo
+
+if TYPE_CHECKING:
+    from cairn.protocol import Backend, VersionInfo
 
 ARTIFACT_SCHEMES = ("wandb-artifact",)
 MAX_HOPS = 64

@@ -11,17 +11,20 @@ other part of the artifact.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import normalize_digest_algorithm
-from cairn.core.manifest import Manifest, ManifestEntry
 from cairn.core.ttl import ttl_to_wire
 from cairn.progress import ProgressCallback, default_callback
-from cairn.protocol import Backend, VersionInfo
 from cairn.sdk.backend_cache import backend_for
 from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    import tempfile
+    from pathlib import Path
+
+    from cairn.core.manifest import Manifest, ManifestEntry
+    from cairn.protocol import Backend, VersionInfo
 
 # Wire values of ttlDurationSeconds (spec §4.12).
 

@@ -10,10 +10,8 @@ addressed and collected by GC when unreferenced).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cairn.core.manifest import Manifest
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import (
     validate_artifact_name,
@@ -24,6 +22,11 @@ from cairn.core.names import (
 from cairn.progress import ProgressCallback, silent
 from cairn.protocol import Backend, CommitRequest, CommitResult, LogRequest
 from cairn.sdk._aliases import warn_ignored_aliases
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.core.manifest import Manifest
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,12 +9,15 @@ two wandb methods that need the artifact: ``ref_url()`` and ``download()``.
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn.core.digest import b64_to_hex
 from cairn.core.manifest import Manifest, ManifestEntry
-from cairn.sdk._artifact_state import ArtifactState
+
+if TYPE_CHECKING:
+    import os
+
+    from cairn.sdk._artifact_state import ArtifactState
 
 ARTIFACT_SCHEME = "wandb-artifact"
 

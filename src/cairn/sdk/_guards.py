@@ -10,11 +10,14 @@ when its body lives in a verb module), the message wandb users grep for; both er
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
 
 from cairn.errors import ArtifactFinalizedError, ArtifactNotLoggedError
-from cairn.sdk._artifact_state import ArtifactState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.sdk._artifact_state import ArtifactState
 
 
 class Guarded(Protocol):

@@ -18,16 +18,19 @@ from __future__ import annotations
 import json
 import os
 import weakref
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from cairn.core.manifest import Manifest
 from cairn.core.paths import normalize_artifact_path
 from cairn.media._base import WBValue, registered_types, tmp_path
-from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import _artifact_refs
 from cairn.sdk._entry import ARTIFACT_SCHEME, ArtifactManifestEntry, ParentArtifact
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.core.manifest import Manifest
+    from cairn.protocol import Backend, VersionInfo
 
 
 class MediaArtifact(ParentArtifact, Protocol):
@@ -239,7 +242,7 @@ def get(artifact: MediaArtifact, name: str) -> WBValue | None:
     if entry.ref is not None and entry.ref.startswith(_PREFIX):
         target, target_path = _follow(artifact, entry.ref)
         return get(target, target_path)
-    from cairn.media.table import Table
+    from cairn.media.table import Table  # noqa: PLC0415 - the media types load on first use
 
     if cls is Table:
         artifact.download()

@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cairn.core.manifest import ManifestEntry
 from cairn.errors import ChangedReferenceError
-from cairn.protocol import Backend
 from cairn.sdk import _artifact_refs
 from cairn.sdk._entry import ArtifactManifestEntry
-from cairn.settings import Settings
 from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.references import default_registry
 from cairn.storage.references.base import HandlerOptions, HandlerRegistry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from cairn.core.manifest import ManifestEntry
+    from cairn.protocol import Backend
+    from cairn.settings import Settings
 
 _lock = threading.Lock()
 _registries: dict[HandlerOptions, HandlerRegistry] = {}

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import TYPE_CHECKING
 
-from cairn.protocol import Backend, RunInfo
 from cairn.sdk.artifact import Artifact
+
+if TYPE_CHECKING:
+    from cairn.protocol import Backend, RunInfo
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _FORBIDDEN_ID_CHARS = set("/\\#?%:\r\n")

@@ -23,12 +23,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cairn.protocol import Backend, RunInfo
-from cairn.sdk.paging import Paginator
-from cairn.sdk.run_summary import PublicSummary
 from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from cairn.sdk.paging import Paginator
+    from cairn.sdk.run_summary import PublicSummary
 
 
 @dataclasses.dataclass(frozen=True)

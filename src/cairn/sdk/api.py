@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
 from cairn.core.ttl import checked_ttl
@@ -30,6 +29,9 @@ from cairn.sdk.collections import (
 from cairn.sdk.public_run import PublicRun, Runs
 from cairn.sdk.registries import Registries, Registry
 from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 # ``wandb.Api`` overrides with no meaning for Cairn; accepted so W&B code runs unchanged.

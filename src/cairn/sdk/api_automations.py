@@ -6,13 +6,16 @@ integrations, automations (``create_automation`` / ``automations`` / ``automatio
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.errors import CommError, NotFoundError
-from cairn.protocol import Backend
 from cairn.sdk.automations import Automation, NewAutomation, WebhookIntegration
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from cairn.protocol import Backend
 
 MAX_PROJECTS = 500  # what one listing of the store answers at most
 

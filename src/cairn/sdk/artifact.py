@@ -23,9 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Iterator, Sequence
-from datetime import timedelta
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from cairn.core.digest import normalize_digest_algorithm
 from cairn.core.manifest import Manifest, ManifestEntry
@@ -37,17 +35,22 @@ from cairn.core.names import (
     validate_tags,
 )
 from cairn.errors import ArtifactNotLoggedError
-from cairn.media._base import WBValue
-from cairn.protocol import Backend, VersionInfo
 from cairn.sdk import _artifact_adding, _artifact_edits, _artifact_reading, _media, _upward
 from cairn.sdk._artifact_edits import ArtifactTTL
 from cairn.sdk._artifact_logging import log_draft
 from cairn.sdk._artifact_state import ArtifactState, draft_state, logged_state
 from cairn.sdk._entry import ArtifactManifestEntry, adopt_manifest
 from cairn.sdk._guards import ensure_logged, ensure_not_finalized
-from cairn.sdk._upward import CollectionHandle, RunHandle, RunTarget
 from cairn.sdk.files import ArtifactFiles
-from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from datetime import timedelta
+
+    from cairn.media._base import WBValue
+    from cairn.protocol import Backend, VersionInfo
+    from cairn.sdk._upward import CollectionHandle, RunHandle, RunTarget
+    from cairn.settings import Settings
 
 __all__ = ["Artifact", "ArtifactTTL"]
 
@@ -343,7 +346,6 @@ class Artifact:
         warnings.warn(
             "The use_as property of Artifact is deprecated.", DeprecationWarning, stacklevel=2
         )
-        return None
 
     @property
     def incremental(self) -> bool:

@@ -14,16 +14,18 @@ such error into ``CommError``, so ``CommError`` is what W&B users see and catch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cairn.core.names import validate_artifact_name, validate_artifact_type, validate_tags
 from cairn.errors import CommError
-from cairn.protocol import Backend, CollectionInfo, Page, TypeInfo, VersionInfo
 from cairn.sdk import _upward
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.paging import Paginator
-from cairn.sdk.public_run import PublicRun as PublicRun  # its old home, still named
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from cairn.protocol import Backend, CollectionInfo, Page, TypeInfo, VersionInfo
 
 T = TypeVar("T")
 

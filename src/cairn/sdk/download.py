@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import safe_join
 from cairn.errors import VerificationError
 from cairn.progress import ProgressCallback, ProgressEvent, TaskCounter, silent
@@ -26,6 +24,11 @@ from cairn.sdk import _artifact_refs, _references
 from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import hash_file
 from cairn.storage.writing import TASK, write_files
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+
+    from cairn.core.manifest import ManifestEntry
 
 
 class _External(NamedTuple):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from cairn.core.manifest import Manifest
 from cairn.sdk._entry import ArtifactManifestEntry, ParentArtifact
 from cairn.storage.writing import destination
+
+if TYPE_CHECKING:
+    from cairn.core.manifest import Manifest
 
 
 class PagedArtifact(ParentArtifact, Protocol):

@@ -12,8 +12,7 @@ embedded store and the server alike, ``Backend.list_runs``), so ``len()`` of a f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.run_values import from_stored, to_stored
 from cairn.errors import MissingExtraError
@@ -23,6 +22,9 @@ from cairn.sdk import _upward
 from cairn.sdk._run_identity import RecordedRun
 from cairn.sdk.paging import Paginator
 from cairn.sdk.run_summary import PublicSummary
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
 
 STEP = "_step"
 
@@ -176,7 +178,7 @@ class PublicRun(RecordedRun):
         if not pandas:
             return rows
         try:
-            import pandas as pd  # type: ignore[import-untyped]
+            import pandas as pd  # type: ignore[import-untyped]  # noqa: PLC0415 - pandas is optional
         except ImportError:
             raise MissingExtraError(
                 f"Run.history() returns a pandas DataFrame, which needs pandas: {MEDIA_EXTRA} "

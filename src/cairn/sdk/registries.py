@@ -9,19 +9,20 @@ call is one backend request, so it works embedded and against a server.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
-from cairn.protocol import Backend, RegistryInfo
-from cairn.sdk.artifact import Artifact
 from cairn.sdk.collections import ArtifactCollection, _ListPaginator
+
+if TYPE_CHECKING:
+    from cairn.protocol import Backend, RegistryInfo
+    from cairn.sdk.artifact import Artifact
 
 
 def _matches(value: str, wanted: Any) -> bool:
     """A minimal form of W&B's filters: equality, or ``{"$regex": ...}`` / ``{"$in": [...]}``."""
     if isinstance(wanted, dict):
         if "$regex" in wanted:
-            import re
-
             return re.search(str(wanted["$regex"]), value) is not None
         if "$in" in wanted:
             return value in wanted["$in"]

@@ -26,10 +26,8 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import (
     parse_artifact_path,
@@ -53,6 +51,10 @@ from cairn.sdk.run_parts import PartMethods
 from cairn.sdk.run_summary import LiveSummary
 from cairn.settings import Settings
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from types import TracebackType
+
 logger = logging.getLogger(__name__)
 
 _MODES = ("online", "offline", "disabled", "shared", "run", "dryrun")
@@ -67,7 +69,7 @@ def current_run() -> Run | None:
 
 
 def _set_current(run: Run | None) -> None:
-    global _current, _atexit_registered
+    global _current, _atexit_registered  # noqa: PLW0603 - the process's one active run, as wandb.run
     with _current_lock:
         _current = run
         if run is not None and not _atexit_registered:
@@ -76,7 +78,7 @@ def _set_current(run: Run | None) -> None:
 
 
 def _clear_current(run: Run) -> None:
-    global _current
+    global _current  # noqa: PLW0603 - the process's one active run, as wandb.run
     with _current_lock:
         if _current is run:
             _current = None

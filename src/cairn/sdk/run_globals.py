@@ -11,16 +11,19 @@ its own (as ``Artifact.save()`` outside a run does).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.errors import UsageError
-from cairn.sdk.artifact import Artifact
 from cairn.sdk.run import Run, current_run, init
-from cairn.sdk.run_config import Config
-from cairn.sdk.run_metric import Metric
-from cairn.sdk.run_summary import LiveSummary
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
+    from cairn.sdk.artifact import Artifact
+    from cairn.sdk.run_config import Config
+    from cairn.sdk.run_metric import Metric
+    from cairn.sdk.run_summary import LiveSummary
 
 
 class PreInit:

@@ -8,11 +8,14 @@ legacy model registry, the portfolio ``<entity>/model-registry/<registered model
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cairn.errors import CommError
-from cairn.sdk.artifact import Artifact
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from cairn.sdk.artifact import Artifact
 
 
 class RunLike(Protocol):

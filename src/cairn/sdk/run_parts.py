@@ -8,12 +8,15 @@ runs on other machines may add them.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cairn.core.names import validate_aliases
-from cairn.sdk.artifact import Artifact
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+
+    from cairn.sdk.artifact import Artifact
 
 
 class RunLike(Protocol):

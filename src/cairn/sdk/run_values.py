@@ -141,7 +141,7 @@ def history_value(value: Any) -> Any:
 
 def _histogram(array: Any) -> dict[str, Any]:
     """wandb's ``Histogram(array, num_bins=32).to_json()``."""
-    import numpy
+    import numpy  # noqa: PLC0415 - numpy is optional
 
     values, bins = numpy.histogram(array, bins=_HISTOGRAM_BINS)
     return {"_type": "histogram", "values": values.tolist(), "bins": bins.tolist()}

@@ -15,11 +15,10 @@ database is closed on shutdown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cairn.server import (
     api_admin,
@@ -38,6 +37,11 @@ from cairn.server.state import ServerConfig, ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
 from cairn.server.upload_checker import UploadChecker
 from cairn.server.webhook_sender import WebhookSender
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_VERSION = "1"
 

@@ -10,10 +10,12 @@ declared.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from starlette.requests import Request
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from starlette.requests import Request
 
 
 class BodyTooLarge(Exception):

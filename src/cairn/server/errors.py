@@ -27,8 +27,8 @@ internal           500     anything else (logged, message withheld)
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -43,6 +43,9 @@ from cairn.errors import (
     RateLimitError,
 )
 from cairn.server.bodies import BodyTooLarge, LengthRequired
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
 
 log = logging.getLogger(__name__)
 

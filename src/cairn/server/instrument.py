@@ -23,10 +23,12 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cairn.server.metrics import Metrics
+    from cairn.server.metrics import Metrics
 
 access_log = logging.getLogger("cairn.access")
 

@@ -75,7 +75,7 @@ class WithoutQuery(logging.Filter):
 
 def text_log_config() -> dict[str, Any]:
     """uvicorn's own ``dictConfig``, its access lines passed through ``WithoutQuery``."""
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415 - uvicorn's defaults only when logging is set up
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["without_query"] = {"()": WithoutQuery}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
@@ -25,8 +26,10 @@ from cairn.service.resources import Store
 from cairn.service.ttl import SWEEP_INTERVAL_SECONDS
 from cairn.service.webhook_targets import WebhookPolicy, check_allow
 from cairn.storage.blobstores.directory import DirectoryServerStore
-from cairn.storage.blobstores.interface import ServerStore
 from cairn.storage.blobstores.s3 import S3ServerStore
+
+if TYPE_CHECKING:
+    from cairn.storage.blobstores.interface import ServerStore
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,10 +17,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from cairn.server.metrics import Metrics
 from cairn.service import ttl
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.server.metrics import Metrics
+    from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from cairn.service import upload_checks
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -45,7 +46,9 @@ from cairn.service.authz import (
     validate_role,
 )
 from cairn.service.caller import Caller
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 # Top-level server routes (DESIGN §5): no entity may take one of these names.
 RESERVED_NAMES = frozenset(

@@ -26,8 +26,9 @@ inside its transaction and checks each object it touches. Transports never impor
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.core.registry import is_registry_project
 from cairn.db.models import (
@@ -42,8 +43,12 @@ from cairn.db.models import (
     Version,
 )
 from cairn.errors import AuthorizationError, NotFoundError
-from cairn.service.caller import Caller
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 READ = "read"
 WRITE = "write"

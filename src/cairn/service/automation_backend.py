@@ -13,16 +13,19 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from typing import TYPE_CHECKING
 
-from cairn.protocol_automations import (
-    AutomationInfo,
-    AutomationSpec,
-    DeliveryInfo,
-    IntegrationInfo,
-)
 from cairn.service import automations, deliveries
 from cairn.service.caller import LOCAL, Caller
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.protocol_automations import (
+        AutomationInfo,
+        AutomationSpec,
+        DeliveryInfo,
+        IntegrationInfo,
+    )
+    from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

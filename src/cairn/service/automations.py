@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from cairn.core.automation_rules import check_filter, check_template
 from cairn.core.digest import b64
@@ -47,14 +46,20 @@ from cairn.protocol_automations import (
     IntegrationInfo,
 )
 from cairn.service.authz import MANAGE, READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.outbox import EVENT_TYPES
 from cairn.service.registries import scope
-from cairn.service.resources import Store
 from cairn.service.run_filters import regex_compiler
 from cairn.service.webhook_targets import check_url
 from cairn.service.wire_models import encode_collection_id, iso
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 _INTEGRATION_NAME = re.compile(r"^[-\w]+( +[-\w]+)*$")
 MAX_SECRET = 1024

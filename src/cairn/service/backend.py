@@ -15,10 +15,8 @@ the protocol.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.errors import NotFoundError
 from cairn.progress import ProgressCallback, TaskCounter, silent
@@ -42,7 +40,6 @@ from cairn.protocol import (
     VersionEdit,
     VersionInfo,
 )
-from cairn.protocol_automations import AutomationsBackend
 from cairn.service import (
     collections,
     commit,
@@ -64,12 +61,18 @@ from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.resources import open_store
-from cairn.settings import Settings
 from cairn.storage.local.export import export_blobs
 from cairn.storage.local.placing import place_loose
 from cairn.storage.local.statcache import STATCACHE_FILE, StatCache
 from cairn.storage.staged_writing import write_tree
 from cairn.storage.writing import check_digest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.protocol_automations import AutomationsBackend
+    from cairn.settings import Settings
 
 PUT_WORKERS = 8  # blobs stored at once by ``log`` (a draft's copies not ingested here)
 

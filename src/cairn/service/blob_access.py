@@ -12,16 +12,20 @@ its user loses the role.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cairn.errors import NotFoundError
 from cairn.service.accounts import caller_for_key_id
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.limits import MAX_BLOB_BYTES, MAX_UPLOAD_PARTS, checked_size
 from cairn.service.lookup import require_version, source_entity
-from cairn.service.resources import Store
-from cairn.storage.blobstores.interface import BlobArea, ServerStore
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
+    from cairn.storage.blobstores.interface import BlobArea, ServerStore
 
 __all__ = [
     "READ",

@@ -17,14 +17,19 @@ it deletes (``forget``), holding the lock that keeps commits out meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from cairn.db.engine import Database
 from cairn.db.models import StoredBlob, utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.db.engine import Database
 
 _CHUNK = 500  # digests per query (well under every database's parameter limit)
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.storage.blobstores.maintenance import StoredObject
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 Key = tuple[str, str, str]  # (entity, algorithm, hex digest)
 _BATCH = 10_000  # rows inserted per statement batch

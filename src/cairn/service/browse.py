@@ -10,11 +10,9 @@ only what its caller may read: a listing or a search leaves the rest out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, func, select
-from sqlalchemy.orm import Session
 
 from cairn.db import repositories as repo
 from cairn.db.models import (
@@ -29,13 +27,19 @@ from cairn.db.models import (
     Version,
 )
 from cairn.errors import NotFoundError
-from cairn.protocol import CollectionInfo, VersionInfo
 from cairn.service.authz import READ, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import require_collection, require_project
 from cairn.service.registries import scope
-from cairn.service.resources import Store
 from cairn.service.wire_models import CollectionRef, collection_infos, iso, version_infos
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.orm import Session
+
+    from cairn.protocol import CollectionInfo, VersionInfo
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 SORT_KEYS = ("version", "created", "size", "files")
 MAX_PAGE = 500

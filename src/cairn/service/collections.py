@@ -5,21 +5,25 @@ Each reads a project, so each checks that its caller may read that project first
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cairn.db import repositories as repo
 from cairn.db.models import Collection
 from cairn.errors import NotFoundError
 from cairn.protocol import CollectionInfo, TypeInfo
 from cairn.service.authz import READ, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import collection_ref, require_collection, require_project
 from cairn.service.registries import scope
-from cairn.service.resources import Store
 from cairn.service.wire_models import (
     CollectionRef,
     collection_infos,
     decode_collection_id,
     iso,
 )
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def list_collections(

@@ -17,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from collections.abc import Mapping
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import (
     MD5,
@@ -29,7 +27,6 @@ from cairn.core.digest import (
     is_blob_digest,
 )
 from cairn.core.ints import INT64_MAX
-from cairn.core.manifest import Manifest
 from cairn.core.names import LATEST
 from cairn.db import repositories as repo
 from cairn.db.models import (
@@ -45,7 +42,6 @@ from cairn.errors import CommError, CorruptionError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
 from cairn.service import distributed, facts, fields, history, outbox, upload_checks
 from cairn.service.authz import WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.incremental import merged
 from cairn.service.known_blobs import KnownBlobs, generation
 from cairn.service.limits import checked_size
@@ -55,6 +51,14 @@ from cairn.service.registries import refuse_direct_log
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
 from cairn.service.version_values import VersionValues, checked_values
 from cairn.service.wire_models import CollectionRef, version_infos
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.orm import Session
+
+    from cairn.core.manifest import Manifest
+    from cairn.service.caller import Caller
 
 
 def _check_manifest(

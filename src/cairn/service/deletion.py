@@ -16,10 +16,9 @@ edits moving one alias, happen one after the other instead of both inserting the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.db.models import (
     STATE_COMMITTED,
@@ -32,9 +31,15 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError, NotFoundError
 from cairn.service.authz import WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import require_version
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 LATEST = "latest"
 

@@ -26,6 +26,7 @@ import logging
 import secrets
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import and_, or_, select, update
@@ -39,8 +40,10 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.service.outbox import DELIVERED, PENDING, on_recorded
-from cairn.service.resources import Store
 from cairn.service.webhook_targets import check_url
+
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ Every step needs the caller's ``write`` role on the project.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from cairn.core.digest import entry_algorithm, normalize_digest_algorithm
 from cairn.core.manifest import Manifest
@@ -26,12 +26,16 @@ from cairn.core.paths import clash_error, tree_clash
 from cairn.db import repositories as repo
 from cairn.db.models import NAME_LENGTH, DistributedDraft, utcnow
 from cairn.errors import NotFoundError
-from cairn.protocol import CommitRequest
 from cairn.service.authz import WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.manifests import checked_manifest
 from cairn.service.registries import refuse_direct_log
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cairn.protocol import CommitRequest
+    from cairn.service.caller import Caller
 
 
 def _locked(session: Session, store: Store, request: CommitRequest) -> DistributedDraft:

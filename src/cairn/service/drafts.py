@@ -22,7 +22,7 @@ import base64
 import binascii
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import (
     b64,
@@ -37,10 +37,12 @@ from cairn.errors import CommError, NotFoundError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
 from cairn.service import commit, distributed, versions
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.registries import refuse_direct_log
-from cairn.service.resources import Store
 from cairn.service.version_values import checked_values
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 _KIND = "ArtifactDraft"
 

@@ -12,10 +12,9 @@ linked into a registry cannot be given a TTL (W&B's rule).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from cairn.core.names import LATEST, validate_artifact_name, validate_artifact_type
 from cairn.core.ttl import ttl_of_edit
@@ -31,16 +30,22 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
-from cairn.protocol import CollectionInfo, VersionEdit, VersionInfo
 from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.deletion import retire_version
 from cairn.service.links import linked_to_registry
 from cairn.service.lookup import require_collection, require_version
 from cairn.service.registries import scope
-from cairn.service.resources import Store
 from cairn.service.wire_models import CollectionRef, collection_infos, version_infos
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.protocol import CollectionInfo, VersionEdit, VersionInfo
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def _newest_index(session: Session, collection_id: int) -> int | None:
@@ -189,11 +194,13 @@ def edit_collection(
             CollectionTag(collection_id=ref.row.id, name=tag, created_at=now) for tag in added
         )
         path = (ref.entity, ref.project, ref.row.name)
-        for event_type, tags in (
+        for event_type, changed in (
             (outbox.ADD_COLLECTION_TAG, added),
             (outbox.REMOVE_COLLECTION_TAG, removed),
         ):
-            outbox.record_collection_tags(session, store, caller, event_type, path, ref.row, tags)
+            outbox.record_collection_tags(
+                session, store, caller, event_type, path, ref.row, changed
+            )
         ref.row.description = description
         ref.row.updated_at = now
         if new_name is not None and new_name != ref.row.name:

@@ -15,11 +15,14 @@ processes do a job (the TTL sweep) while the others skip it or wait.
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from cairn.db.models import StoreState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 TTL_LAST_SWEEP = "ttl_last_sweep"
 GC_EPOCH = "gc_epoch"

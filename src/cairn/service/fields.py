@@ -11,11 +11,9 @@ refusal is a ``ValueError`` that names the rule or the limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from cairn.core.metadata import validate_metadata
 from cairn.core.names import (
@@ -26,7 +24,13 @@ from cairn.core.names import (
     validate_stored_tags,
 )
 from cairn.db.models import Alias, Tag
-from cairn.service.limits import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.service.limits import Limits
 
 T = TypeVar("T")
 

@@ -9,16 +9,20 @@ those of the version's manifest, which the caller could read.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.manifest import Manifest
 from cairn.errors import NotFoundError
 from cairn.service.authz import READ, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import require_version, source_entity
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstores.interface import BlobArea
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from cairn.service.caller import Caller
+    from cairn.storage.blobstores.interface import BlobArea
 
 
 @dataclasses.dataclass(frozen=True)

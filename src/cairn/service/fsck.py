@@ -9,12 +9,15 @@ to its name. The CLI prints the report; nothing here repairs.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import hex_to_b64
 from cairn.core.manifest import Manifest
 from cairn.db import repositories as repo
 from cairn.service.resources import MANIFEST_ALGORITHM, Store, open_store
-from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from cairn.settings import Settings
 
 
 @dataclasses.dataclass

@@ -23,19 +23,24 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64_to_hex, hex_to_b64
 from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_DELETED, DistributedDraft, Version
 from cairn.service import facts
 from cairn.service.resources import MANIFEST_ALGORITHM, Store, open_store
-from cairn.settings import Settings
-from cairn.storage.local.blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from cairn.settings import Settings
+    from cairn.storage.local.blobs import LocalBlobStore
 
 DEFAULT_GRACE_SECONDS = 3600.0
 

@@ -11,21 +11,25 @@ warns and drops it), which the caller learns from a None answer. A version recor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from cairn.db.models import RunHistory, utcnow
 from cairn.errors import NotFoundError
 from cairn.protocol import HistoryQuery
 from cairn.service import run_fields
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.limits import checked_step
 from cairn.service.lookup import require_run
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 STEP = "_step"
 

@@ -12,16 +12,19 @@ is; the merged one is then committed like any other, with its own digest.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import entry_algorithm, normalize_digest_algorithm
 from cairn.core.manifest import Manifest
 from cairn.core.paths import clash_error, tree_clash
 from cairn.errors import CommError
-from cairn.protocol import CommitRequest, VersionInfo
 from cairn.service import versions
-from cairn.service.caller import Caller
 from cairn.service.manifests import checked_manifest
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.protocol import CommitRequest, VersionInfo
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def _base(store: Store, caller: Caller, request: CommitRequest) -> VersionInfo | None:

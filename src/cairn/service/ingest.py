@@ -16,13 +16,17 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import compress, repeat
 from operator import not_
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.protocol import IngestedBlob, SourceStats
 from cairn.service.gc import freshen
-from cairn.storage.local.blobs import LocalBlobStore
-from cairn.storage.local.statcache import StatCache
 from cairn.storage.local.unchanged import Survey
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cairn.storage.local.blobs import LocalBlobStore
+    from cairn.storage.local.statcache import StatCache
 
 Progress = Callable[[int, int, int, int], None]
 # ``IngestedBlob`` from a ``(digest, algorithm, size, local path)`` tuple without a Python

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from cairn.service import facts
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 
 def generation(store: Store, epoch: int | None = None) -> str:

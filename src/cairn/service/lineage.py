@@ -9,6 +9,8 @@ the others are left out, as if they did not exist.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from cairn.db.models import (
@@ -23,10 +25,12 @@ from cairn.db.models import (
 from cairn.errors import NotFoundError
 from cairn.protocol import Lineage, VersionInfo
 from cairn.service.authz import READ, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import collection_ref, require_run, require_version
-from cairn.service.resources import Store
 from cairn.service.wire_models import run_info, version_infos
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def lineage(store: Store, caller: Caller, version_id: str) -> Lineage:

@@ -12,10 +12,9 @@ another: a hidden run does not connect what it used to what it logged.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.db.models import (
     STATE_COMMITTED,
@@ -28,9 +27,13 @@ from cairn.db.models import (
     Version,
 )
 from cairn.service.authz import READ, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import require_version
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 ARTIFACT = "artifact"
 RUN = "run"

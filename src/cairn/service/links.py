@@ -11,10 +11,9 @@ registry never expire: their TTL is disabled (W&B forbids TTLs on them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.core.names import (
     LATEST,
@@ -36,15 +35,21 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
-from cairn.protocol import VersionInfo
 from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.deletion import restore_latest
 from cairn.service.lookup import collection_ref, require_collection, require_version
 from cairn.service.registries import check_type_allowed, require_registry, scope
-from cairn.service.resources import Store
 from cairn.service.wire_models import CollectionRef, version_infos
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.protocol import VersionInfo
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 MAX_LINKS = 500
 

@@ -6,14 +6,18 @@ Every use case resolves its ``entity/project/...`` arguments through these helpe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.core.digest import decode_artifact_id
 from cairn.db import repositories as repo
 from cairn.db.models import ArtifactType, Collection, Entity, Project, Run, Version
 from cairn.errors import NotFoundError
 from cairn.service.wire_models import CollectionRef
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def require_project(session: Session, entity: str, project: str) -> Project:

@@ -9,10 +9,14 @@ artifact digest must be the manifest's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cairn.core.digest import entry_algorithm
 from cairn.core.manifest import Manifest
 from cairn.core.paths import clash_error, tree_clash, validate_entry_path
-from cairn.protocol import CommitRequest
+
+if TYPE_CHECKING:
+    from cairn.protocol import CommitRequest
 
 
 def checked_manifest(request: CommitRequest, digest_algorithm: str) -> Manifest:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session
@@ -30,10 +29,14 @@ from cairn.db.models import (
     WebhookDelivery,
     utcnow,
 )
-from cairn.protocol import VersionInfo
 from cairn.service.caller import LOCAL, Caller
-from cairn.service.resources import Store
 from cairn.service.run_filters import regex_compiler
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cairn.protocol import VersionInfo
+    from cairn.service.resources import Store
 
 # W&B's event types (the wire values of wandb's ``EventType``).
 CREATE_ARTIFACT = "CREATE_ARTIFACT"

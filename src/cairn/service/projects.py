@@ -6,13 +6,17 @@ this adds, in one grouped query, how many committed versions and links each one 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Membership, Project, Version
 from cairn.protocol import ProjectInfo
 from cairn.service.browse import MAX_PAGE, list_projects
-from cairn.service.caller import Caller
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def project_infos(

@@ -20,10 +20,14 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cairn.errors import RateLimitError
-from cairn.service.limits import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.service.limits import Limits
 
 MAX_KEYS = 100_000
 """How many keys' buckets a limiter keeps at most (about 100 bytes each)."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from cairn.service.resources import Store
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 log = logging.getLogger(__name__)
 

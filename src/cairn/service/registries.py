@@ -10,11 +10,10 @@ others are created with ``create_registry``. Collections in a registry are portf
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64
 from cairn.core.names import validate_artifact_type
@@ -24,9 +23,15 @@ from cairn.db.models import Alias, Collection, Membership, Project, Registry, ut
 from cairn.errors import AuthorizationError, NotFoundError
 from cairn.protocol import RegistryInfo
 from cairn.service.authz import MANAGE, READ, Gate
-from cairn.service.caller import Caller
-from cairn.service.resources import Store
 from cairn.service.wire_models import iso
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 CORE_REGISTRIES = ("model", "dataset")
 VISIBILITIES = ("organization", "restricted")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,11 +18,16 @@ from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.observer import NO_OBSERVER, Observer
-from cairn.service.rate_limit import RateLimiter
 from cairn.service.webhook_targets import DEFAULT_POLICY, WebhookPolicy, check_allow
-from cairn.settings import Settings
-from cairn.storage.blobstores.interface import BlobArea, ServerStore
 from cairn.storage.local.blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from cairn.service.rate_limit import RateLimiter
+    from cairn.settings import Settings
+    from cairn.storage.blobstores.interface import BlobArea, ServerStore
 
 DB_FILE = "cairn.db"
 BLOBS_DIR = "blobs"

@@ -10,19 +10,21 @@ the run owner's explicit request, and needs the ``write`` role).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
 from cairn.db.models import RunHistory
-from cairn.protocol import RunInfo
 from cairn.service import run_fields
 from cairn.service.authz import WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.history import STEP
 from cairn.service.lookup import require_run
-from cairn.service.resources import Store
 from cairn.service.wire_models import run_info
+
+if TYPE_CHECKING:
+    from cairn.protocol import RunInfo
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def _step(metric: str, value: float) -> int:

@@ -6,10 +6,14 @@ runs (``cairn.service.authz``), whatever a page showed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.registries import scope
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 
 def may_write(store: Store, caller: Caller, entity: str, project: str) -> bool:

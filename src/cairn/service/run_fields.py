@@ -9,11 +9,14 @@ and JSON size, each config, summary and history row counted alone). Values are k
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.run_values import stored_size, to_stored
-from cairn.service.limits import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from cairn.service.limits import Limits
 
 
 def stored(values: Mapping[str, Any], what: str, limits: Limits) -> dict[str, Any]:

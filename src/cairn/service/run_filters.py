@@ -21,8 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.metadata import loads_json
 from cairn.core.run_filters import (
@@ -33,10 +32,14 @@ from cairn.core.run_filters import (
     compile_filter,
     run_lookup,
 )
-from cairn.db.models import Run
-from cairn.service.caller import Caller
-from cairn.service.limits import Limits
 from cairn.service.wire_models import iso
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.db.models import Run
+    from cairn.service.caller import Caller
+    from cairn.service.limits import Limits
 
 NEEDS_RE2 = (
     "$regex in run filters needs RE2 on this server: install google-re2 "
@@ -48,7 +51,7 @@ NEEDS_RE2 = (
 def _re2() -> Any | None:
     """The ``re2`` module (google-re2), or None when it is not installed."""
     try:
-        import re2
+        import re2  # noqa: PLC0415 - re2 comes with the server extra
     except ImportError:
         return None
     return re2

@@ -14,14 +14,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy.orm import InstrumentedAttribute
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.run_filters import MISSING, VALUE_PREFIXES, value_at
 from cairn.core.run_values import from_stored
 from cairn.db.models import Run
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import InstrumentedAttribute
 
 _COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": Run.created_at,

@@ -10,11 +10,9 @@ project, reading and listing ``read``; a run is never created in a registry proj
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 from cairn.core.names import validate_entity_name, validate_project_name
 from cairn.db import repositories as repo
@@ -31,13 +29,19 @@ from cairn.errors import NotFoundError
 from cairn.protocol import Page, RunEdit, RunInfo
 from cairn.service import run_fields, run_filters
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.limits import checked_exit_code
 from cairn.service.lookup import require_run, require_version
 from cairn.service.registries import refuse_direct_log
-from cairn.service.resources import Store
 from cairn.service.run_order import Order, parse_order, sort_runs
 from cairn.service.wire_models import run_info
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from sqlalchemy.orm import Session
+
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 # Runs read at a time while a filter is tested on each (their config and summary with them).
 _STREAM_ROWS = 500

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cairn.core.digest import b64_to_hex
 from cairn.core.manifest import Manifest
@@ -29,7 +29,11 @@ from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.service.blob_scratch import BlobScratch
 from cairn.service.fsck import FsckReport
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstores.maintenance import Maintenance
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from cairn.storage.blobstores.maintenance import Maintenance
 
 PROGRESS_EVERY = 100
 YIELD_PER = 1000  # rows fetched at a time (a server-side cursor on PostgreSQL)
@@ -53,8 +57,6 @@ def _versions(store: Store) -> Iterator[tuple[str, str, int, str]]:
 
 
 def _version_count(store: Store) -> int:
-    from sqlalchemy import func
-
     with store.db.read() as session:
         query = select(func.count()).select_from(Version).where(Version.state == STATE_COMMITTED)
         return int(session.execute(query).scalar_one())

@@ -29,12 +29,11 @@ import dataclasses
 import datetime as dt
 import itertools
 import time
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64_to_hex
 from cairn.core.manifest import Manifest
@@ -45,7 +44,13 @@ from cairn.service import blob_registry, facts
 from cairn.service.blob_scratch import BlobScratch, Key
 from cairn.service.gc import DEFAULT_GRACE_SECONDS
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
-from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from sqlalchemy.orm import Session
+
+    from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
 
 STAGING_AGE_SECONDS = 86400.0  # abandoned uploads older than this are removed
 DELETE_BATCH = 1000  # blobs deleted per locked transaction

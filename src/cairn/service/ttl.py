@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -28,11 +29,13 @@ from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, Versio
 from cairn.errors import NotFoundError
 from cairn.service import facts
 from cairn.service.authz import READ, WRITE, Gate
-from cairn.service.caller import Caller
 from cairn.service.deletion import lock_collections, retire_version
 from cairn.service.links import linked_to_registry
 from cairn.service.resources import Store, open_store
-from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.settings import Settings
 
 SWEEP_INTERVAL_SECONDS = 3600.0
 SWEEP_LOCK = "ttl_sweep"  # the advisory lock one sweeping process holds (PostgreSQL)

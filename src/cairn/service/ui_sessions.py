@@ -12,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
 from cairn.db.models import UiSession, utcnow
 from cairn.errors import AuthenticationError
 from cairn.service.accounts import authenticate, caller_for_key_id, count_request
-from cairn.service.caller import Caller
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 SESSION_SECONDS = 7 * 24 * 3600
 

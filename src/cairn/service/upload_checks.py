@@ -31,16 +31,20 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Set
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cairn.db.models import UploadCheck, utcnow
 from cairn.errors import CommError, CorruptionError, NotFoundError, NotReadyError
-from cairn.service.blob_access import BlobGrant
-from cairn.service.resources import Store
-from cairn.storage.blobstores.interface import StagedUploads
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Set
+
+    from cairn.service.blob_access import BlobGrant
+    from cairn.service.resources import Store
+    from cairn.storage.blobstores.interface import StagedUploads
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ store's limits. Nothing here reads or writes the store.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import normalize_digest_algorithm
 from cairn.core.names import (
@@ -20,9 +20,11 @@ from cairn.core.names import (
     validate_project_name,
 )
 from cairn.core.ttl import ttl_of_new_version
-from cairn.protocol import CommitRequest
 from cairn.service import fields
 from cairn.service.limits import Limits, checked_step
+
+if TYPE_CHECKING:
+    from cairn.protocol import CommitRequest
 
 
 @dataclasses.dataclass(frozen=True)

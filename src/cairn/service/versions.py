@@ -9,13 +9,14 @@ the caller may read it in; what the caller cannot read is "not found".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cairn.core.names import is_version_alias
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection
 from cairn.errors import CommError, NotFoundError
 from cairn.protocol import Page, VersionInfo
 from cairn.service.authz import READ, Gate
-from cairn.service.caller import Caller
 from cairn.service.lookup import (
     collection_ref,
     require_collection,
@@ -25,6 +26,9 @@ from cairn.service.lookup import (
 from cairn.service.registries import scope
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
 from cairn.service.wire_models import version_infos
+
+if TYPE_CHECKING:
+    from cairn.service.caller import Caller
 
 _VISIBLE = (STATE_COMMITTED,)
 

@@ -16,8 +16,11 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import socket
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

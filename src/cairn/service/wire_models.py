@@ -11,10 +11,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cairn.core.digest import b64, encode_artifact_id
 from cairn.db import repositories as repo
@@ -30,6 +29,11 @@ from cairn.db.models import (
     Version,
 )
 from cairn.protocol import CollectionInfo, RunInfo, VersionInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
 
 
 @dataclasses.dataclass(frozen=True)

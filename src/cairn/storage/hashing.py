@@ -10,16 +10,18 @@ large updates, so a thread pool hashes several files truly in parallel.
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from cairn.core.digest import Hasher, b64, new_hasher
 from cairn.storage.local.placing import new_file, write_all
+
+if TYPE_CHECKING:
+    import io
+    from collections.abc import Sequence
+    from pathlib import Path
 
 CHUNK_SIZE = 1024 * 1024
 OVERLAP_MIN_SIZE = 16 * CHUNK_SIZE  # from this size a copy hashes on a helper thread
@@ -164,4 +166,4 @@ def hash_files(
 def _as_bytes(chunk: memoryview) -> bytes:
     """Type ``chunk`` as bytes: hashlib and xxhash accept any buffer, and a memoryview
     slice of the reused read buffer avoids copying each chunk (``Hasher`` says bytes)."""
-    return cast(bytes, chunk)
+    return cast("bytes", chunk)

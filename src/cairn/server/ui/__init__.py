@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.staticfiles import StaticFiles
 
-from cairn.server.state import ServerState
+from cairn.server.ui import actions, automation_pages, files, pages
 from cairn.server.ui.security import SecurityHeaders, Signer
 from cairn.server.ui.source import UiSource
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.server.state import ServerState
+    from cairn.service.resources import Store
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
@@ -27,7 +31,6 @@ LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 def mount(app: FastAPI, source: UiSource) -> None:
     """Add the UI's routes, static files and response headers to ``app``."""
-    from cairn.server.ui import actions, automation_pages, files, pages
 
     app.state.cairn_ui = source
     app.state.cairn_ui_signer = Signer(source.secret)

@@ -18,9 +18,12 @@ Jinja) and links; nothing here emits markup.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from cairn.service.lineage_graph import Graph, Node
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.service.lineage_graph import Graph, Node
 
 BOX_W = 190
 BOX_H = 44

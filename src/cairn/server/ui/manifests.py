@@ -13,9 +13,12 @@ import dataclasses
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cairn.core.manifest import Manifest, ManifestEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclasses.dataclass(frozen=True)

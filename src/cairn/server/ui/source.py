@@ -10,9 +10,12 @@ loopback: no sign-in, the store's owner, ``LOCAL``). Either way every page reads
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from cairn.server.ui.manifests import ManifestCache
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from cairn.service.resources import Store
 
 
 @dataclasses.dataclass

@@ -10,13 +10,17 @@ the routes; the schema is ``schema.graphql``, written by hand from what the clie
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
+
+from cairn.server.wandb_compat import artifact_files, endpoint, transfers
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
     """Mount ``/graphql``, ``file_stream``, the facade's transfer routes and its file
     download fallback (``/artifactsV2/...``) on ``app``."""
-    from cairn.server.wandb_compat import artifact_files, endpoint, transfers
 
     app.include_router(endpoint.router)
     app.include_router(transfers.router)

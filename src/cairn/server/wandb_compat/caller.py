@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
-
-from fastapi import Request
+from typing import TYPE_CHECKING, Any
 
 from cairn.errors import AuthenticationError
 from cairn.service.accounts import authenticate
-from cairn.service.caller import Caller
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+    from cairn.service.caller import Caller
 
 
 def _credentials(request: Request) -> str:

@@ -8,16 +8,18 @@ id, which survives a rename) or, for tags, by entity, project and name.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ariadne import ObjectType
 
 from cairn.errors import NotFoundError
-from cairn.protocol import CollectionInfo
 from cairn.server.wandb_compat import graphql_objects
 from cairn.server.wandb_compat.context import Ctx, Info, ctx
 from cairn.service import collections, edits
 from cairn.service.fields import bounded
+
+if TYPE_CHECKING:
+    from cairn.protocol import CollectionInfo
 
 mutation = ObjectType("Mutation")
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Callable
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from graphql import GraphQLResolveInfo
 
 from cairn.errors import CommError
-from cairn.server.state import ServerState
-from cairn.service.caller import Caller
-from cairn.service.resources import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.server.state import ServerState
+    from cairn.service.caller import Caller
+    from cairn.service.resources import Store
 
 # A resolver's ``info``; its context is the dict the endpoint builds ({"ctx": Ctx, ...}).
 Info: TypeAlias = GraphQLResolveInfo[dict[str, Any]]

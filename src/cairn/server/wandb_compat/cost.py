@@ -31,8 +31,7 @@ counts as nothing where it closes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
@@ -59,7 +58,10 @@ from graphql import (
     is_list_type,
 )
 
-from cairn.service.limits import Limits
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from cairn.service.limits import Limits
 
 LIST_ESTIMATE = 10
 """The assumed length of a list field that takes no page argument (aliases, tags, ...)."""

@@ -42,6 +42,7 @@ from graphql import (
     type_from_ast,
     validate,
 )
+from starlette.concurrency import run_in_threadpool
 
 from cairn.errors import CommError, RateLimitError
 from cairn.server import strict_json
@@ -131,8 +132,6 @@ def _errors(
 @router.post("/graphql")
 async def graphql(request: Request, state: StateDep) -> JSONResponse:
     """Execute one GraphQL request of the wandb client."""
-    from starlette.concurrency import run_in_threadpool
-
     try:
         caller = await run_in_threadpool(caller_of, request, state)
     except RateLimitError as exc:  # nothing was done: the client may send it again later

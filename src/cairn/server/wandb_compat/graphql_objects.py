@@ -17,21 +17,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import b64
 from cairn.core.manifest import Manifest
 from cairn.core.run_values import from_stored
 from cairn.core.ttl import ttl_to_wire
-from cairn.protocol import CollectionInfo, RunInfo, TypeInfo, VersionInfo
 from cairn.server import signing
 from cairn.server.wandb_compat import registries, run_lists
 from cairn.server.wandb_compat.context import Ctx, Info, gid, obj, or_none, page
+from cairn.server.wandb_compat.run_fields import history_fields
 from cairn.service import blob_access, collections, lineage, links, rights, runs, versions
-from cairn.service.blob_access import BlobGrant
 from cairn.service.fields import bounded
 from cairn.service.registries import scope
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.protocol import CollectionInfo, RunInfo, TypeInfo, VersionInfo
+    from cairn.service.blob_access import BlobGrant
 
 MANIFEST_ALGORITHM = "md5"
 
@@ -136,8 +140,6 @@ def run_obj(ctx: Ctx, run: RunInfo) -> dict[str, Any]:
             return versioned_connection(ctx, found or [], after, first)
 
         return resolve
-
-    from cairn.server.wandb_compat.run_fields import history_fields
 
     return obj(
         "Run",

@@ -27,14 +27,18 @@ import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.errors import CorruptionError, NotFoundError
 from cairn.server import signing
-from cairn.service.blob_access import BlobGrant
-from cairn.storage.blobstores.interface import ReceivingArea
 from cairn.storage.local.placing import new_file, write_all
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from cairn.service.blob_access import BlobGrant
+    from cairn.storage.blobstores.interface import ReceivingArea
 
 _CHUNK = 8 * 1024 * 1024
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.metadata import loads_json
 from cairn.core.registry import REGISTRY_PREFIX
-from cairn.protocol import RegistryInfo
 from cairn.server.wandb_compat.context import Ctx, Info, gid, obj, or_none, page
 from cairn.service import registries
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cairn.protocol import RegistryInfo
 
 # W&B's names for a registry's visibility (a project's ``access``).
 ACCESS = {"organization": "PRIVATE", "restricted": "RESTRICTED"}

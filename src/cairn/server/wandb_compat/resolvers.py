@@ -6,6 +6,7 @@ implements (``FEATURES``); the client sends its plainest documents for the other
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -23,6 +24,7 @@ from cairn.server.wandb_compat import (
 )
 from cairn.server.wandb_compat.context import Info, ctx, gid, obj, or_none
 from cairn.server.wandb_compat.run_fields import WANDB_KEY
+from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 from cairn.service import deletion, drafts, edits, fields, links, rewind, runs, versions
 from cairn.service.fields import bounded
 from cairn.service.registries import scope
@@ -157,7 +159,6 @@ def upsert_bucket(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
 
 
 def _run_from_id(value: str | None) -> str:
-    import base64
 
     try:
         return base64.b64decode(value or "").decode().rsplit("/", 1)[-1]
@@ -195,7 +196,6 @@ def create_run_files(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
         input.get("runName") or "",
     )
     runs.writable_run(c.store, c.caller, e, p, r)
-    from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 
     names = bounded(input.get("files") or [], c.max_page, "run files")
     files = [

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.metadata import loads_json
 from cairn.core.run_values import from_stored
@@ -20,6 +19,9 @@ from cairn.protocol import HistoryQuery, RunInfo
 from cairn.server.wandb_compat.context import Ctx, Info, or_none
 from cairn.service import history
 from cairn.service.fields import bounded
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 WANDB_KEY = "_wandb"  # the client's own entry of a run's config
 DEFAULT_SAMPLES = 500  # the client's own default for history(samples=...)

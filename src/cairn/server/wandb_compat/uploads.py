@@ -29,18 +29,20 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.errors import CommError, CorruptionError, NotFoundError
 from cairn.server import signing
 from cairn.server.wandb_compat import parts as directory_parts
-from cairn.server.wandb_compat.context import Ctx
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
 from cairn.service import upload_checks
-from cairn.service.blob_access import BlobGrant
 from cairn.service.limits import MAX_UPLOAD_PARTS
-from cairn.service.resources import Store
-from cairn.storage.blobstores.interface import DeclaredParts
+
+if TYPE_CHECKING:
+    from cairn.server.wandb_compat.context import Ctx
+    from cairn.service.blob_access import BlobGrant
+    from cairn.service.resources import Store
+    from cairn.storage.blobstores.interface import DeclaredParts
 
 MAX_PARTS = MAX_UPLOAD_PARTS  # S3's limit on the parts of one upload
 

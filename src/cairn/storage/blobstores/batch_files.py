@@ -8,12 +8,16 @@ wrong blob refuses the batch and nothing of it is stored.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import blob_key, digest_bytes
 from cairn.errors import CorruptionError
-from cairn.storage.blobstores.interface import BatchItem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from cairn.storage.blobstores.interface import BatchItem
 
 
 def read_batch_item(fd: int, item: BatchItem) -> bytes:

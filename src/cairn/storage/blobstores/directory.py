@@ -19,9 +19,9 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
@@ -38,6 +38,9 @@ from cairn.storage.blobstores.interface import (
 )
 from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
 from cairn.storage.local.blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 _CHUNK = 8 * 1024 * 1024
 BATCH_WORKERS = 8  # blobs of a batch written at once

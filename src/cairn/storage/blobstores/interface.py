@@ -55,13 +55,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cairn.core.digest import blob_key
 from cairn.errors import NotFoundError
-from cairn.storage.blobstores.maintenance import Maintenance
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.storage.blobstores.maintenance import Maintenance
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")

@@ -23,10 +23,12 @@ The directory's walk is ``DirectoryMaintenance`` (``directory``), the bucket's
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cairn.core.digest import hex_to_b64
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 ALGORITHMS = ("md5", "xxh128")
 

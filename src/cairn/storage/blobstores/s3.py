@@ -29,10 +29,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
@@ -50,9 +48,14 @@ from cairn.storage.blobstores.interface import (
     hex_name,
     part_count,
 )
-from cairn.storage.blobstores.maintenance import Maintenance
 from cairn.storage.blobstores.s3_client import error_code, is_missing, open_client, parse_s3_url
 from cairn.storage.blobstores.s3_maintenance import S3Maintenance
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from pathlib import Path
+
+    from cairn.storage.blobstores.maintenance import Maintenance
 
 _CHUNK = 8 * 1024 * 1024
 CHECK_THREADS = 16  # parallel presence checks against the bucket

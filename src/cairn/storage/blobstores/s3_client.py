@@ -33,8 +33,8 @@ def open_client(endpoint_url: str | None, region: str | None) -> Any:
     Raises: MissingExtraError (boto3 is not installed).
     """
     try:
-        import boto3
-        from botocore.config import Config
+        import boto3  # noqa: PLC0415 - boto3 comes with the s3 extra
+        from botocore.config import Config  # noqa: PLC0415 - boto3 comes with the s3 extra
     except ImportError:
         raise MissingExtraError(
             "an s3:// server store requires the boto3 library, run pip install cairn[s3]"

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import new_hasher
 from cairn.storage.blobstores.maintenance import StagedItem, StoredObject, hex_digest_of
 from cairn.storage.blobstores.s3_client import error_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 _CHUNK = 8 * 1024 * 1024
 DELETE_BATCH = 1000  # the most keys one S3 DeleteObjects request takes

@@ -35,15 +35,18 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from cairn.core.digest import blob_key, etag_cache_key
 from cairn.progress import format_bytes
-from cairn.settings import Settings
 from cairn.storage.cache.packs import CachePacks, Key, discard
 from cairn.storage.local.packs import INDEX_SUFFIX, Location
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    from cairn.settings import Settings
 
 OBJ_DIR = "obj"
 TMP_DIR = "tmp"

@@ -19,11 +19,14 @@ import base64
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.errors import CorruptionError
 from cairn.storage.local.packs import INDEX_SUFFIX, PACK_SUFFIX, Location, PackTable, PackWriter
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 PACKS_DIR = "packs"
 # Corrupt indexes removed by one ``locate`` before it gives up on the cache (a file

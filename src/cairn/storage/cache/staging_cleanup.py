@@ -17,10 +17,13 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.storage.local.packs import INDEX_SUFFIX, PACK_SUFFIX, PACKS_DIR
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 STAGING_AGE_SECONDS = 86400.0
 _ALGORITHMS = ("md5", "xxh128")

@@ -23,10 +23,9 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
@@ -36,6 +35,9 @@ from cairn.storage.local.durable_batch import DurableBatch
 from cairn.storage.local.pack_ingest import pack_files
 from cairn.storage.local.packs import PACKS_DIR, PackTable, rewrite_pack
 from cairn.storage.local.placing import copy_fd, new_file, write_all, write_new_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
 
 TMP_DIR = "tmp"
 BLOB_MODE = 0o444

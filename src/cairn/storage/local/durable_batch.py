@@ -34,7 +34,7 @@ def _syncfs() -> Callable[[int], int] | None:
     """libc's ``syncfs``, or None where it does not exist."""
     if not sys.platform.startswith("linux"):
         return None
-    import ctypes  # only for a batch of loose blobs: keeps ``import cairn`` light
+    import ctypes  # noqa: PLC0415 - only for a batch of loose blobs: keeps ``import cairn`` light
 
     try:
         function = ctypes.CDLL(None, use_errno=True).syncfs
@@ -102,7 +102,7 @@ class DurableBatch:
         """Sync, then publish ``batch``; if the sync fails, remove its files instead. Where
         ``syncfs`` is refused (a sandbox's system-call filter), each file is fsynced."""
         if self._syncfs(self._fd) != 0:
-            import ctypes
+            import ctypes  # noqa: PLC0415 - ctypes only for a batch of loose blobs
 
             error = ctypes.get_errno()
             if error not in (errno.ENOSYS, errno.EPERM):

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError
 from cairn.storage.hashing import hash_file
-from cairn.storage.local.blobs import LocalBlobStore
 from cairn.storage.local.placing import write_new_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from cairn.storage.local.blobs import LocalBlobStore
 
 # (base64 entry digest, algorithm, destination path)
 ExportItem = tuple[str, str, Path]

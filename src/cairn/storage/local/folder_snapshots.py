@@ -18,9 +18,12 @@ import secrets
 import struct
 import zlib
 from array import array
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.storage.local.placing import new_file, write_all
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (a file stays small)
 _MAGIC = b"CAIRNSN1"

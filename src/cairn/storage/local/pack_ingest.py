@@ -16,10 +16,13 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import b64, new_hasher
 from cairn.storage.local.packs import PackTable, PackWriter
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack is published and a new one started past this
 PROBE_MAX_FILES = 64  # batches up to this many files are looked up without loading indexes
@@ -53,14 +56,7 @@ def pack_files(
     if len(indices) <= PROBE_MAX_FILES:
         _pack_few(packs, tmp_dir, srcs, indices, sizes, algorithm, packed)
         return
-    chunks: list[list[int]] = [[]]
-    chunk_bytes = 0
-    for index in indices:
-        if len(chunks[-1]) >= _CHUNK_FILES or chunk_bytes >= _CHUNK_BYTES:
-            chunks.append([])
-            chunk_bytes = 0
-        chunks[-1].append(index)
-        chunk_bytes += sizes[index]
+    chunks = _chunks(indices, sizes)
 
     def read_chunk(chunk: list[int]) -> _Chunk:
         return read_and_hash(srcs, chunk, sizes, algorithm)
@@ -103,6 +99,20 @@ def pack_files(
         writer.abort()
         raise
     _touch({location[0] for d in held if (location := packs.peek(algorithm, d))})
+
+
+def _chunks(indices: list[int], sizes: Sequence[int]) -> list[list[int]]:
+    """``indices`` in order, cut into chunks of at most ``_CHUNK_FILES`` files, a chunk
+    ending once it holds ``_CHUNK_BYTES`` or more."""
+    chunks: list[list[int]] = [[]]
+    chunk_bytes = 0
+    for index in indices:
+        if len(chunks[-1]) >= _CHUNK_FILES or chunk_bytes >= _CHUNK_BYTES:
+            chunks.append([])
+            chunk_bytes = 0
+        chunks[-1].append(index)
+        chunk_bytes += sizes[index]
+    return chunks
 
 
 def _pack_few(

@@ -25,12 +25,15 @@ import os
 import secrets
 import struct
 import threading
-from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.core.digest import MD5, XXH128
 from cairn.errors import CorruptionError
 from cairn.storage.local.placing import new_file, write_all
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 PACKS_DIR = "packs"
 PACK_SUFFIX = ".pack"

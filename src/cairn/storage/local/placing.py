@@ -18,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int), linux/fs.h
 COPY_MODE = 0o644
@@ -50,7 +53,7 @@ def reflink(src: Path, dest: Path) -> bool:
         OSError: any other failure than "unsupported"; ``dest`` is removed.
     """
     try:
-        import fcntl
+        import fcntl  # noqa: PLC0415 - fcntl only where a reflink is tried
     except ImportError:  # not POSIX
         return False
     created = False

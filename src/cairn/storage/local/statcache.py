@@ -22,14 +22,17 @@ import os
 import sqlite3
 import threading
 import time
-from array import array
-from collections.abc import Iterable, Sequence
 from itertools import compress
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.errors import StoreError
 from cairn.sqlite_wal import enter_wal_mode
 from cairn.storage.local.folder_snapshots import FolderSnapshot, SnapshotFiles
+
+if TYPE_CHECKING:
+    from array import array
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
 
 STATCACHE_FILE = "statcache.db"
 RACY_SECONDS = 2.0  # above the coarsest common timestamp granularity (1-2 s on ext3, FAT)

@@ -14,15 +14,19 @@ from __future__ import annotations
 import os
 import time
 from array import array
-from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import compress, repeat
 from operator import is_, itemgetter
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
 from cairn.storage.local.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, snapshot_folder
-from cairn.storage.local.statcache import StatCache, StatKey
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from pathlib import Path
+
+    from cairn.storage.local.statcache import StatCache, StatKey
 
 _FIRST_CHARACTER = itemgetter(slice(0, 1))
 # ``StoredBlob`` from a tuple without a Python call per file (a namedtuple's own

@@ -19,8 +19,7 @@ from __future__ import annotations
 import os
 import posixpath
 import threading
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from cairn.core.manifest import ManifestEntry
@@ -35,6 +34,9 @@ from cairn.storage.references.base import (
     strip_quotes,
     too_many,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AZURE_HOST_SUFFIX = ".blob.core.windows.net"
 
@@ -105,7 +107,7 @@ class AzureHandler(ReferenceHandler):
             if client is not None:
                 return client
             try:
-                from azure.storage.blob import BlobServiceClient
+                from azure.storage.blob import BlobServiceClient  # noqa: PLC0415 - the Azure SDK is optional
             except ImportError:
                 raise MissingExtraError(
                     "Azure references require the azure-storage-blob library, run "
@@ -165,7 +167,7 @@ class AzureHandler(ReferenceHandler):
             CommError: Azure fails.
             OSError: ``dest`` cannot be written.
         """
-        from azure.core import MatchConditions
+        from azure.core import MatchConditions  # noqa: PLC0415 - the Azure SDK is optional
 
         account, container_name, blob_name, _ = self._split(entry.ref or "")
         container = self.service(account).get_container_client(container_name)
@@ -212,7 +214,7 @@ class AzureHandler(ReferenceHandler):
 def _default_credential() -> Any:
     """``DefaultAzureCredential`` when azure-identity is installed, else ``None`` (anonymous)."""
     try:
-        from azure.identity import DefaultAzureCredential
+        from azure.identity import DefaultAzureCredential  # noqa: PLC0415 - the Azure SDK is optional
     except ImportError:
         return None
     return DefaultAzureCredential()

@@ -22,13 +22,16 @@ import abc
 import dataclasses
 import posixpath
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
-from cairn.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cairn.core.manifest import ManifestEntry
+    from cairn.settings import Settings
 
 DEFAULT_MAX_OBJECTS = 10_000_000
 

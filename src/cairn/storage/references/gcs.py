@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cairn.core.manifest import ManifestEntry
@@ -26,6 +25,9 @@ from cairn.storage.references.base import (
     refuse_credentials,
     too_many,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _parse(uri: str) -> tuple[str, str, int | None]:
@@ -58,7 +60,7 @@ class GCSHandler(ReferenceHandler):
         with self._lock:
             if self._client is None:
                 try:
-                    from google.cloud import storage
+                    from google.cloud import storage  # noqa: PLC0415 - the GCS client is optional
                 except ImportError:
                     raise MissingExtraError(
                         "gs:// references require the google-cloud-storage library, run "

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.manifest import ManifestEntry
@@ -28,6 +26,9 @@ from cairn.storage.references.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     import httpx
 
 TIMEOUT_SECONDS = 60.0
@@ -112,7 +113,7 @@ class HTTPHandler(ReferenceHandler):
         With ``entry`` (a download), 404 and 410 raise ``MissingReferenceError``.
         Raises ``CommError`` for other error statuses and transport failures.
         """
-        import httpx  # lazily: only reference adds and downloads need it
+        import httpx  # noqa: PLC0415 - lazily: only reference adds and downloads need it
 
         hooks: dict[str, list[Any]] = {}
         check = self._options.address_check

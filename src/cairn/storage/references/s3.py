@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from cairn.core.manifest import ManifestEntry
@@ -32,6 +30,10 @@ from cairn.storage.references.base import (
     strip_quotes,
     too_many,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 CHUNK_SIZE = 1024 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NoSuchVersion", "NoSuchBucket", "NotFound"}
@@ -67,7 +69,7 @@ class S3Handler(ReferenceHandler):
         with self._lock:
             if self._client is None:
                 try:
-                    import boto3
+                    import boto3  # noqa: PLC0415 - boto3 is optional
                 except ImportError:
                     raise MissingExtraError(
                         "s3:// references require the boto3 library, run pip install cairn[s3]"

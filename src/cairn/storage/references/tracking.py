@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cairn.core.manifest import ManifestEntry
 from cairn.core.paths import normalize_artifact_path
 from cairn.storage.references.base import ReferenceHandler
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class TrackingHandler(ReferenceHandler):

@@ -8,10 +8,13 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import op
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 revision: str = "0010"
 down_revision: str | None = "0009"
