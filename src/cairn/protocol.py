@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from array import array
 
     from cairn.core.manifest import Manifest, ManifestEntry
+    from cairn.protocol_automations import AutomationsBackend
 
 # ---------------------------------------------------------------- wire models
 
@@ -602,6 +603,10 @@ class Backend(Protocol):
         ...
 
     def get_default_ttl(self, entity: str, project: str | None) -> int | None: ...
+
+    def automations(self) -> AutomationsBackend:
+        """Webhook integrations, automations and deliveries (``cairn.protocol_automations``)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -62,6 +62,20 @@ def _size_env(environ: Mapping[str, str], name: str) -> int | None:
         raise ValueError(f"{name}: {exc}") from None
 
 
+def _seconds_env(environ: Mapping[str, str], name: str, default: float) -> float:
+    """Seconds from ``name`` (a positive number), else ``default``. Raises ValueError."""
+    value = _env(environ, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e9:
+        raise ValueError(f"Invalid {name} {value!r}: expected a positive number of seconds")
+    return seconds
+
+
 def _default_entity() -> str:
     try:
         user = getpass.getuser()
@@ -171,6 +185,11 @@ class Settings:
     s3_region: str | None = None
     azure_storage_connection_string: str | None = None
     azure_account_url: str | None = None
+    # automations (embedded mode): hosts/networks webhooks may reach beyond public https
+    # addresses, the timeout of one attempt and the first retry delay
+    webhook_allow: tuple[str, ...] = ()
+    webhook_timeout_seconds: float = 10.0
+    webhook_backoff_seconds: float = 30.0
 
     @property
     def mode(self) -> str:
@@ -214,6 +233,11 @@ class Settings:
             "s3_region": _env(env, "AWS_REGION", "AWS_DEFAULT_REGION"),
             "azure_storage_connection_string": _env(env, "AZURE_STORAGE_CONNECTION_STRING"),
             "azure_account_url": _env(env, "CAIRN_AZURE_ACCOUNT_URL"),
+            "webhook_allow": tuple(
+                (_env(env, "CAIRN_WEBHOOK_ALLOW") or "").replace(",", " ").split()
+            ),
+            "webhook_timeout_seconds": _seconds_env(env, "CAIRN_WEBHOOK_TIMEOUT", 10.0),
+            "webhook_backoff_seconds": _seconds_env(env, "CAIRN_WEBHOOK_BACKOFF", 30.0),
         }
         values.update(given)
         server = values["base_url"]

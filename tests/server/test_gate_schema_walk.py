@@ -127,6 +127,8 @@ CANNOT_REACH: dict[tuple[str, str], str] = {
     ("EntityConnection", "edges"): _TEAMS + " (only User.teams answers an EntityConnection)",
     ("EntityEdge", "node"): _TEAMS + " (only User.teams answers an EntityEdge)",
     ("File", "artifact"): "Cairn's files do not name their version: always null",
+    ("User", "projects"): "only the projects holding automations the caller may read, and "
+    "the gate world has no automation (tests/server/test_automations.py checks who sees them)",
 }
 """Walked fields that reach no other entity's object, in any world, and why."""
 

@@ -21,6 +21,7 @@ from cairn.cli._errors import CliError, report
 from cairn.cli._notes import show_warnings_as_notes
 from cairn.cli.admin import admin
 from cairn.cli.alias import alias
+from cairn.cli.automation import automation, webhook
 from cairn.cli.cache import cache
 from cairn.cli.delete import delete
 from cairn.cli.demo import demo
@@ -52,8 +53,9 @@ def cli() -> None:
 
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
-for command in (status, login, logout, server, admin, ui):
+for command in (status, login, logout, server, admin, ui, automation):
     cli.add_command(command)
+admin.add_command(webhook)
 
 
 def _wants_json(args: Sequence[str]) -> bool:

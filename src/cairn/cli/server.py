@@ -225,6 +225,29 @@ def _limits(
     show_default=True,
     help="json: one JSON object per log line, a line per request (no keys, no signatures).",
 )
+@click.option(
+    "--webhook-allow",
+    multiple=True,
+    metavar="HOST|CIDR",
+    help="A host or network automations' webhooks may reach besides public https "
+    "addresses, over http too (repeatable).",
+)
+@click.option(
+    "--webhook-timeout",
+    type=click.FloatRange(min=0.1, max=300),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one webhook attempt may take.",
+)
+@click.option(
+    "--webhook-retry",
+    type=click.FloatRange(min=0.01, max=86400),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Delay before the first webhook retry (doubled after each failure).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=int)
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings and errors only.")
@@ -245,6 +268,9 @@ def server(
     ttl_sweep_interval: float,
     metrics_allow: tuple[str, ...],
     log_format: str,
+    webhook_allow: tuple[str, ...],
+    webhook_timeout: float,
+    webhook_retry: float,
     host: str,
     port: int,
     quiet: bool,
@@ -267,6 +293,9 @@ def server(
         ttl_sweep_interval_seconds=ttl_sweep_interval,
         metrics_allow=metrics_allow,
         log_format=log_format,
+        webhook_allow=webhook_allow,
+        webhook_timeout_seconds=webhook_timeout,
+        webhook_backoff_seconds=webhook_retry,
     )
     with needs_extra("cairn server", "server"):  # the database driver loads when it opens
         app = create_app(config)

@@ -415,3 +415,95 @@ class DistributedDraft(Base):
     manifest_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookIntegration(Base):
+    """Where an entity's automations may send webhooks: a URL and the secret that signs
+    the bodies (``cairn.service.automations``); the secret is never shown again."""
+
+    __tablename__ = "webhook_integration"
+    __table_args__ = (UniqueConstraint("entity_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Automation(Base):
+    """An event in a scope (a project or a collection), a filter, and an action: send the
+    payload template, filled, to ``integration_id`` (or nothing, ``NO_OP``)."""
+
+    __tablename__ = "automation"
+    __table_args__ = (UniqueConstraint("entity_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    event_type: Mapped[str] = mapped_column(String(32))
+    scope_type: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collection.id"), index=True)
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON)
+    action_type: Mapped[str] = mapped_column(String(32))
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_integration.id"))
+    payload: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AutomationEvent(Base):
+    """The outbox: one event (version created, linked, aliased, tagged...) recorded in the
+    transaction of the change that caused it, with the values its payloads use."""
+
+    __tablename__ = "automation_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One event sent by one automation: its signed body, ``pending`` until a receiver
+    accepts it (``delivered``) or its give-up time passes (``failed``). A worker holds it
+    while ``lease_until`` is ahead and ``token`` is its own."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("automation_event.id"), index=True)
+    automation_id: Mapped[int] = mapped_column(ForeignKey("automation.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    give_up_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: when, how long, the answer (status and first bytes) or why
+    there was none."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_delivery.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_head: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -301,16 +301,16 @@ def tags_by_version(session: Session, version_ids: Sequence[int]) -> dict[int, l
 
 def set_aliases(
     session: Session, collection_id: int, version_id: int, aliases: Sequence[str]
-) -> bool:
+) -> list[str]:
     """Point each alias of a collection at ``version_id``, moving it if another version had it.
 
-    Returns True if anything changed.
+    Returns the aliases that changed (empty: nothing did).
     """
     if not aliases:
-        return False
+        return []
     query = select(Alias).where(Alias.collection_id == collection_id, Alias.alias.in_(aliases))
     existing = {row.alias: row for row in session.scalars(query)}
-    changed = False
+    changed: list[str] = []
     now = utcnow()
     for alias in aliases:
         row = existing.get(alias)
@@ -320,24 +320,24 @@ def set_aliases(
                     collection_id=collection_id, alias=alias, version_id=version_id, created_at=now
                 )
             )
-            changed = True
+            changed.append(alias)
         elif row.version_id != version_id:
             row.version_id = version_id
             row.created_at = now
-            changed = True
+            changed.append(alias)
     return changed
 
 
-def add_tags(session: Session, version_id: int, tags: Sequence[str]) -> bool:
-    """Add the tags a version does not have yet; returns True if any was added."""
+def add_tags(session: Session, version_id: int, tags: Sequence[str]) -> list[str]:
+    """Add the tags a version does not have yet; returns those added."""
     if not tags:
-        return False
+        return []
     query = select(Tag.name).where(Tag.version_id == version_id, Tag.name.in_(tags))
     present = set(session.scalars(query))
     now = utcnow()
     missing = [tag for tag in tags if tag not in present]
     session.add_all(Tag(version_id=version_id, name=tag, created_at=now) for tag in missing)
-    return bool(missing)
+    return missing
 
 
 def committed_manifests(session: Session) -> list[tuple[str, int, str]]:

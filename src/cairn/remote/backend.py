@@ -42,6 +42,7 @@ from cairn.protocol import (
     VersionEdit,
     VersionInfo,
 )
+from cairn.remote.automations import RemoteAutomations
 from cairn.remote.http import ApiClient
 from cairn.remote.transfer import Transfers
 from cairn.storage.staged_writing import write_tree
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from cairn.protocol_automations import AutomationsBackend
     from cairn.settings import Settings
 
 T = TypeVar("T")
@@ -531,6 +533,10 @@ class RemoteBackend:
         if project is None:
             return f"/entities/{_seg(entity)}/default-ttl"
         return f"{_project(entity, project)}/default-ttl"
+
+    def automations(self) -> AutomationsBackend:
+        """Webhook integrations, automations and their deliveries on the server."""
+        return RemoteAutomations(self._client)
 
     def close(self) -> None:
         self._transfers.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cairn.core.names import parse_artifact_path, validate_entity_name, validate_project_name
 from cairn.core.ttl import checked_ttl
 from cairn.errors import ArtifactTypeError, CommError
+from cairn.sdk.api_automations import AutomationsApi
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.backend_cache import backend_for
 from cairn.sdk.collections import (
@@ -37,7 +38,7 @@ _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 _IGNORED_OVERRIDES = frozenset({"run", "username", "anonymous"})
 
 
-class Api:
+class Api(AutomationsApi):
     """Query artifacts, collections, types and runs.
 
     ``overrides`` takes ``entity`` and ``project`` (the defaults for short names) and any

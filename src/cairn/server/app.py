@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from cairn.server import (
     api_admin,
     api_artifacts,
+    api_automations,
     api_blob_batch_download,
     api_blob_batch_upload,
     api_blobs,
@@ -35,6 +36,7 @@ from cairn.server.instrument import Instrument
 from cairn.server.state import ServerConfig, ServerState
 from cairn.server.ttl_sweeper import TtlSweeper
 from cairn.server.upload_checker import UploadChecker
+from cairn.server.webhook_sender import WebhookSender
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -98,14 +100,17 @@ def create_app(config: ServerConfig) -> FastAPI:
     state = ServerState(config)
     sweeper = TtlSweeper(state.store, config.ttl_sweep_interval_seconds, state.metrics)
     checker = UploadChecker(state.store)
+    sender = WebhookSender(state.store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper.start()
         checker.start()
+        sender.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(sender.stop)
             await asyncio.to_thread(checker.stop)
             await asyncio.to_thread(sweeper.stop)
             state.close()
@@ -127,6 +132,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_blob_batch_upload.router)
     app.include_router(api_blob_batch_download.router)
     app.include_router(api_admin.router)
+    app.include_router(api_automations.router)
     app.include_router(api_blobs.transfers)
     wandb_compat.install(app)
     ui.mount(app, ui.server_source(state))  # the web UI, last: its routes take /{entity}

@@ -24,6 +24,7 @@ from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.rate_limit import limiter_for
 from cairn.service.resources import Store
 from cairn.service.ttl import SWEEP_INTERVAL_SECONDS
+from cairn.service.webhook_targets import WebhookPolicy, check_allow
 from cairn.storage.blobstores.directory import DirectoryServerStore
 from cairn.storage.blobstores.s3 import S3ServerStore
 
@@ -41,7 +42,10 @@ class ServerConfig:
     ``ttl_sweep_interval_seconds``: how often the app deletes expired versions
     (``cairn.server.ttl_sweeper``); 0 never. ``metrics_allow``: the addresses, networks
     or host names served ``/metrics`` (``cairn.server.metrics_access``); ``log_format``:
-    ``text`` (uvicorn's lines) or ``json`` (one object per request, ``cairn.server.logs``)."""
+    ``text`` (uvicorn's lines) or ``json`` (one object per request, ``cairn.server.logs``).
+    ``webhook_*``: the hosts and networks automations' webhooks may reach beyond public
+    https addresses, the timeout of one attempt, the first retry delay
+    (``cairn.service.webhook_targets``)."""
 
     db_url: str
     store_dir: Path
@@ -58,6 +62,9 @@ class ServerConfig:
     ttl_sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
     log_format: str = "text"
+    webhook_allow: tuple[str, ...] = ()
+    webhook_timeout_seconds: float = 10.0
+    webhook_backoff_seconds: float = 30.0
 
 
 class ServerState:
@@ -94,6 +101,11 @@ class ServerState:
             server_blobs=self.blob_store,
             rate_limiter=limiter_for(config.limits),
             observer=StoreObserver(self.metrics),
+            webhooks=WebhookPolicy(
+                allow=check_allow(config.webhook_allow),
+                timeout_seconds=config.webhook_timeout_seconds,
+                backoff_seconds=config.webhook_backoff_seconds,
+            ),
         )
 
     def close(self) -> None:

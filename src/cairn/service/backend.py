@@ -14,6 +14,7 @@ the protocol.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ from cairn.service import (
     ttl,
     versions,
 )
+from cairn.service.automation_backend import LocalDelivery, ServiceAutomations
 from cairn.service.caller import LOCAL
 from cairn.service.ingest import ingest_files
 from cairn.service.known_blobs import KnownBlobs, generation
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from cairn.protocol_automations import AutomationsBackend
     from cairn.settings import Settings
 
 PUT_WORKERS = 8  # blobs stored at once by ``log`` (a draft's copies not ingested here)
@@ -84,7 +87,9 @@ class EmbeddedBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store = open_store(settings)
+        store = open_store(settings)
+        self._delivery = LocalDelivery(store)  # webhooks of automations: service/outbox.py
+        self._store = dataclasses.replace(store, notify=self._delivery.wake)
         self._statcache: StatCache | None = None
         self._known = KnownBlobs()  # what this backend ingested: see service/known_blobs.py
         ttl.sweep_if_due(self._store)  # expired versions go, at most once an hour
@@ -445,6 +450,10 @@ class EmbeddedBackend:
 
     def get_default_ttl(self, entity: str, project: str | None) -> int | None:
         return ttl.get_default_ttl(self._store, LOCAL, entity, project)
+
+    def automations(self) -> AutomationsBackend:
+        """Webhook integrations, automations and their deliveries in this store."""
+        return ServiceAutomations(self._store)
 
     def close(self) -> None:
         if self._statcache is not None:

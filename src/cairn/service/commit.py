@@ -39,8 +39,8 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, CorruptionError
-from cairn.protocol import CommitRequest, CommitResult
-from cairn.service import distributed, facts, fields, history, upload_checks
+from cairn.protocol import CommitRequest, CommitResult, VersionInfo
+from cairn.service import distributed, facts, fields, history, outbox, upload_checks
 from cairn.service.authz import WRITE, Gate
 from cairn.service.incremental import merged
 from cairn.service.known_blobs import KnownBlobs, generation
@@ -281,6 +281,28 @@ def _authorize(gate: Gate, request: CommitRequest) -> None:
     gate.require(WRITE, request.entity, request.project)
 
 
+def _record_events(
+    session: Session,
+    store: Store,
+    caller: Caller,
+    info: VersionInfo,
+    collection: Collection,
+    version_pk: int,
+    created: bool,
+    aliased: list[str],
+    tagged: list[str],
+) -> None:
+    """The automation events of a commit (``outbox``): the version's creation, each alias
+    it gained, each tag added."""
+    if created:
+        outbox.record_version(
+            session, store, caller, outbox.CREATE_ARTIFACT, info, collection,
+            aliases=[a for a in aliased if a != LATEST], tags=tagged,
+        )  # fmt: skip
+    outbox.record_aliases(session, store, caller, info, collection, aliased)
+    outbox.record_tags(session, store, caller, outbox.ADD_ARTIFACT_TAG, info, version_pk, tagged)
+
+
 def commit_version(
     store: Store, caller: Caller, request: CommitRequest, known: KnownBlobs | None = None
 ) -> CommitResult:
@@ -335,8 +357,9 @@ def commit_version(
         if latest is not None and latest[1].digest == request.digest:
             index, version = latest
             created = False
-            changed = repo.set_aliases(session, ref.row.id, version.id, values.aliases)
-            if repo.add_tags(session, version.id, values.tags) or changed:
+            aliased = repo.set_aliases(session, ref.row.id, version.id, values.aliases)
+            tagged = repo.add_tags(session, version.id, values.tags)
+            if tagged or aliased:
                 version.updated_at = utcnow()
         else:
             content = prepared.content
@@ -352,10 +375,11 @@ def commit_version(
                     history_step = min(history_step, INT64_MAX)
             version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
             index, created = version.index, True
-            repo.set_aliases(session, ref.row.id, version.id, [LATEST, *values.aliases])
-            repo.add_tags(session, version.id, values.tags)
+            aliased = repo.set_aliases(session, ref.row.id, version.id, [LATEST, *values.aliases])
+            tagged = repo.add_tags(session, version.id, values.tags)
         fields.check_totals(session, ref.row.id, version.id, store.limits)
         info = version_infos(session, ref, [(index, version)])[0]
+        _record_events(session, store, caller, info, ref.row, version.id, created, aliased, tagged)
     if finished is not None:
         distributed.forget(store, finished)
     store.observer.committed(time.monotonic() - started, created)

@@ -30,7 +30,7 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
-from cairn.service import fields
+from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.deletion import retire_version
 from cairn.service.links import linked_to_registry
@@ -121,12 +121,14 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
             )
         ):
             session.delete(alias)
-        repo.set_aliases(session, ref.row.id, version.id, add)
-        repo.add_tags(session, version.id, tags_add)
+        aliased = repo.set_aliases(session, ref.row.id, version.id, add)
+        tagged = repo.add_tags(session, version.id, tags_add)
+        untagged = []
         if tags_remove:
             for tag in session.scalars(
                 select(Tag).where(Tag.version_id == version.id, Tag.name.in_(tags_remove))
             ):
+                untagged.append(tag.name)
                 session.delete(tag)
         version.description = edit.description
         version.metadata_ = metadata
@@ -134,7 +136,15 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
             version.ttl_duration_seconds, version.ttl_is_inherited = ttl
         version.updated_at = utcnow()
         fields.check_totals(session, ref.row.id, version.id, limits)
-        return version_infos(session, ref, [(index, version)])[0]
+        info = version_infos(session, ref, [(index, version)])[0]
+        outbox.record_aliases(session, store, caller, info, ref.row, aliased)
+        outbox.record_tags(
+            session, store, caller, outbox.ADD_ARTIFACT_TAG, info, version.id, tagged
+        )
+        outbox.record_tags(
+            session, store, caller, outbox.REMOVE_ARTIFACT_TAG, info, version.id, untagged
+        )
+        return info
 
 
 def edit_collection(
@@ -175,15 +185,22 @@ def edit_collection(
                 select(CollectionTag).where(CollectionTag.collection_id == ref.row.id)
             )
         }
-        for tag_name, row in current.items():
-            if tag_name not in wanted:
-                session.delete(row)
+        removed = [tag for tag in current if tag not in wanted]
+        for tag_name in removed:
+            session.delete(current[tag_name])
         now = utcnow()
+        added = [tag for tag in wanted if tag not in current]
         session.add_all(
-            CollectionTag(collection_id=ref.row.id, name=tag, created_at=now)
-            for tag in wanted
-            if tag not in current
+            CollectionTag(collection_id=ref.row.id, name=tag, created_at=now) for tag in added
         )
+        path = (ref.entity, ref.project, ref.row.name)
+        for event_type, changed in (
+            (outbox.ADD_COLLECTION_TAG, added),
+            (outbox.REMOVE_COLLECTION_TAG, removed),
+        ):
+            outbox.record_collection_tags(
+                session, store, caller, event_type, path, ref.row, changed
+            )
         ref.row.description = description
         ref.row.updated_at = now
         if new_name is not None and new_name != ref.row.name:

@@ -35,7 +35,7 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
-from cairn.service import fields
+from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.deletion import restore_latest
 from cairn.service.lookup import collection_ref, require_collection, require_version
@@ -117,6 +117,7 @@ def link_version(
             )
         ).one_or_none()
         now = utcnow()
+        linked = member is None
         if member is None:
             member = Membership(
                 collection_id=row.id, index=row.next_index, version_id=version.id, created_at=now
@@ -124,10 +125,16 @@ def link_version(
             row.next_index += 1
             session.add(member)
         row.updated_at = now
-        repo.set_aliases(session, row.id, version.id, [LATEST, *wanted])
+        aliased = repo.set_aliases(session, row.id, version.id, [LATEST, *wanted])
         fields.check_totals(session, row.id, version.id, store.limits)
         ref = CollectionRef(row=row, entity=entity, project=project, type_name=type_name)
-        return version_infos(session, ref, [(member.index, version)])[0]
+        info = version_infos(session, ref, [(member.index, version)])[0]
+        if linked:  # a version linked again only gains aliases
+            outbox.record_version(
+                session, store, caller, outbox.LINK_ARTIFACT, info, row, aliases=wanted
+            )
+        outbox.record_aliases(session, store, caller, info, row, aliased)
+        return info
 
 
 def unlink_version(
@@ -159,12 +166,14 @@ def unlink_version(
         ).one_or_none()
         if member is None:
             raise CommError(f"artifact '{version_id}' is not linked into '{ref.path}'")
+        info = version_infos(session, ref, [(member.index, version)])[0]
         for alias in session.scalars(
             select(Alias).where(Alias.collection_id == ref.row.id, Alias.version_id == version.id)
         ):
             session.delete(alias)
         session.delete(member)
         restore_latest(session, {ref.row.id})
+        outbox.record_version(session, store, caller, outbox.UNLINK_ARTIFACT, info, ref.row)
 
 
 def list_links(

@@ -18,9 +18,11 @@ from cairn.db.migrate import upgrade_to_head
 from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.observer import NO_OBSERVER, Observer
+from cairn.service.webhook_targets import DEFAULT_POLICY, WebhookPolicy, check_allow
 from cairn.storage.local.blobs import LocalBlobStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from cairn.service.rate_limit import RateLimiter
@@ -46,7 +48,9 @@ class Store:
     ``limits`` are what a request and a version may cost (``cairn.service.limits``);
     ``rate_limiter`` counts each API key's requests when the server limits their rate;
     ``observer`` hears of commits, refusals for rate and authenticated keys (a server's
-    metrics; nothing in the embedded store).
+    metrics; nothing in the embedded store); ``webhooks`` is how automations send
+    their webhooks (``cairn.service.webhook_targets``); ``notify`` is called after a
+    transaction recorded webhook deliveries (``cairn.service.outbox``).
     """
 
     db: Database
@@ -57,6 +61,8 @@ class Store:
     local: LocalBlobStore | None = None
     rate_limiter: RateLimiter | None = None
     observer: Observer = NO_OBSERVER
+    webhooks: WebhookPolicy = DEFAULT_POLICY
+    notify: Callable[[], None] | None = None
 
     def blobs_of(self, entity: str) -> BlobArea:
         """The blob area of ``entity``: on a server its own, else the one store.
@@ -119,4 +125,15 @@ def open_store(settings: Settings) -> Store:
             f"Cannot open the Cairn database '{db_path}': {exc.__cause__ or exc}",
             context={"cairn_dir": str(cairn_dir)},
         ) from exc
-    return Store(db=Database(engine), blobs=blobs, organization=settings.organization, local=blobs)
+    policy = WebhookPolicy(
+        allow=check_allow(settings.webhook_allow),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        backoff_seconds=settings.webhook_backoff_seconds,
+    )
+    return Store(
+        db=Database(engine),
+        blobs=blobs,
+        organization=settings.organization,
+        local=blobs,
+        webhooks=policy,
+    )

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.staticfiles import StaticFiles
 
-from cairn.server.ui import actions, files, pages
+from cairn.server.ui import actions, automation_pages, files, pages
 from cairn.server.ui.security import SecurityHeaders, Signer
 from cairn.server.ui.source import UiSource
 
@@ -37,6 +37,7 @@ def mount(app: FastAPI, source: UiSource) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(actions.router)
     app.include_router(files.router)
+    app.include_router(automation_pages.router)
     app.include_router(pages.router)
     app.add_middleware(SecurityHeaders)
 

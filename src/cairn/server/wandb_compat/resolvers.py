@@ -15,7 +15,13 @@ from ariadne import InterfaceType, MutationType, QueryType
 from cairn.core.metadata import loads_json
 from cairn.errors import CommError
 from cairn.protocol import VersionEdit
-from cairn.server.wandb_compat import collection_edits, graphql_objects, run_lists, writes
+from cairn.server.wandb_compat import (
+    automations,
+    collection_edits,
+    graphql_objects,
+    run_lists,
+    writes,
+)
 from cairn.server.wandb_compat.context import Info, ctx, gid, obj, or_none
 from cairn.server.wandb_compat.run_fields import WANDB_KEY
 from cairn.server.wandb_compat.transfers import PREFIX, q, sign_path
@@ -58,6 +64,15 @@ FEATURES = (
     "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
     # api.registries() / api.registry(): the organization entity's projects (registries)
     "ARTIFACT_REGISTRY_SEARCH",
+    # wandb.automations (wandb_compat/automations.py): Entity.triggers, the artifact events
+    # beyond the ungated ones, and the no-op action
+    "QUERY_AUTOMATIONS_ON_ENTITY",
+    "AUTOMATION_EVENT_ADD_ARTIFACT_TAG",
+    "AUTOMATION_EVENT_REMOVE_ARTIFACT_TAG",
+    "AUTOMATION_EVENT_ADD_COLLECTION_TAG",
+    "AUTOMATION_EVENT_REMOVE_COLLECTION_TAG",
+    "AUTOMATION_EVENT_UNLINK_ARTIFACT",
+    "AUTOMATION_ACTION_NO_OP",
 )
 
 
@@ -334,4 +349,11 @@ def unlink_artifact(_obj: Any, info: Info, input: dict[str, Any]) -> Any:
     return {"success": True}
 
 
-BINDABLES = [query, mutation, collection, *writes.BINDABLES, *collection_edits.BINDABLES]
+BINDABLES = [
+    query,
+    mutation,
+    collection,
+    *writes.BINDABLES,
+    *collection_edits.BINDABLES,
+    *automations.BINDABLES,
+]
