@@ -39,7 +39,8 @@ def test_unknown_operations_get_graphql_errors_and_are_logged(wandb_server: Serv
     assert garbled.status_code == 400 and garbled.json()["errors"][0]["message"]
     assert post(wandb_server, {"variables": {}}).json()["errors"][0]["message"]
 
-    # an empty operationName executes the document's one operation; features are all off
+    # an empty operationName executes the document's one operation; the features it names
+    # are those this server implements, every other is off
     features = post(
         wandb_server,
         {"query": "{ serverInfo { features { name isEnabled } } }", "operationName": ""},
@@ -49,6 +50,13 @@ def test_unknown_operations_get_graphql_errors_and_are_logged(wandb_server: Serv
     assert advertised == {
         "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
         "ARTIFACT_REGISTRY_SEARCH",
+        "QUERY_AUTOMATIONS_ON_ENTITY",
+        "AUTOMATION_EVENT_ADD_ARTIFACT_TAG",
+        "AUTOMATION_EVENT_REMOVE_ARTIFACT_TAG",
+        "AUTOMATION_EVENT_ADD_COLLECTION_TAG",
+        "AUTOMATION_EVENT_REMOVE_COLLECTION_TAG",
+        "AUTOMATION_EVENT_UNLINK_ARTIFACT",
+        "AUTOMATION_ACTION_NO_OP",
     }
 
 

@@ -40,6 +40,14 @@ _BODIES: dict[str, dict[str, Any]] = {
     "TeamCreate": {"name": "zteam"},
     "RoleSet": {"role": "member"},
     "KeyCreate": {},
+    "WebhookCreate": {"name": "hook", "url": "https://hooks.example.com/deploy"},
+    "SpecBody": {
+        "name": "deploy",
+        "event_type": "CREATE_ARTIFACT",
+        "entity": "vision",
+        "project": "p",
+        "action_type": "NO_OP",
+    },
 }
 
 
@@ -100,6 +108,7 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
         "name": "secret",
         "user": "alice",
         "key_id": revoked_id,
+        "automation_id": "1",
     }
     routes = _routes(server)
     assert len(routes) >= 40
@@ -114,11 +123,15 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
         ("GET", "/api/v1/whoami"),
         ("GET", "/api/v1/registries"),
         ("GET", "/api/v1/projects"),
+        ("GET", "/api/v1/automations"),
     }
+    # Sending every pending webhook now is a server admin's: refused to others, by name.
+    admins_only = {("POST", "/api/v1/automations/deliver")}
     with server.client(keys["carol"]) as carol:
         for method, path, body in routes:
             response = _call(carol, method, path, body, values)
             expected = 200 if (method, path) in open_to_all else 404
+            expected = 403 if (method, path) in admins_only else expected
             assert response.status_code == expected, (method, path, response.text)
     with server.client(keys["bob"]) as bob:
         for method, path, body in routes:
@@ -126,6 +139,8 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
             team_scoped = path.startswith(("/api/v1/entities/", "/api/v1/versions/"))
             if (method, path) in open_to_all:
                 expected = 200
+            elif (method, path) in admins_only or (method, path) == ("POST", "/api/v1/automations"):
+                expected = 403  # the new automation's scope (in the body) is bob's team's
             elif not team_scoped:
                 expected = 404  # admin routes, another user's keys, a restricted registry
             elif (method == "GET" and not path.endswith("/members")) or path.endswith(

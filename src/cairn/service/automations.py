@@ -121,7 +121,9 @@ def create_webhook(
         raise ValueError(f"Invalid integration name {name!r}: letters, digits, - and _")
     if secret is not None and (not isinstance(secret, str) or len(secret) > MAX_SECRET):
         raise ValueError("Invalid webhook secret: at most 1024 characters")
-    check_url(url, store.webhooks)
+    with store.db.read() as session:  # the gate first: an outsider learns nothing of a URL
+        Gate(session, store, caller).require(MANAGE, entity)
+    check_url(url, store.webhooks)  # resolves the host: outside the write transaction
     with store.db.write() as session:
         Gate(session, store, caller).require(MANAGE, entity)
         entity_row = repo.get_or_create_entity(session, store.organization, entity)
