@@ -134,7 +134,12 @@ def literal(value: Any, gql_type: GraphQLInputType) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return json.dumps(value)  # a GraphQL string: JSON's escapes are GraphQL's
+    # A GraphQL string: JSON's escapes are GraphQL's, but a lone surrogate has no escape a
+    # GraphQL lexer takes (it is refused before any resolver runs): such text travels as
+    # "?" in a literal, and whole in variables.
+    if isinstance(value, str):
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return json.dumps(value)
 
 
 class Operation:
