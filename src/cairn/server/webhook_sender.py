@@ -11,7 +11,6 @@ way and stop.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
 
@@ -19,8 +18,6 @@ from cairn.service import deliveries
 
 if TYPE_CHECKING:
     from cairn.service.resources import Store
-
-log = logging.getLogger(__name__)
 
 WORKERS = 2  # deliveries under way at once in one process
 IDLE_SECONDS = 2.0
@@ -52,13 +49,4 @@ class WebhookSender:
             thread.join()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            delay = IDLE_SECONDS
-            try:
-                deliveries.deliver_due(self.store, self._stopping)
-                due = deliveries.next_due_in(self.store)
-                if due is not None:
-                    delay = min(max(due, 0.05), IDLE_SECONDS)
-            except Exception:
-                log.exception("sending webhooks failed; trying again in %s s", IDLE_SECONDS)
-            deliveries.wait_for_work(delay)
+        deliveries.send_until(self.store, self._stopping, IDLE_SECONDS)

@@ -53,16 +53,7 @@ class LocalDelivery:
         deliveries.wake()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            delay = IDLE_SECONDS
-            try:
-                deliveries.deliver_due(self.store, self._stopping)
-                due = deliveries.next_due_in(self.store)
-                if due is not None:
-                    delay = min(max(due, 0.05), IDLE_SECONDS)
-            except Exception:
-                log.exception("sending webhooks failed; trying again in %s s", IDLE_SECONDS)
-            deliveries.wait_for_work(delay)
+        deliveries.send_until(self.store, self._stopping, IDLE_SECONDS)
 
     def stop(self) -> None:
         """Stop the thread, then send what is due now (once)."""

@@ -296,3 +296,21 @@ def next_due_in(store: Store) -> float | None:
     if when is None:
         return None
     return max(0.0, (_as_utc(when) - utcnow()).total_seconds())
+
+
+def send_until(store: Store, stopping: threading.Event, idle_seconds: float) -> None:
+    """Send what is due, then sleep until the next delivery is due, new work is recorded
+    or ``idle_seconds`` pass, until ``stopping`` is set: the body of the server's sender
+    thread and of the embedded store's. A failed round is logged and tried again after
+    ``idle_seconds``; it never ends the loop. Raises nothing.
+    """
+    while not stopping.is_set():
+        delay = idle_seconds
+        try:
+            deliver_due(store, stopping)
+            due = next_due_in(store)
+            if due is not None:
+                delay = min(max(due, 0.05), idle_seconds)
+        except Exception:
+            log.exception("sending webhooks failed; trying again in %s s", idle_seconds)
+        wait_for_work(delay)
