@@ -17,21 +17,13 @@ import click
 
 from cairn.cli._common import command_options, emit
 from cairn.errors import NotFoundError, UsageError
+from cairn.protocol_automations import EVENT_TYPES, LINK_ARTIFACT
 
 if TYPE_CHECKING:
     from cairn.protocol_automations import AutomationInfo, AutomationsBackend
 
-EVENTS = {
-    "CREATE_ARTIFACT": "CREATE_ARTIFACT",
-    "LINK_ARTIFACT": "LINK_MODEL",
-    "LINK_MODEL": "LINK_MODEL",
-    "UNLINK_ARTIFACT": "UNLINK_ARTIFACT",
-    "ADD_ARTIFACT_ALIAS": "ADD_ARTIFACT_ALIAS",
-    "ADD_ARTIFACT_TAG": "ADD_ARTIFACT_TAG",
-    "REMOVE_ARTIFACT_TAG": "REMOVE_ARTIFACT_TAG",
-    "ADD_COLLECTION_TAG": "ADD_COLLECTION_TAG",
-    "REMOVE_COLLECTION_TAG": "REMOVE_COLLECTION_TAG",
-}
+# Each event by its wire name, and a link also by the name of wandb's Python class.
+EVENTS = {**{name: name for name in EVENT_TYPES}, "LINK_ARTIFACT": LINK_ARTIFACT}
 
 
 def _backend(as_json: bool, quiet: bool) -> tuple[AutomationsBackend, str, str]:

@@ -23,6 +23,14 @@ from typing import Any, ClassVar
 from cairn.protocol_automations import (
     ACTION_NO_OP,
     ACTION_WEBHOOK,
+    ADD_ARTIFACT_ALIAS,
+    ADD_ARTIFACT_TAG,
+    ADD_COLLECTION_TAG,
+    CREATE_ARTIFACT,
+    LINK_ARTIFACT,
+    REMOVE_ARTIFACT_TAG,
+    REMOVE_COLLECTION_TAG,
+    UNLINK_ARTIFACT,
     AutomationInfo,
     AutomationSpec,
     IntegrationInfo,
@@ -197,35 +205,35 @@ class _Event:
 
 
 class OnCreateArtifact(_Event):
-    event_type = "CREATE_ARTIFACT"
+    event_type = CREATE_ARTIFACT
 
 
 class OnLinkArtifact(_Event):
-    event_type = "LINK_MODEL"
+    event_type = LINK_ARTIFACT
 
 
 class OnUnlinkArtifact(_Event):
-    event_type = "UNLINK_ARTIFACT"
+    event_type = UNLINK_ARTIFACT
 
 
 class OnAddArtifactAlias(_Event):
-    event_type = "ADD_ARTIFACT_ALIAS"
+    event_type = ADD_ARTIFACT_ALIAS
 
 
 class OnAddArtifactTag(_Event):
-    event_type = "ADD_ARTIFACT_TAG"
+    event_type = ADD_ARTIFACT_TAG
 
 
 class OnRemoveArtifactTag(_Event):
-    event_type = "REMOVE_ARTIFACT_TAG"
+    event_type = REMOVE_ARTIFACT_TAG
 
 
 class OnAddCollectionTag(_Event):
-    event_type = "ADD_COLLECTION_TAG"
+    event_type = ADD_COLLECTION_TAG
 
 
 class OnRemoveCollectionTag(_Event):
-    event_type = "REMOVE_COLLECTION_TAG"
+    event_type = REMOVE_COLLECTION_TAG
 
 
 EVENT_CLASSES: dict[str, type[_Event]] = {

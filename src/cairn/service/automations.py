@@ -39,6 +39,7 @@ from cairn.errors import AuthorizationError, CommError, NotFoundError
 from cairn.protocol_automations import (
     ACTION_NO_OP,
     ACTION_WEBHOOK,
+    EVENT_TYPES,
     AttemptInfo,
     AutomationInfo,
     AutomationSpec,
@@ -47,7 +48,6 @@ from cairn.protocol_automations import (
 )
 from cairn.service.authz import MANAGE, READ, WRITE, Gate
 from cairn.service.lookup import require_collection, require_project
-from cairn.service.outbox import EVENT_TYPES
 from cairn.service.registries import scope
 from cairn.service.run_filters import regex_compiler
 from cairn.service.webhook_targets import check_url

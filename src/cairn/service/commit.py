@@ -40,6 +40,7 @@ from cairn.db.models import (
 )
 from cairn.errors import CommError, CorruptionError
 from cairn.protocol import CommitRequest, CommitResult, VersionInfo
+from cairn.protocol_automations import ADD_ARTIFACT_TAG, CREATE_ARTIFACT
 from cairn.service import distributed, facts, fields, history, outbox, upload_checks
 from cairn.service.authz import WRITE, Gate
 from cairn.service.incremental import merged
@@ -296,11 +297,11 @@ def _record_events(
     it gained, each tag added."""
     if created:
         outbox.record_version(
-            session, store, caller, outbox.CREATE_ARTIFACT, info, collection,
+            session, store, caller, CREATE_ARTIFACT, info, collection,
             aliases=[a for a in aliased if a != LATEST], tags=tagged,
         )  # fmt: skip
     outbox.record_aliases(session, store, caller, info, collection, aliased)
-    outbox.record_tags(session, store, caller, outbox.ADD_ARTIFACT_TAG, info, version_pk, tagged)
+    outbox.record_tags(session, store, caller, ADD_ARTIFACT_TAG, info, version_pk, tagged)
 
 
 def commit_version(

@@ -30,6 +30,12 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
+from cairn.protocol_automations import (
+    ADD_ARTIFACT_TAG,
+    ADD_COLLECTION_TAG,
+    REMOVE_ARTIFACT_TAG,
+    REMOVE_COLLECTION_TAG,
+)
 from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.deletion import retire_version
@@ -138,12 +144,8 @@ def edit_version(store: Store, caller: Caller, version_id: str, edit: VersionEdi
         fields.check_totals(session, ref.row.id, version.id, limits)
         info = version_infos(session, ref, [(index, version)])[0]
         outbox.record_aliases(session, store, caller, info, ref.row, aliased)
-        outbox.record_tags(
-            session, store, caller, outbox.ADD_ARTIFACT_TAG, info, version.id, tagged
-        )
-        outbox.record_tags(
-            session, store, caller, outbox.REMOVE_ARTIFACT_TAG, info, version.id, untagged
-        )
+        outbox.record_tags(session, store, caller, ADD_ARTIFACT_TAG, info, version.id, tagged)
+        outbox.record_tags(session, store, caller, REMOVE_ARTIFACT_TAG, info, version.id, untagged)
         return info
 
 
@@ -195,8 +197,8 @@ def edit_collection(
         )
         path = (ref.entity, ref.project, ref.row.name)
         for event_type, changed in (
-            (outbox.ADD_COLLECTION_TAG, added),
-            (outbox.REMOVE_COLLECTION_TAG, removed),
+            (ADD_COLLECTION_TAG, added),
+            (REMOVE_COLLECTION_TAG, removed),
         ):
             outbox.record_collection_tags(
                 session, store, caller, event_type, path, ref.row, changed

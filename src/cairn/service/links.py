@@ -35,6 +35,7 @@ from cairn.db.models import (
     utcnow,
 )
 from cairn.errors import CommError, NotFoundError
+from cairn.protocol_automations import LINK_ARTIFACT, UNLINK_ARTIFACT
 from cairn.service import fields, outbox
 from cairn.service.authz import READ, WRITE, Gate
 from cairn.service.deletion import restore_latest
@@ -130,9 +131,7 @@ def link_version(
         ref = CollectionRef(row=row, entity=entity, project=project, type_name=type_name)
         info = version_infos(session, ref, [(member.index, version)])[0]
         if linked:  # a version linked again only gains aliases
-            outbox.record_version(
-                session, store, caller, outbox.LINK_ARTIFACT, info, row, aliases=wanted
-            )
+            outbox.record_version(session, store, caller, LINK_ARTIFACT, info, row, aliases=wanted)
         outbox.record_aliases(session, store, caller, info, row, aliased)
         return info
 
@@ -173,7 +172,7 @@ def unlink_version(
             session.delete(alias)
         session.delete(member)
         restore_latest(session, {ref.row.id})
-        outbox.record_version(session, store, caller, outbox.UNLINK_ARTIFACT, info, ref.row)
+        outbox.record_version(session, store, caller, UNLINK_ARTIFACT, info, ref.row)
 
 
 def list_links(

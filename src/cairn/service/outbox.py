@@ -29,6 +29,9 @@ from cairn.db.models import (
     WebhookDelivery,
     utcnow,
 )
+from cairn.protocol_automations import (
+    ADD_ARTIFACT_ALIAS,
+)
 from cairn.service.caller import LOCAL, Caller
 from cairn.service.run_filters import regex_compiler
 
@@ -38,25 +41,6 @@ if TYPE_CHECKING:
     from cairn.protocol import VersionInfo
     from cairn.service.resources import Store
 
-# W&B's event types (the wire values of wandb's ``EventType``).
-CREATE_ARTIFACT = "CREATE_ARTIFACT"
-LINK_ARTIFACT = "LINK_MODEL"
-UNLINK_ARTIFACT = "UNLINK_ARTIFACT"
-ADD_ARTIFACT_ALIAS = "ADD_ARTIFACT_ALIAS"
-ADD_ARTIFACT_TAG = "ADD_ARTIFACT_TAG"
-REMOVE_ARTIFACT_TAG = "REMOVE_ARTIFACT_TAG"
-ADD_COLLECTION_TAG = "ADD_COLLECTION_TAG"
-REMOVE_COLLECTION_TAG = "REMOVE_COLLECTION_TAG"
-EVENT_TYPES = (
-    CREATE_ARTIFACT,
-    LINK_ARTIFACT,
-    UNLINK_ARTIFACT,
-    ADD_ARTIFACT_ALIAS,
-    ADD_ARTIFACT_TAG,
-    REMOVE_ARTIFACT_TAG,
-    ADD_COLLECTION_TAG,
-    REMOVE_COLLECTION_TAG,
-)
 
 PENDING = "pending"
 DELIVERED = "delivered"
