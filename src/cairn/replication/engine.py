@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import LATEST
-from cairn.errors import NotFoundError
+from cairn.errors import AuthorizationError, NotFoundError
 from cairn.progress import ProgressCallback, TaskCounter, silent
 from cairn.protocol import (
     AliasConflict,
@@ -341,7 +341,10 @@ class Engine:
         summary.conflicts.extend(result.conflicts)
         if result.version.version_index != record.index and result.created:
             summary.renumbered.append(Renumbered(path, record.index, result.version.version_index))
-        self.source.record_copied(record, self._peer, result.version.id)
+        try:
+            self.source.record_copied(record, self._peer, result.version.id)
+        except AuthorizationError:
+            pass  # a reader of the source copies, but keeps no record there
 
 
 def _path(info: VersionInfo) -> str:
