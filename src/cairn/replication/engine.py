@@ -11,6 +11,7 @@ and reports and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 from pathlib import Path
@@ -341,10 +342,9 @@ class Engine:
         summary.conflicts.extend(result.conflicts)
         if result.version.version_index != record.index and result.created:
             summary.renumbered.append(Renumbered(path, record.index, result.version.version_index))
-        try:
+        # A reader of the source may copy from it, but keeps no record there.
+        with contextlib.suppress(AuthorizationError):
             self.source.record_copied(record, self._peer, result.version.id)
-        except AuthorizationError:
-            pass  # a reader of the source copies, but keeps no record there
 
 
 def _path(info: VersionInfo) -> str:
