@@ -8,14 +8,13 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING
 
+import cairn.connect  # noqa: F401  (registers the backends)
+from cairn.service.backend import EmbeddedBackend
+from cairn.settings import Settings
 from clirun import ok_json
 from compat.test_flows import run_wandb
 from compat.wandb_tools import NEWEST, wandb_env
 from replication_seed import PROJECT, seed
-
-import cairn.connect  # noqa: F401  (registers the backends)
-from cairn.service.backend import EmbeddedBackend
-from cairn.settings import Settings
 
 if TYPE_CHECKING:
     from pathlib import Path

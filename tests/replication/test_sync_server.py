@@ -15,7 +15,7 @@ import cairn.connect  # noqa: F401  (registers the backends)
 from cairn.remote.backend import RemoteBackend
 from cairn.service.backend import EmbeddedBackend
 from cairn.settings import Settings
-from clirun import ok_json
+from clirun import ok, ok_json
 from replication_seed import PROJECT, seed
 
 if TYPE_CHECKING:
@@ -194,6 +194,9 @@ def test_a_killed_sync_resumes_without_duplicates(
         assert (b.digest, b.metadata, b.created_at) == (a.digest, a.metadata, a.created_at)
     again = sync(server, PROJECT, "--entity-map", f"tester={team}")
     assert (again["versions"], again["unchanged"]) == (0, MANY)
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": server.admin_key}
+    line = ok("sync", PROJECT, "--entity-map", f"tester={team}", env=env).strip()
+    assert line == "synced 0 versions of 0 collections, 0 B sent, 0 aliases moved, 0 conflicts"
 
 
 def test_a_missing_registry_is_one_line_and_nothing_is_written(
