@@ -263,7 +263,10 @@ class Engine:
     def _needs_update(self, record: VersionRecord, there: VersionInfo) -> bool:
         """Whether a version already copied lacks something the source has: a tag, a value,
         an alias (one another version holds counts only with ``force_aliases``; it is
-        reported as a conflict otherwise), a registry link or a use (read only)."""
+        reported as a conflict otherwise), a registry link or a use (read only). A copy
+        deleted at the destination is left deleted."""
+        if there.state != "COMMITTED":
+            return False
         if _updated_values(record, there):
             return True
         for alias in self._missing_aliases(record, there):
