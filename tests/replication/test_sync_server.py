@@ -58,8 +58,13 @@ def sync(server: ServerProcess, *args: str) -> dict[str, object]:
 
 def same_versions(here: Backend, there: Backend, entity: str, project: str, name: str) -> None:
     """Every version of ``name`` alike in both stores (numbers, content, values, times)."""
-    count = here.get_collection("tester", PROJECT, name).version_count
-    assert there.get_collection(entity, project, name).version_count == count
+    mine, theirs = (
+        here.get_collection("tester", PROJECT, name),
+        there.get_collection(entity, project, name),
+    )
+    assert (theirs.description, theirs.tags) == (mine.description, mine.tags)
+    count = mine.version_count
+    assert theirs.version_count == count
     for index in range(count):
         a = here.resolve_version("tester", PROJECT, name, f"v{index}")
         b = there.resolve_version(entity, project, name, f"v{index}")
