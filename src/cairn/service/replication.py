@@ -86,12 +86,17 @@ def _checked_time(value: str) -> dt.datetime:
 
 
 def _infos(session: Session, versions: Sequence[Version]) -> list[VersionInfo]:
-    """Each version as seen through its sequence."""
-    infos = []
+    """Each version as seen through its sequence, in order (a fixed number of queries per
+    collection, whatever the number of versions)."""
+    by_collection: dict[int, list[Version]] = {}
     for version in versions:
-        ref = collection_ref(session, session.get_one(Collection, version.collection_id))
-        infos.extend(version_infos(session, ref, [(version.index, version)]))
-    return infos
+        by_collection.setdefault(version.collection_id, []).append(version)
+    infos: dict[int, VersionInfo] = {}
+    for collection_id, members in by_collection.items():
+        ref = collection_ref(session, session.get_one(Collection, collection_id))
+        found = version_infos(session, ref, [(v.index, v) for v in members])
+        infos.update(zip((v.id for v in members), found, strict=True))
+    return [infos[version.id] for version in versions]
 
 
 def replicas(
