@@ -249,3 +249,21 @@ def test_a_missing_registry_is_one_line_and_nothing_is_written(
     result = run_cairn("sync", PROJECT, "--entity-map", f"tester={team}", env=env)
     one_line_error(result, "Registry 'nowhere' does not exist at the destination")
     assert writes(server) == before
+
+
+def test_a_viewer_cannot_sync_into_a_team(
+    cairn_dir: Path, tmp_path: Path, cairn_server_sqlite: ServerProcess
+) -> None:
+    from clirun import cairn as run_cairn
+    from clirun import one_line_error
+
+    seed(tmp_path)
+    server = cairn_server_sqlite
+    team = server.new_team("view")
+    key = server.new_user_key(f"viewer-{team}", team, role="viewer")
+    before = writes(server)
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": key}
+    result = run_cairn("sync", PROJECT, "--entity-map", f"tester={team}", env=env)
+    one_line_error(result, "may not")
+    assert writes(server) - before == 1  # the refused write itself
+    assert remote(server, team).list_projects(team, 10) == []
