@@ -160,7 +160,7 @@ class Engine:
         origin = self.source.origin()
         collections = list(self.source.collections())
         records: list[VersionRecord] = []
-        counter = TaskCounter(READING, self.progress, len(collections), 0)
+        counter = TaskCounter(READING, self.progress, len(collections), 0, unit="collections")
         for collection in collections:
             records.extend(self.source.versions(collection))
             self._replicas(origin, self._entity(collection.entity), collection.project)
@@ -202,7 +202,7 @@ class Engine:
                 refs[version.logged_by] = None
             for ref in version.used_by:
                 refs[ref] = None
-        counter = TaskCounter(RUNS, self.progress, len(refs), 0)
+        counter = TaskCounter(RUNS, self.progress, len(refs), 0, unit="runs")
         for ref in refs:
             record = self.source.run(ref)
             if record is not None and self._run_changed(record):
@@ -242,7 +242,7 @@ class Engine:
         )
 
     def _copy_versions(self, origin: str, versions: Sequence[VersionRecord]) -> None:
-        counter = TaskCounter(VERSIONS, self.progress, len(versions), 0)
+        counter = TaskCounter(VERSIONS, self.progress, len(versions), 0, unit="versions")
         with tempfile.TemporaryDirectory(prefix="cairn-sync-") as scratch:
             for number, record in enumerate(versions):
                 entity = self._entity(record.collection.entity)
@@ -306,7 +306,7 @@ class Engine:
             }
             for link in record.links:
                 have = linked.get((f"wandb-registry-{link.registry}", link.collection))
-                if have is None or set(link.aliases) - have:
+                if have is None or set(link.aliases) - have - {LATEST}:
                     return True
         if record.used_by:
             users = {(r.entity, r.project, r.id) for r in self.dest.lineage(there.id).used_by}

@@ -319,7 +319,8 @@ def _link(
     for link in request.links:
         project = projects[link.registry]
         present = have.get((project, link.collection))
-        new = [a for a in link.aliases if present is None or a not in present]
+        # ``latest`` of a registry follows its newest link, as on any link
+        new = [a for a in link.aliases if a != LATEST and (present is None or a not in present)]
         if present is not None and not new:
             continue
         links.link_version(
