@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import LATEST
+from cairn.core.registry import REGISTRY_PREFIX
+from cairn.core.ttl import TTL_DISABLED
 from cairn.errors import AuthorizationError, NotFoundError
 from cairn.progress import ProgressCallback, TaskCounter, silent
 from cairn.protocol import (
@@ -102,7 +104,7 @@ class Summary:
 def _updated_values(record: VersionRecord, dest: VersionInfo) -> bool:
     """Whether the destination's copy lacks a tag or differs in description, metadata
     or TTL from the source."""
-    ttl = None if dest.ttl_is_inherited else (dest.ttl_duration_seconds or -2)
+    ttl = None if dest.ttl_is_inherited else (dest.ttl_duration_seconds or TTL_DISABLED)
     return bool(
         set(record.tags) - set(dest.tags)
         or record.description != dest.description
@@ -305,7 +307,7 @@ class Engine:
                 for link in self.dest.list_links(there.id, MAX_LINKS)
             }
             for link in record.links:
-                have = linked.get((f"wandb-registry-{link.registry}", link.collection))
+                have = linked.get((REGISTRY_PREFIX + link.registry, link.collection))
                 if have is None or set(link.aliases) - have - {LATEST}:
                     return True
         if record.used_by:
