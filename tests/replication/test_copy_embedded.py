@@ -3,6 +3,7 @@ repeats (the rules of ``service/replication.py``, through ``replication.engine``
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,12 @@ def test_everything_is_copied_once(source: Backend, tmp_path: Path) -> None:
     assert [row["loss"] for row in dest.read_history("tester", PROJECT, "r1")] == [1.0, 0.5, 1 / 3]
     again = _copy(source, dest)
     assert (again.versions, again.updated, again.unchanged, again.runs) == (0, 0, 4, 0)
+    # the sync record on both sides: 4 copies out of the source, 4 into the destination
+    assert _records(source.settings.cairn_dir) == {"out": 4}
+    assert _records(dest.settings.cairn_dir) == {"in": 4}
+
+
+def _records(store: Path) -> dict[str, int]:
+    with sqlite3.connect(store / "cairn.db") as db:
+        rows = db.execute("SELECT direction, count(*) FROM replica GROUP BY direction")
+        return dict(rows.fetchall())
