@@ -37,6 +37,7 @@ from cairn.cli.server import server
 from cairn.cli.server_maintenance import server_gc  # noqa: F401 (registers sweep, gc, fsck)
 from cairn.cli.show import show
 from cairn.cli.status import status
+from cairn.cli.sync import mirror, sync
 from cairn.cli.tag import tag
 from cairn.cli.ui import ui
 from cairn.cli.verify import verify
@@ -53,7 +54,7 @@ def cli() -> None:
 
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
-for command in (status, login, logout, server, admin, ui, automation):
+for command in (status, login, logout, server, admin, ui, automation, sync, mirror):
     cli.add_command(command)
 admin.add_command(webhook)
 
