@@ -28,6 +28,7 @@ from cairn.cli.demo import demo
 from cairn.cli.fsck import fsck
 from cairn.cli.gc import gc
 from cairn.cli.get import get
+from cairn.cli.import_wandb import import_group
 from cairn.cli.link import link
 from cairn.cli.login import login
 from cairn.cli.logout import logout
@@ -53,7 +54,7 @@ def cli() -> None:
 
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
-for command in (status, login, logout, server, admin, ui, automation):
+for command in (status, login, logout, server, admin, ui, automation, import_group):
     cli.add_command(command)
 admin.add_command(webhook)
 

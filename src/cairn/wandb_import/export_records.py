@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.errors import CorruptionError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FORMAT = "cairn-wandb-export"
 VERSION = 1
@@ -71,7 +74,9 @@ class ExportedVersion:
     collection: str
     type: str
     index: int
+    id: str
     digest: str
+    digest_algorithm: str  # "MD5" or "XXH128"
     manifest: dict[str, Any]
     aliases: tuple[str, ...]
     tags: tuple[str, ...]
@@ -93,16 +98,21 @@ class ExportedBlob:
 
 
 @dataclasses.dataclass(frozen=True)
+class FetchDone:
+    """The answer to one fetch request is complete."""
+
+
+@dataclasses.dataclass(frozen=True)
 class ExportEnd:
     """The last record: the exporter finished (a missing one means it was cut short)."""
 
     counts: dict[str, int]
 
 
-Record = ExportedRun | ExportedCollection | ExportedVersion | ExportedBlob | ExportEnd
+Record = ExportedRun | ExportedCollection | ExportedVersion | ExportedBlob | FetchDone | ExportEnd
 
 
-def _get(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+def _get(obj: dict[str, Any], key: str, kind: type, optional: bool = False) -> Any:
     value = obj.get(key)
     if value is None and optional:
         return None
@@ -154,7 +164,8 @@ def _link(obj: Any) -> ExportedLink:
 
 def _version(obj: dict[str, Any]) -> ExportedVersion:
     ttl = obj.get("ttl")
-    if not (ttl is None or ttl == "inherit" or (isinstance(ttl, int) and not isinstance(ttl, bool))):
+    seconds = isinstance(ttl, int) and not isinstance(ttl, bool)
+    if not (ttl is None or ttl == "inherit" or seconds):
         raise CorruptionError(f"field 'ttl' is {ttl!r}")
     index = _get(obj, "index", int)
     if index < 0:
@@ -163,7 +174,9 @@ def _version(obj: dict[str, Any]) -> ExportedVersion:
         collection=_get(obj, "collection", str),
         type=_get(obj, "type", str),
         index=index,
+        id=_get(obj, "id", str),
         digest=_get(obj, "digest", str),
+        digest_algorithm="XXH128" if obj.get("digest_algorithm") == "XXH128" else "MD5",
         manifest=_get(obj, "manifest", dict),
         aliases=_strings(obj, "aliases"),
         tags=_strings(obj, "tags"),
@@ -190,16 +203,21 @@ def _blob(obj: dict[str, Any]) -> ExportedBlob:
     return ExportedBlob(digest=_get(obj, "digest", str), size=_get(obj, "size", int, optional=True))
 
 
+def _done(obj: dict[str, Any]) -> FetchDone:
+    return FetchDone()
+
+
 def _end(obj: dict[str, Any]) -> ExportEnd:
     counts = {k: v for k, v in obj.items() if k != "kind" and isinstance(v, int)}
     return ExportEnd(counts)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict[str, Any]], Record]] = {
     "run": _run,
     "collection": _collection,
     "version": _version,
     "blob": _blob,
+    "done": _done,
     "end": _end,
 }
 

@@ -10,17 +10,23 @@ telemetry, error reports, git and code capture off.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import subprocess
 import tempfile
-from collections import deque
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.errors import AuthenticationError, CommError, MissingExtraError
 from cairn.settings import environ_without
-from cairn.wandb_import.export_records import ExportEnd, check_header, parse_record
+from cairn.wandb_import.export_records import (
+    ExportedBlob,
+    ExportEnd,
+    FetchDone,
+    check_header,
+    parse_record,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -38,13 +44,10 @@ class WandbProject:
     of an environment that has wandb)."""
 
     base_url: str
-    api_key: str
+    api_key: str = dataclasses.field(repr=False)
     entity: str
     project: str
     python: str
-
-    def __repr__(self) -> str:  # never show the key
-        return f"WandbProject({self.base_url!r}, {self.entity!r}, {self.project!r})"
 
 
 def exporter_environment(project: WandbProject, home: Path) -> dict[str, str]:
@@ -79,46 +82,28 @@ def exporter_environment(project: WandbProject, home: Path) -> dict[str, str]:
     return env
 
 
-def _failure(status: int, stderr: Path) -> Exception:
-    text = stderr.read_text(errors="replace") if stderr.exists() else ""
-    if status == MISSING_WANDB_EXIT:
-        return MissingExtraError(f"cairn import wandb needs wandb: {INSTALL_HINT}")
-    lines = deque((x.strip() for x in text.splitlines() if x.strip()), maxlen=1)
-    last = lines[0] if lines else f"exit status {status}"
-    if "401" in text or "403" in text or "API key" in text:
-        return AuthenticationError(f"the W&B server refused the API key: {last}")
-    return CommError(f"the W&B exporter failed: {last}")
+class Exporter:
+    """One exporter subprocess (``list`` or ``fetch``); a context manager that stops it.
 
-
-@contextmanager
-def exporter_records(project: WandbProject, args: Sequence[str]) -> Iterator[Iterator[Record]]:
-    """Run the exporter with ``args`` (after its command); yield an iterator over its
-    records. Leaving the block early stops the subprocess.
-
-    Raises (while iterating): MissingExtraError (no wandb in ``project.python``),
-    AuthenticationError (the W&B server refused the key), CommError (any other failure
-    of the exporter, with its last line of stderr; or it stopped before its end record),
-    CorruptionError (a line that is not a record of the format).
+    Raises (from its methods): MissingExtraError (no wandb in ``project.python``, or that
+    python cannot run), AuthenticationError (the W&B server refused the key), CommError
+    (any other failure of the exporter, with its last line on stderr; or it stopped before
+    its end record), CorruptionError (a line that is not a record of the format).
     """
-    with tempfile.TemporaryDirectory(prefix="cairn-wandb-") as scratch:
-        home = Path(scratch)
-        stderr_path = home / "stderr.txt"
-        command = [
-            project.python,
-            str(EXPORTER),
-            *args[:1],
-            "--entity",
-            project.entity,
-            "--project",
-            project.project,
-            *args[1:],
-        ]
+
+    def __init__(self, project: WandbProject, command: str, args: Sequence[str] = ()) -> None:
+        self.project = project
+        self._scratch = tempfile.TemporaryDirectory(prefix="cairn-wandb-")
+        home = Path(self._scratch.name)
+        self._stderr_path = home / "stderr.txt"
+        argv = [project.python, str(EXPORTER), command, "--entity", project.entity]
+        argv += ["--project", project.project, *args]
         try:
-            with open(stderr_path, "wb") as stderr:
-                process = subprocess.Popen(
-                    command,
+            with open(self._stderr_path, "wb") as stderr:
+                self._process = subprocess.Popen(
+                    argv,
                     env=exporter_environment(project, home),
-                    stdin=subprocess.DEVNULL,
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr,
                     cwd=home,
@@ -126,32 +111,79 @@ def exporter_records(project: WandbProject, args: Sequence[str]) -> Iterator[Ite
                     encoding="utf-8",
                 )
         except OSError as exc:
+            self._scratch.cleanup()
             raise MissingExtraError(
                 f"cannot run {project.python} for cairn import wandb: {exc.strerror}"
             ) from None
+        self.wandb_version = ""
+
+    def __enter__(self) -> Exporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _failure(self) -> Exception:
+        status = self._process.wait()
+        text = self._stderr_path.read_text(errors="replace")
+        if status == MISSING_WANDB_EXIT:
+            return MissingExtraError(
+                f"cairn import wandb needs wandb in {self.project.python}: {INSTALL_HINT}"
+            )
+        errors = [x.strip() for x in text.splitlines() if x.startswith("error: ")]
+        lines = errors or [x.strip() for x in text.splitlines() if x.strip()]
+        last = lines[-1][:500] if lines else f"exit status {status}"
+        if any(word in last for word in ("401", "403", "API key", "Unauthorized")):
+            return AuthenticationError(f"the W&B server refused the API key: {last}")
+        return CommError(f"the W&B exporter failed: {last}")
+
+    def _next(self) -> Record | None:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            return None
+        if not self.wandb_version:
+            self.wandb_version = check_header(line)
+            return self._next()
+        return parse_record(line)
+
+    def records(self) -> Iterator[Record]:
+        """Every record of a ``list`` run, up to and including its end record."""
+        while (record := self._next()) is not None:
+            yield record
+            if isinstance(record, ExportEnd):
+                return
+        raise self._failure()
+
+    def fetch(self, artifact: str, paths: Sequence[str], folder: Path) -> list[ExportedBlob]:
+        """Download the entries ``paths`` of ``artifact`` (``E/P/name:vN``) into
+        ``folder/<hex digest>``; the blob records of the answer."""
+        assert self._process.stdin is not None
+        request = {"artifact": artifact, "paths": list(paths), "folder": str(folder)}
         try:
-            yield _read(process, stderr_path)
-        finally:
-            if process.poll() is None:
-                process.kill()
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            raise self._failure() from None
+        blobs: list[ExportedBlob] = []
+        while (record := self._next()) is not None:
+            if isinstance(record, FetchDone):
+                return blobs
+            if isinstance(record, ExportedBlob):
+                blobs.append(record)
+        raise self._failure()
+
+    def close(self) -> None:
+        """Stop the subprocess (closing its stdin ends a ``fetch`` run) and remove its
+        temporary home."""
+        process = self._process
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
             process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-
-
-def _read(process: subprocess.Popen[str], stderr: Path) -> Iterator[Record]:
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    if not first:
-        raise _failure(process.wait(), stderr)
-    check_header(first)
-    ended = False
-    for line in process.stdout:
-        record = parse_record(line)
-        ended = isinstance(record, ExportEnd)
-        yield record
-    status = process.wait()
-    if status != 0:
-        raise _failure(status, stderr)
-    if not ended:
-        raise CommError("the W&B exporter stopped before its end record")
+        self._scratch.cleanup()

@@ -1,7 +1,7 @@
 """The W&B exporter: the one place Cairn runs wandb code, always as a subprocess.
 
 ``python wandb_exporter.py list --entity E --project P [--name N]... [--type T]...`` and
-``python wandb_exporter.py fetch --entity E --project P --blobs DIR --requests FILE``, run
+``python wandb_exporter.py fetch --entity E --project P``, run
 by ``cairn.wandb_import.runner`` with the python of an environment that has ``wandb``
 (``cairn[import-wandb]``) and an environment it builds itself: the W&B server's URL and key
 (``WANDB_BASE_URL``, ``WANDB_API_KEY``) given on Cairn's command line, telemetry off, a
@@ -17,10 +17,14 @@ the given names and types): a ``collection`` record, then each version in order 
 index: the ``run`` records of the runs that logged or used it (each run once), then the
 ``version`` record (manifest as W&B stores it — reference entries stay references —
 aliases, tags, metadata, description, TTL, created_at, lineage, registry links).
-``fetch`` reads requests ``{"artifact": "E/P/name:vN", "paths": [...]}`` (JSON lines) and
-downloads each entry into ``DIR/<md5 hex>`` (written under a temporary name, then
-renamed), skipping blobs already there, one ``blob`` record per entry.
+``fetch`` serves requests, one JSON line each on stdin, until stdin closes:
+``{"artifact": "E/P/name:vN", "paths": [...], "folder": DIR}`` downloads each entry into
+``DIR/<hex of its digest>`` (written under a temporary name, then renamed), answers one
+``blob`` record per entry, then a ``done`` record. The parent writes a request only after
+reading the answer to the last, so neither side waits on a full pipe.
 """
+
+from __future__ import annotations
 
 import argparse
 import base64
@@ -28,26 +32,30 @@ import json
 import os
 import sys
 import tempfile
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 FORMAT = "cairn-wandb-export"
 VERSION = 1
 MISSING_WANDB_EXIT = 3
 
 
-def emit(record):
+def emit(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
 
 
-def blob_name(digest):
-    """The file name of a blob: the hex of its base64 MD5 digest (a safe name)."""
+def blob_name(digest: str) -> str:
+    """The file name of a blob: the hex of its base64 digest (MD5 or XXH128; a safe name)."""
     raw = base64.b64decode(digest, validate=True)
     if len(raw) != 16:
-        raise ValueError(f"not an MD5 digest: {digest!r}")
+        raise ValueError(f"not a blob digest: {digest!r}")
     return raw.hex()
 
 
-def run_record(run):
+def run_record(run: Any) -> dict[str, Any]:
     """What Cairn keeps of a W&B run: identity, job type, state, config, summary."""
     summary = getattr(run, "summary_metrics", None) or {}
     return {
@@ -64,7 +72,7 @@ def run_record(run):
     }
 
 
-def ttl_of(artifact):
+def ttl_of(artifact: Any) -> int | str | None:
     """``"inherit"``, ``None`` (no TTL) or a number of seconds."""
     if getattr(artifact, "_ttl_is_inherited", False):
         return "inherit"
@@ -72,7 +80,7 @@ def ttl_of(artifact):
     return None if seconds is None or seconds < 0 else int(seconds)
 
 
-def links_of(artifact):
+def links_of(artifact: Any) -> list[dict[str, Any]]:
     """The registry collections this version is linked into, with the link's aliases."""
     try:
         linked = artifact.linked_artifacts
@@ -97,13 +105,13 @@ def links_of(artifact):
 class Lister:
     """Walks a project's collections and versions with wandb's public API."""
 
-    def __init__(self, api, entity, project):
+    def __init__(self, api: Any, entity: str, project: str) -> None:
         self.api = api
         self.entity = entity
         self.project = project
-        self.seen_runs = set()
+        self.seen_runs: set[tuple[str, str, str]] = set()
 
-    def run_id(self, run):
+    def run_id(self, run: Any) -> dict[str, str] | None:
         if run is None:
             return None
         key = (run.entity, run.project, run.id)
@@ -112,7 +120,7 @@ class Lister:
             emit(run_record(run))
         return {"entity": run.entity, "project": run.project, "id": run.id}
 
-    def collections(self, names, types):
+    def collections(self, names: set[str], types: set[str]) -> Iterator[tuple[str, Any]]:
         base = f"{self.entity}/{self.project}"
         for kind in sorted(self.api.artifact_types(base), key=lambda t: t.name):
             if types and kind.name not in types:
@@ -124,9 +132,9 @@ class Lister:
                     continue
                 yield kind.name, collection
 
-    def version(self, collection_name, artifact):
+    def version(self, collection_name: str, artifact: Any) -> None:
         logged_by = self.run_id(artifact.logged_by())
-        used_by = [self.run_id(run) for run in artifact.used_by()]
+        used_by = [ref for run in artifact.used_by() if (ref := self.run_id(run)) is not None]
         manifest = artifact.manifest.to_manifest_json()
         emit(
             {
@@ -136,6 +144,7 @@ class Lister:
                 "index": int(artifact.version[1:]),
                 "id": artifact.id,
                 "digest": artifact.digest,
+                "digest_algorithm": algorithm_of(artifact),
                 "manifest": manifest,
                 "aliases": sorted(a for a in artifact.aliases if a != artifact.version),
                 "tags": sorted(artifact.tags or []),
@@ -151,7 +160,7 @@ class Lister:
             }
         )
 
-    def run(self, names, types):
+    def run(self, names: set[str], types: set[str]) -> None:
         counts = {"collections": 0, "versions": 0}
         for type_name, collection in self.collections(names, types):
             counts["collections"] += 1
@@ -172,57 +181,72 @@ class Lister:
         emit({"kind": "end", **counts})
 
 
-def fetch(api, blobs, requests):
-    """Download the requested entries into ``blobs/<md5 hex>``."""
-    os.makedirs(blobs, exist_ok=True)
-    downloaded = 0
-    with open(requests, encoding="utf-8") as lines:
-        wanted = [json.loads(line) for line in lines if line.strip()]
-    for request in wanted:
-        artifact = api.artifact(request["artifact"])
-        for path in request["paths"]:
-            entry = artifact.get_entry(path)
-            name = blob_name(entry.digest)
-            final = os.path.join(blobs, name)
-            if not os.path.exists(final):
-                with tempfile.TemporaryDirectory(dir=blobs, prefix=".dl-") as scratch:
-                    got = entry.download(root=scratch, skip_cache=True)
-                    os.replace(got, final)
-                downloaded += 1
-            emit({"kind": "blob", "digest": entry.digest, "path": final, "size": entry.size})
-    emit({"kind": "end", "downloaded": downloaded})
+def fetch_one(api: Any, request: dict[str, Any]) -> None:
+    """Download the entries ``request`` names into its folder, one ``blob`` record each."""
+    folder = request["folder"]
+    os.makedirs(folder, exist_ok=True)
+    artifact = api.artifact(request["artifact"])
+    for path in request["paths"]:
+        entry = artifact.get_entry(path)
+        final = os.path.join(folder, blob_name(entry.digest))
+        if not os.path.exists(final):
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".dl-") as scratch:
+                got = entry.download(root=scratch, skip_cache=True)
+                os.replace(got, final)
+        emit({"kind": "blob", "digest": entry.digest, "size": entry.size})
 
 
-def parse(argv):
+def serve_fetches(api: Any) -> None:
+    """Answer fetch requests from stdin until it closes (see the module doc)."""
+    for line in sys.stdin:
+        if line.strip():
+            fetch_one(api, json.loads(line))
+            emit({"kind": "done"})
+    emit({"kind": "end"})
+
+
+def algorithm_of(artifact: Any) -> str:
+    """``"XXH128"`` or ``"MD5"``: the artifact-level digest algorithm."""
+    value = getattr(artifact, "digest_algorithm", None)
+    return "XXH128" if str(getattr(value, "value", value)).endswith("XXH128") else "MD5"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="wandb_exporter")
     parser.add_argument("command", choices=["list", "fetch"])
     parser.add_argument("--entity", required=True)
     parser.add_argument("--project", required=True)
     parser.add_argument("--name", action="append", default=[])
     parser.add_argument("--type", action="append", default=[])
-    parser.add_argument("--blobs")
-    parser.add_argument("--requests")
     return parser.parse_args(argv)
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = parse(argv)
     try:
-        import wandb  # the one import of wandb in Cairn
+        import wandb  # type: ignore[import-not-found]  # noqa: PLC0415 - the one import of wandb in Cairn
     except ImportError as exc:
         sys.stderr.write(f"wandb is not installed in {sys.executable}: {exc}\n")
         return MISSING_WANDB_EXIT
     emit({"kind": "header", "format": FORMAT, "version": VERSION, "wandb": wandb.__version__})
-    api = wandb.Api(
-        overrides={"base_url": os.environ["WANDB_BASE_URL"]},
-        api_key=os.environ["WANDB_API_KEY"],
-        timeout=60,
-    )
+    try:
+        api = wandb.Api(
+            overrides={"base_url": os.environ["WANDB_BASE_URL"]},
+            api_key=os.environ["WANDB_API_KEY"],
+            timeout=60,
+        )
+        run_command(api, args)
+    except Exception as exc:  # the parent reads one line: the class and the message
+        sys.stderr.write(f"error: {type(exc).__name__}: {exc}\n")
+        return 1
+    return 0
+
+
+def run_command(api: Any, args: argparse.Namespace) -> None:
     if args.command == "list":
         Lister(api, args.entity, args.project).run(set(args.name), set(args.type))
     else:
-        fetch(api, args.blobs, args.requests)
-    return 0
+        serve_fetches(api)
 
 
 if __name__ == "__main__":
