@@ -77,8 +77,7 @@ for name, type_ in (("raw", "dataset"), ("net", "model")):
             "description": art.description,
             "created_at": art.created_at,
             "files": {
-                e.path: {"digest": e.digest, "ref": e.ref}
-                for e in art.manifest.entries.values()
+                e.path: {"digest": e.digest, "ref": e.ref} for e in art.manifest.entries.values()
             },
         }
 out["registry_entity"] = linked.entity
