@@ -142,6 +142,8 @@ def _check_copy(api: Any, seeded: dict[str, Any], work: Path) -> None:
         assert got.metadata == want["metadata"], ref
         assert got.description == want["description"], ref
         assert got.created_at == want["created_at"], ref
+        ttl = (got._state.ttl_is_inherited, got._state.ttl_duration_seconds)
+        assert ttl == (want["ttl_inherited"], want["ttl_seconds"]), ref
         entries = {
             e.path: {"digest": e.digest, "ref": e.ref} for e in got.manifest.entries.values()
         }

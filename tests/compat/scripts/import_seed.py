@@ -76,6 +76,8 @@ for name, type_ in (("raw", "dataset"), ("net", "model")):
             "metadata": art.metadata,
             "description": art.description,
             "created_at": art.created_at,
+            "ttl_inherited": art._ttl_is_inherited,
+            "ttl_seconds": art._ttl_duration_seconds,
             "files": {
                 e.path: {"digest": e.digest, "ref": e.ref} for e in art.manifest.entries.values()
             },
