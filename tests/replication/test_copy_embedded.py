@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from replication_seed import PROJECT, seed
 
 import cairn.connect  # noqa: F401  (registers the backends)
 from cairn.protocol import Backend
@@ -14,6 +13,7 @@ from cairn.replication.engine import Engine, Options
 from cairn.replication.source import BackendSource, Selection
 from cairn.service.backend import EmbeddedBackend
 from cairn.settings import Settings
+from replication_seed import PROJECT, seed
 
 
 def _store(path: Path) -> EmbeddedBackend:
@@ -41,7 +41,11 @@ def test_everything_is_copied_once(source: Backend, tmp_path: Path) -> None:
         here = source.resolve_version("tester", PROJECT, "data", f"v{index}")
         there = dest.resolve_version("tester", PROJECT, "data", f"v{index}")
         assert (there.digest, there.created_at) == (here.digest, here.created_at)
-        assert (there.aliases, there.tags, there.metadata) == (here.aliases, here.tags, here.metadata)
+        assert (there.aliases, there.tags, there.metadata) == (
+            here.aliases,
+            here.tags,
+            here.metadata,
+        )
         assert there.description == here.description
         assert (there.ttl_duration_seconds, there.ttl_is_inherited) == (
             here.ttl_duration_seconds,

@@ -126,12 +126,15 @@ def wandb(
         }
 
     def human() -> None:
-        for item in summary.conflicts:
-            click.echo(f"conflict: {item}")
-        for moved in summary.renumbered:
-            click.echo(
-                f"renumbered: {moved.collection} v{moved.source_index} is v{moved.index} here"
-            )
+        if not quiet:
+            for item in summary.conflicts:
+                click.echo(
+                    f"conflict: {item.collection}:{item.alias} is on v{item.held_by_index} "
+                    "there (left; --force-aliases moves it)"
+                )
+            for moved in summary.renumbered:
+                target = "appended" if moved.index is None else f"v{moved.index}"
+                click.echo(f"renumbered: {moved.collection} v{moved.source_index} -> {target}")
         click.echo(summary.line("imported"))
 
     emit(as_json, data, human)

@@ -1,0 +1,132 @@
+"""``cairn sync`` from an offline embedded store to a server (SQLite + directory store, and
+PostgreSQL + S3 on moto), and ``cairn mirror`` back into a fresh embedded store: everything
+a version carries arrives, a repeat sends no request that writes (docs/sync.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+import cairn.connect  # noqa: F401  (registers the backends)
+from cairn.remote.backend import RemoteBackend
+from cairn.service.backend import EmbeddedBackend
+from cairn.settings import Settings
+from clirun import ok_json
+from replication_seed import PROJECT, seed
+
+if TYPE_CHECKING:
+    from cairn.protocol import Backend
+    from serverproc import ServerProcess
+
+SERVERS = ["cairn_server_sqlite", "cairn_server_pg"]
+
+
+@pytest.fixture(params=SERVERS)
+def server(request: pytest.FixtureRequest) -> ServerProcess:
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+def writes(server: ServerProcess) -> int:
+    """The server's answered requests other than GET (its ``/metrics``)."""
+    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "cairn_http_requests_total" and sample.labels["method"] != "GET":
+                total += sample.value
+    return int(total)
+
+
+def remote(server: ServerProcess, team: str) -> RemoteBackend:
+    settings = Settings.load({"base_url": server.url, "api_key": server.admin_key, "entity": team})
+    return RemoteBackend(settings)
+
+
+def local(path: Path) -> EmbeddedBackend:
+    return EmbeddedBackend(Settings.load({"cairn_dir": path, "base_url": None}))
+
+
+def sync(server: ServerProcess, *args: str) -> dict[str, object]:
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": server.admin_key}
+    result: dict[str, object] = ok_json("sync", *args, env=env)
+    return result
+
+
+def same_versions(here: Backend, there: Backend, entity: str, project: str, name: str) -> None:
+    """Every version of ``name`` alike in both stores (numbers, content, values, times)."""
+    count = here.get_collection("tester", PROJECT, name).version_count
+    assert there.get_collection(entity, project, name).version_count == count
+    for index in range(count):
+        a = here.resolve_version("tester", PROJECT, name, f"v{index}")
+        b = there.resolve_version(entity, project, name, f"v{index}")
+        assert (b.digest, b.created_at, b.type, b.description) == (
+            a.digest, a.created_at, a.type, a.description,
+        )  # fmt: skip
+        assert (sorted(b.aliases), sorted(b.tags), b.metadata) == (
+            sorted(a.aliases), sorted(a.tags), a.metadata,
+        )  # fmt: skip
+        assert (b.ttl_duration_seconds, b.ttl_is_inherited) == (
+            a.ttl_duration_seconds, a.ttl_is_inherited,
+        )  # fmt: skip
+        assert there.read_manifest(b.id) == here.read_manifest(a.id)
+        assert (b.size, b.file_count) == (a.size, a.file_count)
+
+
+def test_sync_then_mirror_keep_everything(
+    cairn_dir: Path, tmp_path: Path, server: ServerProcess
+) -> None:
+    seed(tmp_path)
+    team = server.new_team("sync")
+    summary = sync(server, PROJECT, "--entity-map", f"tester={team}")
+    assert (summary["versions"], summary["collections"], summary["runs"]) == (4, 2, 2)
+    assert summary["conflicts"] == [] and summary["renumbered"] == []
+    assert summary["bytes_sent"] > 0
+    here, there = local(cairn_dir), remote(server, team)
+    for name in ("data", "model"):
+        same_versions(here, there, team, PROJECT, name)
+    model = there.resolve_version(team, PROJECT, "model", "v0")
+    lineage = there.lineage(model.id)
+    assert lineage.logged_by is not None and lineage.logged_by.id == "r2"
+    best = there.resolve_version(team, PROJECT, "data", "best")
+    assert [run.id for run in there.lineage(best.id).used_by] == ["r2"]
+    assert [v.collection for v in there.run_versions(team, PROJECT, "r1", used=False)] == [
+        "data", "data", "data",
+    ]  # fmt: skip
+    links = there.list_links(model.id, 10)
+    assert [(v.project, v.collection, sorted(v.aliases)) for v in links] == [
+        ("wandb-registry-model", "champions", ["latest", "prod"])
+    ]
+    r1 = there.get_run(team, PROJECT, "r1")
+    assert (r1.config, r1.state, r1.job_type, r1.last_step) == ({"lr": 0.1}, "finished", "prep", 2)
+    assert r1.summary == here.get_run("tester", PROJECT, "r1").summary
+    assert [row["loss"] for row in there.read_history(team, PROJECT, "r1")] == [1.0, 0.5, 1 / 3]
+
+    before = writes(server)
+    again = sync(server, PROJECT, "--entity-map", f"tester={team}")
+    assert (again["versions"], again["updated"], again["unchanged"], again["runs"]) == (0, 0, 4, 0)
+    assert again["bytes_sent"] == 0
+    assert writes(server) == before  # a repeated sync writes nothing
+
+    # mirror the server's project into a fresh embedded store
+    fresh = tmp_path / "fresh"
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": server.admin_key, "CAIRN_DIR": str(fresh)}
+    mirrored = ok_json("mirror", f"{team}/{PROJECT}", "--entity-map", f"{team}=tester", env=env)
+    assert (mirrored["versions"], mirrored["collections"]) == (4, 2)
+    copy = local(fresh)
+    for name in ("data", "model"):
+        same_versions(here, copy, "tester", PROJECT, name)
+    model_copy = copy.resolve_version("tester", PROJECT, "model", "v0")
+    assert copy.lineage(model_copy.id).logged_by.id == "r2"  # type: ignore[union-attr]
+    assert [(v.collection, sorted(v.aliases)) for v in copy.list_links(model_copy.id, 10)] == [
+        ("champions", ["latest", "prod"])
+    ]
+    assert (
+        ok_json("mirror", f"{team}/{PROJECT}", "--entity-map", f"{team}=tester", env=env)[
+            "unchanged"
+        ]
+        == 4
+    )
