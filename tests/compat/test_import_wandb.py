@@ -349,3 +349,48 @@ def test_a_refused_key_is_one_line(
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_import_into_a_cairn_server(
+    seeded: dict[str, Any],
+    wandb_server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--to URL --to-api-key KEY --to-entity TEAM``: the same copy, into another server
+    (its registry ``model``); a second import writes nothing."""
+    import httpx
+
+    from serverproc import running_server
+
+    with running_server(tmp_path / "dest-server", f"sqlite:///{tmp_path}/dest.db") as dest:
+        response = httpx.post(
+            f"{dest.url}/api/v1/registries",
+            json={"name": "model"},
+            headers={"Authorization": f"Bearer {dest.admin_key}"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        team = dest.new_team("imported")
+        env = _env(tmp_path / "unused", seeded["key"])
+        to = ["--to", dest.url, "--to-api-key", dest.admin_key, "--to-entity", team, "--json"]
+        first = _summary(_import(wandb_server, seeded["python"], env, *to))
+        assert (first["versions"], first["collections"], first["runs"]) == (5, 2, 2)
+        again = _summary(_import(wandb_server, seeded["python"], env, *to))
+        assert (again["versions"], again["updated"], again["unchanged"]) == (0, 0, 5)
+
+        import cairn
+
+        monkeypatch.setenv("CAIRN_BASE_URL", dest.url)
+        monkeypatch.setenv("CAIRN_API_KEY", dest.admin_key)
+        monkeypatch.setenv("CAIRN_ENTITY", team)
+        api = cairn.Api()
+        for ref, want in seeded["versions"].items():
+            got = api.artifact(f"{team}/{PROJECT}/{ref}")
+            assert (got.digest, sorted(got.aliases)) == (want["digest"], want["aliases"]), ref
+            assert got.created_at == want["created_at"], ref
+        logged_by = api.artifact(f"{team}/{PROJECT}/net:v1").logged_by()
+        assert logged_by is not None and logged_by.id == seeded["run2"]
+        linked = api.artifact(f"{api_org(api)}/{REGISTRY}/{PROJECT}-net:staging")
+        assert linked.digest == seeded["versions"]["net:v1"]["digest"]
