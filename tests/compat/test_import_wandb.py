@@ -394,3 +394,19 @@ def test_import_into_a_cairn_server(
         assert logged_by is not None and logged_by.id == seeded["run2"]
         linked = api.artifact(f"{api_org(api)}/{REGISTRY}/{PROJECT}-net:staging")
         assert linked.digest == seeded["versions"]["net:v1"]["digest"]
+
+
+@pytest.mark.slow
+def test_a_missing_project_is_one_line(
+    seeded: dict[str, Any], wandb_server: ServerProcess, tmp_path: Path
+) -> None:
+    env = _env(tmp_path / "dest", seeded["key"])
+    command = [sys.executable, "-m", "cairn.cli", "import", "wandb", "--base-url", wandb_server.url]
+    command += ["--entity", "importer", "--project", "no-such-project"]
+    command += ["--wandb-python", seeded["python"], "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["type"] == "NotFoundError", done.stdout
+    assert done.stderr.strip() == (
+        "Error: no project importer/no-such-project on the W&B server (or the key may not see it)"
+    )

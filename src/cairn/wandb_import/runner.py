@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cairn.errors import AuthenticationError, CommError, MissingExtraError
+from cairn.errors import AuthenticationError, CommError, MissingExtraError, NotFoundError
 from cairn.settings import environ_without
 from cairn.wandb_import.export_records import (
     ExportedBlob,
@@ -86,7 +86,8 @@ class Exporter:
     """One exporter subprocess (``list`` or ``fetch``); a context manager that stops it.
 
     Raises (from its methods): MissingExtraError (no wandb in ``project.python``, or that
-    python cannot run), AuthenticationError (the W&B server refused the key), CommError
+    python cannot run), AuthenticationError (the W&B server refused the key),
+    NotFoundError (no such project or entity, or the key may not see it), CommError
     (any other failure of the exporter, with its last line on stderr; or it stopped before
     its end record), CorruptionError (a line that is not a record of the format).
     """
@@ -130,12 +131,14 @@ class Exporter:
             return MissingExtraError(
                 f"cairn import wandb needs wandb in {self.project.python}: {INSTALL_HINT}"
             )
-        errors = [x.strip() for x in text.splitlines() if x.startswith("error: ")]
+        errors = [x[len("error: ") :] for x in text.splitlines() if x.startswith("error: ")]
         lines = errors or [x.strip() for x in text.splitlines() if x.strip()]
         last = lines[-1][:500] if lines else f"exit status {status}"
+        if last.startswith("NotFound: "):
+            return NotFoundError(last.removeprefix("NotFound: "))
         if any(word in last for word in ("401", "403", "API key", "Unauthorized")):
             return AuthenticationError(f"the W&B server refused the API key: {last}")
-        return CommError(f"the W&B exporter failed: {last}")
+        return CommError(f"reading W&B failed: {last}")
 
     def _next(self) -> Record | None:
         assert self._process.stdout is not None

@@ -42,6 +42,10 @@ VERSION = 1
 MISSING_WANDB_EXIT = 3
 
 
+class NotFound(Exception):
+    """The project (or its entity) does not exist, or the key may not see it."""
+
+
 def emit(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
@@ -120,9 +124,29 @@ class Lister:
             emit(run_record(run))
         return {"entity": run.entity, "project": run.project, "id": run.id}
 
+    def check_project(self) -> None:
+        """Raise NotFound unless the entity has the project (asked only when the project
+        has no artifact type: listing an entity's projects can take long)."""
+        try:
+            names = {p.name for p in self.api.projects(self.entity)}
+        except Exception:  # wandb raises several classes for an unknown entity
+            names = set()
+        if self.project not in names:
+            raise NotFound(
+                f"no project {self.entity}/{self.project} on the W&B server "
+                "(or the key may not see it)"
+            )
+
     def collections(self, names: set[str], types: set[str]) -> Iterator[tuple[str, Any]]:
         base = f"{self.entity}/{self.project}"
-        for kind in sorted(self.api.artifact_types(base), key=lambda t: t.name):
+        try:
+            kinds = list(self.api.artifact_types(base))
+        except Exception:
+            self.check_project()
+            raise
+        if not kinds:
+            self.check_project()
+        for kind in sorted(kinds, key=lambda t: t.name):
             if types and kind.name not in types:
                 continue
             for collection in sorted(kind.collections(), key=lambda c: c.name):
