@@ -128,3 +128,34 @@ def test_a_dry_run_writes_nothing(cairn_dir: Path, tmp_path: Path) -> None:
     assert summary.line("synced").startswith("would have synced 4 versions of 2 collections")
     # (the core registry ``model`` exists in every store: it is made when first asked for)
     assert [p.name for p in dest.list_projects(None, 100)] == ["wandb-registry-model"]
+
+
+def test_a_copy_deleted_at_the_destination_is_not_copied_again(
+    cairn_dir: Path, tmp_path: Path
+) -> None:
+    seed(tmp_path)
+    source, dest = _store(cairn_dir), _store(tmp_path / "dest")
+    _copy(source, dest, f"tester/{PROJECT}/data")
+    dest.delete_version(dest.resolve_version("tester", PROJECT, "data", "v0").id, True)
+    again = _copy(source, dest, f"tester/{PROJECT}/data")
+    assert (again.versions, again.updated, again.unchanged) == (0, 0, 3)
+    assert dest.get_collection("tester", PROJECT, "data").version_count == 2
+
+
+def test_a_version_changed_at_the_source_is_updated_in_place(
+    cairn_dir: Path, tmp_path: Path
+) -> None:
+    seed(tmp_path)
+    source, dest = _store(cairn_dir), _store(tmp_path / "dest")
+    _copy(source, dest, f"tester/{PROJECT}/data")
+    art = cairn.Api().artifact(f"tester/{PROJECT}/data:v0")
+    art.description = "edited"
+    art.metadata = {"n": "edited"}
+    art.tags = ["late"]
+    art.aliases.append("stable")
+    art.save()
+    again = _copy(source, dest, f"tester/{PROJECT}/data")
+    assert (again.versions, again.updated, again.unchanged, again.aliases_moved) == (0, 1, 2, 1)
+    there = dest.resolve_version("tester", PROJECT, "data", "v0")
+    assert (there.description, there.metadata, there.tags) == ("edited", {"n": "edited"}, ["late"])
+    assert "stable" in there.aliases

@@ -15,7 +15,7 @@ import cairn.connect  # noqa: F401  (registers the backends)
 from cairn.remote.backend import RemoteBackend
 from cairn.service.backend import EmbeddedBackend
 from cairn.settings import Settings
-from clirun import ok_json
+from clirun import ok, ok_json
 from replication_seed import PROJECT, seed
 
 if TYPE_CHECKING:
@@ -130,3 +130,88 @@ def test_sync_then_mirror_keep_everything(
         ]
         == 4
     )
+
+
+MANY = 40
+
+
+def _log_many(tmp_path: Path) -> None:
+    """``MANY`` versions of ``many``, 1 MB of fresh bytes each."""
+    import os
+
+    import cairn
+
+    with cairn.init(project=PROJECT, id="bulk") as run:
+        for index in range(MANY):
+            path = tmp_path / f"blob-{index}.bin"
+            path.write_bytes(os.urandom(1 << 20))
+            art = cairn.Artifact("many", "dataset", metadata={"index": index})
+            art.add_file(str(path))
+            run.log_artifact(art)
+
+
+def test_a_killed_sync_resumes_without_duplicates(
+    cairn_dir: Path, tmp_path: Path, cairn_server_sqlite: ServerProcess
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from clirun import entry_point
+
+    server = cairn_server_sqlite
+    _log_many(tmp_path)
+    team = server.new_team("kill")
+    here, there = local(cairn_dir), remote(server, team)
+    origin = here.store_id()
+    env = {**os.environ, "CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": server.admin_key}
+    args = [entry_point(), "sync", PROJECT, "--entity-map", f"tester={team}", "--json"]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    copied = 0
+    deadline = time.monotonic() + 120
+    while copied < 3 and process.poll() is None and time.monotonic() < deadline:
+        try:
+            copied = len(there.replicas(origin, team, PROJECT))
+        except Exception:
+            copied = 0
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL  # killed midway, not finished
+    at_kill = len(there.replicas(origin, team, PROJECT))
+    assert 0 < at_kill < MANY
+
+    summary = sync(server, PROJECT, "--entity-map", f"tester={team}")
+    assert summary["versions"] + summary["updated"] + summary["unchanged"] == MANY
+    assert summary["versions"] >= MANY - at_kill - 1
+    assert there.get_collection(team, PROJECT, "many").version_count == MANY
+    records = there.replicas(origin, team, PROJECT)
+    assert len(records) == MANY == len({r.version.id for r in records})
+    for index in range(MANY):
+        a = here.resolve_version("tester", PROJECT, "many", f"v{index}")
+        b = there.resolve_version(team, PROJECT, "many", f"v{index}")
+        assert (b.digest, b.metadata, b.created_at) == (a.digest, a.metadata, a.created_at)
+    again = sync(server, PROJECT, "--entity-map", f"tester={team}")
+    assert (again["versions"], again["unchanged"]) == (0, MANY)
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": server.admin_key}
+    line = ok("sync", PROJECT, "--entity-map", f"tester={team}", env=env).strip()
+    assert line == "synced 0 versions of 0 collections, 0 B sent, 0 aliases moved, 0 conflicts"
+
+
+def test_a_missing_registry_is_one_line_and_nothing_is_written(
+    cairn_dir: Path, tmp_path: Path, cairn_server_sqlite: ServerProcess
+) -> None:
+    import cairn
+    from clirun import cairn as run_cairn
+    from clirun import one_line_error
+
+    cairn.Api().create_registry("nowhere", visibility="organization")
+    seed(tmp_path, registry="nowhere")
+    server = cairn_server_sqlite
+    team = server.new_team("noreg")
+    before = writes(server)
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": server.admin_key}
+    result = run_cairn("sync", PROJECT, "--entity-map", f"tester={team}", env=env)
+    one_line_error(result, "Registry 'nowhere' does not exist at the destination")
+    assert writes(server) == before

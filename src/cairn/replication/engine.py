@@ -1,8 +1,8 @@
 """The copy engine: versions from a ``Source`` into a destination ``Backend``.
 
-Three stages, each with its progress task: ``Reading`` (the source's selected versions),
-``Runs`` (the runs they name: loggers and users, copied first so lineage can point at
-them) and ``Versions`` (each version in order, one ``replicate_version`` call). What the
+Three stages, each with its progress task: reading the source's selected collections and
+their versions, copying the runs they name (loggers and users, first, so lineage can
+point at them), and copying each version in order (one ``replicate_version`` call). What the
 destination already holds is read first (its sync records for the source's ``origin``),
 so a version is sent once, a run interrupted midway resumes where it stopped, and a
 repeated run whose source has not changed sends no request that writes. ``dry_run`` reads
@@ -11,13 +11,14 @@ and reports and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import LATEST
-from cairn.errors import NotFoundError
+from cairn.errors import AuthorizationError, NotFoundError
 from cairn.progress import ProgressCallback, TaskCounter, silent
 from cairn.protocol import (
     AliasConflict,
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
     from cairn.replication.source import Source
 
 MAX_LINKS = 1000
+# The progress tasks, one per stage: they count collections, runs and versions (and the
+# bytes sent with the versions).
+READING = "Reading collections"
+RUNS = "Copying runs"
+VERSIONS = "Copying versions"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,14 +154,16 @@ class Engine:
         return self.summary
 
     def _read(self) -> list[VersionRecord]:
+        """The selected versions, collection by collection (the task counts collections),
+        and the destination's sync records of their projects."""
         origin = self.source.origin()
+        collections = list(self.source.collections())
         records: list[VersionRecord] = []
-        counter = TaskCounter("Reading", self.progress, 0, 0)
-        for collection in self.source.collections():
-            for record in self.source.versions(collection):
-                records.append(record)
-                counter.add(1, 0)
+        counter = TaskCounter(READING, self.progress, len(collections), 0)
+        for collection in collections:
+            records.extend(self.source.versions(collection))
             self._replicas(origin, self._entity(collection.entity), collection.project)
+            counter.add(1, 0)
         counter.finish()
         return records
 
@@ -193,7 +201,7 @@ class Engine:
                 refs[version.logged_by] = None
             for ref in version.used_by:
                 refs[ref] = None
-        counter = TaskCounter("Runs", self.progress, len(refs), 0)
+        counter = TaskCounter(RUNS, self.progress, len(refs), 0)
         for ref in refs:
             record = self.source.run(ref)
             if record is not None and self._run_changed(record):
@@ -233,7 +241,7 @@ class Engine:
         )
 
     def _copy_versions(self, origin: str, versions: Sequence[VersionRecord]) -> None:
-        counter = TaskCounter("Versions", self.progress, len(versions), 0)
+        counter = TaskCounter(VERSIONS, self.progress, len(versions), 0)
         with tempfile.TemporaryDirectory(prefix="cairn-sync-") as scratch:
             for number, record in enumerate(versions):
                 entity = self._entity(record.collection.entity)
@@ -241,10 +249,12 @@ class Engine:
                 there = known.get(record.source_id)
                 if there is None or self._needs_update(record, there):
                     folder = Path(scratch) / str(number)
+                    sent = self.summary.bytes_sent
                     self._copy(origin, record, there, folder)
+                    counter.add(1, self.summary.bytes_sent - sent)
                 else:
                     self.summary.unchanged += 1
-                counter.add(1, 0)
+                    counter.add(1, 0)
         counter.finish()
 
     def _missing_aliases(self, record: VersionRecord, there: VersionInfo) -> list[str]:
@@ -253,7 +263,10 @@ class Engine:
     def _needs_update(self, record: VersionRecord, there: VersionInfo) -> bool:
         """Whether a version already copied lacks something the source has: a tag, a value,
         an alias (one another version holds counts only with ``force_aliases``; it is
-        reported as a conflict otherwise), a registry link or a use (read only)."""
+        reported as a conflict otherwise), a registry link or a use (read only). A copy
+        deleted at the destination is left deleted."""
+        if there.state != "COMMITTED":
+            return False
         if _updated_values(record, there):
             return True
         for alias in self._missing_aliases(record, there):
@@ -341,7 +354,9 @@ class Engine:
         summary.conflicts.extend(result.conflicts)
         if result.version.version_index != record.index and result.created:
             summary.renumbered.append(Renumbered(path, record.index, result.version.version_index))
-        self.source.record_copied(record, self._peer, result.version.id)
+        # A reader of the source may copy from it, but keeps no record there.
+        with contextlib.suppress(AuthorizationError):
+            self.source.record_copied(record, self._peer, result.version.id)
 
 
 def _path(info: VersionInfo) -> str:

@@ -129,13 +129,16 @@ def record_sent(
     """Keep the record that ``version_id`` was copied to ``peer`` as ``peer_version_id``
     (idempotent).
 
+    The caller needs ``write`` on the version's project (a reader may copy versions out,
+    but keeps no record here).
+
     Raises: ValueError (an empty or too long id), NotFoundError (the version does not
-    exist or the caller cannot read it).
+    exist or the caller cannot read it), AuthorizationError (the caller may only read it).
     """
     _checked_id(peer, "peer"), _checked_id(peer_version_id, "peer version id")
     with store.db.write() as session:
         version = require_version(session, version_id)
-        Gate(session, store, caller).require_version(version, READ, version_id)
+        Gate(session, store, caller).require_version(version, WRITE, version_id)
         _record(session, OUT, peer, peer_version_id, version.id)
 
 
