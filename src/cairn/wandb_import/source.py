@@ -117,7 +117,7 @@ class WandbSource:
         for kind in self.types:
             args += ["--type", kind]
         collections: dict[str, CollectionRecord] = {}
-        counter = TaskCounter("Listing W&B", self.progress, 0, 0)
+        counter = TaskCounter("Listing W&B versions", self.progress, 0, 0)
         with Exporter(self.project, "list", args) as exporter:
             for record in exporter.records():
                 if isinstance(record, ExportedCollection):
