@@ -47,4 +47,4 @@ def test_the_exporter_needs_only_the_standard_library_and_wandb() -> None:
     """It runs in any python that has wandb, without Cairn's dependencies."""
     tops = {name.split(".")[0] for name in _imports(EXPORTER)}
     assert tops <= {"__future__", "argparse", "base64", "json", "os", "sys", "tempfile",
-                    "typing", "collections", "wandb"}  # fmt: skip
+                    "typing", "collections", "concurrent", "wandb"}  # fmt: skip
