@@ -162,7 +162,9 @@ def _check_copy(api: Any, seeded: dict[str, Any], work: Path) -> None:
         assert logged_by is not None and logged_by.id == seeded[run], ref
     used = api.artifact(f"importer/{PROJECT}/raw:v1").used_by()
     assert [run.id for run in used] == [seeded["run2"]]
-    assert api.run(f"importer/{PROJECT}/{seeded['run1']}").config["lr"] == 0.1
+    run1 = api.run(f"importer/{PROJECT}/{seeded['run1']}")
+    assert (run1.config["lr"], run1.summary["loss"]) == (0.1, 0.25)
+    assert [row["loss"] for row in run1.scan_history()] == [0.5, 0.25]
     linked = api.artifact(f"{api_org(api)}/{REGISTRY}/{PROJECT}-net:staging")
     assert linked.digest == seeded["versions"]["net:v1"]["digest"]
 

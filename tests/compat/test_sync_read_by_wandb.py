@@ -57,8 +57,9 @@ def test_the_official_client_reads_what_sync_copied(
         assert seen["ttl"] == (None if a.ttl_is_inherited else a.ttl_duration_seconds)
         assert seen["logged_by"] == ("r1" if name == "data" else "r2")
         assert seen["used_by"] == (["r2"] if "best" in a.aliases else [])
-        assert seen["files"]["data.txt"] == hashlib.md5(
-            f"{'abcm'[index if name == 'data' else 3]}".encode() * 100
-        ).hexdigest()
+        assert (
+            seen["files"]["data.txt"]
+            == hashlib.md5(f"{'abcm'[index if name == 'data' else 3]}".encode() * 100).hexdigest()
+        )
     assert out["link"]["digest"] == model.digest and "prod" in out["link"]["aliases"]
     assert out["r1"] == {"config": {"lr": 0.1}, "loss": [1.0, 0.5, 1 / 3]}

@@ -143,3 +143,25 @@ def test_the_exporter_environment_keeps_nothing_of_the_parents_wandb(
     assert env["HOME"] == str(tmp_path) and env["NETRC"] == str(tmp_path / "no-netrc")
     assert env["WANDB_ERROR_REPORTING"] == "false" and env["WANDB_X_DISABLE_STATS"] == "true"
     assert "s" * 40 not in repr(project)
+
+
+RUN: dict[str, Any] = {
+    "kind": "run", "entity": "e", "project": "p", "id": "r1", "name": "r1",
+    "job_type": "train", "state": "finished", "created_at": None,
+    "config": {"lr": 0.1}, "summary": {"loss": 0.25},
+    "history": [{"_step": 0, "loss": 0.5}, {"_step": 1, "loss": 0.25}],
+}  # fmt: skip
+
+
+def test_a_run_keeps_its_whole_history_or_none() -> None:
+    from cairn.wandb_import.export_records import ExportedRun
+
+    record = parse_record(json.dumps(RUN))
+    assert isinstance(record, ExportedRun) and record.history is not None
+    assert [row["loss"] for row in record.history] == [0.5, 0.25]
+    assert WandbSource._run(record).history == record.history
+    unread = parse_record(json.dumps({**RUN, "history": None}))
+    assert isinstance(unread, ExportedRun) and WandbSource._run(unread).history == ()
+    for bad in ([{"loss": 1}], [{"_step": -1}], {"_step": 0}, [1]):
+        with pytest.raises(CorruptionError, match="run record"):
+            parse_record(json.dumps({**RUN, "history": bad}))

@@ -42,6 +42,7 @@ class ExportedRun:
     created_at: str | None
     config: dict[str, Any]
     summary: dict[str, Any]
+    history: tuple[dict[str, Any], ...] | None  # None: not read (too long, or refused)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +148,19 @@ def _run(obj: dict[str, Any]) -> ExportedRun:
         created_at=_get(obj, "created_at", str, optional=True),
         config=_get(obj, "config", dict),
         summary=_get(obj, "summary", dict),
+        history=_history(obj.get("history")),
     )
+
+
+def _history(rows: Any) -> tuple[dict[str, Any], ...] | None:
+    if rows is None:
+        return None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise CorruptionError("field 'history' is not a list of objects")
+    steps = [row.get("_step") for row in rows]
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in steps):
+        raise CorruptionError("a history row has no whole '_step'")
+    return tuple(rows)
 
 
 def _link(obj: Any) -> ExportedLink:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -177,8 +178,9 @@ class Exporter:
         raise self._failure()
 
     def close(self) -> None:
-        """Stop the subprocess (closing its stdin ends a ``fetch`` run) and remove its
-        temporary home."""
+        """Stop the subprocess (closing its stdin ends a ``fetch`` run), pass on its
+        ``note:`` lines as warnings (the CLI prints them as ``note:`` lines) and remove
+        its temporary home."""
         process = self._process
         for stream in (process.stdin, process.stdout):
             if stream is not None:
@@ -189,4 +191,8 @@ class Exporter:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if self._stderr_path.exists():
+            for line in self._stderr_path.read_text(errors="replace").splitlines():
+                if line.startswith("note: "):
+                    warnings.warn(line.removeprefix("note: "), stacklevel=2)
         self._scratch.cleanup()

@@ -157,6 +157,7 @@ class WandbSource:
             summary=record.summary,
             state=record.state or "finished",
             created_at=record.created_at,
+            history=record.history or (),
         )
 
     @staticmethod

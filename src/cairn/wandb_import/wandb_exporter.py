@@ -42,6 +42,7 @@ FORMAT = "cairn-wandb-export"
 VERSION = 1
 MISSING_WANDB_EXIT = 3
 DOWNLOAD_THREADS = 8
+MAX_HISTORY = 100_000  # rows of a run's history copied; a longer one is left (it would be sampled)
 
 
 class NotFound(Exception):
@@ -61,10 +62,25 @@ def blob_name(digest: str) -> str:
     return raw.hex()
 
 
+def history_of(run: Any) -> list[dict[str, Any]] | None:
+    """The run's whole history, by step; None when W&B would only give a sample of it
+    (more than ``MAX_HISTORY`` rows) or gives none (the record says so, never a part)."""
+    try:
+        rows = run.history(samples=MAX_HISTORY, pandas=False)
+    except Exception as exc:  # an older server, a run without history
+        sys.stderr.write(f"note: the history of run {run.id} was not read: {exc}\n")
+        return None
+    if len(rows) >= MAX_HISTORY:
+        sys.stderr.write(f"note: run {run.id} has {MAX_HISTORY}+ history rows: not copied\n")
+        return None
+    return sorted((dict(row) for row in rows), key=lambda row: row.get("_step", 0))
+
+
 def run_record(run: Any) -> dict[str, Any]:
-    """What Cairn keeps of a W&B run: identity, job type, state, config, summary."""
+    """What Cairn keeps of a W&B run: identity, job type, state, config, summary, history."""
     summary = getattr(run, "summary_metrics", None) or {}
     return {
+        "history": history_of(run),
         "kind": "run",
         "id": run.id,
         "entity": run.entity,

@@ -30,6 +30,7 @@ weights.write_bytes(b"w" * 5000)
 
 run1 = wandb.init(project=project, job_type="prep", config={"lr": 0.1, "layers": [1, 2]})
 run1.log({"loss": 0.5})
+run1.log({"loss": 0.25})
 v0 = wandb.Artifact("raw", type="dataset", description="first cut", metadata={"rows": 2})
 v0.add_dir(str(data))
 run1.log_artifact(v0, aliases=["first"])
