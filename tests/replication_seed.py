@@ -25,7 +25,8 @@ def _draft(tmp_path: Path, name: str, type_: str, content: str) -> cairn.Artifac
 
 
 def seed(tmp_path: Path, registry: str = "model") -> None:
-    """``data`` v0..v2 (aliases raw/best, tags, a TTL on v2) logged by run ``r1`` (config,
+    """``data`` v0..v2 (aliases raw/best, tags, a TTL on v2; the collection described and
+    tagged) logged by run ``r1`` (config,
     history, summary); run ``r2`` uses ``data:best`` and logs ``model`` v0, linked into
     ``registry`` with the alias ``prod``."""
     with cairn.init(project=PROJECT, id="r1", job_type="prep", config={"lr": 0.1}) as run:
@@ -39,6 +40,10 @@ def seed(tmp_path: Path, registry: str = "model") -> None:
         third = _draft(tmp_path, "data", "dataset", "c")
         third.ttl = timedelta(days=30)
         run.log_artifact(third)
+    collection = cairn.Api().artifact_collection("dataset", f"{PROJECT}/data")
+    collection.description = "every version of the data"
+    collection.tags = ["raw-data"]
+    collection.save()
     with cairn.init(project=PROJECT, id="r2", job_type="train") as run:
         used = run.use_artifact("data:best")
         used.download()

@@ -6,13 +6,16 @@ is written, a dry run that writes nothing."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 import cairn
 import cairn.connect
+from cairn.core.manifest import Manifest
 from cairn.errors import NotFoundError
+from cairn.protocol import CommitRequest, ReplicaLink, ReplicaVersion
 from cairn.replication.engine import Engine, Options, Renumbered, Summary
 from cairn.replication.source import BackendSource, Selection
 from cairn.sdk import backend_cache
@@ -159,3 +162,40 @@ def test_a_version_changed_at_the_source_is_updated_in_place(
     there = dest.resolve_version("tester", PROJECT, "data", "v0")
     assert (there.description, there.metadata, there.tags) == ("edited", {"n": "edited"}, ["late"])
     assert "stable" in there.aliases
+
+
+def _empty_copy(created_at: str, **fields: object) -> ReplicaVersion:
+    manifest = Manifest()
+    commit = CommitRequest(
+        entity="tester",
+        project="p",
+        collection="c",
+        type="dataset",
+        digest=manifest.digest(),
+        digest_algorithm="MD5",
+        manifest_json=manifest.to_json_bytes(),
+    )
+    return ReplicaVersion(commit, "elsewhere", "QXJ0aWZhY3Q6MQ==", created_at, **fields)  # type: ignore[arg-type]
+
+
+def test_a_copy_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """A time in the future, a run or a registry that does not exist here."""
+    dest = _store(tmp_path / "dest")
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    with pytest.raises(ValueError, match="in the future"):
+        dest.replicate_version(_empty_copy(future))
+    with pytest.raises(ValueError, match="expected ISO 8601"):
+        dest.replicate_version(_empty_copy("yesterday"))
+    with pytest.raises(NotFoundError, match="run 'tester/p/ghost' not found"):
+        dest.replicate_version(
+            _empty_copy("2020-01-01T00:00:00Z", used_by=[("tester", "p", "ghost")])
+        )
+    with pytest.raises(NotFoundError, match="registry 'absent' not found"):
+        dest.replicate_version(
+            _empty_copy("2020-01-01T00:00:00Z", links=[ReplicaLink("absent", "c")])
+        )
+    assert dest.list_projects(None, 100) == []
+    made = dest.replicate_version(_empty_copy("2020-01-01T00:00:00Z"))
+    assert made.created and made.version.created_at == "2020-01-01T00:00:00Z"
+    again = dest.replicate_version(_empty_copy("2020-01-01T00:00:00Z"))
+    assert not again.created and again.version.id == made.version.id

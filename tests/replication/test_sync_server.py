@@ -58,8 +58,13 @@ def sync(server: ServerProcess, *args: str) -> dict[str, object]:
 
 def same_versions(here: Backend, there: Backend, entity: str, project: str, name: str) -> None:
     """Every version of ``name`` alike in both stores (numbers, content, values, times)."""
-    count = here.get_collection("tester", PROJECT, name).version_count
-    assert there.get_collection(entity, project, name).version_count == count
+    mine, theirs = (
+        here.get_collection("tester", PROJECT, name),
+        there.get_collection(entity, project, name),
+    )
+    assert (theirs.description, theirs.tags) == (mine.description, mine.tags)
+    count = mine.version_count
+    assert theirs.version_count == count
     for index in range(count):
         a = here.resolve_version("tester", PROJECT, name, f"v{index}")
         b = there.resolve_version(entity, project, name, f"v{index}")
@@ -76,8 +81,35 @@ def same_versions(here: Backend, there: Backend, entity: str, project: str, name
         assert (b.size, b.file_count) == (a.size, a.file_count)
 
 
+def read_with_the_sdk(
+    server: ServerProcess, team: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the seed logged offline, read from the server with Cairn's SDK (``Api``)."""
+    import cairn
+    from cairn.sdk import backend_cache
+
+    with monkeypatch.context() as env:
+        backend_cache.close_all()
+        env.setenv("CAIRN_BASE_URL", server.url)
+        env.setenv("CAIRN_API_KEY", server.admin_key)
+        env.setenv("CAIRN_ENTITY", team)
+        api = cairn.Api()
+        best = api.artifact(f"{team}/{PROJECT}/data:best")
+        assert (best.version, best.tags, best.metadata) == ("v1", ["golden"], {"n": "b"})
+        assert best.logged_by().id == "r1"  # type: ignore[union-attr]
+        assert [run.id for run in best.used_by()] == ["r2"]
+        folder = Path(best.download(root=str(tmp_path / "sdk-best")))
+        assert (folder / "data.txt").read_text() == "b" * 100
+        third = api.artifact(f"{team}/{PROJECT}/data:v2")
+        assert third.ttl is not None and third.ttl.days == 30
+        prod = api.artifact("wandb-registry-model/champions:prod")
+        assert prod.is_link and prod.source_name == "model:v0"
+        assert prod.digest == api.artifact(f"{team}/{PROJECT}/model:v0").digest
+        backend_cache.close_all()
+
+
 def test_sync_then_mirror_keep_everything(
-    cairn_dir: Path, tmp_path: Path, server: ServerProcess
+    cairn_dir: Path, tmp_path: Path, server: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(tmp_path)
     team = server.new_team("sync")
@@ -104,6 +136,8 @@ def test_sync_then_mirror_keep_everything(
     assert (r1.config, r1.state, r1.job_type, r1.last_step) == ({"lr": 0.1}, "finished", "prep", 2)
     assert r1.summary == here.get_run("tester", PROJECT, "r1").summary
     assert [row["loss"] for row in there.read_history(team, PROJECT, "r1")] == [1.0, 0.5, 1 / 3]
+
+    read_with_the_sdk(server, team, tmp_path, monkeypatch)
 
     before = writes(server)
     again = sync(server, PROJECT, "--entity-map", f"tester={team}")
@@ -215,3 +249,21 @@ def test_a_missing_registry_is_one_line_and_nothing_is_written(
     result = run_cairn("sync", PROJECT, "--entity-map", f"tester={team}", env=env)
     one_line_error(result, "Registry 'nowhere' does not exist at the destination")
     assert writes(server) == before
+
+
+def test_a_viewer_cannot_sync_into_a_team(
+    cairn_dir: Path, tmp_path: Path, cairn_server_sqlite: ServerProcess
+) -> None:
+    from clirun import cairn as run_cairn
+    from clirun import one_line_error
+
+    seed(tmp_path)
+    server = cairn_server_sqlite
+    team = server.new_team("view")
+    key = server.new_user_key(f"viewer-{team}", team, role="viewer")
+    before = writes(server)
+    env = {"CAIRN_BASE_URL": server.url, "CAIRN_API_KEY": key}
+    result = run_cairn("sync", PROJECT, "--entity-map", f"tester={team}", env=env)
+    one_line_error(result, "may not")
+    assert writes(server) - before == 1  # the refused write itself
+    assert remote(server, team).list_projects(team, 10) == []

@@ -19,6 +19,7 @@ from cairn.cli._errors import CliError
 if TYPE_CHECKING:
     from cairn.protocol import Backend
     from cairn.replication.engine import Summary
+    from cairn.replication.source import Selection
     from cairn.settings import Settings
 
 
@@ -49,12 +50,18 @@ def _open(settings: Settings) -> Backend:
     return open_backend(settings)
 
 
-def _run(source: Backend, dest: Backend, selection: str | None, options: dict[str, Any]) -> Summary:
+def _selection(text: str | None) -> Selection:
+    """Raises ValueError for a malformed selection (before anything is opened)."""
+    from cairn.replication.source import Selection
+
+    return Selection.parse(text)
+
+
+def _run(source: Backend, dest: Backend, chosen: Selection, options: dict[str, Any]) -> Summary:
     from cairn.progress import default_callback
     from cairn.replication.engine import Engine, Options
-    from cairn.replication.source import BackendSource, Selection
+    from cairn.replication.source import BackendSource
 
-    chosen = Selection.parse(selection)
     progress = default_callback(dest.settings.silent or source.settings.silent)
     engine = Engine(BackendSource(source, chosen), dest, Options(**options), progress)
     return engine.run()
@@ -116,15 +123,16 @@ def sync(
     quiet: bool,
 ) -> None:
     """Push versions from the embedded store to a server (resumable; a repeat is a no-op)."""
-    embedded, server = _settings(base_url, api_key)
+    chosen = _selection(selection)
     options = {
         "entity_map": _entity_map(entity_map),
         "force_aliases": force_aliases,
         "dry_run": dry_run,
     }
+    embedded, server = _settings(base_url, api_key)
     source, dest = _open(embedded), _open(server)
     try:
-        summary = _run(source, dest, selection, options)
+        summary = _run(source, dest, chosen, options)
     finally:
         source.close()
         dest.close()
@@ -158,15 +166,16 @@ def mirror(
     quiet: bool,
 ) -> None:
     """Copy a server's versions into the embedded store (resumable; a repeat is a no-op)."""
-    embedded, server = _settings(base_url, api_key)
+    chosen = _selection(selection)
     options = {
         "entity_map": _entity_map(entity_map),
         "force_aliases": force_aliases,
         "dry_run": dry_run,
     }
+    embedded, server = _settings(base_url, api_key)
     source, dest = _open(server), _open(embedded)
     try:
-        summary = _run(source, dest, selection, options)
+        summary = _run(source, dest, chosen, options)
     finally:
         source.close()
         dest.close()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from cairn.protocol import Backend, BlobRef
-    from cairn.replication.records import RunRecord, RunRef, VersionRecord
+    from cairn.replication.records import CollectionRecord, RunRecord, RunRef, VersionRecord
     from cairn.replication.source import Source
 
 MAX_LINKS = 1000
@@ -146,14 +146,15 @@ class Engine:
         """
         origin = self.source.origin()
         self._peer = self.dest.store_id()
-        versions = self._read()
+        collections, versions = self._read()
         self._check_registries(versions)
         self._copy_runs(versions)
         self._copy_versions(origin, versions)
+        self._copy_collection_values(collections)
         self.summary.collections = len(self._touched)
         return self.summary
 
-    def _read(self) -> list[VersionRecord]:
+    def _read(self) -> tuple[list[CollectionRecord], list[VersionRecord]]:
         """The selected versions, collection by collection (the task counts collections),
         and the destination's sync records of their projects."""
         origin = self.source.origin()
@@ -165,7 +166,7 @@ class Engine:
             self._replicas(origin, self._entity(collection.entity), collection.project)
             counter.add(1, 0)
         counter.finish()
-        return records
+        return collections, records
 
     def _replicas(self, origin: str, entity: str, project: str) -> dict[str, VersionInfo]:
         """The destination's copies of the source's versions in ``entity/project``."""
@@ -256,6 +257,30 @@ class Engine:
                     self.summary.unchanged += 1
                     counter.add(1, 0)
         counter.finish()
+
+    def _copy_collection_values(self, collections: Sequence[CollectionRecord]) -> None:
+        """Give each copied collection the source's description and tags (read first: a
+        collection already alike is not written)."""
+        for collection in collections:
+            entity = self._entity(collection.entity)
+            try:
+                there = self.dest.get_collection(entity, collection.project, collection.name)
+            except NotFoundError:
+                continue  # nothing of it was copied (a dry run, or no committed version)
+            if (there.description, sorted(there.tags)) == (
+                collection.description,
+                sorted(collection.tags),
+            ):
+                continue
+            self._touched.add(f"{entity}/{collection.project}/{collection.name}")
+            if not self.options.dry_run:
+                self.dest.edit_collection(
+                    entity,
+                    collection.project,
+                    collection.name,
+                    collection.description,
+                    list(collection.tags),
+                )
 
     def _missing_aliases(self, record: VersionRecord, there: VersionInfo) -> list[str]:
         return [a for a in record.aliases if a != LATEST and a not in there.aliases]

@@ -54,6 +54,7 @@ STORE_ID = "store_id"
 IN = "in"
 OUT = "out"
 MAX_ID = 128
+CLOCK_SKEW = dt.timedelta(minutes=5)  # how far a source's clock may run ahead of ours
 
 
 def store_id(store: Store) -> str:
@@ -77,21 +78,30 @@ def _checked_id(value: str, what: str) -> str:
 
 
 def _checked_time(value: str) -> dt.datetime:
-    """Raises ValueError for a time that is not ISO 8601."""
+    """Raises ValueError for a time that is not ISO 8601, or is later than now (beyond
+    ``CLOCK_SKEW``: a copy cannot be younger than its copying, nor push its TTL away)."""
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (AttributeError, ValueError):
         raise ValueError(f"Invalid created_at {value!r}: expected ISO 8601") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    if moment > utcnow() + CLOCK_SKEW:
+        raise ValueError(f"Invalid created_at {value!r}: it is in the future")
+    return moment
 
 
 def _infos(session: Session, versions: Sequence[Version]) -> list[VersionInfo]:
-    """Each version as seen through its sequence."""
-    infos = []
+    """Each version as seen through its sequence, in order (a fixed number of queries per
+    collection, whatever the number of versions)."""
+    by_collection: dict[int, list[Version]] = {}
     for version in versions:
-        ref = collection_ref(session, session.get_one(Collection, version.collection_id))
-        infos.extend(version_infos(session, ref, [(version.index, version)]))
-    return infos
+        by_collection.setdefault(version.collection_id, []).append(version)
+    infos: dict[int, VersionInfo] = {}
+    for collection_id, members in by_collection.items():
+        ref = collection_ref(session, session.get_one(Collection, collection_id))
+        found = version_infos(session, ref, [(v.index, v) for v in members])
+        infos.update(zip((v.id for v in members), found, strict=True))
+    return [infos[version.id] for version in versions]
 
 
 def replicas(
@@ -175,18 +185,25 @@ def _copied(session: Session, origin: str, source_id: str) -> Version | None:
 
 
 def _check_before(store: Store, caller: Caller, request: ReplicaVersion) -> dict[str, str]:
-    """Everything a copy needs that exists only here: the registries of its links (by
-    name → their project), the runs it names. Raises NotFoundError for the first missing."""
+    """Everything a copy needs that exists only here, and the caller's right to each
+    write it makes: the project, the registries of its links (by name → their project),
+    the runs it names (the logger in the project; the users in theirs, which the caller
+    writes a use into). Raises NotFoundError for the first missing, AuthorizationError
+    for the first it may not write."""
     commit = request.commit
     projects = {
         link.registry: registries.get_registry(store, caller, None, link.registry).full_name
         for link in request.links
     }
     with store.db.read() as session:
-        Gate(session, store, caller).require(WRITE, commit.entity, commit.project)
+        gate = Gate(session, store, caller)
+        gate.require(WRITE, commit.entity, commit.project)
+        for project in projects.values():
+            gate.require(WRITE, store.organization, project)
         if commit.run_id is not None:
             require_run(session, commit.entity, commit.project, commit.run_id)
         for entity, project, run_id in request.used_by:
+            gate.require(WRITE, entity, project)
             require_run(session, entity, project, run_id)
     return projects
 
