@@ -27,7 +27,7 @@ import pytest
 
 from cairn.errors import CommError
 from compat.test_flows import plain_user, run_wandb
-from compat.wandb_tools import NEWEST, wandb_env
+from compat.wandb_tools import NEWEST, VERSIONS, wandb_env
 from serverproc import ServerProcess
 
 PROJECT = "imported"
@@ -214,6 +214,11 @@ def test_dry_run_writes_nothing(
         )
     )
     assert (planned["dry_run"], planned["versions"], planned["collections"]) == (True, 3, 1)
+    by_type = _summary(
+        _import(wandb_server, seeded["python"], _env(dest, seeded["key"]), "--dry-run", "--json",
+                "--type", "model")
+    )  # fmt: skip
+    assert (by_type["versions"], by_type["collections"]) == (2, 1)
     with pytest.raises(CommError):
         api.artifact(f"importer/{PROJECT}/raw:v0")
 
@@ -412,3 +417,21 @@ def test_a_missing_project_is_one_line(
     assert done.stderr.strip() == (
         "Error: no project importer/no-such-project on the W&B server (or the key may not see it)"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", VERSIONS[1:], ids=[f"wandb-{v}" for v in VERSIONS[1:]])
+def test_older_wandb_releases_export_the_same(
+    version: str,
+    seeded: dict[str, Any],
+    wandb_pythons: dict[str, Path],
+    wandb_server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The exporter run by each older pinned release (the extra's range) copies the same."""
+    dest = tmp_path / "dest"
+    api = _dest_with_registry(dest, monkeypatch)
+    done = _import(wandb_server, str(wandb_pythons[version]), _env(dest, seeded["key"]), "--json")
+    assert (_summary(done)["versions"], _summary(done)["wandb"]) == (5, version)
+    _check_copy(api, seeded, tmp_path)
