@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.names import LATEST
+from cairn.core.registry import REGISTRY_PREFIX
+from cairn.core.ttl import TTL_DISABLED
 from cairn.errors import AuthorizationError, NotFoundError
 from cairn.progress import ProgressCallback, TaskCounter, silent
 from cairn.protocol import (
@@ -102,7 +104,7 @@ class Summary:
 def _updated_values(record: VersionRecord, dest: VersionInfo) -> bool:
     """Whether the destination's copy lacks a tag or differs in description, metadata
     or TTL from the source."""
-    ttl = None if dest.ttl_is_inherited else (dest.ttl_duration_seconds or -2)
+    ttl = None if dest.ttl_is_inherited else (dest.ttl_duration_seconds or TTL_DISABLED)
     return bool(
         set(record.tags) - set(dest.tags)
         or record.description != dest.description
@@ -160,7 +162,7 @@ class Engine:
         origin = self.source.origin()
         collections = list(self.source.collections())
         records: list[VersionRecord] = []
-        counter = TaskCounter(READING, self.progress, len(collections), 0)
+        counter = TaskCounter(READING, self.progress, len(collections), 0, unit="collections")
         for collection in collections:
             records.extend(self.source.versions(collection))
             self._replicas(origin, self._entity(collection.entity), collection.project)
@@ -202,7 +204,7 @@ class Engine:
                 refs[version.logged_by] = None
             for ref in version.used_by:
                 refs[ref] = None
-        counter = TaskCounter(RUNS, self.progress, len(refs), 0)
+        counter = TaskCounter(RUNS, self.progress, len(refs), 0, unit="runs")
         for ref in refs:
             record = self.source.run(ref)
             if record is not None and self._run_changed(record):
@@ -242,7 +244,7 @@ class Engine:
         )
 
     def _copy_versions(self, origin: str, versions: Sequence[VersionRecord]) -> None:
-        counter = TaskCounter(VERSIONS, self.progress, len(versions), 0)
+        counter = TaskCounter(VERSIONS, self.progress, len(versions), 0, unit="versions")
         with tempfile.TemporaryDirectory(prefix="cairn-sync-") as scratch:
             for number, record in enumerate(versions):
                 entity = self._entity(record.collection.entity)
@@ -305,8 +307,8 @@ class Engine:
                 for link in self.dest.list_links(there.id, MAX_LINKS)
             }
             for link in record.links:
-                have = linked.get((f"wandb-registry-{link.registry}", link.collection))
-                if have is None or set(link.aliases) - have:
+                have = linked.get((REGISTRY_PREFIX + link.registry, link.collection))
+                if have is None or set(link.aliases) - have - {LATEST}:
                     return True
         if record.used_by:
             users = {(r.entity, r.project, r.id) for r in self.dest.lineage(there.id).used_by}

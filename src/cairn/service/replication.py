@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from cairn.core.names import LATEST
+from cairn.core.ttl import TTL_DISABLED, TTL_INHERIT
 from cairn.db import repositories as repo
 from cairn.db.models import STATE_COMMITTED, Collection, Replica, Version, utcnow
 from cairn.protocol import AliasConflict, ReplicaRecord, ReplicaResult, RunEdit, VersionEdit
@@ -282,7 +283,8 @@ def _edit(
     tags = [t for t in commit.tags if t not in info.tags]
     ttl = commit.ttl_duration_seconds
     same_ttl = (ttl is None and info.ttl_is_inherited) or (
-        not info.ttl_is_inherited and (info.ttl_duration_seconds or -2) == (ttl or -2)
+        not info.ttl_is_inherited
+        and (info.ttl_duration_seconds or TTL_DISABLED) == (ttl or TTL_DISABLED)
     )
     values = (commit.description, commit.metadata) != (info.description, info.metadata)
     if not aliases and (created or (not tags and same_ttl and not values)):
@@ -295,7 +297,7 @@ def _edit(
         metadata=commit.metadata if not created else info.metadata,
         aliases_to_add=aliases,
         tags_to_add=tags if not created else (),
-        ttl_duration_seconds=None if created or same_ttl else (-1 if ttl is None else ttl),
+        ttl_duration_seconds=None if created or same_ttl else (TTL_INHERIT if ttl is None else ttl),
     )
     return edit_version(store, caller, info.id, edit)
 
@@ -319,7 +321,8 @@ def _link(
     for link in request.links:
         project = projects[link.registry]
         present = have.get((project, link.collection))
-        new = [a for a in link.aliases if present is None or a not in present]
+        # ``latest`` of a registry follows its newest link, as on any link
+        new = [a for a in link.aliases if a != LATEST and (present is None or a not in present)]
         if present is not None and not new:
             continue
         links.link_version(
