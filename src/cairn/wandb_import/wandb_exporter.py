@@ -1,8 +1,8 @@
 """The W&B exporter: the one place Cairn runs wandb code, always as a subprocess.
 
 ``python wandb_exporter.py list --entity E --project P [--name N]... [--type T]...`` and
-``python wandb_exporter.py fetch --entity E --project P``, run
-by ``cairn.wandb_import.runner`` with the python of an environment that has ``wandb``
+``python wandb_exporter.py fetch --entity E --project P``, run by
+``cairn.wandb_import.runner`` with the python of an environment that has ``wandb``
 (``cairn[import-wandb]``) and an environment it builds itself: the W&B server's URL and key
 (``WANDB_BASE_URL``, ``WANDB_API_KEY``) given on Cairn's command line, telemetry off, a
 temporary home and config directory (no netrc, no stored key), no other ``WANDB_*``.
@@ -10,7 +10,8 @@ temporary home and config directory (no netrc, no stored key), no other ``WANDB_
 It is run as a file, never imported: it uses only the standard library and wandb's public
 API (``wandb.Api``), so it runs in any python that has wandb, with or without Cairn's own
 dependencies. It writes JSON lines on stdout (the record format of ``FORMAT``/``VERSION``,
-read by ``cairn.wandb_import.records``), and errors on stderr.
+read by ``cairn.wandb_import.export_records``); on stderr, ``note: ...`` lines (passed on
+as warnings) and, when it fails, one ``error: <class>: <message>`` line.
 
 ``list`` emits, per collection of the project (artifact sequences only; optionally only
 the given names and types): a ``collection`` record, then each version in order of its
@@ -50,6 +51,7 @@ class NotFound(Exception):
 
 
 def emit(record: dict[str, Any]) -> None:
+    """One record on stdout, flushed (the parent reads as it goes)."""
     sys.stdout.write(json.dumps(record, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
 
