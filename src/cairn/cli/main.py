@@ -28,6 +28,7 @@ from cairn.cli.demo import demo
 from cairn.cli.fsck import fsck
 from cairn.cli.gc import gc
 from cairn.cli.get import get
+from cairn.cli.import_wandb import import_group
 from cairn.cli.link import link
 from cairn.cli.login import login
 from cairn.cli.logout import logout
@@ -56,6 +57,7 @@ for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete
     cli.add_command(command)
 for command in (status, login, logout, server, admin, ui, automation, sync, mirror):
     cli.add_command(command)
+cli.add_command(import_group)
 admin.add_command(webhook)
 
 
