@@ -191,7 +191,8 @@ def plan_gc(settings: Settings, grace_seconds: float = DEFAULT_GRACE_SECONDS) ->
         ]
         packed = [
             GcBlob(algorithm, b64_to_hex(digest), size, pack)
-            for algorithm, digest, (pack, _offset, size) in blobs.packs.items()
+            for table in (blobs.packs, blobs.chunks.packs)
+            for algorithm, digest, (pack, _offset, size) in table.items()
             if (algorithm, b64_to_hex(digest)) not in live and _age_ok(pack, cutoff) is not None
         ]
         return GcPlan(settings=settings, grace_seconds=grace_seconds, blobs=planned, packed=packed)
