@@ -39,7 +39,7 @@ from cairn.storage.local.placing import new_file, write_all
 
 if TYPE_CHECKING:
     import io
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from cairn.core.digest import Hasher
@@ -119,7 +119,7 @@ class ChunkStore:
         with contextlib.suppress(OSError):
             os.utime(self.list_path(digest, algorithm))
         if chunk_list is not None:
-            _touch(self._locations(chunk_list))
+            _touch(location[0] for location in self._locations(chunk_list))
         return True
 
     def ingest(
@@ -316,7 +316,8 @@ class ChunkStore:
 class _ChunkSink:
     """The chunks of one file being ingested: new ones appended to packs (published every
     ``PACK_MAX_SIZE`` bytes, flushed to disk in the background every ``_FLUSH_BYTES``),
-    known ones only noted so their packs are marked as used."""
+    known ones only noted and their packs marked as used (at once, so a collection in
+    another process keeps them from now on, and again at the end)."""
 
     def __init__(self, packs: PackTable, tmp_dir: Path) -> None:
         self._packs = packs
@@ -325,7 +326,7 @@ class _ChunkSink:
         self._flusher = ThreadPoolExecutor(max_workers=1)
         self._flush: Future[None] | None = None
         self._unflushed = 0
-        self._reused: set[str] = set()
+        self._reused: set[Path] = set()  # the packs of chunks stored already
         self.refs: list[ChunkRef] = []
 
     def add(self, digest: bytes, data: memoryview) -> None:
@@ -333,7 +334,10 @@ class _ChunkSink:
         self.refs.append(ChunkRef(digest, len(data)))
         key = b64(digest)
         if self._packs.holds(CHUNK_ALGORITHM, key):
-            self._reused.add(key)
+            location = self._packs.peek(CHUNK_ALGORITHM, key)
+            if location is not None and location[0] not in self._reused:
+                self._reused.add(location[0])
+                _touch([location[0]])
             return
         if self._writer is None:
             # chunks are larger than the buffer: written through, not copied into it
@@ -359,8 +363,7 @@ class _ChunkSink:
             self._writer.publish(self._packs)
             self._writer = None
         self._flusher.shutdown()
-        locations = (self._packs.peek(CHUNK_ALGORITHM, key) for key in self._reused)
-        _touch([location for location in locations if location is not None])
+        _touch(self._reused)
 
     def abort(self) -> None:
         """Drop the pack being written (published ones stay for a collection)."""
@@ -442,9 +445,9 @@ def _copy_range(src_fd: int, dest_fd: int, offset: int, length: int) -> None:
         length -= len(data)
 
 
-def _touch(locations: list[Location]) -> None:
-    """Mark the packs of ``locations`` as just used (each once)."""
-    for pack in {location[0] for location in locations}:
+def _touch(packs: Iterable[Path]) -> None:
+    """Mark ``packs`` as just used (each once)."""
+    for pack in set(packs):
         with contextlib.suppress(OSError):
             os.utime(pack)
 
