@@ -249,6 +249,7 @@ def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> set[tuple
     if not refs:
         return set()
     blobs.packs.refresh()  # forget packs rewritten since they were loaded (another process)
+    blobs.chunks.packs.refresh()
     packs, unpacked = blobs.packs.split_packed(refs)
     missing: set[tuple[str, str]] = set()
     for ref in unpacked:

@@ -128,8 +128,9 @@ class LocalBlobStore:
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored.
 
-        The pack table is refreshed first: a pack the garbage collector rewrote in another
-        process since it was loaded must not vouch for blobs it no longer holds.
+        The pack tables (small blobs, chunks) are refreshed first: a pack the garbage
+        collector rewrote in another process since it was loaded must not vouch for blobs
+        it no longer holds.
 
         Raises:
             ValueError: a digest is not valid for its algorithm.
@@ -137,6 +138,7 @@ class LocalBlobStore:
         """
         if blobs:
             self.packs.refresh()
+            self.chunks.packs.refresh()
         return {blob for blob in blobs if not self.has(*blob)}
 
     def delete(self, digest: str, algorithm: str) -> bool:
