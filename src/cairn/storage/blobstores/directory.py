@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING
 
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
+from cairn.storage.blobstores.chunk_area import ChunkArea
+from cairn.storage.blobstores.chunk_shelves import DirectoryShelf
+from cairn.storage.blobstores.directory_area import DirectoryArea
 from cairn.storage.blobstores.interface import (
     BatchItem,
     DeclaredParts,
@@ -62,7 +65,7 @@ class DirectoryServerStore:
             (self.root / "multipart").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"Cannot use blob directory '{self.root}': {exc}") from exc
-        self._areas: dict[str, LocalBlobStore] = {}
+        self._areas: dict[str, DirectoryArea] = {}
         self._lock = threading.Lock()
 
     def ping(self) -> None:
@@ -70,14 +73,25 @@ class DirectoryServerStore:
         if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
             raise StoreError(f"blob directory '{self.root}' is missing or not writable")
 
-    def area(self, entity: str) -> LocalBlobStore:
+    def area(self, entity: str) -> DirectoryArea:
         """Raises: CommError (a name that cannot be an entity)."""
         check_entity(entity)
         with self._lock:
             area = self._areas.get(entity)
             if area is None:
-                area = self._areas[entity] = LocalBlobStore(self.root / "entities" / entity)
+                chunks = ChunkArea(self.chunk_shelf(entity))
+                area = DirectoryArea(self.root / "entities" / entity, chunks)
+                self._areas[entity] = area
             return area
+
+    def chunk_shelf(self, entity: str) -> DirectoryShelf:
+        """Where ``entity``'s chunks and chunk lists are (``<root>/chunks/<entity>``)."""
+        check_entity(entity)
+        return DirectoryShelf(self.root / "chunks" / entity)
+
+    def chunks(self, entity: str) -> ChunkArea:
+        """``entity``'s chunks and chunk lists. Raises: CommError (bad entity name)."""
+        return self.area(entity).chunks
 
     def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` that ``entity``'s directory lacks.

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from cairn.core.digest import blob_key, digest_bytes, new_hasher
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
+from cairn.storage.blobstores.chunk_area import ChunkArea
+from cairn.storage.blobstores.chunk_shelves import S3Shelf
 from cairn.storage.blobstores.interface import (
     MIN_PART_SIZE,
     BatchItem,
@@ -69,18 +71,26 @@ _PART_MISMATCH = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}
 
 
 class S3Area:
-    """One entity's blobs in the bucket (the ``BlobArea`` the service layer uses)."""
+    """One entity's blobs in the bucket (the ``BlobArea`` the service layer uses), and
+    its chunked files (``chunks``: keys under ``<prefix>/chunks/<entity>/``), which count
+    as stored MD5 blobs whose bytes are their chunks reassembled."""
 
     def __init__(self, store: S3ServerStore, entity: str) -> None:
         self._store = store
         self._entity = entity
+        base = store.key("chunks", entity)
+        shelf = S3Shelf(store.client, store.bucket, base, entity, store.blob_record)
+        self.chunks = ChunkArea(shelf)
 
     def has(self, digest: str, algorithm: str) -> bool:
-        """Whether the blob is stored, promoting a verified upload first.
+        """Whether the blob is stored, whole (promoting a verified upload first) or as a
+        chunk list.
 
         Raises: ValueError (invalid digest), botocore errors (bucket unreachable).
         """
-        return self._store.has(self._entity, digest, algorithm)
+        if self._store.has(self._entity, digest, algorithm):
+            return True
+        return algorithm == "md5" and bool(self.chunks.has_files([digest]))
 
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored. Recorded
@@ -103,7 +113,13 @@ class S3Area:
                 sizes = list(pool.map(lambda blob: store.check(entity, *blob), todo))
         found = [(*blob, size) for blob, size in zip(todo, sizes, strict=True) if size is not None]
         store.record(entity, found)
-        return {blob for blob, size in zip(todo, sizes, strict=True) if size is None}
+        lacking = {blob for blob, size in zip(todo, sizes, strict=True) if size is None}
+        return self.not_chunked(lacking)
+
+    def not_chunked(self, blobs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The blobs of ``blobs`` that are not MD5 files stored as chunk lists."""
+        chunked = self.chunks.has_files([d for d, a in blobs if a == "md5"])
+        return {blob for blob in blobs if not (blob[1] == "md5" and blob[0] in chunked)}
 
     def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
         """Store ``data`` (the server's own writes, e.g. manifests).
@@ -116,8 +132,13 @@ class S3Area:
         return S3Blob(digest)
 
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
-        """Raises: KeyError (not stored), botocore errors."""
-        data: bytes = self._body(digest, algorithm).read()
+        """Raises: KeyError (not stored), CorruptionError (a wrong chunk), botocore errors."""
+        try:
+            data: bytes = self._body(digest, algorithm).read()
+        except KeyError:
+            if algorithm != "md5":
+                raise
+            return b"".join(self.chunks.iter_file(digest))
         return data
 
     def local_path(self, digest: str, algorithm: str) -> Path | None:
@@ -126,9 +147,22 @@ class S3Area:
 
     def iter_bytes(self, digest: str, algorithm: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
         """The blob's bytes streamed from the bucket in chunks, never held whole in memory
-        (the web UI's downloads). Raises: KeyError (not stored), botocore errors."""
-        chunks: Iterator[bytes] = self._body(digest, algorithm).iter_chunks(chunk_size)
+        (the web UI's downloads), or its chunks reassembled. Raises: KeyError (not
+        stored), botocore errors; later CorruptionError (a wrong chunk, named)."""
+        try:
+            chunks: Iterator[bytes] = self._body(digest, algorithm).iter_chunks(chunk_size)
+        except KeyError:
+            if algorithm != "md5":
+                raise
+            return self.chunks.iter_file(digest)
         return chunks
+
+    def iter_range(self, digest: str, algorithm: str, start: int) -> Iterator[bytes]:
+        """The bytes of a chunked file from ``start`` (the server's own ranged download of
+        a file the bucket holds no whole object of). Raises: KeyError (not chunked)."""
+        if algorithm != "md5":
+            raise KeyError(f"blob {algorithm} {digest} not found")
+        return self.chunks.iter_file(digest, start)
 
     def _body(self, digest: str, algorithm: str) -> Any:
         """The streaming body of the stored blob. Raises: KeyError (not stored), botocore."""
@@ -232,7 +266,7 @@ class S3ServerStore:
             return area.missing(blobs)
         for digest, algorithm in blobs:
             blob_key(digest, algorithm)
-        return set(blobs) - self.recorded(entity, blobs)
+        return area.not_chunked(set(blobs) - self.recorded(entity, blobs))
 
     def put_final(self, entity: str, digest: str, algorithm: str, data: bytes) -> None:
         """Write checked bytes to the blob's final key (S3 checks them against their MD5
@@ -263,15 +297,25 @@ class S3ServerStore:
             os.close(fd)
         self.record(entity, [(digest, algorithm, size) for digest, algorithm, _o, size in items])
 
-    def _key(self, *parts: str) -> str:
+    def key(self, *parts: str) -> str:
+        """The key ``<prefix>/<parts...>``."""
         return "/".join(p for p in (self.prefix, *parts) if p)
+
+    @property
+    def blob_record(self) -> BlobRecord | None:
+        """Where the server records what this store holds (None: nowhere)."""
+        return self._record
+
+    def chunks(self, entity: str) -> ChunkArea:
+        """``entity``'s chunks and chunk lists. Raises: CommError (bad entity name)."""
+        return self.area(entity).chunks
 
     def final_key(self, entity: str, digest: str, algorithm: str) -> str:
         """Raises: ValueError (invalid digest)."""
-        return self._key("entities", entity, blob_key(digest, algorithm))
+        return self.key("entities", entity, blob_key(digest, algorithm))
 
     def _incoming(self, entity: str, digest: str, algorithm: str) -> str:
-        return self._key("incoming", entity, algorithm, hex_name(digest, algorithm)) + "/"
+        return self.key("incoming", entity, algorithm, hex_name(digest, algorithm)) + "/"
 
     def staging_key(self, entity: str, digest: str, algorithm: str, name: str) -> str:
         """A staging key of the blob (``name``: a fresh last segment). An object there is
@@ -427,10 +471,22 @@ class S3ServerStore:
 
     def download_url(
         self, entity: str, digest: str, algorithm: str, size: int, ttl: int
-    ) -> Presigned:
-        """A presigned GET of the stored blob (ranges allowed)."""
+    ) -> Presigned | None:
+        """A presigned GET of the stored blob (ranges allowed); None for a file stored
+        only as chunks (the server streams it reassembled through its own signed URL)."""
+        if self._chunked_only(entity, digest, algorithm):
+            return None
         url = self._presign("get_object", {"Key": self.final_key(entity, digest, algorithm)}, ttl)
         return Presigned(url, {}, int(time.time()) + ttl)
+
+    def _chunked_only(self, entity: str, digest: str, algorithm: str) -> bool:
+        """Whether the blob is an MD5 file with a chunk list and no whole object recorded
+        (without a record: none under its final key)."""
+        if algorithm != "md5" or not self.area(entity).chunks.has_files([digest]):
+            return False
+        if self._record is not None:
+            return not self.recorded(entity, [(digest, algorithm)])
+        return self._size(self.final_key(entity, digest, algorithm)) is None
 
     def _multipart_key(self, entity: str, digest: str, algorithm: str, size: int, ps: int) -> str:
         return self._incoming(entity, digest, algorithm) + f"mp-{size}-{ps}"
