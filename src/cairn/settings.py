@@ -19,6 +19,7 @@ from typing import Any
 DEFAULT_PROJECT = "uncategorized"
 DEFAULT_UI_URL = "http://127.0.0.1:8421"
 LOCAL_ORGANIZATION = "local"
+DEFAULT_CHUNK_THRESHOLD = 8 * 1024 * 1024  # bytes; see storage.chunking
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -60,6 +61,16 @@ def _size_env(environ: Mapping[str, str], name: str) -> int | None:
         return parse_size(value)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+
+
+def _chunk_threshold_env(environ: Mapping[str, str]) -> int:
+    """``CAIRN_CHUNK_THRESHOLD``: a size (``8MB``, ``16777216``), or ``off``/``0`` to store
+    every file whole; else ``DEFAULT_CHUNK_THRESHOLD``. Raises ValueError naming it."""
+    value = _env(environ, "CAIRN_CHUNK_THRESHOLD")
+    if value is not None and value.strip().lower() in {"off", "false", "no", "0"}:
+        return 0
+    size = _size_env(environ, "CAIRN_CHUNK_THRESHOLD")
+    return DEFAULT_CHUNK_THRESHOLD if size is None else size
 
 
 def _seconds_env(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -190,6 +201,9 @@ class Settings:
     webhook_allow: tuple[str, ...] = ()
     webhook_timeout_seconds: float = 10.0
     webhook_backoff_seconds: float = 30.0
+    # embedded store: files of at least this many bytes are stored as content-defined
+    # chunks (storage.chunking); 0 stores every file whole
+    chunk_threshold: int = DEFAULT_CHUNK_THRESHOLD
 
     @property
     def mode(self) -> str:
@@ -238,6 +252,7 @@ class Settings:
             ),
             "webhook_timeout_seconds": _seconds_env(env, "CAIRN_WEBHOOK_TIMEOUT", 10.0),
             "webhook_backoff_seconds": _seconds_env(env, "CAIRN_WEBHOOK_BACKOFF", 30.0),
+            "chunk_threshold": _chunk_threshold_env(env),
         }
         values.update(given)
         server = values["base_url"]
