@@ -27,6 +27,7 @@ from cairn.server import (
     api_blob_batch_download,
     api_blob_batch_upload,
     api_blobs,
+    api_chunks,
     errors,
     monitoring,
     ui,
@@ -131,6 +132,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_blobs.router)
     app.include_router(api_blob_batch_upload.router)
     app.include_router(api_blob_batch_download.router)
+    app.include_router(api_chunks.router)
     app.include_router(api_admin.router)
     app.include_router(api_automations.router)
     app.include_router(api_blobs.transfers)

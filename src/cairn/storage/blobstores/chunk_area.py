@@ -23,9 +23,10 @@ own self-check fails), never as a wrong file.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
-from cairn.core.digest import b64_to_hex, new_hasher
+from cairn.core.digest import MD5, b64_to_hex, new_hasher
 from cairn.errors import CommError, CorruptionError
 from cairn.storage import chunk_lists
 from cairn.storage.chunking import CHUNK_ALGORITHM, CHUNK_DIGEST_SIZE, chunk_digest, chunk_key
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
 LISTS = "lists"
+READ_THREADS = 8  # chunks read at once while a file is reassembled (S3: GETs in flight)
+READ_WINDOW = 32  # chunks read ahead of the one being sent
 CHUNK_KIND = "chunk"  # the algorithm a chunk is recorded and listed under (maintenance)
 LIST_KIND = "chunklist"  # the algorithm a chunk list is recorded and listed under
 
@@ -47,6 +50,8 @@ class ChunkShelf(Protocol):
         ...
 
     def put(self, name: str, data: bytes) -> None: ...
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None: ...
 
     def present(self, names: Sequence[str]) -> set[str]:
         """The names of ``names`` that are stored."""
@@ -118,8 +123,7 @@ class ChunkArea:
                     "nothing of the batch was stored",
                     context={"chunk": hex_id},
                 )
-        for hex_id, data in chunks:
-            self.shelf.put(chunk_name(hex_id), bytes(data))
+        self.shelf.put_many([(chunk_name(hex_id), bytes(data)) for hex_id, data in chunks])
 
     def read_chunk(self, hex_id: str) -> bytes:
         """The bytes of one chunk, checked against its id.
@@ -177,9 +181,7 @@ class ChunkArea:
         if chunked is None:
             raise ValueError(f"the chunk list sent for {md5} is malformed or names another file")
         if chunked.size != size:
-            raise ValueError(
-                f"the chunk list of {md5} adds up to {chunked.size} bytes, not {size}"
-            )
+            raise ValueError(f"the chunk list of {md5} adds up to {chunked.size} bytes, not {size}")
         lacking = self.lacking([hex_id for hex_id, _size in chunked.chunks])
         if lacking:
             raise CommError(
@@ -205,16 +207,23 @@ class ChunkArea:
         Raises: KeyError (a chunk is not stored), CorruptionError (a chunk is wrong:
         named).
         """
+        wanted: list[tuple[str, int, int]] = []  # id, size, bytes to skip
         offset = 0
         for hex_id, size in chunked.chunks:
-            if offset + size <= start:
-                offset += size
-                continue
-            data = self.read_chunk(hex_id)
-            if len(data) != size:
-                raise CorruptionError(f"chunk {hex_id} has {len(data)} bytes, not {size}")
-            yield data[max(0, start - offset) :]
+            if offset + size > start:
+                wanted.append((hex_id, size, max(0, start - offset)))
             offset += size
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            for window in range(0, len(wanted), READ_WINDOW):
+                part = wanted[window : window + READ_WINDOW]
+                datas = pool.map(self.read_chunk, [hex_id for hex_id, _s, _k in part])
+                for (hex_id, size, skip), data in zip(part, datas, strict=True):
+                    if len(data) != size:
+                        raise CorruptionError(
+                            f"chunk {hex_id} has {len(data)} bytes, not {size}",
+                            context={"chunk": hex_id},
+                        )
+                    yield data[skip:] if skip else data
 
     def iter_file(self, md5: str, start: int = 0) -> Iterator[bytes]:
         """The bytes of the chunked file ``md5`` from ``start``. Raises at once, before
@@ -230,10 +239,10 @@ def decode_list(md5: str, data: bytes) -> ChunkedFile | None:
     """The chunk list ``data`` of the file ``md5``; None when it is torn, malformed or
     names another file."""
     try:
-        parsed = chunk_lists.decode(data)
-    except ValueError:
+        parsed = chunk_lists.decode_chunk_list(data, list_name(md5))
+    except CorruptionError:
         return None
-    if parsed.md5 != md5:
+    if parsed.algorithm != MD5 or b64_to_hex(parsed.digest) != b64_to_hex(md5):
         return None
     chunks = [(ref.digest.hex(), ref.size) for ref in parsed.chunks]
     return ChunkedFile(md5, parsed.size, chunks)

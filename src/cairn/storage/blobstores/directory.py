@@ -40,7 +40,6 @@ from cairn.storage.blobstores.interface import (
     part_length,
 )
 from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
-from cairn.storage.local.blobs import LocalBlobStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

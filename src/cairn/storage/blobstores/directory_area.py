@@ -70,10 +70,3 @@ class DirectoryArea(LocalBlobStore):
             return self.chunks.iter_file(digest, start)
         except KeyError:
             raise FileNotFoundError(f"blob md5 {digest} not found") from None
-
-    def iter_range(self, digest: str, algorithm: str, start: int) -> Iterator[bytes]:
-        """The bytes of a chunked file from ``start`` (a ranged download of a file that
-        has no ``local_path``). Raises: FileNotFoundError (not stored as chunks)."""
-        if algorithm != MD5:
-            raise FileNotFoundError(f"blob {algorithm} {digest} not found")
-        return self._chunked(digest, start)

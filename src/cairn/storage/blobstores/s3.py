@@ -157,13 +157,6 @@ class S3Area:
             return self.chunks.iter_file(digest)
         return chunks
 
-    def iter_range(self, digest: str, algorithm: str, start: int) -> Iterator[bytes]:
-        """The bytes of a chunked file from ``start`` (the server's own ranged download of
-        a file the bucket holds no whole object of). Raises: KeyError (not chunked)."""
-        if algorithm != "md5":
-            raise KeyError(f"blob {algorithm} {digest} not found")
-        return self.chunks.iter_file(digest, start)
-
     def _body(self, digest: str, algorithm: str) -> Any:
         """The streaming body of the stored blob. Raises: KeyError (not stored), botocore."""
         key = self._store.final_key(self._entity, digest, algorithm)
