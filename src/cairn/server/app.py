@@ -108,9 +108,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         sweeper.start()
         checker.start()
         sender.start()
+        state.chunker.start(state.store)
         try:
             yield
         finally:
+            await asyncio.to_thread(state.chunker.stop)
             await asyncio.to_thread(sender.stop)
             await asyncio.to_thread(checker.stop)
             await asyncio.to_thread(sweeper.stop)

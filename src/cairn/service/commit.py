@@ -54,11 +54,11 @@ from cairn.service.version_values import VersionValues, checked_values
 from cairn.service.wire_models import CollectionRef, version_infos
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from sqlalchemy.orm import Session
 
-    from cairn.core.manifest import Manifest
+    from cairn.core.manifest import Manifest, ManifestEntry
     from cairn.service.caller import Caller
 
 
@@ -169,6 +169,7 @@ class _Content:
     manifest_digest: str
     size: int
     file_count: int
+    large: list[tuple[str, int]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,7 +209,22 @@ def _store_content(
     checked_size(manifest.size, "Artifact size (the sum of its entries' sizes)")
     blobs = store.blobs_of(request.entity)
     manifest_blob = blobs.put_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
-    return _Content(manifest_blob.digest, manifest.size, len(manifest.entries))
+    large = large_files(manifest.entries.values(), store.chunk_threshold)
+    return _Content(manifest_blob.digest, manifest.size, len(manifest.entries), large)
+
+
+def large_files(entries: Iterable[ManifestEntry], threshold: int) -> list[tuple[str, int]]:
+    """``(base64 MD5, size)`` of the stored MD5 files of ``entries`` of at least
+    ``threshold`` bytes (none when ``threshold`` is 0), each once: those a server keeps
+    as chunks too (``server_chunking``)."""
+    if threshold <= 0:
+        return []
+    found = {
+        entry.digest: int(entry.size or 0)
+        for entry in entries
+        if entry.ref is None and entry.algorithm() == MD5 and (entry.size or 0) >= threshold
+    }
+    return list(found.items())
 
 
 def _relogs_latest(store: Store, request: CommitRequest, digest_algorithm: str) -> bool:
@@ -347,6 +363,7 @@ def commit_version(
     with store.db.read() as session:
         epoch = facts.gc_epoch(session)
     prepared = _prepare(store, request, values, known, epoch)
+    large: list[tuple[str, int]] = []  # of a new version: reported once it is committed
     with store.db.write() as session:
         _authorize(Gate(session, store, caller), request)
         collected = facts.gc_epoch(session, lock=True) != epoch
@@ -375,6 +392,7 @@ def commit_version(
                 if history_step is not None:  # after a step of 2^63-1: that step
                     history_step = min(history_step, INT64_MAX)
             version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
+            large = content.large
             index, created = version.index, True
             aliased = repo.set_aliases(session, ref.row.id, version.id, [LATEST, *values.aliases])
             tagged = repo.add_tags(session, version.id, values.tags)
@@ -384,4 +402,6 @@ def commit_version(
     if finished is not None:
         distributed.forget(store, finished)
     store.observer.committed(time.monotonic() - started, created)
+    if large:
+        store.observer.large_files(request.entity, large)
     return CommitResult(version=info, created=created)

@@ -200,6 +200,17 @@ class ChunkArea:
         self.shelf.put(list_name(md5), data)
         return chunked
 
+    def adopt_list(self, md5: str, data: bytes) -> None:
+        """Store ``data`` as the chunk list of ``md5`` without reading its chunks back:
+        for a list the server made itself while it hashed the very bytes it cut (their
+        MD5 checked, every chunk stored or found stored).
+
+        Raises: ValueError (``data`` is no list of ``md5``).
+        """
+        if decode_list(md5, data) is None:
+            raise ValueError(f"not a chunk list of {md5}")
+        self.shelf.put(list_name(md5), data)
+
     def iter_chunks(self, chunked: ChunkedFile, start: int = 0) -> Iterator[bytes]:
         """The file's bytes from ``start``, chunk by chunk, each checked against its id
         and size.
