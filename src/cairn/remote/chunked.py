@@ -162,6 +162,7 @@ class ChunkTransfers:
                 future.result()
 
     def _send_batch(self, entity: str, source: Path, batch: Sequence[Located]) -> None:
+        """Send one batch; one over the server's body limit (413) is split in two."""
         listing = {"chunks": [{"id": hex_id, "size": size} for hex_id, _o, size in batch]}
         parts = [json.dumps(listing, separators=(",", ":")).encode() + b"\n"]
         fd = os.open(source, os.O_RDONLY)
@@ -180,7 +181,12 @@ class ChunkTransfers:
         def attempt() -> httpx.Response:
             return check_retryable(self._client.api.post(path, content=content, headers=headers))
 
-        raise_for(with_retries(attempt, True, f"chunk upload of {len(batch)} chunks"))
+        response = with_retries(attempt, True, f"chunk upload of {len(batch)} chunks")
+        if response.status_code == 413 and len(batch) > 1:
+            self._send_batch(entity, source, batch[: len(batch) // 2])
+            self._send_batch(entity, source, batch[len(batch) // 2 :])
+            return
+        raise_for(response)
         self.stats.add(sent=sum(size for _h, _o, size in batch))
 
     # ------------------------------------------------------------ download
