@@ -166,6 +166,11 @@ class ChunkArea:
         present = self.shelf.present(list(names))
         return {md5 for name, md5 in names.items() if name in present}
 
+    def readable_files(self, md5s: Sequence[str]) -> set[str]:
+        """The MD5s of ``md5s`` whose chunk lists are stored and pass their self-check (a
+        torn list reads as a missing file). Raises: ValueError (an invalid digest)."""
+        return {md5 for md5 in self.has_files(md5s) if self.read_list(md5) is not None}
+
     def declare(self, md5: str, size: int, data: bytes) -> ChunkedFile:
         """Store ``data`` as the chunk list of the file ``md5`` of ``size`` bytes, once
         the list is checked: well formed, naming that file, every chunk stored, and its

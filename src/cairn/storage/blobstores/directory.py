@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
-from cairn.storage.blobstores.chunk_area import ChunkArea
+from cairn.storage.blobstores.chunk_area import ChunkArea, shelf_kind
 from cairn.storage.blobstores.chunk_shelves import DirectoryShelf
 from cairn.storage.blobstores.directory_area import DirectoryArea
 from cairn.storage.blobstores.interface import (
@@ -39,7 +39,13 @@ from cairn.storage.blobstores.interface import (
     part_count,
     part_length,
 )
-from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
+from cairn.storage.blobstores.maintenance import (
+    CHUNK_KINDS,
+    Maintenance,
+    StagedItem,
+    StoredObject,
+    chunk_object_intact,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -254,8 +260,11 @@ class DirectoryMaintenance:
         self.store = store
 
     def _entities(self) -> list[str]:
-        base = self.store.root / "entities"
-        return sorted(os.listdir(base)) if base.is_dir() else []
+        names: set[str] = set()
+        for folder in ("entities", "chunks"):
+            base = self.store.root / folder
+            names.update(os.listdir(base) if base.is_dir() else [])
+        return sorted(names)
 
     def iter_stored(self) -> Iterator[StoredObject]:
         """Raises: OSError (a directory cannot be listed)."""
@@ -269,6 +278,10 @@ class DirectoryMaintenance:
                 yield StoredObject(
                     entity, algorithm, hex_digest, stat.st_size, stat.st_mtime, str(path)
                 )
+            for name, size, modified, where in self.store.chunk_shelf(entity).walk():
+                kind = shelf_kind(name)
+                if kind is not None:
+                    yield StoredObject(entity, kind[0], kind[1], size, modified, where)
 
     def delete(self, blobs: Sequence[StoredObject]) -> int:
         """Raises: OSError (a blob cannot be removed; those before stay removed)."""
@@ -283,6 +296,12 @@ class DirectoryMaintenance:
 
     def verify(self, blob: StoredObject) -> bool:
         """Raises: OSError (the blob cannot be read)."""
+        if blob.algorithm in CHUNK_KINDS:
+            try:
+                data: bytes | None = Path(blob.name).read_bytes()
+            except FileNotFoundError:
+                data = None
+            return chunk_object_intact(blob.algorithm, blob.hex_digest, data)
         return self.store.area(blob.entity).verify(blob.digest, blob.algorithm)
 
     def iter_staging(self, older_than: float) -> Iterator[StagedItem]:
@@ -291,6 +310,7 @@ class DirectoryMaintenance:
         cutoff = time.time() - older_than
         folders = [self.store.root / "multipart"]
         folders += [self.store.area(entity).tmp_dir for entity in self._entities()]
+        folders += [self.store.chunk_shelf(entity).tmp_dir for entity in self._entities()]
         for folder in folders:
             if not folder.is_dir():
                 continue

@@ -3,7 +3,8 @@
 ``DirectoryArea`` is the entity's ``LocalBlobStore`` (loose files under
 ``<root>/entities/<entity>``; a server's areas never pack) that also answers for the files
 stored as chunk lists (``chunk_area``, on a ``DirectoryShelf`` under
-``<root>/chunks/<entity>``): such a file is present, its bytes are its chunks reassembled
+``<root>/chunks/<entity>``): such a file is present when its list passes its self-check
+(a torn list reads as a missing file), its bytes are its chunks reassembled
 (each checked against its id on the way), and it has no ``local_path`` (no single file
 holds it).
 """
@@ -34,7 +35,7 @@ class DirectoryArea(LocalBlobStore):
         """Stored whole, or (MD5) as a chunk list. Raises: ValueError (invalid digest)."""
         if super().has(digest, algorithm):
             return True
-        return algorithm == MD5 and bool(self.chunks.has_files([digest]))
+        return algorithm == MD5 and bool(self.chunks.readable_files([digest]))
 
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` stored neither whole nor as chunk lists.
@@ -42,7 +43,7 @@ class DirectoryArea(LocalBlobStore):
         Raises: ValueError (invalid digest), CorruptionError (a pack index).
         """
         lacking = super().missing(blobs)
-        chunked = self.chunks.has_files([d for d, a in lacking if a == MD5])
+        chunked = self.chunks.readable_files([d for d, a in lacking if a == MD5])
         return {blob for blob in lacking if not (blob[1] == MD5 and blob[0] in chunked)}
 
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
