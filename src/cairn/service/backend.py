@@ -15,6 +15,7 @@ the protocol.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -289,25 +290,41 @@ class EmbeddedBackend:
         root from the packs read sequentially (``export_blobs``), else each file by
         reflink, by hard link with ``link``, or as a checked copy (``fetch_blob``).
 
+        A file stored as chunks has no file of its own to link: with ``link`` it is
+        written as a read-only copy, and one warning says how many files were copied
+        instead of linked.
+
         Raises: as ``Backend.materialize``.
         """
+        copied: list[Placement] = []  # chunked files copied although links were asked for
         write_tree(
             root,
             files,
-            lambda file, tmp: self._place(file, tmp, link),
+            lambda file, tmp: self._place(file, tmp, link, copied),
             self._export,
             link=link,
             allow_missing=allow_missing,
             warn_skips=warn_skips,
             progress=progress,
         )
+        if copied:
+            warnings.warn(
+                f"{len(copied)} file(s) stored as chunks were copied (read-only), not "
+                "hard-linked: a chunked file has no single file in the store to link to",
+                stacklevel=2,
+            )
 
-    def _place(self, file: Placement, tmp: Path, link: bool) -> None:
+    def _place(self, file: Placement, tmp: Path, link: bool, copied: list[Placement]) -> None:
         """Put ``file``'s blob at the fresh path ``tmp``: its loose blob hard-linked (with
-        ``link``) or reflinked when the file system can, else copied; checked either way."""
+        ``link``) or reflinked when the file system can, else copied; checked either way.
+        A chunked file copied although ``link`` asked for a link is added to ``copied``."""
         blob = BlobRef(file.digest, file.algorithm, file.size)
-        if not place_loose(self.local_blob_path(file.entity, blob), tmp, link):
+        loose = self.local_blob_path(file.entity, blob)
+        if not place_loose(loose, tmp, link):
             self.fetch_blob(file.entity, blob, tmp)
+            chunks = self._store.local_blobs().chunks
+            if link and loose is None and chunks.list_path(blob.digest, blob.algorithm).is_file():
+                copied.append(file)
         check_digest(tmp, file)
 
     def _export(

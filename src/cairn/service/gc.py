@@ -15,6 +15,12 @@ Stale temporary files older than the grace period are removed too.
 Small blobs the store packed into pack files (storage/packs.py) are freed by rewriting
 their pack without them (``LocalBlobStore.drop_packed``); a pack's age is its file's, which
 ``freshen`` refreshes when a draft finds one of its blobs already stored.
+
+A large file stored as chunks (storage/local/chunk_store.py) is its chunk list, collected
+as a loose blob is; its chunks are packed blobs (algorithm ``b3``) that are live while a
+chunk list that stays references them: one of a live file, or one younger than the grace
+period (an ingest in another process may be about to commit it). A chunk shared by two
+versions thus outlives the deletion of one of them.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_DELETED, DistributedDraft, Version
 from cairn.service import facts
 from cairn.service.resources import MANIFEST_ALGORITHM, Store, open_store
+from cairn.storage.chunking import CHUNK_ALGORITHM
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -137,6 +144,21 @@ def _live_blobs(session: Session, blobs: LocalBlobStore) -> set[BlobKey]:
     return live
 
 
+def _with_live_chunks(blobs: LocalBlobStore, live: set[BlobKey], cutoff: float) -> set[BlobKey]:
+    """``live`` plus every chunk that a chunk list which stays references: the list of a
+    live file, or one written after ``cutoff``. (A torn list references nothing.)"""
+    chunks: set[BlobKey] = set()
+    for algorithm, hex_digest, path in blobs.chunks.iter_lists():
+        if (algorithm, hex_digest) not in live and _age_ok(path, cutoff) is not None:
+            continue
+        try:
+            refs = blobs.chunks.chunks_of(hex_to_b64(hex_digest), algorithm)
+        except (ValueError, OSError):
+            continue  # not a list name, or gone meanwhile: nothing to protect
+        chunks.update((CHUNK_ALGORITHM, ref.digest.hex()) for ref in refs)
+    return live | chunks
+
+
 def _age_ok(path: Path, cutoff: float) -> int | None:
     """The blob's size if it was last written before ``cutoff``, else None (or if gone)."""
     try:
@@ -161,9 +183,10 @@ def plan_gc(settings: Settings, grace_seconds: float = DEFAULT_GRACE_SECONDS) ->
             live = _live_blobs(session, store.local_blobs())
         cutoff = time.time() - grace_seconds
         blobs = store.local_blobs()
+        live = _with_live_chunks(blobs, live, cutoff)
         planned = [
             GcBlob(algorithm, hex_digest, size, path)
-            for algorithm, hex_digest, path in blobs.iter_loose()
+            for algorithm, hex_digest, path in (*blobs.iter_loose(), *blobs.chunks.iter_lists())
             if (algorithm, hex_digest) not in live and (size := _age_ok(path, cutoff)) is not None
         ]
         packed = [
@@ -182,8 +205,8 @@ def _execute(
     freed = freed_bytes = 0
     blobs = store.local_blobs()
     with store.db.write() as session:
-        live = _live_blobs(session, blobs)
         cutoff = time.time() - grace_seconds
+        live = _with_live_chunks(blobs, _live_blobs(session, blobs), cutoff)
 
         def doomed(blob: GcBlob) -> bool:
             key = (blob.algorithm, blob.hex_digest)
@@ -236,7 +259,10 @@ def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> set[tuple
             location = blobs.packs.lookup(algorithm, digest)  # a pack published since
         if location is not None:
             packs.add(location[0])
-        elif not blobs.path_for(digest, algorithm).is_file():
+        elif (
+            not blobs.chunks.touch(digest, algorithm)
+            and not blobs.path_for(digest, algorithm).is_file()
+        ):
             missing.add(ref)
     for pack in packs:
         with contextlib.suppress(FileNotFoundError, PermissionError):

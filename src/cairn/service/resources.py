@@ -118,7 +118,7 @@ def open_store(settings: Settings) -> Store:
     """
     cairn_dir = settings.cairn_dir
     _prepare_dir(cairn_dir)
-    blobs = LocalBlobStore(cairn_dir / BLOBS_DIR)
+    blobs = LocalBlobStore(cairn_dir / BLOBS_DIR, chunk_threshold=settings.chunk_threshold)
     db_path = cairn_dir / DB_FILE
     engine = create_db_engine(sqlite_url(db_path))
     try:

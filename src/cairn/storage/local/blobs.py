@@ -9,9 +9,12 @@ those). Writing a blob that is already stored keeps the existing file (deduplica
 
 ``ingest_many`` packs blobs of at most ``PACK_MAX_BLOB`` bytes into pack files with an
 index (``cairn.storage.local.packs``), published just as atomically: one sequential write and
-one fsync instead of one file and one fsync per blob. Every read (``has``, ``read_bytes``,
-``copy_to``, ``verify``, ``iter_blobs``) serves loose and packed blobs alike; only
-``path_for`` names loose files.
+one fsync instead of one file and one fsync per blob. A store opened with a
+``chunk_threshold`` keeps files of at least that size as content-defined chunks and a
+chunk list (``cairn.storage.local.chunk_store``); a blob stored loose before stays loose.
+Every read (``has``, ``read_bytes``, ``iter_bytes``, ``copy_to``, ``verify``,
+``iter_blobs``) serves loose, packed and chunked blobs alike; only ``path_for`` and
+``local_path`` name loose files.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from cairn.core.digest import MD5, XXH128, b64_to_hex, blob_key, digest_bytes, new_hasher
 from cairn.errors import CorruptionError, StoreError
+from cairn.storage.chunking import CHUNK_ALGORITHM, chunk_digest
 from cairn.storage.hashing import copy_and_hash, default_workers, hash_file
 from cairn.storage.local import durable_batch
+from cairn.storage.local.chunk_store import ChunkStore
 from cairn.storage.local.durable_batch import DurableBatch
 from cairn.storage.local.pack_ingest import pack_files
 from cairn.storage.local.packs import PACKS_DIR, PackTable, rewrite_pack
@@ -70,8 +75,9 @@ class LocalBlobStore:
     file and publishes it with an atomic rename.
     """
 
-    def __init__(self, root: Path) -> None:
-        """Open (creating if needed) the store at ``root``.
+    def __init__(self, root: Path, chunk_threshold: int = 0) -> None:
+        """Open (creating if needed) the store at ``root``. Files of at least
+        ``chunk_threshold`` bytes are stored as chunks (0: every file whole).
 
         Raises:
             StoreError: ``root`` (or its ``tmp`` directory) cannot be created or written;
@@ -80,6 +86,8 @@ class LocalBlobStore:
         self.root = Path(root).absolute()
         self.tmp_dir = self.root / TMP_DIR
         self.packs = PackTable(self.root / PACKS_DIR)
+        self.chunks = ChunkStore(self.root, self.packs, self.tmp_dir)
+        self.chunk_threshold = chunk_threshold
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self.tmp_dir.mkdir(exist_ok=True)
@@ -102,7 +110,8 @@ class LocalBlobStore:
         return self.root / blob_key(digest, algorithm)
 
     def has(self, digest: str, algorithm: str) -> bool:
-        """Return True if the blob is stored (loose or packed).
+        """Return True if the blob is stored (loose, packed, or as chunks that are all
+        there: a torn chunk list is no blob).
 
         Raises:
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
@@ -112,7 +121,9 @@ class LocalBlobStore:
             return True
         if self.path_for(digest, algorithm).is_file():
             return True
-        return self.packs.lookup(algorithm, digest) is not None
+        if self.packs.lookup(algorithm, digest) is not None:
+            return True
+        return self.chunks.has(digest, algorithm)
 
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored.
@@ -129,7 +140,8 @@ class LocalBlobStore:
         return {blob for blob in blobs if not self.has(*blob)}
 
     def delete(self, digest: str, algorithm: str) -> bool:
-        """Remove a stored blob (the garbage collector's only way to free bytes).
+        """Remove a stored loose blob or chunk list (the garbage collector's only way to
+        free them; chunks are packed, ``drop_packed`` frees those).
 
         Returns True if it was removed, False if it was not stored.
 
@@ -140,7 +152,7 @@ class LocalBlobStore:
         try:
             os.unlink(self.path_for(digest, algorithm))
         except FileNotFoundError:
-            return False
+            return self.chunks.delete(digest, algorithm)
         return True
 
     def drop_packed(self, pack: Path, dead: set[tuple[str, str]]) -> int:
@@ -175,11 +187,12 @@ class LocalBlobStore:
         """Ingest many files in parallel; results are in the order of ``srcs``.
 
         Files of at most ``PACK_MAX_BLOB`` bytes are appended to pack files (published
-        when this call ends, or every ``pack_ingest.PACK_MAX_SIZE`` bytes); larger ones
-        become loose blobs. ``on_progress(files_done, files_total)`` is called from the
-        calling thread after each loose file and each chunk of packed ones. ``workers``
-        defaults to ``hashing.default_workers()``. ``sizes`` (from a ``stat`` the caller
-        made anyway) only chooses between packing and a loose blob.
+        when this call ends, or every ``pack_ingest.PACK_MAX_SIZE`` bytes); files of at
+        least ``chunk_threshold`` bytes are stored as chunks; others become loose blobs.
+        ``on_progress(files_done, files_total)`` is called from the calling thread after
+        each loose or chunked file and each chunk of packed ones. ``workers`` defaults to
+        ``hashing.default_workers()``. ``sizes`` (from a ``stat`` the caller made anyway)
+        only chooses between packing, chunks and a loose blob.
 
         Raises:
             OSError: a file cannot be ingested (remaining work is cancelled; blobs of
@@ -202,6 +215,8 @@ class LocalBlobStore:
 
         small = [index for index, size in enumerate(sizes) if size <= PACK_MAX_BLOB]
         large = [index for index, size in enumerate(sizes) if size > PACK_MAX_BLOB]
+        chunked = [index for index in large if self._chunked(sizes[index])]
+        large = [index for index in large if not self._chunked(sizes[index])]
         if small:
 
             def packed(chunk: list[tuple[int, str, int]]) -> None:
@@ -212,6 +227,9 @@ class LocalBlobStore:
             pack_files(self.packs, self.tmp_dir, srcs, small, sizes, algorithm, count, packed)
         if large:
             self._ingest_loose(srcs, large, algorithm, count, blobs, tick)
+        for index in chunked:  # each one hashes on a helper thread: one at a time
+            blobs[index] = self._ingest_chunked(srcs[index], algorithm, expected=None)
+            tick()
         return [blob for blob in blobs if blob is not None]
 
     def _ingest_loose(
@@ -337,7 +355,7 @@ class LocalBlobStore:
         except FileNotFoundError:
             data = self.packs.read(algorithm, digest)
             if data is None:
-                raise
+                return b"".join(self.chunks.iter_bytes(digest, algorithm))
             return data
 
     def local_path(self, digest: str, algorithm: str) -> Path | None:
@@ -350,14 +368,18 @@ class LocalBlobStore:
 
     def iter_bytes(self, digest: str, algorithm: str) -> Iterator[bytes]:
         """The blob's bytes in chunks (a packed blob, small, in one). The file is opened,
-        or the packed bytes read, before this returns.
+        the packed bytes or the chunk list read, before this returns.
 
-        Raises: as ``read_bytes``.
+        Raises: as ``read_bytes`` (a chunk that is missing while iterating:
+        CorruptionError).
         """
         try:
             handle = open(self.path_for(digest, algorithm), "rb")  # noqa: SIM115 (closed by _chunks)
         except FileNotFoundError:
-            return iter((self.read_bytes(digest, algorithm),))
+            data = self.packs.read(algorithm, digest)
+            if data is None:
+                return self.chunks.iter_bytes(digest, algorithm)
+            return iter((data,))
         return _chunks(handle)
 
     def copy_to(self, digest: str, algorithm: str, dest: Path) -> None:
@@ -367,9 +389,13 @@ class LocalBlobStore:
         and falls back to a buffered copy. ``dest`` must not exist (callers pass a fresh
         temporary path) and is never followed if it is a symlink. It is not fsynced.
 
+        A chunked blob is reassembled (``ChunkStore.write_to``); callers check the digest
+        of what was written, as for any copy.
+
         Raises:
-            FileNotFoundError: the blob is not stored.
+            FileNotFoundError: the blob is not stored (a torn chunk list included).
             FileExistsError: ``dest`` already exists; it is left untouched.
+            CorruptionError: a chunk of a chunked blob is missing (named).
             OSError: ``dest`` cannot be written; a partial ``dest`` is removed.
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
@@ -379,7 +405,11 @@ class LocalBlobStore:
             blob_key(digest, algorithm)  # ValueError for a digest that is not one
             packed = self.packs.read(algorithm, digest)
             if packed is None:
-                raise FileNotFoundError(errno.ENOENT, "Blob not stored", str(src))
+                if self.chunks.read_list(digest, algorithm) is None:
+                    raise FileNotFoundError(errno.ENOENT, "Blob not stored", str(src))
+                with new_file(dest) as fd:
+                    self.chunks.write_to(digest, algorithm, fd)
+                return
         if packed is not None:
             write_new_file(dest, packed)
             return
@@ -388,7 +418,8 @@ class LocalBlobStore:
 
     def iter_blobs(self) -> Iterator[tuple[str, str, Path]]:
         """Yield ``(algorithm, hex digest, path)`` for every stored blob: loose ones sorted,
-        then packed ones (whose path is their pack file).
+        chunked files (whose path is their chunk list), then packed ones (whose path is
+        their pack file; chunks among them, algorithm ``b3``).
 
         Files under the algorithm directories whose names do not form a 32-digit
         lowercase hex digest are skipped; ``root/tmp`` is never listed.
@@ -398,6 +429,7 @@ class LocalBlobStore:
             CorruptionError: a pack index is corrupt.
         """
         yield from self.iter_loose()
+        yield from self.chunks.iter_lists()
         for algorithm, digest, (pack, _offset, _size) in self.packs.items():
             yield algorithm, b64_to_hex(digest), pack
 
@@ -419,24 +451,37 @@ class LocalBlobStore:
 
     def verify(self, digest: str, algorithm: str) -> bool:
         """Rehash a stored blob; True if its content matches ``digest``, False if it does
-        not or the blob is missing.
+        not or the blob is missing. A chunk (algorithm ``b3``) is checked against its
+        BLAKE3 name; a chunked file is reassembled and checked chunk by chunk and whole
+        (``ChunkStore.verify`` says which chunk is wrong).
 
         Raises:
             OSError: the blob exists but cannot be read.
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
+        if algorithm == CHUNK_ALGORITHM:
+            data = self._packed_or_none(algorithm, digest)
+            return data is not None and chunk_digest(data).hex() == b64_to_hex(digest)
         path = self.path_for(digest, algorithm)
         try:
             actual, _size = hash_file(path, algorithm)
         except FileNotFoundError:
-            try:
-                data = self.packs.read(algorithm, digest)
-            except CorruptionError:
-                return False
+            data = self._packed_or_none(algorithm, digest)
             if data is None:
-                return False
+                try:
+                    self.chunks.verify(digest, algorithm)
+                except (FileNotFoundError, CorruptionError):
+                    return False
+                return True
             actual = digest_bytes(data, algorithm)
         return b64_to_hex(actual) == b64_to_hex(digest)
+
+    def _packed_or_none(self, algorithm: str, digest: str) -> bytes | None:
+        """A packed blob's bytes; None if it is not packed or its pack is truncated."""
+        try:
+            return self.packs.read(algorithm, digest)
+        except CorruptionError:
+            return None
 
     def cleanup_tmp(self, older_than_seconds: float) -> int:
         """Remove temporary files, and packs a crash left without an index, last modified
@@ -467,8 +512,40 @@ class LocalBlobStore:
                 continue
         return removed
 
+    def _chunked(self, size: int) -> bool:
+        """Whether a file of ``size`` bytes is stored as chunks."""
+        return 0 < self.chunk_threshold <= size
+
+    def _ingest_chunked(self, src: str | Path, algorithm: str, expected: str | None) -> StoredBlob:
+        """Store ``src`` as chunks (``ChunkStore.ingest``); a blob stored already, loose or
+        as chunks, stays as it is and is marked as just used."""
+        digest, size = self.chunks.ingest(
+            src, algorithm, lambda found: self._stored_touched(found, algorithm), expected
+        )
+        final = self.path_for(digest, algorithm)
+        return StoredBlob(
+            digest=digest, algorithm=algorithm, size=size, path=final if final.is_file() else src
+        )
+
+    def _stored_touched(self, digest: str, algorithm: str) -> bool:
+        """Whether the blob is stored (loose, packed or chunked); if so it is marked as just
+        used, as ``_publish`` marks a loose blob written again."""
+        final = self.path_for(digest, algorithm)
+        try:
+            os.utime(final)
+        except FileNotFoundError:
+            return self.packs.lookup(algorithm, digest) is not None or self.chunks.touch(
+                digest, algorithm
+            )
+        except PermissionError:
+            pass
+        return True
+
     def _ingest(self, src: str | Path, algorithm: str, expected: str | None) -> StoredBlob:
-        """Copy ``src`` to a temporary file while hashing, check ``expected``, publish."""
+        """Copy ``src`` to a temporary file while hashing, check ``expected``, publish (or
+        store it as chunks, from the chunk threshold on)."""
+        if self.chunk_threshold and self._chunked(os.stat(src).st_size):
+            return self._ingest_chunked(src, algorithm, expected)
         tmp = self._tmp_path()
         digest, size = copy_and_hash(src, tmp, algorithm)
         try:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from cairn.core.digest import MD5, XXH128
 from cairn.errors import CorruptionError
+from cairn.storage.chunking import CHUNK_ALGORITHM, CHUNK_DIGEST_SIZE
 from cairn.storage.local.placing import new_file, write_all
 
 if TYPE_CHECKING:
@@ -39,11 +40,15 @@ PACKS_DIR = "packs"
 PACK_SUFFIX = ".pack"
 INDEX_SUFFIX = ".idx"
 PACK_MODE = 0o444
-_MAGIC = b"CAIRNIX1"
+_MAGIC = b"CAIRNIX1"  # records of 16-byte digests (MD5, XXH3-128: whole small blobs)
+_MAGIC_WIDE = b"CAIRNIX2"  # records of 32-byte digests (BLAKE3 chunks; shorter ones padded)
 _HEADER = struct.Struct("<8sQ")  # magic, record count
 _RECORD = struct.Struct("<B16sQQ")  # algorithm id, raw digest, offset, size
+_RECORD_WIDE = struct.Struct("<B32sQQ")
+_FORMATS = {_MAGIC: _RECORD, _MAGIC_WIDE: _RECORD_WIDE}
 _TRAILER = 16  # MD5 of header + records
-_ALGORITHMS = (MD5, XXH128)
+_ALGORITHMS = (MD5, XXH128, CHUNK_ALGORITHM)
+_RAW_SIZES = (16, 16, CHUNK_DIGEST_SIZE)
 _ALGORITHM_IDS = {name: index for index, name in enumerate(_ALGORITHMS)}
 
 # (pack path, offset, size)
@@ -67,10 +72,14 @@ def index_key(algorithm: str, digest: str) -> tuple[int, str]:
 
 
 def encode_index(records: list[tuple[str, bytes, int, int]]) -> bytes:
-    """The bytes of an index for ``(algorithm, raw digest, offset, size)`` records."""
-    parts = [_HEADER.pack(_MAGIC, len(records))]
+    """The bytes of an index for ``(algorithm, raw digest, offset, size)`` records: the
+    first format (``CAIRNIX1``, as every store before chunks wrote) unless a record holds a
+    32-byte chunk digest (``CAIRNIX2``)."""
+    wide = any(len(raw) > _RAW_SIZES[0] for _alg, raw, _offset, _size in records)
+    magic, record = (_MAGIC_WIDE, _RECORD_WIDE) if wide else (_MAGIC, _RECORD)
+    parts = [_HEADER.pack(magic, len(records))]
     parts.extend(
-        _RECORD.pack(_ALGORITHM_IDS[alg], raw, offset, size) for alg, raw, offset, size in records
+        record.pack(_ALGORITHM_IDS[alg], raw, offset, size) for alg, raw, offset, size in records
     )
     body = b"".join(parts)
     return body + hashlib.md5(body).digest()
@@ -78,17 +87,21 @@ def encode_index(records: list[tuple[str, bytes, int, int]]) -> bytes:
 
 def decode_index(data: bytes, name: str) -> Iterator[tuple[int, bytes, int, int]]:
     """Parse index bytes into ``(algorithm id, raw digest, offset, size)`` records (checked
-    whole first, then yielded one by one).
+    whole first, then yielded one by one; a padded digest is cut to its algorithm's size).
 
     Raises:
         CorruptionError: bad magic, length or trailer checksum (``name`` is in the message).
     """
-    body = _checked_body(data, name)
-    return _RECORD.iter_unpack(memoryview(body)[_HEADER.size :])
+    body, record = _checked_body(data, name)
+    records = record.iter_unpack(memoryview(body)[_HEADER.size :])
+    if record is _RECORD:
+        return records
+    return ((alg, raw[: _RAW_SIZES[alg]], offset, size) for alg, raw, offset, size in records)
 
 
-def _checked_body(data: bytes, name: str) -> bytes:
-    """Index bytes without their trailer, once magic, length and checksum are checked.
+def _checked_body(data: bytes, name: str) -> tuple[bytes, struct.Struct]:
+    """Index bytes without their trailer, once magic, length and checksum are checked, and
+    the struct of their records.
 
     Raises ``CorruptionError`` naming the index.
     """
@@ -96,24 +109,28 @@ def _checked_body(data: bytes, name: str) -> bytes:
         raise CorruptionError(f"Pack index '{name}' is truncated", context={"index": name})
     body, trailer = data[:-_TRAILER], data[-_TRAILER:]
     magic, count = _HEADER.unpack_from(body)
+    record = _FORMATS.get(magic)
     if (
-        magic != _MAGIC
-        or len(body) != _HEADER.size + count * _RECORD.size
+        record is None
+        or len(body) != _HEADER.size + count * record.size
         or hashlib.md5(body).digest() != trailer
     ):
         raise CorruptionError(f"Pack index '{name}' is corrupt", context={"index": name})
-    return body
+    return body, record
 
 
-def _find_record(body: bytes, alg_id: int, raw: bytes) -> tuple[int, bytes, int, int] | None:
-    """The record of ``raw`` (an ``alg_id`` digest) in checked index ``body``, or None:
-    a byte search, each match accepted only where a record's digest starts."""
+def _find_record(
+    body: bytes, record: struct.Struct, alg_id: int, raw: bytes
+) -> tuple[int, bytes, int, int] | None:
+    """The record of ``raw`` (an ``alg_id`` digest) in checked index ``body`` of records
+    ``record``, or None: a byte search, each match accepted only where a record's digest
+    starts."""
     position = body.find(raw, _HEADER.size + 1)
     while position != -1:
         start = position - 1  # the record's algorithm byte
-        if (start - _HEADER.size) % _RECORD.size == 0 and body[start] == alg_id:
-            record: tuple[int, bytes, int, int] = _RECORD.unpack_from(body, start)
-            return record
+        if (start - _HEADER.size) % record.size == 0 and body[start] == alg_id:
+            alg, padded, offset, size = record.unpack_from(body, start)
+            return alg, padded[: len(raw)], offset, size
         position = body.find(raw, position + 1)
     return None
 
@@ -237,9 +254,9 @@ class PackTable:
             if not wanted:
                 break
             path = self.dir / name
-            body = _checked_body(path.read_bytes(), str(path))
+            body, layout = _checked_body(path.read_bytes(), str(path))
             for raw in list(wanted):
-                record = _find_record(body, alg_id, raw)
+                record = _find_record(body, layout, alg_id, raw)
                 if record is not None:
                     found[raw] = (path.with_suffix(PACK_SUFFIX), record[2], record[3])
                     wanted.remove(raw)
@@ -342,6 +359,12 @@ class PackWriter:
     def size(self) -> int:
         """Bytes appended so far."""
         return self._offset
+
+    def hand_to_os(self) -> int:
+        """Write what is buffered to the temporary pack and return its descriptor, for a
+        caller that ``fdatasync``s a large pack while it is still being written."""
+        self._file.flush()
+        return self._file.fileno()
 
     def append(
         self, algorithm: str, raw: bytes, data: bytes | memoryview, digest: str | None = None
