@@ -96,7 +96,7 @@ class DirectoryServerStore:
 
     def chunks(self, entity: str) -> ChunkArea:
         """``entity``'s chunks and chunk lists. Raises: CommError (bad entity name)."""
-        return self.area(entity).chunks
+        return self.area(entity).chunk_area
 
     def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` that ``entity``'s directory lacks.

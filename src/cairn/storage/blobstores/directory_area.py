@@ -24,18 +24,18 @@ if TYPE_CHECKING:
 
 
 class DirectoryArea(LocalBlobStore):
-    """Loose blobs under ``root`` and chunked files in ``chunks`` (see the module doc)."""
+    """Loose blobs under ``root`` and chunked files in ``chunk_area`` (see the module doc)."""
 
-    def __init__(self, root: Path, chunks: ChunkArea) -> None:
+    def __init__(self, root: Path, chunk_area: ChunkArea) -> None:
         """Raises: StoreError (``root`` cannot be created or written)."""
-        super().__init__(root)
-        self.chunks = chunks
+        super().__init__(root)  # no chunk threshold: whole files stay whole here
+        self.chunk_area = chunk_area
 
     def has(self, digest: str, algorithm: str) -> bool:
         """Stored whole, or (MD5) as a chunk list. Raises: ValueError (invalid digest)."""
         if super().has(digest, algorithm):
             return True
-        return algorithm == MD5 and bool(self.chunks.readable_files([digest]))
+        return algorithm == MD5 and bool(self.chunk_area.readable_files([digest]))
 
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` stored neither whole nor as chunk lists.
@@ -43,7 +43,7 @@ class DirectoryArea(LocalBlobStore):
         Raises: ValueError (invalid digest), CorruptionError (a pack index).
         """
         lacking = super().missing(blobs)
-        chunked = self.chunks.readable_files([d for d, a in lacking if a == MD5])
+        chunked = self.chunk_area.readable_files([d for d, a in lacking if a == MD5])
         return {blob for blob in lacking if not (blob[1] == MD5 and blob[0] in chunked)}
 
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
@@ -68,6 +68,6 @@ class DirectoryArea(LocalBlobStore):
 
     def _chunked(self, digest: str, start: int = 0) -> Iterator[bytes]:
         try:
-            return self.chunks.iter_file(digest, start)
+            return self.chunk_area.iter_file(digest, start)
         except KeyError:
             raise FileNotFoundError(f"blob md5 {digest} not found") from None

@@ -72,7 +72,7 @@ _PART_MISMATCH = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}
 
 class S3Area:
     """One entity's blobs in the bucket (the ``BlobArea`` the service layer uses), and
-    its chunked files (``chunks``: keys under ``<prefix>/chunks/<entity>/``), which count
+    its chunked files (``chunk_area``: keys under ``<prefix>/chunks/<entity>/``), which count
     as stored MD5 blobs whose bytes are their chunks reassembled."""
 
     def __init__(self, store: S3ServerStore, entity: str) -> None:
@@ -80,7 +80,7 @@ class S3Area:
         self._entity = entity
         base = store.key("chunks", entity)
         shelf = S3Shelf(store.client, store.bucket, base, entity, store.blob_record)
-        self.chunks = ChunkArea(shelf)
+        self.chunk_area = ChunkArea(shelf)
 
     def has(self, digest: str, algorithm: str) -> bool:
         """Whether the blob is stored, whole (promoting a verified upload first) or as a
@@ -90,7 +90,7 @@ class S3Area:
         """
         if self._store.has(self._entity, digest, algorithm):
             return True
-        return algorithm == "md5" and bool(self.chunks.has_files([digest]))
+        return algorithm == "md5" and bool(self.chunk_area.has_files([digest]))
 
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored. Recorded
@@ -118,7 +118,7 @@ class S3Area:
 
     def not_chunked(self, blobs: set[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` that are not MD5 files stored as chunk lists."""
-        chunked = self.chunks.has_files([d for d, a in blobs if a == "md5"])
+        chunked = self.chunk_area.has_files([d for d, a in blobs if a == "md5"])
         return {blob for blob in blobs if not (blob[1] == "md5" and blob[0] in chunked)}
 
     def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
@@ -138,7 +138,7 @@ class S3Area:
         except KeyError:
             if algorithm != "md5":
                 raise
-            return b"".join(self.chunks.iter_file(digest))
+            return b"".join(self.chunk_area.iter_file(digest))
         return data
 
     def local_path(self, digest: str, algorithm: str) -> Path | None:
@@ -154,7 +154,7 @@ class S3Area:
         except KeyError:
             if algorithm != "md5":
                 raise
-            return self.chunks.iter_file(digest)
+            return self.chunk_area.iter_file(digest)
         return chunks
 
     def _body(self, digest: str, algorithm: str) -> Any:
@@ -301,7 +301,7 @@ class S3ServerStore:
 
     def chunks(self, entity: str) -> ChunkArea:
         """``entity``'s chunks and chunk lists. Raises: CommError (bad entity name)."""
-        return self.area(entity).chunks
+        return self.area(entity).chunk_area
 
     def final_key(self, entity: str, digest: str, algorithm: str) -> str:
         """Raises: ValueError (invalid digest)."""
@@ -475,7 +475,7 @@ class S3ServerStore:
     def _chunked_only(self, entity: str, digest: str, algorithm: str) -> bool:
         """Whether the blob is an MD5 file with a chunk list and no whole object recorded
         (without a record: none under its final key)."""
-        if algorithm != "md5" or not self.area(entity).chunks.has_files([digest]):
+        if algorithm != "md5" or not self.area(entity).chunk_area.has_files([digest]):
             return False
         if self._record is not None:
             return not self.recorded(entity, [(digest, algorithm)])
