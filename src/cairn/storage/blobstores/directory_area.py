@@ -54,7 +54,7 @@ class DirectoryArea(LocalBlobStore):
         except FileNotFoundError:
             if algorithm != MD5:
                 raise
-            return b"".join(self._chunked(digest))
+            return b"".join(self._reassembled(digest))
 
     def iter_bytes(self, digest: str, algorithm: str) -> Iterator[bytes]:
         """The whole file's bytes, or its chunks reassembled. Raises at once:
@@ -64,9 +64,9 @@ class DirectoryArea(LocalBlobStore):
         except FileNotFoundError:
             if algorithm != MD5:
                 raise
-            return self._chunked(digest)
+            return self._reassembled(digest)
 
-    def _chunked(self, digest: str, start: int = 0) -> Iterator[bytes]:
+    def _reassembled(self, digest: str, start: int = 0) -> Iterator[bytes]:
         try:
             return self.chunk_area.iter_file(digest, start)
         except KeyError:
