@@ -471,7 +471,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     default_cache = os.environ.get("CAIRN_BENCH_CACHE") or Path.home() / ".cache" / "cairn-bench"
     parser.add_argument("--cache", type=Path, default=Path(default_cache))
+    parser.add_argument(
+        "--chunks-server",
+        action="store_true",
+        help="only the rows of large files through cairn server as chunks (issue 24)",
+    )
     args = parser.parse_args(argv)
+    if args.chunks_server:
+        from bench import chunks_server
+
+        return chunks_server.main(args.cache)
     bench = Bench(args.cache, args.quick, args.runs or 3, args.huge)
     bench.work.mkdir(parents=True, exist_ok=True)
     versions = {peer: peers.version_of(args.cache, peer) for peer in bench.peers}
