@@ -32,11 +32,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from cairn.core.digest import blob_key, digest_bytes, new_hasher
+from cairn.core.digest import blob_key, new_hasher
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
-from cairn.storage.blobstores.chunk_area import ChunkArea
-from cairn.storage.blobstores.chunk_shelves import S3Shelf
 from cairn.storage.blobstores.interface import (
     MIN_PART_SIZE,
     BatchItem,
@@ -50,17 +48,18 @@ from cairn.storage.blobstores.interface import (
     hex_name,
     part_count,
 )
+from cairn.storage.blobstores.s3_area import S3Area
 from cairn.storage.blobstores.s3_client import error_code, is_missing, open_client, parse_s3_url
 from cairn.storage.blobstores.s3_maintenance import S3Maintenance
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from cairn.storage.blobstores.chunk_area import ChunkArea
     from cairn.storage.blobstores.maintenance import Maintenance
 
 _CHUNK = 8 * 1024 * 1024
-CHECK_THREADS = 16  # parallel presence checks against the bucket
 PUT_THREADS = 8  # parallel writes of a batch's blobs
 SINGLE_COPY_LIMIT = 5 * 1024**3  # the largest object S3 copies in one request
 # Last segments of the staging keys that multipart uploads assemble (``is_assembled``).
@@ -68,111 +67,6 @@ ASSEMBLED_PREFIXES = ("mp-", "wandb-")
 _NONCE = re.compile(r"[0-9a-f]{16}")  # names a declared-parts upload's staging key
 # Errors of completing a declared-parts upload that mean a part is not what was declared.
 _PART_MISMATCH = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
-
-
-class S3Area:
-    """One entity's blobs in the bucket (the ``BlobArea`` the service layer uses), and
-    its chunked files (``chunk_area``: keys under ``<prefix>/chunks/<entity>/``), which count
-    as stored MD5 blobs whose bytes are their chunks reassembled."""
-
-    def __init__(self, store: S3ServerStore, entity: str) -> None:
-        self._store = store
-        self._entity = entity
-        base = store.key("chunks", entity)
-        shelf = S3Shelf(store.client, store.bucket, base, entity, store.blob_record)
-        self.chunk_area = ChunkArea(shelf)
-
-    def has(self, digest: str, algorithm: str) -> bool:
-        """Whether the blob is stored, whole (promoting a verified upload first) or as a
-        chunk list.
-
-        Raises: ValueError (invalid digest), botocore errors (bucket unreachable).
-        """
-        if self._store.has(self._entity, digest, algorithm):
-            return True
-        return algorithm == "md5" and bool(self.chunk_area.has_files([digest]))
-
-    def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored. Recorded
-        blobs are trusted; the others are asked of the bucket ``CHECK_THREADS`` at a time
-        (each check is one or more round trips, and promoting a finished upload reads it
-        back), and those found are recorded.
-
-        Raises: ValueError (invalid digest, before any request), botocore errors,
-        sqlalchemy errors (the record).
-        """
-        for digest, algorithm in blobs:
-            blob_key(digest, algorithm)
-        store, entity = self._store, self._entity
-        recorded = store.recorded(entity, blobs)
-        todo = [blob for blob in blobs if blob not in recorded]
-        if len(todo) <= 1:
-            sizes = [store.check(entity, *blob) for blob in todo]
-        else:
-            with ThreadPoolExecutor(min(CHECK_THREADS, len(todo))) as pool:
-                sizes = list(pool.map(lambda blob: store.check(entity, *blob), todo))
-        found = [(*blob, size) for blob, size in zip(todo, sizes, strict=True) if size is not None]
-        store.record(entity, found)
-        lacking = {blob for blob, size in zip(todo, sizes, strict=True) if size is None}
-        return self.not_chunked(lacking)
-
-    def not_chunked(self, blobs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The blobs of ``blobs`` that are not MD5 files stored as chunk lists."""
-        chunked = self.chunk_area.has_files([d for d, a in blobs if a == "md5"])
-        return {blob for blob in blobs if not (blob[1] == "md5" and blob[0] in chunked)}
-
-    def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
-        """Store ``data`` (the server's own writes, e.g. manifests).
-
-        Raises: botocore errors, sqlalchemy errors (the record).
-        """
-        digest = digest_bytes(data, algorithm)
-        self._store.put_final(self._entity, digest, algorithm, data)
-        self._store.record(self._entity, [(digest, algorithm, len(data))])
-        return S3Blob(digest)
-
-    def read_bytes(self, digest: str, algorithm: str) -> bytes:
-        """Raises: KeyError (not stored), CorruptionError (a wrong chunk), botocore errors."""
-        try:
-            data: bytes = self._body(digest, algorithm).read()
-        except KeyError:
-            if algorithm != "md5":
-                raise
-            return b"".join(self.chunk_area.iter_file(digest))
-        return data
-
-    def local_path(self, digest: str, algorithm: str) -> Path | None:
-        """None: the blob's bytes are objects in the bucket, no file on this machine."""
-        return None
-
-    def iter_bytes(self, digest: str, algorithm: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
-        """The blob's bytes streamed from the bucket in chunks, never held whole in memory
-        (the web UI's downloads), or its chunks reassembled. Raises: KeyError (not
-        stored), botocore errors; later CorruptionError (a wrong chunk, named)."""
-        try:
-            chunks: Iterator[bytes] = self._body(digest, algorithm).iter_chunks(chunk_size)
-        except KeyError:
-            if algorithm != "md5":
-                raise
-            return self.chunk_area.iter_file(digest)
-        return chunks
-
-    def _body(self, digest: str, algorithm: str) -> Any:
-        """The streaming body of the stored blob. Raises: KeyError (not stored), botocore."""
-        key = self._store.final_key(self._entity, digest, algorithm)
-        try:
-            return self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
-        except Exception as exc:
-            if is_missing(exc):
-                raise KeyError(f"blob {algorithm} {digest} not found") from None
-            raise
-
-
-class S3Blob:
-    """A blob written by ``S3Area.put_bytes``."""
-
-    def __init__(self, digest: str) -> None:
-        self.digest = digest
 
 
 def _md5(data: bytes) -> bytes:
