@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import datasets, jobs, peers, server
+from bench import chunks, datasets, jobs, peers, server
 
 Prepare = Callable[[Path], list[str]]  # given a fresh work dir: argv of the job
 
@@ -467,6 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="rounds per row (default 3)")
     parser.add_argument("--huge", action="store_true", help="add the 1,000,000 x 100 B set")
     parser.add_argument(
+        "--chunks", action="store_true", help="only the chunk rows of issue 24 (bench/chunks.py)"
+    )
+    parser.add_argument(
         "--only", default=None, help="only jobs whose key contains this: import, small add, ..."
     )
     default_cache = os.environ.get("CAIRN_BENCH_CACHE") or Path.home() / ".cache" / "cairn-bench"
@@ -477,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         help="only the rows of large files through cairn server as chunks (issue 24)",
     )
     args = parser.parse_args(argv)
+    if args.chunks:
+        return chunks.main(args.cache, args.runs or 3)
     if args.chunks_server:
         from bench import chunks_server
 

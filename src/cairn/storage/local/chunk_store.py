@@ -46,6 +46,7 @@ LIST_MODE = 0o444
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack of chunks is published past this
 _BLOCK = 1024 * 1024  # bytes read at once
 _DEPTH = 4  # blocks in flight (hashed on a helper thread)
+_PACK_BUFFER = 16 * 1024  # below the smallest chunk but the last one of a file
 _FLUSH_BYTES = 64 * 1024 * 1024  # new chunk bytes written between background flushes
 _UNSUPPORTED = frozenset({errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
 
@@ -309,7 +310,8 @@ class _ChunkSink:
             self._reused.add(key)
             return
         if self._writer is None:
-            self._writer = PackWriter(self._tmp_dir, self._packs.dir)
+            # chunks are larger than the buffer: written through, not copied into it
+            self._writer = PackWriter(self._tmp_dir, self._packs.dir, buffer_size=_PACK_BUFFER)
         before = self._writer.size
         self._writer.append(CHUNK_ALGORITHM, digest, data, key)
         self._unflushed += self._writer.size - before

@@ -343,12 +343,14 @@ class PackTable:
 class PackWriter:
     """Appends blobs to one temporary pack; ``publish`` makes them all visible at once."""
 
-    def __init__(self, tmp_dir: Path, packs_dir: Path) -> None:
+    def __init__(self, tmp_dir: Path, packs_dir: Path, buffer_size: int = 1 << 20) -> None:
+        """A new temporary pack; appends are buffered up to ``buffer_size`` bytes (a
+        larger blob is written straight through, without a copy into the buffer)."""
         self._tmp_dir = tmp_dir
         self._packs_dir = packs_dir
         self._token = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(8)}"
         self._tmp = tmp_dir / f"{self._token}{PACK_SUFFIX}.tmp"
-        self._file = open(self._tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in publish/abort
+        self._file = open(self._tmp, "xb", buffering=buffer_size)  # noqa: SIM115 - closed in publish/abort
         self._offset = 0
         self._records: list[tuple[str, bytes, int, int]] = []
         self._digests: list[str] = []  # base64, in ``_records`` order
