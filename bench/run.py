@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import chunks, datasets, jobs, peers, server
+from bench import chunks, chunks_server, datasets, jobs, peers, server
 
 Prepare = Callable[[Path], list[str]]  # given a fresh work dir: argv of the job
 
@@ -483,8 +483,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.chunks:
         return chunks.main(args.cache, args.runs or 3)
     if args.chunks_server:
-        from bench import chunks_server
-
         return chunks_server.main(args.cache)
     bench = Bench(args.cache, args.quick, args.runs or 3, args.huge)
     bench.work.mkdir(parents=True, exist_ok=True)
