@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from cairn.core.manifest import Manifest, ManifestEntry
@@ -174,3 +175,28 @@ def test_fsck_names_a_corrupted_chunk_and_a_torn_list_reads_as_missing(
         store.server_blobs.area("root").read_bytes(blob.digest, "md5")
     problems = check_server_store(store, read_data=True).problems
     assert any(list_name(blob.digest).split("/")[-1] in p and "corrupt" in p for p in problems)
+
+
+def test_the_signed_url_of_a_chunked_file_streams_it_whole_or_a_range(
+    store_server: Server, tmp_path: Path
+) -> None:
+    v0, _v1 = _files(tmp_path)
+    data = v0.read_bytes()
+    blob = _blob(data)
+    _transfers(store_server, tmp_path, "cache").upload("root", blob, v0)
+    body = {"blobs": [{"digest": blob.digest, "algorithm": "md5", "size": blob.size}]}
+    with store_server.client(store_server.admin_key) as admin:
+        signed = ok(admin.post(f"{BASE}/blobs/download-urls", json=body))["urls"][0]
+    assert signed["url"].startswith(store_server.url)  # the server's own URL: no object
+    with httpx.Client(timeout=60) as plain:
+        whole = plain.get(signed["url"])
+        assert whole.status_code == 200
+        assert whole.headers["content-length"] == str(len(data))
+        assert whole.content == data
+        start, end = 5 * MIB - 17, 6 * MIB + 33
+        part = plain.get(signed["url"], headers={"Range": f"bytes={start}-{end}"})
+        assert part.status_code == 206
+        assert part.headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
+        assert part.content == data[start : end + 1]
+        past = plain.get(signed["url"], headers={"Range": f"bytes={len(data)}-"})
+        assert past.status_code == 416
