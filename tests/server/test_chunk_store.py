@@ -200,3 +200,20 @@ def test_the_signed_url_of_a_chunked_file_streams_it_whole_or_a_range(
         assert part.content == data[start : end + 1]
         past = plain.get(signed["url"], headers={"Range": f"bytes={len(data)}-"})
         assert past.status_code == 416
+
+
+def test_a_damaged_cached_chunk_is_fetched_again(store_server: Server, tmp_path: Path) -> None:
+    v0, _v1 = _files(tmp_path)
+    blob = _blob(v0.read_bytes())
+    _transfers(store_server, tmp_path, "up").upload("root", blob, v0)
+    client = _transfers(store_server, tmp_path, "down")
+    assert client.fetch("root", blob, tmp_path / "first.bin")
+    fetched = client.stats.fetched
+    assert fetched == blob.size
+    victim = sorted(i for i, _o, _s in cut_file(v0, blob))[5]
+    cached = ClientCache(tmp_path / "down").path_for_chunk(victim)
+    cached.chmod(0o644)
+    cached.write_bytes(b"damaged")
+    assert client.fetch("root", blob, tmp_path / "second.bin")
+    assert (tmp_path / "second.bin").read_bytes() == v0.read_bytes()
+    assert 0 < client.stats.fetched - fetched <= 1024 * 1024  # that one chunk alone

@@ -212,10 +212,11 @@ class ChunkTransfers:
             raise CorruptionError(f"the server sent the chunk list of another file for {blob}")
         cache = self._cache()
         with cache.download_session():
+            sizes = {c.digest.hex(): c.size for c in chunk_list.chunks}
+            self._fill_cache(entity, cache, sizes)
             ids = [chunk.digest.hex() for chunk in chunk_list.chunks]
-            self._fill_cache(entity, cache, {c.digest.hex(): c.size for c in chunk_list.chunks})
             try:
-                self._reassemble(cache, blob, ids, dest)
+                self._reassemble(entity, cache, blob, ids, sizes, dest)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(dest)
@@ -223,12 +224,9 @@ class ChunkTransfers:
         return True
 
     def _fill_cache(self, entity: str, cache: ClientCache, sizes: dict[str, int]) -> None:
-        """Fetch the chunks of ``sizes`` the cache lacks (or holds damaged) into it."""
-        wanted = []
-        for hex_id in sizes:
-            cached = cache.lookup(cache.path_for_chunk(hex_id))
-            if cached is None or not _intact(cached, hex_id):
-                wanted.append(hex_id)
+        """Fetch the chunks of ``sizes`` the cache lacks into it (those it holds are
+        pinned, and checked as they are reassembled)."""
+        wanted = [h for h in sizes if cache.lookup(cache.path_for_chunk(h)) is None]
         groups = [wanted[i : i + READ_COUNT] for i in range(0, len(wanted), READ_COUNT)]
         if not groups:
             return
@@ -254,22 +252,27 @@ class ChunkTransfers:
             cache.put_atomic(cache.path_for_chunk(hex_id), _writer(piece))
         self.stats.add(fetched=len(body))
 
-    @staticmethod
-    def _reassemble(cache: ClientCache, blob: BlobRef, ids: Sequence[str], dest: Path) -> None:
+    def _reassemble(
+        self,
+        entity: str,
+        cache: ClientCache,
+        blob: BlobRef,
+        ids: Sequence[str],
+        sizes: dict[str, int],
+        dest: Path,
+    ) -> None:
         """Write the chunks ``ids`` from the cache to the new file ``dest``, checking each
-        chunk and the whole file's MD5."""
+        chunk (one the cache lost or holds damaged is fetched again) and the whole
+        file's MD5."""
         hasher = new_hasher(blob.algorithm)
         with open(dest, "xb") as out:
             for hex_id in ids:
-                path = cache.path_for_chunk(hex_id)
-                try:
-                    data = path.read_bytes()
-                except FileNotFoundError:
-                    raise CommError(f"chunk {hex_id} left the cache during the download") from None
-                if chunk_digest(data).hex() != hex_id:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(path)
-                    raise CorruptionError(f"chunk {hex_id} of the client cache is damaged")
+                data = _cached_chunk(cache, hex_id)
+                if data is None:  # evicted by another process, or damaged: again
+                    self._read_group(entity, cache, [hex_id], sizes)
+                    data = _cached_chunk(cache, hex_id)
+                if data is None:
+                    raise CommError(f"chunk {hex_id} left the cache during the download")
                 hasher.update(data)
                 out.write(data)
         if b64(hasher.digest()) != blob.digest:
@@ -287,9 +290,16 @@ def _writer(data: memoryview) -> Callable[[Path], None]:
     return write
 
 
-def _intact(path: Path, hex_id: str) -> bool:
-    """Whether the cached chunk file ``path`` holds the chunk ``hex_id``."""
+def _cached_chunk(cache: ClientCache, hex_id: str) -> bytes | None:
+    """The bytes of the cached chunk ``hex_id`` if the cache holds them intact; a damaged
+    copy is removed."""
+    path = cache.path_for_chunk(hex_id)
     try:
-        return chunk_digest(path.read_bytes()).hex() == hex_id
+        data = path.read_bytes()
     except FileNotFoundError:
-        return False
+        return None
+    if chunk_digest(data).hex() == hex_id:
+        return data
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return None
