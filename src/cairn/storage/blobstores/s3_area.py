@@ -1,4 +1,4 @@
-"""One entity's blobs in a server's S3 bucket: the ``BlobArea`` of ``S3ServerStore``.
+"""One entity's blobs in a server's S3 bucket: the ``BlobArea`` of ``s3.S3ServerStore``.
 
 Blobs are the store's objects under ``<prefix>/entities/<entity>/...`` (presence answered
 from the server's record first, ``s3``); a file stored as chunks (``chunk_area``, keys
@@ -9,7 +9,7 @@ chunks reassembled.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn.core.digest import blob_key, digest_bytes
 from cairn.storage.blobstores.chunk_area import ChunkArea
@@ -20,10 +20,35 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
-    from cairn.storage.blobstores.s3 import S3ServerStore
+    from cairn.storage.blobstores.interface import BlobRecord
 
 _CHUNK = 8 * 1024 * 1024  # bytes read at a time while an object is streamed
 CHECK_THREADS = 16  # parallel presence checks against the bucket
+
+
+class Bucket(Protocol):
+    """What an area needs of its store (``s3.S3ServerStore``), named here so that this
+    module does not import the store that imports it."""
+
+    client: Any
+    bucket: str
+
+    @property
+    def blob_record(self) -> BlobRecord | None: ...
+
+    def key(self, *parts: str) -> str: ...
+
+    def final_key(self, entity: str, digest: str, algorithm: str) -> str: ...
+
+    def has(self, entity: str, digest: str, algorithm: str) -> bool: ...
+
+    def check(self, entity: str, digest: str, algorithm: str) -> int | None: ...
+
+    def recorded(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
+
+    def record(self, entity: str, blobs: Sequence[tuple[str, str, int]]) -> None: ...
+
+    def put_final(self, entity: str, digest: str, algorithm: str, data: bytes) -> None: ...
 
 
 class S3Area:
@@ -31,7 +56,7 @@ class S3Area:
     its chunked files (``chunk_area``: keys under ``<prefix>/chunks/<entity>/``), which count
     as stored MD5 blobs whose bytes are their chunks reassembled."""
 
-    def __init__(self, store: S3ServerStore, entity: str) -> None:
+    def __init__(self, store: Bucket, entity: str) -> None:
         self._store = store
         self._entity = entity
         base = store.key("chunks", entity)
