@@ -22,7 +22,7 @@ from cairn.service.gc import plan_gc
 from cairn.settings import Settings
 from cairn.storage.chunking import CHUNK_ALGORITHM, chunk_key
 from cairn.storage.local.blobs import LocalBlobStore
-from cairn.storage.local.packs import PACKS_DIR
+from cairn.storage.local.chunk_store import CHUNK_PACKS_DIR
 from clirun import cairn as run_cairn
 
 THRESHOLD = 1024 * 1024
@@ -65,7 +65,9 @@ def store(cairn_dir: Path) -> LocalBlobStore:
 
 def chunk_bytes(cairn_dir: Path) -> int:
     blobs = store(cairn_dir)
-    return sum(size for alg, _d, (_p, _o, size) in blobs.packs.items() if alg == CHUNK_ALGORITHM)
+    return sum(
+        size for alg, _d, (_p, _o, size) in blobs.chunks.packs.items() if alg == CHUNK_ALGORITHM
+    )
 
 
 def read_back(name: str, root: Path, path: str = "model.bin") -> bytes:
@@ -188,7 +190,7 @@ def test_fsck_read_data_names_a_corrupt_chunk(chunking: Path, tmp_path: Path) ->
     art = log_file(tmp_path, "f", data)
     blobs = store(chunking)
     victim = blobs.chunks.chunks_of(art.manifest.entries["model.bin"].digest, "md5")[3]
-    location = blobs.packs.lookup(CHUNK_ALGORITHM, b64(victim.digest))
+    location = blobs.chunks.packs.lookup(CHUNK_ALGORITHM, b64(victim.digest))
     assert location is not None
     pack, offset, _size = location
     os.chmod(pack, 0o644)
@@ -230,5 +232,5 @@ def test_a_store_written_whole_serves_every_version_unchanged(
     log_file(tmp_path, "old", third)  # new content: chunked
     assert read_back("old:v2", tmp_path / "v2") == third
     assert (blobs_dir / "chunklists").is_dir()
-    assert (blobs_dir / PACKS_DIR).is_dir()
+    assert (blobs_dir / CHUNK_PACKS_DIR).is_dir()
     assert check_store(Settings.load(), read_data=True).ok

@@ -14,6 +14,7 @@ from cairn.core.digest import MD5, XXH128, b64_to_hex, digest_bytes
 from cairn.errors import CorruptionError
 from cairn.storage.chunking import CHUNK_ALGORITHM, chunk_key
 from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.local.chunk_store import CHUNK_PACKS_DIR
 from cairn.storage.local.packs import PACKS_DIR
 
 THRESHOLD = 4 * 1024 * 1024
@@ -24,7 +25,7 @@ def random_bytes(size: int, seed: int) -> bytes:
 
 
 def pack_bytes(store: LocalBlobStore) -> int:
-    packs = store.root / PACKS_DIR
+    packs = store.root / CHUNK_PACKS_DIR
     return sum(p.stat().st_size for p in packs.glob("*.pack")) if packs.is_dir() else 0
 
 
@@ -51,6 +52,7 @@ def test_a_large_file_is_stored_as_chunks_and_every_read_reassembles_it(
     store.copy_to(blob.digest, algorithm, tmp_path / "copy")
     assert (tmp_path / "copy").read_bytes() == data
     assert store.verify(blob.digest, algorithm)
+    assert not (store.root / PACKS_DIR).exists()  # small-blob packs keep their own folder
     listed = {(alg, hexd) for alg, hexd, _path in store.iter_blobs()}
     assert (algorithm, b64_to_hex(blob.digest)) in listed
     assert any(alg == CHUNK_ALGORITHM for alg, _h in listed)
@@ -176,7 +178,7 @@ def test_a_corrupt_chunk_is_named_and_never_served_as_the_file(
     src.write_bytes(data)
     digest = store.ingest(src, MD5).digest
     victim = store.chunks.chunks_of(digest, MD5)[2]
-    pack, offset, _size = store.packs.lookup(CHUNK_ALGORITHM, _b64(victim.digest)) or (
+    pack, offset, _size = store.chunks.packs.lookup(CHUNK_ALGORITHM, _b64(victim.digest)) or (
         Path(),
         0,
         0,

@@ -99,7 +99,7 @@ def _chunked_why(store: Store, digest: str, algorithm: str) -> str:
     refs = chunks.chunks_of(digest, algorithm)
     if not refs:
         return " (its chunk list is torn)"
-    packs = store.local_blobs().packs
+    packs = chunks.packs
     gone = [
         chunk_key(r.digest) for r in refs if packs.lookup(CHUNK_ALGORITHM, b64(r.digest)) is None
     ]

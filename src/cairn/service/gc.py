@@ -191,7 +191,8 @@ def plan_gc(settings: Settings, grace_seconds: float = DEFAULT_GRACE_SECONDS) ->
         ]
         packed = [
             GcBlob(algorithm, b64_to_hex(digest), size, pack)
-            for algorithm, digest, (pack, _offset, size) in blobs.packs.items()
+            for table in (blobs.packs, blobs.chunks.packs)
+            for algorithm, digest, (pack, _offset, size) in table.items()
             if (algorithm, b64_to_hex(digest)) not in live and _age_ok(pack, cutoff) is not None
         ]
         return GcPlan(settings=settings, grace_seconds=grace_seconds, blobs=planned, packed=packed)
@@ -248,6 +249,7 @@ def freshen(blobs: LocalBlobStore, refs: Iterable[tuple[str, str]]) -> set[tuple
     if not refs:
         return set()
     blobs.packs.refresh()  # forget packs rewritten since they were loaded (another process)
+    blobs.chunks.packs.refresh()
     packs, unpacked = blobs.packs.split_packed(refs)
     missing: set[tuple[str, str]] = set()
     for ref in unpacked:

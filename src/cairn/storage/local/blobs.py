@@ -86,7 +86,7 @@ class LocalBlobStore:
         self.root = Path(root).absolute()
         self.tmp_dir = self.root / TMP_DIR
         self.packs = PackTable(self.root / PACKS_DIR)
-        self.chunks = ChunkStore(self.root, self.packs, self.tmp_dir)
+        self.chunks = ChunkStore(self.root, self.tmp_dir)
         self.chunk_threshold = chunk_threshold
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -128,8 +128,9 @@ class LocalBlobStore:
     def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored.
 
-        The pack table is refreshed first: a pack the garbage collector rewrote in another
-        process since it was loaded must not vouch for blobs it no longer holds.
+        The pack tables (small blobs, chunks) are refreshed first: a pack the garbage
+        collector rewrote in another process since it was loaded must not vouch for blobs
+        it no longer holds.
 
         Raises:
             ValueError: a digest is not valid for its algorithm.
@@ -137,6 +138,7 @@ class LocalBlobStore:
         """
         if blobs:
             self.packs.refresh()
+            self.chunks.packs.refresh()
         return {blob for blob in blobs if not self.has(*blob)}
 
     def delete(self, digest: str, algorithm: str) -> bool:
@@ -164,7 +166,8 @@ class LocalBlobStore:
             OSError: the rewritten pack cannot be written (the old one is left as it was).
             CorruptionError: the pack is shorter than its index says.
         """
-        return rewrite_pack(self.packs, self.tmp_dir, pack, dead)
+        table = self.chunks.packs if pack.parent == self.chunks.packs.dir else self.packs
+        return rewrite_pack(table, self.tmp_dir, pack, dead)
 
     def ingest(self, src: str | Path, algorithm: str) -> StoredBlob:
         """Copy the file ``src`` into the store, hashing it on the way (one read, one write).
@@ -430,8 +433,9 @@ class LocalBlobStore:
         """
         yield from self.iter_loose()
         yield from self.chunks.iter_lists()
-        for algorithm, digest, (pack, _offset, _size) in self.packs.items():
-            yield algorithm, b64_to_hex(digest), pack
+        for table in (self.packs, self.chunks.packs):
+            for algorithm, digest, (pack, _offset, _size) in table.items():
+                yield algorithm, b64_to_hex(digest), pack
 
     def iter_loose(self) -> Iterator[tuple[str, str, Path]]:
         """Yield ``(algorithm, hex digest, path)`` for every loose blob, sorted."""
@@ -460,13 +464,13 @@ class LocalBlobStore:
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
         if algorithm == CHUNK_ALGORITHM:
-            data = self._packed_or_none(algorithm, digest)
+            data = self._packed_or_none(self.chunks.packs, algorithm, digest)
             return data is not None and chunk_digest(data).hex() == b64_to_hex(digest)
         path = self.path_for(digest, algorithm)
         try:
             actual, _size = hash_file(path, algorithm)
         except FileNotFoundError:
-            data = self._packed_or_none(algorithm, digest)
+            data = self._packed_or_none(self.packs, algorithm, digest)
             if data is None:
                 try:
                     self.chunks.verify(digest, algorithm)
@@ -476,10 +480,11 @@ class LocalBlobStore:
             actual = digest_bytes(data, algorithm)
         return b64_to_hex(actual) == b64_to_hex(digest)
 
-    def _packed_or_none(self, algorithm: str, digest: str) -> bytes | None:
-        """A packed blob's bytes; None if it is not packed or its pack is truncated."""
+    @staticmethod
+    def _packed_or_none(table: PackTable, algorithm: str, digest: str) -> bytes | None:
+        """A blob's bytes from ``table``; None if not packed there, or its pack is truncated."""
         try:
-            return self.packs.read(algorithm, digest)
+            return table.read(algorithm, digest)
         except CorruptionError:
             return None
 
@@ -503,7 +508,7 @@ class LocalBlobStore:
                         removed += 1
                 except FileNotFoundError:
                     continue
-        for pack in self.packs.orphan_packs():
+        for pack in [*self.packs.orphan_packs(), *self.chunks.packs.orphan_packs()]:
             try:
                 if pack.stat().st_mtime < cutoff:
                     os.unlink(pack)

@@ -3,8 +3,10 @@
 A file of at least the store's chunk threshold is not kept as a loose blob: while it is
 copied and hashed (one read, as ``copy_and_hash`` does) it is cut into content-defined
 chunks (``cairn.storage.chunking``); chunks the store does not hold yet are appended to
-packs (``packs.py``, algorithm ``b3``, 32-byte digests), and the file becomes its chunk
-list (``cairn.storage.chunk_lists``) at ``root/chunklists/<md5|xxh128>/<2 hex>/<30 hex>``,
+packs of their own (``root/chunks/pack-*.pack`` and ``.idx``: the format of ``packs.py``,
+algorithm ``b3``, 32-byte digests; apart from ``root/packs`` so a store's small-blob packs
+keep the exact format they had), and the file becomes its chunk list
+(``cairn.storage.chunk_lists``) at ``root/chunklists/<md5|xxh128>/<2 hex>/<30 hex>``,
 named by the file's entry digest as a loose blob would be. Order makes it crash-safe: the
 chunks' packs are fsynced and published before the list, and the list is written to a
 temporary file, fsynced, made read-only and renamed, so a list is only ever visible with
@@ -23,40 +25,44 @@ import contextlib
 import errno
 import itertools
 import os
+import re
+import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from cairn.core.digest import b64, b64_to_hex, blob_key, new_hasher
+from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, new_hasher
 from cairn.errors import CorruptionError
 from cairn.storage.chunk_lists import ChunkList, decode_chunk_list, encode_chunk_list, reassemble
 from cairn.storage.chunking import CHUNK_ALGORITHM, ChunkRef, StreamChunker, chunk_key
-from cairn.storage.local.packs import PackWriter
+from cairn.storage.local.packs import PackTable, PackWriter
 from cairn.storage.local.placing import new_file, write_all
 
 if TYPE_CHECKING:
     import io
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from cairn.core.digest import Hasher
-    from cairn.storage.local.packs import Location, PackTable
+    from cairn.storage.local.packs import Location
 
 LISTS_DIR = "chunklists"
+CHUNK_PACKS_DIR = "chunks"
 LIST_MODE = 0o444
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack of chunks is published past this
 _BLOCK = 1024 * 1024  # bytes read at once
 _DEPTH = 4  # blocks in flight (hashed on a helper thread)
 _PACK_BUFFER = 16 * 1024  # below the smallest chunk but the last one of a file
 _FLUSH_BYTES = 64 * 1024 * 1024  # new chunk bytes written between background flushes
+_HEX_NAME = re.compile(r"[0-9a-f]{32}")
 _UNSUPPORTED = frozenset({errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
 
 
 class ChunkStore:
-    """The chunk lists of one blob store, whose chunks live in its packs."""
+    """The chunk lists of one blob store and the packs of their chunks (``packs``)."""
 
-    def __init__(self, root: Path, packs: PackTable, tmp_dir: Path) -> None:
+    def __init__(self, root: Path, tmp_dir: Path) -> None:
         self.dir = root / LISTS_DIR
-        self._packs = packs
+        self.packs = PackTable(root / CHUNK_PACKS_DIR)
         self._tmp_dir = tmp_dir
 
     def list_path(self, digest: str, algorithm: str) -> Path:
@@ -96,10 +102,10 @@ class ChunkStore:
         if chunk_list is None:
             return False
         keys = [b64(chunk.digest) for chunk in chunk_list.chunks]
-        if all(self._packs.holds(CHUNK_ALGORITHM, key) for key in keys):
+        if all(self.packs.holds(CHUNK_ALGORITHM, key) for key in keys):
             return True
-        self._packs.refresh()
-        return all(self._packs.holds(CHUNK_ALGORITHM, key) for key in keys)
+        self.packs.refresh()
+        return all(self.packs.holds(CHUNK_ALGORITHM, key) for key in keys)
 
     def touch(self, digest: str, algorithm: str) -> bool:
         """Mark a chunked file as just used (its list and the packs of its chunks), so a
@@ -113,7 +119,7 @@ class ChunkStore:
         with contextlib.suppress(OSError):
             os.utime(self.list_path(digest, algorithm))
         if chunk_list is not None:
-            _touch(self._locations(chunk_list))
+            _touch(location[0] for location in self._locations(chunk_list))
         return True
 
     def ingest(
@@ -137,8 +143,8 @@ class ChunkStore:
             ValueError: unknown ``algorithm``.
         """
         hasher = new_hasher(algorithm)
-        self._packs.refresh()
-        sink = _ChunkSink(self._packs, self._tmp_dir)
+        self.packs.refresh()
+        sink = _ChunkSink(self.packs, self._tmp_dir)
         try:
             with open(src, "rb", buffering=0) as reader:
                 size = _read_cut_and_hash(reader, hasher, sink)
@@ -161,6 +167,9 @@ class ChunkStore:
     def write_to(self, digest: str, algorithm: str, fd: int) -> int:
         """Write the file's bytes to the open file ``fd`` (from its position); return its
         size. Adjacent chunks of a pack are copied at once, in the kernel where it can.
+        Every pack needed is opened before the first byte is copied: a pack the collector
+        rewrites meanwhile (in another process) stays readable through its open file, and
+        one already gone makes the table reload once.
 
         Raises:
             FileNotFoundError: the file is not stored as chunks (or its list is torn).
@@ -168,10 +177,22 @@ class ChunkStore:
             OSError: a pack cannot be read or ``fd`` written.
         """
         chunk_list = self._require(digest, algorithm)
-        runs = self._runs(chunk_list)
-        for pack, offset, length in runs:
-            with open(pack, "rb", buffering=0) as reader:
-                _copy_range(reader.fileno(), fd, offset, length)
+        with contextlib.ExitStack() as stack:
+            for attempt in range(2):
+                runs = self._runs(chunk_list)
+                try:
+                    files = {
+                        pack: stack.enter_context(open(pack, "rb", buffering=0))
+                        for pack in {run[0] for run in runs}
+                    }
+                    break
+                except FileNotFoundError:
+                    stack.close()
+                    if attempt:
+                        raise
+                    self.packs.refresh()
+            for pack, offset, length in runs:
+                _copy_range(files[pack].fileno(), fd, offset, length)
         return chunk_list.size
 
     def iter_bytes(self, digest: str, algorithm: str) -> Iterator[bytes]:
@@ -196,12 +217,17 @@ class ChunkStore:
             pass
 
     def iter_lists(self) -> Iterator[tuple[str, str, Path]]:
-        """Yield ``(algorithm, hex digest, path)`` for every chunk list, sorted."""
-        for algorithm in sorted(os.listdir(self.dir)) if self.dir.is_dir() else ():
+        """Yield ``(algorithm, hex digest, path)`` for every chunk list, sorted (files
+        whose names are no digest are skipped)."""
+        for algorithm in (MD5, XXH128):
             base = self.dir / algorithm
             for prefix in sorted(os.listdir(base)) if base.is_dir() else ():
+                if len(prefix) != 2 or not (base / prefix).is_dir():
+                    continue
                 for name in sorted(os.listdir(base / prefix)):
-                    yield algorithm, prefix + name, base / prefix / name
+                    hex_digest = prefix + name
+                    if _HEX_NAME.fullmatch(hex_digest):
+                        yield algorithm, hex_digest, base / prefix / name
 
     def chunks_of(self, digest: str, algorithm: str) -> list[ChunkRef]:
         """The chunks a stored list names (none for a missing or torn list).
@@ -233,7 +259,7 @@ class ChunkStore:
         return chunk_list
 
     def _read_chunk(self, digest: bytes, _size: int) -> bytes:
-        data = self._packs.read(CHUNK_ALGORITHM, b64(digest))
+        data = self.packs.read(CHUNK_ALGORITHM, b64(digest))
         if data is None:
             raise FileNotFoundError(errno.ENOENT, "Chunk not stored", chunk_key(digest))
         return data
@@ -245,7 +271,7 @@ class ChunkStore:
         """
         locations = []
         for chunk in chunk_list.chunks:
-            location = self._packs.lookup(CHUNK_ALGORITHM, b64(chunk.digest))
+            location = self.packs.lookup(CHUNK_ALGORITHM, b64(chunk.digest))
             if location is None or location[2] != chunk.size:
                 what = "is missing" if location is None else "has another size"
                 raise CorruptionError(
@@ -273,7 +299,7 @@ class ChunkStore:
             with contextlib.suppress(OSError):
                 os.utime(final)
             return
-        tmp = self._tmp_dir / f"{final.name}-{os.getpid()}-{id(data)}.list.tmp"
+        tmp = self._tmp_dir / f"{final.name}-{os.getpid()}-{secrets.token_hex(8)}.list.tmp"
         try:
             with new_file(tmp, 0o600) as fd:
                 write_all(fd, data)
@@ -290,7 +316,8 @@ class ChunkStore:
 class _ChunkSink:
     """The chunks of one file being ingested: new ones appended to packs (published every
     ``PACK_MAX_SIZE`` bytes, flushed to disk in the background every ``_FLUSH_BYTES``),
-    known ones only noted so their packs are marked as used."""
+    known ones only noted and their packs marked as used (at once, so a collection in
+    another process keeps them from now on, and again at the end)."""
 
     def __init__(self, packs: PackTable, tmp_dir: Path) -> None:
         self._packs = packs
@@ -299,7 +326,7 @@ class _ChunkSink:
         self._flusher = ThreadPoolExecutor(max_workers=1)
         self._flush: Future[None] | None = None
         self._unflushed = 0
-        self._reused: set[str] = set()
+        self._reused: set[Path] = set()  # the packs of chunks stored already
         self.refs: list[ChunkRef] = []
 
     def add(self, digest: bytes, data: memoryview) -> None:
@@ -307,7 +334,10 @@ class _ChunkSink:
         self.refs.append(ChunkRef(digest, len(data)))
         key = b64(digest)
         if self._packs.holds(CHUNK_ALGORITHM, key):
-            self._reused.add(key)
+            location = self._packs.peek(CHUNK_ALGORITHM, key)
+            if location is not None and location[0] not in self._reused:
+                self._reused.add(location[0])
+                _touch([location[0]])
             return
         if self._writer is None:
             # chunks are larger than the buffer: written through, not copied into it
@@ -333,8 +363,7 @@ class _ChunkSink:
             self._writer.publish(self._packs)
             self._writer = None
         self._flusher.shutdown()
-        locations = (self._packs.peek(CHUNK_ALGORITHM, key) for key in self._reused)
-        _touch([location for location in locations if location is not None])
+        _touch(self._reused)
 
     def abort(self) -> None:
         """Drop the pack being written (published ones stay for a collection)."""
@@ -416,9 +445,9 @@ def _copy_range(src_fd: int, dest_fd: int, offset: int, length: int) -> None:
         length -= len(data)
 
 
-def _touch(locations: list[Location]) -> None:
-    """Mark the packs of ``locations`` as just used (each once)."""
-    for pack in {location[0] for location in locations}:
+def _touch(packs: Iterable[Path]) -> None:
+    """Mark ``packs`` as just used (each once)."""
+    for pack in set(packs):
         with contextlib.suppress(OSError):
             os.utime(pack)
 
