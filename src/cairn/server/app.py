@@ -28,6 +28,7 @@ from cairn.server import (
     api_blob_batch_upload,
     api_blobs,
     api_chunks,
+    api_replication,
     errors,
     monitoring,
     ui,
@@ -131,6 +132,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.include_router(monitoring.router)
     app.include_router(api_artifacts.router)
+    app.include_router(api_replication.router)
     app.include_router(api_blobs.router)
     app.include_router(api_blob_batch_upload.router)
     app.include_router(api_blob_batch_download.router)
