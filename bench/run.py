@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import chunks, datasets, jobs, peers, server
+from bench import chunks, chunks_server, datasets, jobs, peers, server
 
 Prepare = Callable[[Path], list[str]]  # given a fresh work dir: argv of the job
 
@@ -474,9 +474,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     default_cache = os.environ.get("CAIRN_BENCH_CACHE") or Path.home() / ".cache" / "cairn-bench"
     parser.add_argument("--cache", type=Path, default=Path(default_cache))
+    parser.add_argument(
+        "--chunks-server",
+        action="store_true",
+        help="only the rows of large files through cairn server as chunks (issue 24)",
+    )
     args = parser.parse_args(argv)
     if args.chunks:
         return chunks.main(args.cache, args.runs or 3)
+    if args.chunks_server:
+        return chunks_server.main(args.cache)
     bench = Bench(args.cache, args.quick, args.runs or 3, args.huge)
     bench.work.mkdir(parents=True, exist_ok=True)
     versions = {peer: peers.version_of(args.cache, peer) for peer in bench.peers}

@@ -138,8 +138,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class Servers:
     """moto + ``cairn server``, started on enter and stopped on exit."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, directory: bool = False) -> None:
+        """``directory``: the server keeps its blobs in ``<work>/store``, not in S3."""
         self.work = work
+        self.directory = directory
         self.bucket = f"bench-{secrets.token_hex(4)}"
         self.s3_url = ""
         self.url = ""
@@ -188,7 +190,7 @@ class Servers:
             port = free_port()
             self.url = f"http://127.0.0.1:{port}"
             log = self.work / "server.log"
-            store = f"s3://{self.bucket}/srv"
+            store = str(self.work / "store") if self.directory else f"s3://{self.bucket}/srv"
             with open(log, "wb") as out:
                 server = subprocess.Popen(
                     [*cli, "--db", db, "--store", store, "--port", str(port)],

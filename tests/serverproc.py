@@ -29,6 +29,7 @@ class ServerProcess:
     url: str
     admin_key: str
     log: Path
+    s3_endpoint: str | None = None  # the S3 endpoint of a server on an S3 store
 
     def new_team(self, prefix: str = "t") -> str:
         """A fresh team (an entity of its own) the admin may write to; returns its name."""
@@ -127,7 +128,8 @@ def running_server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"cairn server did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield ServerProcess(url=url, admin_key=admin_key, log=log)
+        endpoint = (extra_env or {}).get("AWS_ENDPOINT_URL")
+        yield ServerProcess(url=url, admin_key=admin_key, log=log, s3_endpoint=endpoint)
     finally:
         process.terminate()
         try:

@@ -95,8 +95,8 @@ def log_version(client: httpx.Client, files: dict[str, bytes], collection: str =
 
 class S3Calls:
     """The object reads and copies the server makes through its S3 client: who made each
-    (``check``: an upload check worker; ``request``: anything else), and the keys it read
-    or copied."""
+    (``check``: an upload check worker; ``chunker``: the background chunker; ``request``:
+    anything else), and the keys it read or copied."""
 
     OPERATIONS = ("get_object", "copy_object", "copy", "upload_part_copy")
 
@@ -108,10 +108,15 @@ class S3Calls:
 
     def _counted(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def counted(*args: Any, **kwargs: Any) -> Any:
-            worker = threading.current_thread().name.startswith("cairn-upload-check")
+            thread = threading.current_thread().name
+            who = "request"
+            if thread.startswith("cairn-upload-check"):
+                who = "check"
+            elif thread.startswith("cairn-chunker"):  # cuts large files, off the request path
+                who = "chunker"
             source = kwargs.get("CopySource") or (args[0] if args else {})
             keys = f"{kwargs.get('Key', '')} {source.get('Key', '') if source else ''}"
-            self.calls.append(("check" if worker else "request", name, keys))
+            self.calls.append((who, name, keys))
             return original(*args, **kwargs)
 
         return counted

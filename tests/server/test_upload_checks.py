@@ -257,6 +257,7 @@ def test_the_cairn_sdk_logs_a_multipart_file_without_reads_in_its_requests(
     # The REST API's multipart path: its completion waits for the same background check.
     entity = _team(pg_s3)
     _sdk(pg_s3, monkeypatch, tmp_path, entity)
+    monkeypatch.setenv("CAIRN_CHUNK_THRESHOLD", "0")  # whole, not as chunks (issue 24)
     data = secrets.token_bytes(2 * PART + 777)  # over the 6 MiB threshold: three parts
     source = tmp_path / "big.bin"
     source.write_bytes(data)

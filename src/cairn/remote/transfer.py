@@ -39,6 +39,7 @@ from cairn.core.manifest import Manifest
 from cairn.errors import CorruptionError
 from cairn.protocol import BlobRef, IngestedBlob, SourceStats
 from cairn.remote import batch_download, batch_upload, fetching
+from cairn.remote.chunked import ChunkTransfers
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
 from cairn.storage.cache.client_cache import ClientCache
 from cairn.storage.hashing import copy_and_hash
@@ -118,6 +119,13 @@ class Transfers:
         self._stat_cache: StatCache | None = None
         self._lock = threading.Lock()
         self._upload_urls: dict[_Key, _Signed] = {}
+        self.chunks = ChunkTransfers(client, lambda: self.cache)
+
+    def chunked(self, blob: BlobRef) -> bool:
+        """Whether ``blob`` moves as chunks (``cairn.remote.chunked``): an MD5 file of at
+        least ``Settings.chunk_threshold`` bytes (0: none does)."""
+        threshold = self._settings.chunk_threshold
+        return 0 < threshold <= blob.size and blob.algorithm == "md5"
 
     # ------------------------------------------------------------ staging
 
@@ -219,7 +227,11 @@ class Transfers:
             body = {"blobs": [_blob_json(b) for b in blobs[start : start + BLOB_LIST_MAX]]}
             answer = self._client.call("POST", path, json=body, idempotent=True).json()
             missing += [BlobRef(b["digest"], b["algorithm"], b["size"]) for b in answer["blobs"]]
-        large = [blob for blob in missing if blob.size > batch_upload.BATCH_BLOB_MAX]
+        large = [
+            blob
+            for blob in missing
+            if blob.size > batch_upload.BATCH_BLOB_MAX and not self.chunked(blob)
+        ]
         for start in range(0, len(large), BLOB_LIST_MAX):  # small ones go up in batches
             self._sign_uploads(entity, large[start : start + BLOB_LIST_MAX])
         return missing
@@ -259,6 +271,9 @@ class Transfers:
             if not self.missing(entity, [blob]):
                 return
             raise FileNotFoundError(f"Cannot upload '{source}': no such file")
+        if self.chunked(blob):  # only the chunks the server lacks
+            self.chunks.upload(entity, blob, source)
+            return
         signed = self._upload_url(entity, blob)
         size = source.stat().st_size
         if size != blob.size:
@@ -437,6 +452,8 @@ class Transfers:
                     os.unlink(cached)
             if blob.size <= batch_download.READ_BLOB_MAX and self._from_pack(blob, dest):
                 return
+            if self.chunked(blob) and self.chunks.fetch(entity, blob, dest):
+                return  # only the chunks the cache lacked came down
             if os.path.lexists(dest):  # before the download, not after it
                 raise FileExistsError(errno.EEXIST, "File exists", str(dest))
             placed = False

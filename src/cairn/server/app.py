@@ -27,6 +27,7 @@ from cairn.server import (
     api_blob_batch_download,
     api_blob_batch_upload,
     api_blobs,
+    api_chunks,
     api_replication,
     errors,
     monitoring,
@@ -108,9 +109,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         sweeper.start()
         checker.start()
         sender.start()
+        state.chunker.start(state.store)
         try:
             yield
         finally:
+            await asyncio.to_thread(state.chunker.stop)
             await asyncio.to_thread(sender.stop)
             await asyncio.to_thread(checker.stop)
             await asyncio.to_thread(sweeper.stop)
@@ -133,6 +136,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_blobs.router)
     app.include_router(api_blob_batch_upload.router)
     app.include_router(api_blob_batch_download.router)
+    app.include_router(api_chunks.router)
     app.include_router(api_admin.router)
     app.include_router(api_automations.router)
     app.include_router(api_blobs.transfers)

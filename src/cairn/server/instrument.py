@@ -26,8 +26,11 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+    from cairn.server.background_chunker import BackgroundChunker
     from cairn.server.metrics import Metrics
 
 access_log = logging.getLogger("cairn.access")
@@ -55,10 +58,12 @@ def current_request() -> RequestRecord | None:
 
 class StoreObserver:
     """The ``cairn.service.observer.Observer`` of a server's store: commits and refusals
-    for rate go to ``metrics``, an authenticated key to the current request's record."""
+    for rate go to ``metrics``, an authenticated key to the current request's record,
+    large files of new versions to the background ``chunker``."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, chunker: BackgroundChunker | None = None) -> None:
         self.metrics = metrics
+        self.chunker = chunker
 
     def authenticated(self, key_id: str) -> None:
         request = _current.get()
@@ -70,6 +75,10 @@ class StoreObserver:
 
     def committed(self, seconds: float, created: bool) -> None:
         self.metrics.committed(seconds, created)
+
+    def large_files(self, entity: str, files: Sequence[tuple[str, int]]) -> None:
+        if self.chunker is not None:
+            self.chunker.queue(entity, files)
 
 
 def route_of(scope: Scope) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from cairn.db.engine import Database, create_db_engine
 from cairn.db.migrate import upgrade_to_head
+from cairn.server.background_chunker import BackgroundChunker
 from cairn.server.instrument import StoreObserver
 from cairn.server.metrics import Metrics
 from cairn.server.metrics_access import DEFAULT_METRICS_ALLOW, parse_allow
@@ -85,6 +86,7 @@ class ServerState:
         self.config = config
         self.metrics_allow = parse_allow(config.metrics_allow)
         self.metrics = Metrics()
+        self.chunker = BackgroundChunker()
         engine = create_db_engine(config.db_url)
         upgrade_to_head(engine)
         self.db = Database(engine)
@@ -100,7 +102,7 @@ class ServerState:
             limits=config.limits,
             server_blobs=self.blob_store,
             rate_limiter=limiter_for(config.limits),
-            observer=StoreObserver(self.metrics),
+            observer=StoreObserver(self.metrics, self.chunker),
             webhooks=WebhookPolicy(
                 allow=check_allow(config.webhook_allow),
                 timeout_seconds=config.webhook_timeout_seconds,

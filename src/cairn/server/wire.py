@@ -251,3 +251,20 @@ class NewKeyOut(BaseModel):
     key_id: str
     user: str
     name: str
+
+
+class ChunkIds(Body):
+    """Chunk ids: 64 lowercase hex digits each (the BLAKE3 digest of the chunk's bytes)."""
+
+    chunks: list[str] = Field(max_length=100_000)
+
+
+class ChunkItem(Body):
+    id: str = Field(min_length=64, max_length=64)
+    size: int = Field(ge=0)
+
+
+class ChunkBatch(Body):
+    """The listing line of a chunk batch upload."""
+
+    chunks: list[ChunkItem] = Field(max_length=100_000)

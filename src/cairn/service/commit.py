@@ -55,11 +55,11 @@ from cairn.service.wire_models import CollectionRef, version_infos
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from sqlalchemy.orm import Session
 
-    from cairn.core.manifest import Manifest
+    from cairn.core.manifest import Manifest, ManifestEntry
     from cairn.service.caller import Caller
 
 
@@ -170,6 +170,7 @@ class _Content:
     manifest_digest: str
     size: int
     file_count: int
+    large: list[tuple[str, int]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +210,22 @@ def _store_content(
     checked_size(manifest.size, "Artifact size (the sum of its entries' sizes)")
     blobs = store.blobs_of(request.entity)
     manifest_blob = blobs.put_bytes(request.manifest_bytes(), MANIFEST_ALGORITHM)
-    return _Content(manifest_blob.digest, manifest.size, len(manifest.entries))
+    large = large_files(manifest.entries.values(), store.chunk_threshold)
+    return _Content(manifest_blob.digest, manifest.size, len(manifest.entries), large)
+
+
+def large_files(entries: Iterable[ManifestEntry], threshold: int) -> list[tuple[str, int]]:
+    """``(base64 MD5, size)`` of the stored MD5 files of ``entries`` of at least
+    ``threshold`` bytes (none when ``threshold`` is 0), each once: those a server keeps
+    as chunks too (``server_chunking``)."""
+    if threshold <= 0:
+        return []
+    found = {
+        entry.digest: int(entry.size or 0)
+        for entry in entries
+        if entry.ref is None and entry.algorithm() == MD5 and (entry.size or 0) >= threshold
+    }
+    return list(found.items())
 
 
 def _relogs_latest(store: Store, request: CommitRequest, digest_algorithm: str) -> bool:
@@ -356,6 +372,7 @@ def commit_version(
     with store.db.read() as session:
         epoch = facts.gc_epoch(session)
     prepared = _prepare(store, request, values, known, epoch)
+    large: list[tuple[str, int]] = []  # of a new version: reported once it is committed
     with store.db.write() as session:
         _authorize(Gate(session, store, caller), request)
         collected = facts.gc_epoch(session, lock=True) != epoch
@@ -386,6 +403,7 @@ def commit_version(
             version = _add_version(
                 session, ref, request, prepared, content, run_pk, history_step, created_at
             )
+            large = content.large
             index, created = version.index, True
             aliased = repo.set_aliases(session, ref.row.id, version.id, [LATEST, *values.aliases])
             tagged = repo.add_tags(session, version.id, values.tags)
@@ -395,4 +413,6 @@ def commit_version(
     if finished is not None:
         distributed.forget(store, finished)
     store.observer.committed(time.monotonic() - started, created)
+    if large:
+        store.observer.large_files(request.entity, large)
     return CommitResult(version=info, created=created)

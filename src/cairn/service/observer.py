@@ -10,7 +10,10 @@ path, inside no transaction.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class Observer(Protocol):
@@ -26,6 +29,11 @@ class Observer(Protocol):
         """A version was committed in ``seconds`` (``created``: a new version, else the
         digest no-op that re-uses the latest one)."""
 
+    def large_files(self, entity: str, files: Sequence[tuple[str, int]]) -> None:
+        """A new version of ``entity`` names these ``(base64 MD5, size)`` files of at
+        least the store's ``chunk_threshold`` bytes (a server cuts those stored whole into
+        chunks in the background: ``cairn.service.server_chunking``)."""
+
 
 class NoObserver:
     """The observer that ignores everything (the embedded store's)."""
@@ -37,6 +45,9 @@ class NoObserver:
         pass
 
     def committed(self, seconds: float, created: bool) -> None:
+        pass
+
+    def large_files(self, entity: str, files: Sequence[tuple[str, int]]) -> None:
         pass
 
 

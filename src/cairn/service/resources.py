@@ -19,6 +19,7 @@ from cairn.errors import StoreError
 from cairn.service.limits import DEFAULT_LIMITS, Limits
 from cairn.service.observer import NO_OBSERVER, Observer
 from cairn.service.webhook_targets import DEFAULT_POLICY, WebhookPolicy, check_allow
+from cairn.settings import DEFAULT_CHUNK_THRESHOLD
 from cairn.storage.local.blobs import LocalBlobStore
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ class Store:
     ``observer`` hears of commits, refusals for rate and authenticated keys (a server's
     metrics; nothing in the embedded store); ``webhooks`` is how automations send
     their webhooks (``cairn.service.webhook_targets``); ``notify`` is called after a
-    transaction recorded webhook deliveries (``cairn.service.outbox``).
+    transaction recorded webhook deliveries (``cairn.service.outbox``);
+    ``chunk_threshold``: files from this size are worth storing as chunks (a server cuts
+    those uploaded whole in the background, ``server_chunking``; 0: never).
     """
 
     db: Database
@@ -63,6 +66,7 @@ class Store:
     observer: Observer = NO_OBSERVER
     webhooks: WebhookPolicy = DEFAULT_POLICY
     notify: Callable[[], None] | None = None
+    chunk_threshold: int = DEFAULT_CHUNK_THRESHOLD
 
     def blobs_of(self, entity: str) -> BlobArea:
         """The blob area of ``entity``: on a server its own, else the one store.

@@ -10,7 +10,11 @@ single-part object, else its bytes re-hashed; a directory: re-hashed) and a blob
 bytes no longer match its name is a problem naming its key or path. A row of the record
 of stored blobs (``blob_registry``, S3 only) older than the listing whose blob the listing
 lacks is a problem too: commits trust that record, so they would accept the missing blob.
-Nothing is repaired. Progress is reported per version and per verified blob.
+A file stored as chunks (issue 24) counts as stored when its chunk list is listed; with
+``read_data`` each chunk is checked against its id, each list against its own checksum,
+and each list's file is reassembled and its MD5 checked, a problem naming the first
+missing or corrupt chunk. Nothing is repaired. Progress is reported per version and per
+verified blob.
 """
 
 from __future__ import annotations
@@ -21,19 +25,21 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from cairn.core.digest import b64_to_hex
+from cairn.core.digest import MD5, b64_to_hex, hex_to_b64, new_hasher
 from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_COMMITTED, Collection, Entity, Project, StoredBlob, Version
-from cairn.errors import StoreError
+from cairn.errors import CorruptionError, StoreError
 from cairn.progress import ProgressCallback, ProgressEvent, silent
 from cairn.service.blob_scratch import BlobScratch
 from cairn.service.fsck import FsckReport
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.storage.blobstores.chunk_area import LIST_KIND
+from cairn.storage.blobstores.maintenance import CHUNK_KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cairn.storage.blobstores.maintenance import Maintenance
+    from cairn.storage.blobstores.maintenance import Maintenance, StoredObject
 
 PROGRESS_EVERY = 100
 YIELD_PER = 1000  # rows fetched at a time (a server-side cursor on PostgreSQL)
@@ -97,6 +103,10 @@ def _check_version(
         except ValueError:
             report.problems.append(f"{name}: entry '{path}' has an invalid digest {entry.digest!r}")
             continue
+        if blob is None and algorithm == MD5:  # or stored as chunks
+            blob = scratch.find((entity, LIST_KIND, b64_to_hex(entry.digest)))
+            if blob is not None:
+                continue  # its chunks are checked with its list (``_verify_chunked``)
         if blob is None:
             report.problems.append(
                 f"{name}: blob {algorithm} {entry.digest} of '{path}' is missing"
@@ -120,7 +130,8 @@ def _check_record(store: Store, scratch: BlobScratch, report: FsckReport, before
     with store.db.read() as session:
         for entity, algorithm, digest in session.execute(query):
             try:
-                key = (entity, algorithm, b64_to_hex(digest))
+                hex_digest = digest if algorithm in CHUNK_KINDS else b64_to_hex(digest)
+                key = (entity, algorithm, hex_digest)
             except ValueError:
                 key = None
             if key is None or scratch.find(key) is None:
@@ -130,8 +141,33 @@ def _check_record(store: Store, scratch: BlobScratch, report: FsckReport, before
                 )
 
 
+def _verify_chunked(store: Store, blob: StoredObject, report: FsckReport) -> None:
+    """Reassemble the file a chunk list names and check its MD5; a problem names the
+    first chunk that is missing or corrupt, or the file."""
+    assert store.server_blobs is not None
+    md5 = hex_to_b64(blob.hex_digest)
+    hasher = new_hasher(MD5)
+    try:
+        for piece in store.server_blobs.chunks(blob.entity).iter_file(md5):
+            hasher.update(piece)
+    except KeyError as exc:
+        report.problems.append(f"chunked file {blob.entity} {md5} ({blob.name}): {exc.args[0]}")
+        return
+    except CorruptionError as exc:
+        report.problems.append(f"chunked file {blob.entity} {md5} ({blob.name}): {exc}")
+        return
+    if hasher.hexdigest() != blob.hex_digest:
+        report.problems.append(
+            f"chunked file {blob.entity} {md5} ({blob.name}) reassembles to another MD5"
+        )
+
+
 def _verify(
-    maintenance: Maintenance, scratch: BlobScratch, report: FsckReport, progress: ProgressCallback
+    store: Store,
+    maintenance: Maintenance,
+    scratch: BlobScratch,
+    report: FsckReport,
+    progress: ProgressCallback,
 ) -> None:
     total, total_bytes = scratch.stored_totals()
     begun = time.monotonic()
@@ -148,6 +184,8 @@ def _verify(
             report.problems.append(
                 f"blob {blob.name} is corrupt: its content does not match its name"
             )
+        elif blob.algorithm == LIST_KIND:
+            _verify_chunked(store, blob, report)
         progress(
             ProgressEvent(
                 "Verifying blobs",
@@ -213,7 +251,7 @@ def check_server_store(
         )
         _check_record(store, scratch, report, listed)
         if read_data:
-            _verify(maintenance, scratch, report, progress)
+            _verify(store, maintenance, scratch, report, progress)
         return report
     finally:
         scratch.close()

@@ -3,7 +3,10 @@
 ``plan_server_gc(store, grace_seconds)`` finds the blobs nothing live needs, in the same
 sense as the embedded collector (``cairn.service.gc``): a blob is live when a version that
 is not deleted, or the parts of an unfinished distributed version, name it as their
-manifest or as a stored entry, in the entity whose area holds it. The live keys (read from
+manifest or as a stored entry, in the entity whose area holds it. A file stored as
+chunks (issue 24) keeps its chunk list live, and the list every chunk it names: a chunk
+is collectable only when no live list of its entity names it (and, as every blob, only
+once older than the grace period). The live keys (read from
 the database and the live manifests) and the store's listing (a bucket listed a page at a
 time) are streamed into a temporary SQLite file (``blob_scratch``), never held in memory,
 and a blob is planned when the listing has it, no live key names it and it was written
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from cairn.core.digest import b64_to_hex
+from cairn.core.digest import MD5, b64_to_hex
 from cairn.core.manifest import Manifest
 from cairn.db.models import STATE_DELETED, Collection, DistributedDraft, Entity, Project, Version
 from cairn.errors import StoreError
@@ -44,6 +47,7 @@ from cairn.service import blob_registry, facts
 from cairn.service.blob_scratch import BlobScratch, Key
 from cairn.service.gc import DEFAULT_GRACE_SECONDS
 from cairn.service.resources import MANIFEST_ALGORITHM, Store
+from cairn.storage.blobstores.chunk_area import CHUNK_KIND, LIST_KIND
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -200,12 +204,31 @@ def _manifest_keys(store: Store, entity: str, manifest_digest: str) -> list[Key]
         entries = Manifest.from_json(raw).entries.values()
     except (KeyError, FileNotFoundError, ValueError):
         return keys
+    md5s: list[str] = []
     for entry in entries:
         if entry.ref is None:
             try:
                 keys.append((entity, entry.algorithm(), b64_to_hex(entry.digest)))
             except ValueError:
                 continue
+            if entry.algorithm() == MD5:
+                md5s.append(entry.digest)
+    return keys + _chunk_keys(store, entity, md5s)
+
+
+def _chunk_keys(store: Store, entity: str, md5s: list[str]) -> list[Key]:
+    """The keys of the chunk lists of the files ``md5s`` stored as chunks, and of every
+    chunk those lists name (a chunk is live while any live list names it). A torn list
+    protects nothing: it reads as a missing file, which fsck reports."""
+    if store.server_blobs is None or not md5s:
+        return []
+    chunks = store.server_blobs.chunks(entity)
+    keys: list[Key] = []
+    for md5 in sorted(chunks.has_files(md5s)):
+        keys.append((entity, LIST_KIND, b64_to_hex(md5)))
+        listed = chunks.read_list(md5)
+        if listed is not None:
+            keys += [(entity, CHUNK_KIND, hex_id) for hex_id, _size in listed.chunks]
     return keys
 
 

@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING
 
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
+from cairn.storage.blobstores.chunk_area import ChunkArea, shelf_kind
+from cairn.storage.blobstores.chunk_shelves import DirectoryShelf
+from cairn.storage.blobstores.directory_area import DirectoryArea
 from cairn.storage.blobstores.interface import (
     BatchItem,
     DeclaredParts,
@@ -36,8 +39,13 @@ from cairn.storage.blobstores.interface import (
     part_count,
     part_length,
 )
-from cairn.storage.blobstores.maintenance import Maintenance, StagedItem, StoredObject
-from cairn.storage.local.blobs import LocalBlobStore
+from cairn.storage.blobstores.maintenance import (
+    CHUNK_KINDS,
+    Maintenance,
+    StagedItem,
+    StoredObject,
+    chunk_object_intact,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -62,7 +70,7 @@ class DirectoryServerStore:
             (self.root / "multipart").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"Cannot use blob directory '{self.root}': {exc}") from exc
-        self._areas: dict[str, LocalBlobStore] = {}
+        self._areas: dict[str, DirectoryArea] = {}
         self._lock = threading.Lock()
 
     def ping(self) -> None:
@@ -70,14 +78,25 @@ class DirectoryServerStore:
         if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
             raise StoreError(f"blob directory '{self.root}' is missing or not writable")
 
-    def area(self, entity: str) -> LocalBlobStore:
+    def area(self, entity: str) -> DirectoryArea:
         """Raises: CommError (a name that cannot be an entity)."""
         check_entity(entity)
         with self._lock:
             area = self._areas.get(entity)
             if area is None:
-                area = self._areas[entity] = LocalBlobStore(self.root / "entities" / entity)
+                chunks = ChunkArea(self.chunk_shelf(entity))
+                area = DirectoryArea(self.root / "entities" / entity, chunks)
+                self._areas[entity] = area
             return area
+
+    def chunk_shelf(self, entity: str) -> DirectoryShelf:
+        """Where ``entity``'s chunks and chunk lists are (``<root>/chunks/<entity>``)."""
+        check_entity(entity)
+        return DirectoryShelf(self.root / "chunks" / entity)
+
+    def chunks(self, entity: str) -> ChunkArea:
+        """``entity``'s chunks and chunk lists. Raises: CommError (bad entity name)."""
+        return self.area(entity).chunk_area
 
     def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The blobs of ``blobs`` that ``entity``'s directory lacks.
@@ -241,8 +260,11 @@ class DirectoryMaintenance:
         self.store = store
 
     def _entities(self) -> list[str]:
-        base = self.store.root / "entities"
-        return sorted(os.listdir(base)) if base.is_dir() else []
+        names: set[str] = set()
+        for folder in ("entities", "chunks"):
+            base = self.store.root / folder
+            names.update(os.listdir(base) if base.is_dir() else [])
+        return sorted(names)
 
     def iter_stored(self) -> Iterator[StoredObject]:
         """Raises: OSError (a directory cannot be listed)."""
@@ -256,6 +278,10 @@ class DirectoryMaintenance:
                 yield StoredObject(
                     entity, algorithm, hex_digest, stat.st_size, stat.st_mtime, str(path)
                 )
+            for name, size, modified, where in self.store.chunk_shelf(entity).walk():
+                kind = shelf_kind(name)
+                if kind is not None:
+                    yield StoredObject(entity, kind[0], kind[1], size, modified, where)
 
     def delete(self, blobs: Sequence[StoredObject]) -> int:
         """Raises: OSError (a blob cannot be removed; those before stay removed)."""
@@ -270,6 +296,12 @@ class DirectoryMaintenance:
 
     def verify(self, blob: StoredObject) -> bool:
         """Raises: OSError (the blob cannot be read)."""
+        if blob.algorithm in CHUNK_KINDS:
+            try:
+                data: bytes | None = Path(blob.name).read_bytes()
+            except FileNotFoundError:
+                data = None
+            return chunk_object_intact(blob.algorithm, blob.hex_digest, data)
         return self.store.area(blob.entity).verify(blob.digest, blob.algorithm)
 
     def iter_staging(self, older_than: float) -> Iterator[StagedItem]:
@@ -278,6 +310,7 @@ class DirectoryMaintenance:
         cutoff = time.time() - older_than
         folders = [self.store.root / "multipart"]
         folders += [self.store.area(entity).tmp_dir for entity in self._entities()]
+        folders += [self.store.chunk_shelf(entity).tmp_dir for entity in self._entities()]
         for folder in folders:
             if not folder.is_dir():
                 continue

@@ -17,6 +17,10 @@ it:
 - ``to_upload``: which blobs a client should send (for S3 from the server's record of
   stored blobs, ``BlobRecord``, without asking the bucket);
 - ``put_batch``: many small blobs received in one request, checked and stored at once;
+- ``chunks(entity)``: the entity's chunks and chunk lists (``chunk_area``): a file
+  stored as a chunk list counts as a stored MD5 blob of its area (``has``, ``missing``,
+  ``to_upload``), whose bytes are its chunks reassembled (``iter_bytes``); such a file
+  has no presigned ``download_url`` (None: the server streams it);
 - ``ping``: whether the store can be reached now (the server's readiness);
 - ``maintenance()``: the store-wide walk of ``cairn server gc|fsck``
   (``cairn.storage.blobstores.maintenance``).
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
+    from cairn.storage.blobstores.chunk_area import ChunkArea
     from cairn.storage.blobstores.maintenance import Maintenance
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
@@ -190,6 +195,8 @@ class ServerStore(Protocol):
     """The blob storage of a server (see the module docstring)."""
 
     def area(self, entity: str) -> BlobArea: ...
+
+    def chunks(self, entity: str) -> ChunkArea: ...
 
     def to_upload(self, entity: str, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
 

@@ -5,11 +5,13 @@ time; the garbage collector and the checker walk all of it instead. Every store'
 ``maintenance()`` gives the same small interface, ``Maintenance``:
 
 - ``iter_stored()``: every blob under its final key (entity, algorithm, digest, size, last
-  write, S3 ETag), streamed: a directory is walked, a bucket listed a page (1,000 keys) at
+  write, S3 ETag), and every chunk and chunk list (``chunk_area``; algorithm ``chunk`` or
+  ``chunklist``), streamed: a directory is walked, a bucket listed a page (1,000 keys) at
   a time, so 10 million blobs are never held in memory at once;
 - ``delete(blobs)``: remove blobs (S3: 1,000 per request);
 - ``verify(blob)``: whether its bytes still have its digest (S3: by the ETag when it is
-  the MD5 of a single-part object, else by streaming and hashing it);
+  the MD5 of a single-part object, else by streaming and hashing it; a chunk: its BLAKE3;
+  a chunk list: its own self-check, the reassembly being ``server_fsck``'s);
 - ``iter_staging(older_than)`` / ``drop_staging(items)``: uploads abandoned before they
   were verified and promoted (S3: objects under ``incoming/`` and multipart uploads that
   were never completed, aged by their newest part as well as their start, since an upload
@@ -26,11 +28,16 @@ import dataclasses
 from typing import TYPE_CHECKING, Protocol
 
 from cairn.core.digest import hex_to_b64
+from cairn.storage.blobstores.chunk_area import decode_list
+from cairn.storage.chunking import chunk_digest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
 ALGORITHMS = ("md5", "xxh128")
+# The "algorithms" chunks and chunk lists are listed under (``chunk_area``): a chunk's hex
+# digest is its BLAKE3 id, a chunk list's the MD5 of the file it lists.
+CHUNK_KINDS = ("chunk", "chunklist")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +54,10 @@ class StoredObject:
 
     @property
     def digest(self) -> str:
-        """The base64 digest (as manifests write it)."""
+        """The base64 digest (as manifests write it); a chunk's or chunk list's is its hex
+        digest (as the record of stored objects keeps it)."""
+        if self.algorithm in CHUNK_KINDS:
+            return self.hex_digest
         return hex_to_b64(self.hex_digest)
 
 
@@ -77,6 +87,17 @@ class Maintenance(Protocol):
     def iter_staging(self, older_than: float) -> Iterator[StagedItem]: ...
 
     def drop_staging(self, items: Sequence[StagedItem]) -> int: ...
+
+
+def chunk_object_intact(algorithm: str, hex_digest: str, data: bytes | None) -> bool:
+    """Whether ``data``, read from a chunk or chunk list object, is what its name says:
+    a chunk whose BLAKE3 is its name, or a chunk list that passes its self-check and
+    lists the file its name says."""
+    if data is None:
+        return False
+    if algorithm == "chunk":
+        return chunk_digest(data).hex() == hex_digest
+    return decode_list(hex_to_b64(hex_digest), data) is not None
 
 
 def hex_digest_of(algorithm: str, prefix: str, rest: str) -> str | None:

@@ -32,7 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from cairn.core.digest import blob_key, digest_bytes, new_hasher
+from cairn.core.digest import blob_key, new_hasher
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
 from cairn.storage.blobstores.interface import (
@@ -48,17 +48,18 @@ from cairn.storage.blobstores.interface import (
     hex_name,
     part_count,
 )
+from cairn.storage.blobstores.s3_area import S3Area
 from cairn.storage.blobstores.s3_client import error_code, is_missing, open_client, parse_s3_url
 from cairn.storage.blobstores.s3_maintenance import S3Maintenance
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from cairn.storage.blobstores.chunk_area import ChunkArea
     from cairn.storage.blobstores.maintenance import Maintenance
 
 _CHUNK = 8 * 1024 * 1024
-CHECK_THREADS = 16  # parallel presence checks against the bucket
 PUT_THREADS = 8  # parallel writes of a batch's blobs
 SINGLE_COPY_LIMIT = 5 * 1024**3  # the largest object S3 copies in one request
 # Last segments of the staging keys that multipart uploads assemble (``is_assembled``).
@@ -66,86 +67,6 @@ ASSEMBLED_PREFIXES = ("mp-", "wandb-")
 _NONCE = re.compile(r"[0-9a-f]{16}")  # names a declared-parts upload's staging key
 # Errors of completing a declared-parts upload that mean a part is not what was declared.
 _PART_MISMATCH = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
-
-
-class S3Area:
-    """One entity's blobs in the bucket (the ``BlobArea`` the service layer uses)."""
-
-    def __init__(self, store: S3ServerStore, entity: str) -> None:
-        self._store = store
-        self._entity = entity
-
-    def has(self, digest: str, algorithm: str) -> bool:
-        """Whether the blob is stored, promoting a verified upload first.
-
-        Raises: ValueError (invalid digest), botocore errors (bucket unreachable).
-        """
-        return self._store.has(self._entity, digest, algorithm)
-
-    def missing(self, blobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The ``(digest, algorithm)`` pairs of ``blobs`` that are not stored. Recorded
-        blobs are trusted; the others are asked of the bucket ``CHECK_THREADS`` at a time
-        (each check is one or more round trips, and promoting a finished upload reads it
-        back), and those found are recorded.
-
-        Raises: ValueError (invalid digest, before any request), botocore errors,
-        sqlalchemy errors (the record).
-        """
-        for digest, algorithm in blobs:
-            blob_key(digest, algorithm)
-        store, entity = self._store, self._entity
-        recorded = store.recorded(entity, blobs)
-        todo = [blob for blob in blobs if blob not in recorded]
-        if len(todo) <= 1:
-            sizes = [store.check(entity, *blob) for blob in todo]
-        else:
-            with ThreadPoolExecutor(min(CHECK_THREADS, len(todo))) as pool:
-                sizes = list(pool.map(lambda blob: store.check(entity, *blob), todo))
-        found = [(*blob, size) for blob, size in zip(todo, sizes, strict=True) if size is not None]
-        store.record(entity, found)
-        return {blob for blob, size in zip(todo, sizes, strict=True) if size is None}
-
-    def put_bytes(self, data: bytes, algorithm: str = "md5") -> S3Blob:
-        """Store ``data`` (the server's own writes, e.g. manifests).
-
-        Raises: botocore errors, sqlalchemy errors (the record).
-        """
-        digest = digest_bytes(data, algorithm)
-        self._store.put_final(self._entity, digest, algorithm, data)
-        self._store.record(self._entity, [(digest, algorithm, len(data))])
-        return S3Blob(digest)
-
-    def read_bytes(self, digest: str, algorithm: str) -> bytes:
-        """Raises: KeyError (not stored), botocore errors."""
-        data: bytes = self._body(digest, algorithm).read()
-        return data
-
-    def local_path(self, digest: str, algorithm: str) -> Path | None:
-        """None: the blob's bytes are objects in the bucket, no file on this machine."""
-        return None
-
-    def iter_bytes(self, digest: str, algorithm: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
-        """The blob's bytes streamed from the bucket in chunks, never held whole in memory
-        (the web UI's downloads). Raises: KeyError (not stored), botocore errors."""
-        chunks: Iterator[bytes] = self._body(digest, algorithm).iter_chunks(chunk_size)
-        return chunks
-
-    def _body(self, digest: str, algorithm: str) -> Any:
-        """The streaming body of the stored blob. Raises: KeyError (not stored), botocore."""
-        key = self._store.final_key(self._entity, digest, algorithm)
-        try:
-            return self._store.client.get_object(Bucket=self._store.bucket, Key=key)["Body"]
-        except Exception as exc:
-            if is_missing(exc):
-                raise KeyError(f"blob {algorithm} {digest} not found") from None
-            raise
-
-
-class S3Blob:
-    """A blob written by ``S3Area.put_bytes``."""
-
-    def __init__(self, digest: str) -> None:
-        self.digest = digest
 
 
 def _md5(data: bytes) -> bytes:
@@ -232,7 +153,7 @@ class S3ServerStore:
             return area.missing(blobs)
         for digest, algorithm in blobs:
             blob_key(digest, algorithm)
-        return set(blobs) - self.recorded(entity, blobs)
+        return area.not_chunked(set(blobs) - self.recorded(entity, blobs))
 
     def put_final(self, entity: str, digest: str, algorithm: str, data: bytes) -> None:
         """Write checked bytes to the blob's final key (S3 checks them against their MD5
@@ -263,15 +184,25 @@ class S3ServerStore:
             os.close(fd)
         self.record(entity, [(digest, algorithm, size) for digest, algorithm, _o, size in items])
 
-    def _key(self, *parts: str) -> str:
+    def key(self, *parts: str) -> str:
+        """The key ``<prefix>/<parts...>``."""
         return "/".join(p for p in (self.prefix, *parts) if p)
+
+    @property
+    def blob_record(self) -> BlobRecord | None:
+        """Where the server records what this store holds (None: nowhere)."""
+        return self._record
+
+    def chunks(self, entity: str) -> ChunkArea:
+        """``entity``'s chunks and chunk lists. Raises: CommError (bad entity name)."""
+        return self.area(entity).chunk_area
 
     def final_key(self, entity: str, digest: str, algorithm: str) -> str:
         """Raises: ValueError (invalid digest)."""
-        return self._key("entities", entity, blob_key(digest, algorithm))
+        return self.key("entities", entity, blob_key(digest, algorithm))
 
     def _incoming(self, entity: str, digest: str, algorithm: str) -> str:
-        return self._key("incoming", entity, algorithm, hex_name(digest, algorithm)) + "/"
+        return self.key("incoming", entity, algorithm, hex_name(digest, algorithm)) + "/"
 
     def staging_key(self, entity: str, digest: str, algorithm: str, name: str) -> str:
         """A staging key of the blob (``name``: a fresh last segment). An object there is
@@ -427,10 +358,22 @@ class S3ServerStore:
 
     def download_url(
         self, entity: str, digest: str, algorithm: str, size: int, ttl: int
-    ) -> Presigned:
-        """A presigned GET of the stored blob (ranges allowed)."""
+    ) -> Presigned | None:
+        """A presigned GET of the stored blob (ranges allowed); None for a file stored
+        only as chunks (the server streams it reassembled through its own signed URL)."""
+        if self._chunked_only(entity, digest, algorithm):
+            return None
         url = self._presign("get_object", {"Key": self.final_key(entity, digest, algorithm)}, ttl)
         return Presigned(url, {}, int(time.time()) + ttl)
+
+    def _chunked_only(self, entity: str, digest: str, algorithm: str) -> bool:
+        """Whether the blob is an MD5 file with a chunk list and no whole object recorded
+        (without a record: none under its final key)."""
+        if algorithm != "md5" or not self.area(entity).chunk_area.has_files([digest]):
+            return False
+        if self._record is not None:
+            return not self.recorded(entity, [(digest, algorithm)])
+        return self._size(self.final_key(entity, digest, algorithm)) is None
 
     def _multipart_key(self, entity: str, digest: str, algorithm: str, size: int, ps: int) -> str:
         return self._incoming(entity, digest, algorithm) + f"mp-{size}-{ps}"

@@ -1,6 +1,7 @@
 """``cairn server gc|fsck`` over an S3 store: the ``Maintenance`` of a bucket.
 
-Stored blobs are listed under ``<prefix>/entities/...`` a page at a time, deleted 1,000
+Stored blobs are listed under ``<prefix>/entities/...`` (chunks and chunk lists under
+``<prefix>/chunks/...``) a page at a time, deleted 1,000
 keys per request and verified by their ETag when it is the MD5 of a single-part object
 (else streamed and hashed); abandoned uploads are the objects under ``<prefix>/incoming/``
 and the multipart uploads there that were never completed (``maintenance`` explains how
@@ -14,7 +15,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.digest import new_hasher
-from cairn.storage.blobstores.maintenance import StagedItem, StoredObject, hex_digest_of
+from cairn.storage.blobstores.chunk_area import shelf_kind
+from cairn.storage.blobstores.maintenance import (
+    CHUNK_KINDS,
+    StagedItem,
+    StoredObject,
+    chunk_object_intact,
+    hex_digest_of,
+)
 from cairn.storage.blobstores.s3_client import error_code
 
 if TYPE_CHECKING:
@@ -64,6 +72,25 @@ class S3Maintenance:
                 key,
                 str(item.get("ETag", "")).strip('"'),
             )
+        yield from self._iter_chunk_objects()
+
+    def _iter_chunk_objects(self) -> Iterator[StoredObject]:
+        """Chunks and chunk lists under ``<prefix>/chunks/<entity>/``."""
+        base = self._key("chunks") + "/"
+        for item in self._pages(base):
+            key = str(item["Key"])
+            entity, _slash, name = key[len(base) :].partition("/")
+            kind = shelf_kind(name)
+            if kind is None:
+                continue
+            yield StoredObject(
+                entity,
+                kind[0],
+                kind[1],
+                int(item.get("Size", 0)),
+                item["LastModified"].timestamp(),
+                key,
+            )
 
     def delete(self, blobs: Sequence[StoredObject]) -> int:
         """Raises: botocore errors (those deleted before stay deleted)."""
@@ -82,6 +109,15 @@ class S3Maintenance:
 
     def verify(self, blob: StoredObject) -> bool:
         """Raises: botocore errors other than the object being gone (then: False)."""
+        if blob.algorithm in CHUNK_KINDS:
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=blob.name)["Body"]
+                data: bytes | None = body.read()
+            except Exception as exc:
+                if error_code(exc) not in {"404", "NoSuchKey"}:
+                    raise
+                data = None
+            return chunk_object_intact(blob.algorithm, blob.hex_digest, data)
         etag = blob.etag or ""
         if blob.algorithm == "md5" and "-" not in etag and etag:
             return etag == blob.hex_digest

@@ -2,7 +2,9 @@
 
 Server-mode downloads and downloaded references (both modes) land here, in W&B's layout
 (spec §2.2): ``obj/md5/<2 hex>/<30 hex>``, ``obj/xxh128/...`` and ``obj/etag/<2>/<62>``
-(references keyed by URL and ETag, TV4). Every file is written to a temporary file in
+(references keyed by URL and ETag, TV4), and ``obj/chunk/<2 hex>/<62 hex>`` for the chunks
+of large files a server stores as chunk lists (issue 24: the next version of such a file
+fetches only the chunks the cache lacks). Every file is written to a temporary file in
 ``tmp/`` and renamed into place (``put_atomic``), so no reader sees a partial file. Small
 blobs that come down in batches are kept in packs instead, one per batch, under
 ``packs/`` (``cache_packs``: ``put_packed``, ``find_packed``); a pack is one file of the
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from cairn.settings import Settings
 
 OBJ_DIR = "obj"
+CHUNK_DIR = "chunk"  # below obj/: chunks of large files fetched from a server
 TMP_DIR = "tmp"
 PINS_DIR = "pins"
 LOCK_FILE = "lock"
@@ -285,6 +288,17 @@ class ClientCache:
             ValueError: ``digest`` is not a valid digest for ``algorithm``.
         """
         return self.obj_dir / blob_key(digest, algorithm)
+
+    def path_for_chunk(self, hex_id: str) -> Path:
+        """``obj/chunk/<2 hex>/<62 hex>``: a chunk of a large file fetched from a server
+        (``cairn.remote.chunked``), counted in the cap and evicted like any cached file.
+
+        Raises:
+            ValueError: ``hex_id`` is not 64 lowercase hex digits.
+        """
+        if len(hex_id) != 64 or hex_id.strip("0123456789abcdef"):
+            raise ValueError(f"Invalid chunk id {hex_id[:80]!r}")
+        return self.obj_dir / CHUNK_DIR / hex_id[:2] / hex_id[2:]
 
     def path_for_etag(self, url: str, etag: str) -> Path:
         """``obj/etag/<2 hex>/<62 hex>`` for a reference fetched from ``url`` with ``etag``."""
