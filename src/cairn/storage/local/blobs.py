@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -202,16 +203,21 @@ class LocalBlobStore:
 
         small = [index for index, size in enumerate(sizes) if size <= PACK_MAX_BLOB]
         large = [index for index, size in enumerate(sizes) if size > PACK_MAX_BLOB]
+        packed_blobs: list[StoredBlob] = []  # in the order of ``small``
         if small:
 
-            def packed(chunk: list[tuple[int, str, int]]) -> None:
-                for index, digest, size in chunk:
-                    blobs[index] = _as_stored((digest, algorithm, size, srcs[index]))
-                tick(len(chunk))
+            def packed(indices: list[int], digests: list[str], sizes: list[int]) -> None:
+                sources = map(srcs.__getitem__, indices)
+                found = zip(digests, repeat(algorithm), sizes, sources)
+                packed_blobs.extend(map(_as_stored, found))
+                tick(len(indices))
 
             pack_files(self.packs, self.tmp_dir, srcs, small, sizes, algorithm, count, packed)
-        if large:
-            self._ingest_loose(srcs, large, algorithm, count, blobs, tick)
+        if not large:
+            return packed_blobs  # no Python step per file for a folder of small files
+        for index, blob in zip(small, packed_blobs, strict=True):
+            blobs[index] = blob
+        self._ingest_loose(srcs, large, algorithm, count, blobs, tick)
         return [blob for blob in blobs if blob is not None]
 
     def _ingest_loose(

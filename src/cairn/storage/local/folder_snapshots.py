@@ -25,7 +25,7 @@ from cairn.storage.local.placing import new_file, write_all
 if TYPE_CHECKING:
     from pathlib import Path
 
-SNAPSHOT_MAX_FILES = 100_000  # larger batches use the per-file rows only (a file stays small)
+SNAPSHOT_MAX_FILES = 4_000_000  # larger batches use the per-file rows only (~100 MB a million)
 _MAGIC = b"CAIRNSN1"
 # magic, hashed_ns, then the byte lengths of: folder and algorithm, generation, paths,
 # digests; and the file count (fields and inodes are 32 bytes per file).
