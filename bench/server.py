@@ -138,8 +138,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class Servers:
     """moto + ``cairn server``, started on enter and stopped on exit."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, directory: bool = False) -> None:
+        """``directory``: the server keeps its blobs in a directory below ``work``
+        (``--store DIR``) and no moto server is started."""
         self.work = work
+        self.directory = directory
         self.bucket = f"bench-{secrets.token_hex(4)}"
         self.s3_url = ""
         self.url = ""
@@ -151,23 +154,8 @@ class Servers:
         self.work.mkdir(parents=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CAIRN_", "WANDB_"))}
         env.update(BOTO_ENV)
-        port = free_port()
-        self.s3_url = f"http://127.0.0.1:{port}"
-        moto_log = self.work / "moto.log"
-        with open(moto_log, "wb") as out:
-            moto = subprocess.Popen(
-                ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        moto = None if self.directory else self._start_moto(env)
         try:
-            _wait(self.s3_url, moto, moto_log)
-            import boto3
-
-            boto3.client("s3", endpoint_url=self.s3_url, **_boto_kwargs()).create_bucket(
-                Bucket=self.bucket
-            )
             home = self.work / "home"
             home.mkdir(exist_ok=True)
             env.update(
@@ -188,7 +176,7 @@ class Servers:
             port = free_port()
             self.url = f"http://127.0.0.1:{port}"
             log = self.work / "server.log"
-            store = f"s3://{self.bucket}/srv"
+            store = str(self.work / "blobs") if self.directory else f"s3://{self.bucket}/srv"
             with open(log, "wb") as out:
                 server = subprocess.Popen(
                     [*cli, "--db", db, "--store", store, "--port", str(port)],
@@ -202,7 +190,32 @@ class Servers:
             finally:
                 _stop(server)
         finally:
+            if moto is not None:
+                _stop(moto)
+
+    def _start_moto(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """moto's S3 server on a free port, with the bench's bucket."""
+        port = free_port()
+        self.s3_url = f"http://127.0.0.1:{port}"
+        moto_log = self.work / "moto.log"
+        with open(moto_log, "wb") as out:
+            moto = subprocess.Popen(
+                ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait(self.s3_url, moto, moto_log)
+            import boto3
+
+            boto3.client("s3", endpoint_url=self.s3_url, **_boto_kwargs()).create_bucket(
+                Bucket=self.bucket
+            )
+        except BaseException:
             _stop(moto)
+            raise
+        return moto
 
     def new_team(self) -> str:
         name = f"b-{secrets.token_hex(5)}"

@@ -330,6 +330,37 @@ class LocalBlobStore:
             self._publish(tmp, final)
         return StoredBlob(digest=digest, algorithm=algorithm, size=len(data), path=final)
 
+    def put_many_bytes(self, blobs: Sequence[tuple[bytes, str]]) -> None:
+        """``put_bytes`` for many ``(bytes, algorithm)`` blobs as loose files: written
+        without a sync each, then published once a file-system sync made them durable
+        together (``durable_batch``; one ``fsync`` each where it is not available). A
+        server's directory store receives small blobs this way, a batch per request:
+        1,000 blobs of 4 KiB then cost one sync, not 1,000.
+
+        Raises:
+            OSError: the store cannot be written (nothing of the blobs not yet published
+                is left behind).
+            ValueError: an algorithm is unknown.
+        """
+        if len(blobs) < 2 or not durable_batch.available():
+            for data, algorithm in blobs:
+                self.put_bytes(data, algorithm)
+            return
+        with DurableBatch(self.tmp_dir, self._publish) as batch:
+            for data, algorithm in blobs:
+                digest = digest_bytes(data, algorithm)
+                final = self.path_for(digest, algorithm)
+                if self.has(digest, algorithm):
+                    continue
+                tmp = self._tmp_path()
+                try:
+                    with new_file(tmp, 0o600) as fd:
+                        write_all(fd, data)
+                except BaseException:
+                    _unlink_quietly(tmp)
+                    raise
+                batch.add(tmp, final, len(data))
+
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
         """Return the content of a stored blob.
 
