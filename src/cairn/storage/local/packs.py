@@ -25,7 +25,8 @@ import os
 import secrets
 import struct
 import threading
-from itertools import accumulate, repeat, starmap
+from array import array
+from itertools import accumulate, repeat
 from operator import lshift, or_
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,13 +72,15 @@ def index_key(algorithm: str, digest: str) -> tuple[int, str]:
 def encode_index(records: list[tuple[str, bytes, int, int]]) -> bytes:
     """The bytes of an index for ``(algorithm, raw digest, offset, size)`` records."""
     ids = _ALGORITHM_IDS
-    return _encode_records([(ids[alg], raw, offset, size) for alg, raw, offset, size in records])
+    return _index_bytes(
+        len(records),
+        [_RECORD.pack(ids[alg], raw, offset, size) for alg, raw, offset, size in records],
+    )
 
 
-def _encode_records(records: list[tuple[int, bytes, int, int]]) -> bytes:
-    """``encode_index`` for records that carry the algorithm's id: packed in C, no
-    Python step per record (a pack of 100 B files has a million of them)."""
-    body = b"".join((_HEADER.pack(_MAGIC, len(records)), *starmap(_RECORD.pack, records)))
+def _index_bytes(count: int, encoded: list[bytes]) -> bytes:
+    """An index of ``count`` records from their encoded bytes (in any grouping)."""
+    body = b"".join((_HEADER.pack(_MAGIC, count), *encoded))
     return body + hashlib.md5(body).digest()
 
 
@@ -351,7 +354,12 @@ class PackTable:
 
 
 class PackWriter:
-    """Appends blobs to one temporary pack; ``publish`` makes them all visible at once."""
+    """Appends blobs to one temporary pack; ``publish`` makes them all visible at once.
+
+    What the index will hold is kept compact, a million tiny blobs being the case it is
+    built for: the records already encoded (33 bytes each), offsets and sizes in arrays,
+    and the base64 digests (shared with the caller's) for the table.
+    """
 
     def __init__(self, tmp_dir: Path, packs_dir: Path) -> None:
         self._tmp_dir = tmp_dir
@@ -360,11 +368,15 @@ class PackWriter:
         self._tmp = tmp_dir / f"{self._token}{PACK_SUFFIX}.tmp"
         self._file = open(self._tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in publish/abort
         self._offset = 0
-        self._records: list[tuple[int, bytes, int, int]] = []  # alg id, raw, offset, size
-        self._digests: list[str] = []  # base64, in ``_records`` order
-        # Per algorithm id: base64 digest -> offset of each blob in this pack.
-        self._seen: tuple[dict[str, int], ...] = tuple({} for _ in _ALGORITHMS)
+        self._reset()
         self.final = packs_dir / f"pack-{secrets.token_hex(12)}{PACK_SUFFIX}"
+
+    def _reset(self) -> None:
+        self._index: list[bytes] = []  # encoded records, a blob or a batch of blobs each
+        self._alg_ids, self._offsets, self._sizes = array("B"), array("Q"), array("Q")
+        self._digests: list[str] = []  # base64, in record order
+        # Per algorithm id: the base64 digests this pack holds.
+        self._seen: tuple[set[str], ...] = tuple(set() for _ in _ALGORITHMS)
 
     @property
     def size(self) -> int:
@@ -373,25 +385,27 @@ class PackWriter:
 
     def append(
         self, algorithm: str, raw: bytes, data: bytes | memoryview, digest: str | None = None
-    ) -> int:
-        """Append one blob (skipped if this pack holds it already); return its offset.
-        ``digest`` is ``raw`` in base64 when the caller has it already.
+    ) -> None:
+        """Append one blob (skipped if this pack holds it already). ``digest`` is ``raw``
+        in base64 when the caller has it already.
 
-        Raises ``OSError`` if the temporary pack cannot be written.
+        Raises ``OSError`` if the temporary pack cannot be written; ``ValueError`` for an
+        unknown algorithm.
         """
         digest = digest or base64.b64encode(raw).decode("ascii")
         alg_id = index_key(algorithm, digest)[0]
         seen = self._seen[alg_id]
-        offset = seen.get(digest)
-        if offset is not None:
-            return offset
-        offset = self._offset
+        if digest in seen:
+            return
+        offset, size = self._offset, len(data)
         self._file.write(data)
-        self._offset += len(data)
-        self._records.append((alg_id, raw, offset, len(data)))
+        self._offset += size
+        self._index.append(_RECORD.pack(alg_id, raw, offset, size))
+        self._alg_ids.append(alg_id)
+        self._offsets.append(offset)
+        self._sizes.append(size)
         self._digests.append(digest)
-        seen[digest] = offset
-        return offset
+        seen.add(digest)
 
     def append_many(
         self,
@@ -409,7 +423,7 @@ class PackWriter:
         """
         alg_id = index_key(algorithm, "")[0]
         seen = self._seen[alg_id]
-        if len(set(digests)) != len(digests) or not seen.keys().isdisjoint(digests):
+        if len(set(digests)) != len(digests) or not seen.isdisjoint(digests):
             for raw, data, digest in zip(raws, datas, digests, strict=True):
                 self.append(algorithm, raw, data, digest)
             return
@@ -417,9 +431,12 @@ class PackWriter:
         offsets = list(accumulate(sizes, initial=self._offset))
         self._file.writelines(datas)
         self._offset = offsets.pop()
-        self._records.extend(zip(repeat(alg_id), raws, offsets, sizes))
+        self._index.append(b"".join(map(_RECORD.pack, repeat(alg_id), raws, offsets, sizes)))
+        self._alg_ids.extend(repeat(alg_id, len(sizes)))
+        self._offsets.extend(offsets)
+        self._sizes.extend(sizes)
         self._digests.extend(digests)
-        seen.update(zip(digests, offsets, strict=True))
+        seen.update(digests)
 
     def publish(self, table: PackTable | None = None) -> Path | None:
         """Fsync and publish the pack, then its index; return the pack path (None if empty).
@@ -431,7 +448,7 @@ class PackWriter:
         """
         try:
             self._file.flush()
-            if not self._records:
+            if not self._digests:
                 self._file.close()
                 os.unlink(self._tmp)
                 return None
@@ -443,7 +460,7 @@ class PackWriter:
             index_tmp = self._tmp_dir / f"{self._token}{INDEX_SUFFIX}.tmp"
             try:
                 with new_file(index_tmp, 0o600) as fd:
-                    write_all(fd, _encode_records(self._records))
+                    write_all(fd, _index_bytes(len(self._digests), self._index))
                     os.fsync(fd)
                 os.chmod(index_tmp, PACK_MODE)
                 os.replace(index_tmp, self.final.with_suffix(INDEX_SUFFIX))
@@ -455,10 +472,8 @@ class PackWriter:
             self.abort()
             raise
         if table is not None:
-            alg_ids, _raws, offsets, sizes = zip(*self._records, strict=True)
-            table.adopt(self.final, alg_ids, self._digests, offsets, sizes)
-        self._records, self._digests = [], []  # the index holds them now
-        self._seen = tuple({} for _ in _ALGORITHMS)
+            table.adopt(self.final, self._alg_ids, self._digests, self._offsets, self._sizes)
+        self._reset()  # the index holds them now
         return self.final
 
     def abort(self) -> None:
