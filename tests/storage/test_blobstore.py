@@ -247,12 +247,12 @@ def test_put_rejects_invalid_digest(store: LocalBlobStore, make_file: MakeFile) 
     assert tmp_files(store) == []
 
 
-def test_put_many_bytes_stores_each_once_and_leaves_no_temporary_file(
+def test_put_many_checked_stores_each_once_and_leaves_no_temporary_file(
     store: LocalBlobStore,
 ) -> None:
     store.put_bytes(b"stored before")
     blobs = [(b"one", "md5"), (b"two", "xxh128"), (b"one", "md5"), (b"stored before", "md5")]
-    store.put_many_bytes(blobs)
+    store.put_many_checked([(data, digest_bytes(data, alg), alg) for data, alg in blobs])
     for data, algorithm in blobs:
         digest = digest_bytes(data, algorithm)
         assert store.read_bytes(digest, algorithm) == data
@@ -260,7 +260,7 @@ def test_put_many_bytes_stores_each_once_and_leaves_no_temporary_file(
     assert list(store.tmp_dir.iterdir()) == []
 
 
-def test_put_many_bytes_failure_publishes_nothing(
+def test_put_many_checked_failure_publishes_nothing(
     store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
@@ -273,7 +273,7 @@ def test_put_many_bytes_failure_publishes_nothing(
 
     monkeypatch.setattr("cairn.storage.local.blobs.write_all", failing_write)
     with pytest.raises(OSError, match="No space"):
-        store.put_many_bytes([(b"first", "md5"), (b"second", "md5")])
+        store.put_many_checked([(b, digest_bytes(b), "md5") for b in (b"first", b"second")])
     assert not store.has(digest_bytes(b"first"), "md5")
     assert list(store.tmp_dir.iterdir()) == []
 

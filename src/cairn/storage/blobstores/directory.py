@@ -95,7 +95,8 @@ class DirectoryServerStore:
         fd = os.open(source, os.O_RDONLY)
         try:
             # Synced together: one file-system sync per batch, not an fsync per blob.
-            area.put_many_bytes([(read_batch_item(fd, item), item[1]) for item in items])
+            blobs = [(read_batch_item(fd, item), item[0], item[1]) for item in items]
+            area.put_many_checked(blobs)
         finally:
             os.close(fd)
 

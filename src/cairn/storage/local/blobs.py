@@ -330,28 +330,35 @@ class LocalBlobStore:
             self._publish(tmp, final)
         return StoredBlob(digest=digest, algorithm=algorithm, size=len(data), path=final)
 
-    def put_many_bytes(self, blobs: Sequence[tuple[bytes, str]]) -> None:
-        """``put_bytes`` for many ``(bytes, algorithm)`` blobs as loose files: written
-        without a sync each, then published once a file-system sync made them durable
-        together (``durable_batch``; one ``fsync`` each where it is not available). A
-        server's directory store receives small blobs this way, a batch per request:
-        1,000 blobs of 4 KiB then cost one sync, not 1,000.
+    def put_many_checked(self, blobs: Sequence[tuple[bytes, str, str]]) -> None:
+        """Store many ``(bytes, base64 digest, algorithm)`` blobs whose digests the caller
+        has just checked (a server's batch upload: ``verify_batch``), as loose files:
+        written without a sync each, then published once a file-system sync made them
+        durable together (``durable_batch``; one ``fsync`` each where it is not
+        available). A server's directory store receives small blobs this way, a batch per
+        request: 1,000 blobs of 4 KiB then cost one sync, not 1,000. Blobs stored already
+        are skipped (looked for without reloading the pack indexes per blob: at worst a
+        blob packed meanwhile is stored a second time, loose).
 
         Raises:
             OSError: the store cannot be written (nothing of the blobs not yet published
                 is left behind).
-            ValueError: an algorithm is unknown.
+            ValueError: a digest is not valid for its algorithm.
         """
-        if len(blobs) < 2 or not durable_batch.available():
-            for data, algorithm in blobs:
+        self.packs.refresh()
+        holds = self.packs.holds
+        new = [
+            (data, digest, algorithm, final)
+            for data, digest, algorithm in blobs
+            if not holds(algorithm, digest)
+            and not (final := self.path_for(digest, algorithm)).is_file()
+        ]
+        if len(new) < 2 or not durable_batch.available():
+            for data, _digest, algorithm, _final in new:
                 self.put_bytes(data, algorithm)
             return
         with DurableBatch(self.tmp_dir, self._publish) as batch:
-            for data, algorithm in blobs:
-                digest = digest_bytes(data, algorithm)
-                final = self.path_for(digest, algorithm)
-                if self.has(digest, algorithm):
-                    continue
+            for data, _digest, _algorithm, final in new:
                 tmp = self._tmp_path()
                 try:
                     with new_file(tmp, 0o600) as fd:
