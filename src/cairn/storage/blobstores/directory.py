@@ -94,7 +94,6 @@ class DirectoryServerStore:
         verify_batch(source, items)
         fd = os.open(source, os.O_RDONLY)
         try:
-            # Synced together: one file-system sync per batch, not an fsync per blob.
             blobs = [(read_batch_item(fd, item), item[0], item[1]) for item in items]
             area.put_many_checked(blobs)
         finally:

@@ -330,43 +330,38 @@ class LocalBlobStore:
             self._publish(tmp, final)
         return StoredBlob(digest=digest, algorithm=algorithm, size=len(data), path=final)
 
-    def put_many_checked(self, blobs: Sequence[tuple[bytes, str, str]]) -> None:
+    def put_many_checked(self, blobs: Sequence[tuple[bytes, str, str]], workers: int = 8) -> None:
         """Store many ``(bytes, base64 digest, algorithm)`` blobs whose digests the caller
-        has just checked (a server's batch upload: ``verify_batch``), as loose files:
-        written without a sync each, then published once a file-system sync made them
-        durable together (``durable_batch``; one ``fsync`` each where it is not
-        available). A server's directory store receives small blobs this way, a batch per
-        request: 1,000 blobs of 4 KiB then cost one sync, not 1,000. Blobs stored already
-        are skipped (looked for without reloading the pack indexes per blob: at worst a
-        blob packed meanwhile is stored a second time, loose).
+        has just checked (a server's batch upload: ``verify_batch``) as loose files, each
+        written, fsynced and published as ``put_bytes`` does, ``workers`` at a time (so the
+        file system's journal commits group their syncs), without hashing them again.
+        Blobs stored already are skipped, looked for without reloading the pack indexes per
+        blob (at worst a blob packed meanwhile is stored a second time, loose).
 
         Raises:
-            OSError: the store cannot be written (nothing of the blobs not yet published
+            OSError: the store cannot be written (the blobs published stay; nothing else
                 is left behind).
             ValueError: a digest is not valid for its algorithm.
         """
         self.packs.refresh()
         holds = self.packs.holds
         new = [
-            (data, digest, algorithm, final)
+            (data, final)
             for data, digest, algorithm in blobs
             if not holds(algorithm, digest)
             and not (final := self.path_for(digest, algorithm)).is_file()
         ]
-        if len(new) < 2 or not durable_batch.available():
-            for data, _digest, algorithm, _final in new:
-                self.put_bytes(data, algorithm)
-            return
-        with DurableBatch(self.tmp_dir, self._publish) as batch:
-            for data, _digest, _algorithm, final in new:
-                tmp = self._tmp_path()
-                try:
-                    with new_file(tmp, 0o600) as fd:
-                        write_all(fd, data)
-                except BaseException:
-                    _unlink_quietly(tmp)
-                    raise
-                batch.add(tmp, final, len(data))
+
+        def put(item: tuple[bytes, Path]) -> None:
+            data, final = item
+            tmp = self._tmp_path()
+            with new_file(tmp, 0o600) as fd:  # removed if the write fails
+                write_all(fd, data)
+                os.fsync(fd)
+            self._publish(tmp, final)
+
+        with ThreadPoolExecutor(max(1, min(workers, len(new)))) as pool:
+            list(pool.map(put, new))
 
     def read_bytes(self, digest: str, algorithm: str) -> bytes:
         """Return the content of a stored blob.
