@@ -39,6 +39,8 @@ class ProgressEvent:
     bytes_total: int
     done: bool = False
     started: float = dataclasses.field(kw_only=True)
+    # what ``files_*`` count, plural ("files"; a copy between stores counts "versions")
+    unit: str = dataclasses.field(default="files", kw_only=True)
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -61,8 +63,10 @@ class TaskCounter:
         files_total: int,
         bytes_total: int,
         started: float | None = None,
+        unit: str = "files",
     ) -> None:
         self.task = task
+        self.unit = unit
         self.progress = progress
         self.files_total = files_total
         self.bytes_total = bytes_total
@@ -95,6 +99,7 @@ class TaskCounter:
             self.bytes_total,
             done,
             started=self.started,
+            unit=self.unit,
         )
 
 
@@ -132,7 +137,7 @@ def summary(event: ProgressEvent, now: float) -> str:
     measurable) rate, e.g. ``Uploading: 3 files, 30.0 MB in 3.0s (10.0 MB/s)``."""
     elapsed = max(0.0, now - event.started)
     line = (
-        f"{event.task}: {event.files_done} files, {format_bytes(event.bytes_done)} "
+        f"{event.task}: {event.files_done} {event.unit}, {format_bytes(event.bytes_done)} "
         f"in {format_seconds(elapsed)}"
     )
     speed = rate(event, now)
@@ -179,7 +184,7 @@ class _Bar:
         self._progress = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
-            TextColumn("{task.fields[files]} files"),
+            TextColumn("{task.fields[files]}"),
             DownloadColumn(binary_units=False),
             TextColumn("{task.fields[rate]}"),
             TextColumn("{task.fields[time]}"),
@@ -199,7 +204,7 @@ class _Bar:
             self._task,
             completed=event.bytes_done,
             total=event.bytes_total or None,
-            files=f"{event.files_done}/{event.files_total}",
+            files=f"{event.files_done}/{event.files_total} {event.unit}",
             rate="" if speed is None else f"{format_bytes(int(speed))}/s",
             time=_time_field(event, now, speed),
         )

@@ -377,6 +377,125 @@ class Lineage:
     used_by: list[RunInfo]
 
 
+# ---- wire models of replication (issue 22): copying versions between stores
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaLink:
+    """A link of a copied version into a registry, by the registry's name (without the
+    ``wandb-registry-`` prefix): the destination links it into its own organization's
+    registry of that name."""
+
+    registry: str
+    collection: str
+    aliases: Sequence[str] = ()
+
+
+# Given the blobs a destination lacks, a local file holding each (by ``(digest,
+# algorithm)``): the source fetches only those (in process only, never sent).
+BlobFetcher = Callable[[Sequence[BlobRef]], Mapping[tuple[str, str], Path]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaVersion:
+    """A version copied from another store (``Backend.replicate_version``).
+
+    ``commit`` is the version as a commit request (manifest bytes, type, description,
+    metadata, tags, TTL: None inherits, ``core.ttl.TTL_DISABLED`` disables; ``run_id`` the
+    run that logged it, already copied); its ``aliases`` are ignored: ``aliases`` are
+    applied by the conflict rule (an alias another version holds on the destination stays
+    there unless ``force_aliases``). ``origin`` is the source store's id and ``source_id``
+    the version's id there: the pair is the sync record that makes a copy happen once.
+    ``created_at`` (ISO 8601) is kept. ``used_by``: the runs (``entity``, ``project``,
+    ``run_id``, already copied) that used it. ``fetch`` gives local copies of the blobs the
+    destination lacks.
+    """
+
+    commit: CommitRequest
+    origin: str
+    source_id: str
+    created_at: str
+    aliases: Sequence[str] = ()
+    used_by: Sequence[tuple[str, str, str]] = ()
+    links: Sequence[ReplicaLink] = ()
+    force_aliases: bool = False
+    fetch: BlobFetcher | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def blobs(self) -> list[BlobRef]:
+        """Every stored (non-reference) blob of the manifest, once."""
+        return LogRequest(self.commit).blobs()
+
+    def uploads(self, missing: Sequence[BlobRef]) -> list[tuple[BlobRef, Path]]:
+        """Each blob of ``missing`` with the local copy ``fetch`` gave for it.
+
+        Raises ``ValueError`` when a blob is missing and the request cannot fetch it.
+        """
+        if not missing:
+            return []
+        got = self.fetch(missing) if self.fetch is not None else {}
+        uploads: list[tuple[BlobRef, Path]] = []
+        for blob in missing:
+            path = got.get((blob.digest, blob.algorithm))
+            if path is None:
+                raise ValueError(
+                    f"Cannot copy version {self.source_id}: its blob {blob.digest} is in "
+                    "neither store"
+                )
+            uploads.append((blob, path))
+        return uploads
+
+
+@dataclasses.dataclass(frozen=True)
+class AliasConflict:
+    """An alias a copied version has at its source that another version holds at the
+    destination (left there, unless the copy forced aliases)."""
+
+    collection: str  # entity/project/name at the destination
+    alias: str
+    held_by_index: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaResult:
+    """What ``Backend.replicate_version`` did: the copy as the destination sees it,
+    whether it was created now, the aliases it gained (links' aliases included), the
+    alias conflicts left, and the blobs sent (count, bytes)."""
+
+    version: VersionInfo
+    created: bool
+    aliases_moved: list[str]
+    conflicts: list[AliasConflict]
+    blobs_sent: int = 0
+    bytes_sent: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaRecord:
+    """A version of a store that is a copy of ``source_id`` of the store ``origin``."""
+
+    origin: str
+    source_id: str
+    version: VersionInfo
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaRun:
+    """A run copied from another store (``Backend.replicate_run``): created if missing,
+    its config and summary set, the history rows after its last step added, its state
+    kept."""
+
+    entity: str
+    project: str
+    run_id: str
+    name: str
+    job_type: str | None
+    group: str | None
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    state: str
+    history: Sequence[dict[str, Any]] = ()  # rows with their ``_step``, by step
+
+
 # ---------------------------------------------------------------- the protocol
 
 
@@ -603,6 +722,45 @@ class Backend(Protocol):
         ...
 
     def get_default_ttl(self, entity: str, project: str | None) -> int | None: ...
+
+    # ---- replication (issue 22): copying versions between stores
+    def store_id(self) -> str:
+        """The store's stable id: the ``origin`` of the versions copied from it."""
+        ...
+
+    def replicas(self, origin: str, entity: str, project: str) -> list[ReplicaRecord]:
+        """The versions of ``entity/project`` that are copies of versions of ``origin``
+        (their sync records). Raises ``CommError`` when the project cannot be read."""
+        ...
+
+    def replicate_version(
+        self, request: ReplicaVersion, progress: ProgressCallback = silent
+    ) -> ReplicaResult:
+        """Copy one version (see ``ReplicaVersion``): store the blobs the store lacks (from
+        ``request.fetch``; ``progress`` hears of the task ``Uploading``), then create the
+        version once per sync record (numbered after the collection's latest, so it keeps
+        its number when the collection holds exactly the versions before it), keep its
+        ``created_at``, apply aliases by the conflict rule, tags, links and uses. A repeated
+        request changes nothing.
+
+        Raises:
+            ValueError: invalid input (as ``log``).
+            NotFoundError: a registry of ``links`` or a run does not exist here (before
+                anything is written).
+            AuthorizationError: the caller may not write the project or a registry.
+            CommError: the commit is refused.
+        """
+        ...
+
+    def replicate_run(self, run: ReplicaRun) -> RunInfo:
+        """Copy one run (see ``ReplicaRun``). Raises ``ValueError`` for values that cannot
+        be stored, ``AuthorizationError`` when the caller may not write the project."""
+        ...
+
+    def record_sent(self, peer: str, version_id: str, peer_version_id: str) -> None:
+        """Keep the sync record of a version of this store copied to ``peer`` (the other
+        store's id) as ``peer_version_id``; idempotent."""
+        ...
 
     def automations(self) -> AutomationsBackend:
         """Webhook integrations, automations and deliveries (``cairn.protocol_automations``)."""

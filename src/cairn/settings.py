@@ -52,6 +52,21 @@ def parse_size(text: str) -> int:
     return int(value * _SIZE_UNITS[unit])
 
 
+def wandb_import_api_key(environ: Mapping[str, str] | None = None) -> str | None:
+    """The W&B key ``cairn import wandb`` sends to the W&B server it copies from:
+    ``CAIRN_IMPORT_WANDB_API_KEY``, never ``WANDB_API_KEY`` (a key set for wandb itself is
+    not taken by a Cairn command unasked)."""
+    return _env(os.environ if environ is None else environ, "CAIRN_IMPORT_WANDB_API_KEY")
+
+
+def environ_without(*prefixes: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of the environment without the variables whose names start with ``prefixes``:
+    the base of a subprocess's environment that must not inherit them (the W&B exporter of
+    ``cairn import wandb`` gets no ``WANDB_*`` or ``CAIRN_*`` but what it is given)."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if not k.startswith(prefixes)}
+
+
 def _size_env(environ: Mapping[str, str], name: str) -> int | None:
     value = _env(environ, name)
     if value is None:

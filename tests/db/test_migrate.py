@@ -22,7 +22,7 @@ def test_upgrade_builds_the_model_schema(tmp_path: Path) -> None:
         assert current_revision(engine) is None
         upgrade_to_head(engine)
         upgrade_to_head(engine)  # a current database is left alone
-        assert current_revision(engine) == head_revision() == "0010"
+        assert current_revision(engine) == head_revision() == "0011"
         tables = set(inspect(engine).get_table_names())
         assert tables == set(Base.metadata.tables) | {"alembic_version"}
         with engine.connect() as connection:

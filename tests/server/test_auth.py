@@ -48,6 +48,8 @@ _BODIES: dict[str, dict[str, Any]] = {
         "project": "p",
         "action_type": "NO_OP",
     },
+    "ReplicaRunBody": {"name": "copied", "state": "finished"},
+    "SentBody": {"peer": "elsewhere", "peer_version_id": "QXJ0aWZhY3Q6MQ=="},
 }
 
 
@@ -87,7 +89,20 @@ def _call(
             "size": 0,
             "file_count": 0,
         }
-    return client.request(method, url, json=payload if body else None)
+    if body == "ReplicaBody":
+        payload = {
+            "project": "p",
+            "collection": "c",
+            "type": "dataset",
+            "digest": "x",
+            "digest_algorithm": "MD5",
+            "manifest_json": "{}",
+            "origin": "elsewhere",
+            "source_id": "QXJ0aWZhY3Q6MQ==",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+    params = {"origin": "elsewhere"} if path.endswith("/replicas") and method == "GET" else None
+    return client.request(method, url, json=payload if body else None, params=params)
 
 
 def test_every_route_enforces_the_role_table(server: Server) -> None:
@@ -124,6 +139,7 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
         ("GET", "/api/v1/registries"),
         ("GET", "/api/v1/projects"),
         ("GET", "/api/v1/automations"),
+        ("GET", "/api/v1/store"),  # the store's id (the origin of copies made from it)
     }
     # Sending every pending webhook now is a server admin's: refused to others, by name.
     admins_only = {("POST", "/api/v1/automations/deliver")}

@@ -28,6 +28,7 @@ from cairn.cli.demo import demo
 from cairn.cli.fsck import fsck
 from cairn.cli.gc import gc
 from cairn.cli.get import get
+from cairn.cli.import_wandb import import_group
 from cairn.cli.link import link
 from cairn.cli.login import login
 from cairn.cli.logout import logout
@@ -37,6 +38,7 @@ from cairn.cli.server import server
 from cairn.cli.server_maintenance import server_gc  # noqa: F401 (registers sweep, gc, fsck)
 from cairn.cli.show import show
 from cairn.cli.status import status
+from cairn.cli.sync import mirror, sync
 from cairn.cli.tag import tag
 from cairn.cli.ui import ui
 from cairn.cli.verify import verify
@@ -53,8 +55,9 @@ def cli() -> None:
 
 for command in (demo, fsck, put, get, ls, show, verify, alias, tag, link, delete, cache, gc):
     cli.add_command(command)
-for command in (status, login, logout, server, admin, ui, automation):
+for command in (status, login, logout, server, admin, ui, automation, sync, mirror):
     cli.add_command(command)
+cli.add_command(import_group)
 admin.add_command(webhook)
 
 

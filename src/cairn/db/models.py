@@ -279,6 +279,22 @@ class RunHistory(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Replica(Base):
+    """A sync record (``service.replication``): a version of this store that is a copy of
+    version ``peer_version_id`` of the store ``peer`` (``direction`` "in"), or that was
+    copied to ``peer`` as ``peer_version_id`` ("out")."""
+
+    __tablename__ = "replica"
+    __table_args__ = (UniqueConstraint("direction", "peer", "peer_version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    peer: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    peer_version_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class StoreState(Base):
     """Small named facts about the store itself (last TTL sweep, GC epoch)."""
 

@@ -35,6 +35,10 @@ from cairn.protocol import (
     Placement,
     ProjectInfo,
     RegistryInfo,
+    ReplicaRecord,
+    ReplicaResult,
+    ReplicaRun,
+    ReplicaVersion,
     RunEdit,
     RunInfo,
     SourceStats,
@@ -44,6 +48,7 @@ from cairn.protocol import (
 )
 from cairn.remote.automations import RemoteAutomations
 from cairn.remote.http import ApiClient
+from cairn.remote.replication import RemoteReplication
 from cairn.remote.transfer import Transfers
 from cairn.storage.staged_writing import write_tree
 
@@ -134,6 +139,7 @@ class RemoteBackend:
         self.settings = settings
         self._client = ApiClient(settings.base_url, settings.api_key)
         self._transfers = Transfers(self._client, settings)
+        self._replication = RemoteReplication(self._client, self._transfers)
 
     def _get(self, path: str, **params: Any) -> Any:
         return self._client.call("GET", path, params=params).json()
@@ -533,6 +539,25 @@ class RemoteBackend:
         if project is None:
             return f"/entities/{_seg(entity)}/default-ttl"
         return f"{_project(entity, project)}/default-ttl"
+
+    # replication (cairn.remote.replication)
+
+    def store_id(self) -> str:
+        return self._replication.store_id()
+
+    def replicas(self, origin: str, entity: str, project: str) -> list[ReplicaRecord]:
+        return self._replication.replicas(origin, entity, project)
+
+    def replicate_version(
+        self, request: ReplicaVersion, progress: ProgressCallback = silent
+    ) -> ReplicaResult:
+        return self._replication.replicate_version(request, progress)
+
+    def replicate_run(self, run: ReplicaRun) -> RunInfo:
+        return self._replication.replicate_run(run)
+
+    def record_sent(self, peer: str, version_id: str, peer_version_id: str) -> None:
+        self._replication.record_sent(peer, version_id, peer_version_id)
 
     def automations(self) -> AutomationsBackend:
         """Webhook integrations, automations and their deliveries on the server."""

@@ -27,6 +27,7 @@ from cairn.server import (
     api_blob_batch_download,
     api_blob_batch_upload,
     api_blobs,
+    api_replication,
     errors,
     monitoring,
     ui,
@@ -128,6 +129,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.include_router(monitoring.router)
     app.include_router(api_artifacts.router)
+    app.include_router(api_replication.router)
     app.include_router(api_blobs.router)
     app.include_router(api_blob_batch_upload.router)
     app.include_router(api_blob_batch_download.router)

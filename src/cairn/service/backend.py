@@ -33,6 +33,10 @@ from cairn.protocol import (
     Placement,
     ProjectInfo,
     RegistryInfo,
+    ReplicaRecord,
+    ReplicaResult,
+    ReplicaRun,
+    ReplicaVersion,
     RunEdit,
     RunInfo,
     SourceStats,
@@ -52,6 +56,7 @@ from cairn.service import (
     links,
     projects,
     registries,
+    replication,
     runs,
     ttl,
     versions,
@@ -450,6 +455,34 @@ class EmbeddedBackend:
 
     def get_default_ttl(self, entity: str, project: str | None) -> int | None:
         return ttl.get_default_ttl(self._store, LOCAL, entity, project)
+
+    # replication: copies of versions from other stores (service/replication.py)
+
+    def store_id(self) -> str:
+        return replication.store_id(self._store)
+
+    def replicas(self, origin: str, entity: str, project: str) -> list[ReplicaRecord]:
+        return replication.replicas(self._store, LOCAL, origin, entity, project)
+
+    def replicate_version(
+        self, request: ReplicaVersion, progress: ProgressCallback = silent
+    ) -> ReplicaResult:
+        """Store the blobs the store lacks (fetched from the source), then copy the
+        version (see ``Backend.replicate_version``). Raises: as that verb."""
+        entity = request.commit.entity
+        uploads = request.uploads(self.missing_blobs(entity, request.blobs()))
+        if uploads:
+            self._put_all(entity, uploads, progress)
+        result = replication.replicate_version(self._store, LOCAL, request, self._known)
+        return dataclasses.replace(
+            result, blobs_sent=len(uploads), bytes_sent=sum(b.size for b, _ in uploads)
+        )
+
+    def replicate_run(self, run: ReplicaRun) -> RunInfo:
+        return replication.replicate_run(self._store, LOCAL, run)
+
+    def record_sent(self, peer: str, version_id: str, peer_version_id: str) -> None:
+        replication.record_sent(self._store, LOCAL, peer, version_id, peer_version_id)
 
     def automations(self) -> AutomationsBackend:
         """Webhook integrations, automations and their deliveries in this store."""

@@ -54,6 +54,7 @@ from cairn.service.version_values import VersionValues, checked_values
 from cairn.service.wire_models import CollectionRef, version_infos
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Mapping
 
     from sqlalchemy.orm import Session
@@ -240,10 +241,13 @@ def _add_version(
     content: _Content,
     run_pk: int | None,
     history_step: int | None,
+    created_at: dt.datetime | None,
 ) -> Version:
-    """Insert version ``v<next_index>`` of the locked collection and its birth membership."""
+    """Insert version ``v<next_index>`` of the locked collection and its birth membership
+    (created now, or at ``created_at``: a copy keeps its source's time)."""
     collection: Collection = ref.row
     now = utcnow()
+    born = created_at or now
     index = collection.next_index
     collection.next_index = index + 1
     collection.updated_at = now
@@ -265,9 +269,9 @@ def _add_version(
         commit_hash=secrets.token_hex(6),
         storage_region=request.storage_region,
         logged_by_run_id=run_pk,
-        created_at=now,
+        created_at=born,
         updated_at=now,
-        committed_at=now,
+        committed_at=born,
     )
     session.add(version)
     session.flush()
@@ -305,7 +309,11 @@ def _record_events(
 
 
 def commit_version(
-    store: Store, caller: Caller, request: CommitRequest, known: KnownBlobs | None = None
+    store: Store,
+    caller: Caller,
+    request: CommitRequest,
+    known: KnownBlobs | None = None,
+    created_at: dt.datetime | None = None,
 ) -> CommitResult:
     """Commit ``request`` as the next version of its collection, or no-op on equal digest.
 
@@ -317,7 +325,8 @@ def commit_version(
     ``distributed_id`` finishes that distributed version (``distributed.gathered``). The
     caller needs the ``write`` role on the project, checked before anything is stored and
     again in the transaction that adds the version. The time it took is reported to
-    ``store.observer``.
+    ``store.observer``. ``created_at``: the new version's creation time, when it is a copy
+    (``service.replication``; never from a client's commit).
 
     Raises:
         ValueError: invalid names, type, aliases, tags, description, metadata or manifest
@@ -374,7 +383,9 @@ def commit_version(
                 history_step = history.next_step(session, run_pk)
                 if history_step is not None:  # after a step of 2^63-1: that step
                     history_step = min(history_step, INT64_MAX)
-            version = _add_version(session, ref, request, prepared, content, run_pk, history_step)
+            version = _add_version(
+                session, ref, request, prepared, content, run_pk, history_step, created_at
+            )
             index, created = version.index, True
             aliased = repo.set_aliases(session, ref.row.id, version.id, [LATEST, *values.aliases])
             tagged = repo.add_tags(session, version.id, values.tags)
