@@ -92,6 +92,7 @@ class Bench:
         self.server_sets = [] if quick else ["small", "large", "page"]
         self.stack = contextlib.ExitStack()
         self._servers: server.Servers | None = None
+        self._directory_server: server.Servers | None = None
 
     # environments
 
@@ -175,12 +176,27 @@ class Bench:
                     parse=False,
                 )
             )
-        if name == "small":
+        if name in ("small", "huge"):
             script = f"cd {root} && find . -type f -print0 | xargs -0 md5sum > /dev/null"
             tools.append(
                 Tool("md5sum", lambda w: ["sh", "-c", script], peers.peer_env, parse=False)
             )
+        if name in ("medium", "large"):
+            tools.append(self.durable_copy(name))
         return Row(f"{name}: add + log (fresh store)", tools)
+
+    def durable_copy(self, name: str) -> Tool:
+        """The physical floor of a durable add: the same bytes read and written once to a
+        new file in the job's directory, then fsynced (``dd conv=fsync``)."""
+        root = self.roots[name]
+
+        def argv(w: Path) -> list[str]:
+            copy = f"dd of={w / 'copy'} bs=8M iflag=fullblock conv=fsync status=none"
+            if name == "large":
+                return ["sh", "-c", f"dd if={root / 'file-0000000.bin'} {copy[3:]}"]
+            return ["sh", "-c", f"cd {root} && find . -type f -print0 | xargs -0 cat | {copy}"]
+
+        return Tool("dd fsync", argv, peers.peer_env, parse=False)
 
     def reversion_rows(self, name: str) -> list[Row]:
         """One file changed, then nothing changed, in one persistent store per data set."""
@@ -204,9 +220,16 @@ class Bench:
         def unchanged(w: Path) -> list[str]:
             return argv
 
+        # The floor of a re-version: listing the tree's sizes and times (no file read).
+        listing = Tool(
+            "find -printf",
+            lambda w: ["sh", "-c", f"find {root} -printf '%s %T@\\n' > /dev/null"],
+            peers.peer_env,
+            parse=False,
+        )
         return [
-            Row(f"{name}: one file changed", [Tool("cairn", changed, lambda w: env)]),
-            Row(f"{name}: nothing changed", [Tool("cairn", unchanged, lambda w: env)]),
+            Row(f"{name}: one file changed", [Tool("cairn", changed, lambda w: env), listing]),
+            Row(f"{name}: nothing changed", [Tool("cairn", unchanged, lambda w: env), listing]),
         ]
 
     def download_row(self, name: str) -> Row:
@@ -268,6 +291,26 @@ class Bench:
             servers = server.Servers(self.work / "server")
             self._servers = self.stack.enter_context(servers.running())
         return self._servers
+
+    def directory_server(self) -> server.Servers:
+        if self._directory_server is None:
+            servers = server.Servers(self.work / "server-dir", directory=True)
+            self._directory_server = self.stack.enter_context(servers.running())
+        return self._directory_server
+
+    def server_directory_upload_row(self) -> Row:
+        """Logging small (new content: a fresh team each round) through ``cairn server``
+        on a directory store, against the embedded add + log of the same files."""
+        servers = self.directory_server()
+        root = str(self.roots["small"])
+        argv = lambda w: [sys.executable, "-c", jobs.CAIRN_ADD, root, "small"]  # noqa: E731
+        return Row(
+            "server (directory store): log small",
+            [
+                Tool("cairn", argv, lambda w: servers.client_env(servers.new_team(), w)),
+                Tool("embedded", argv, lambda w: self.cairn_env(w / "cairn", w)),
+            ],
+        )
 
     def server_upload_row(self) -> Row:
         servers = self.servers()
@@ -433,6 +476,7 @@ class Bench:
                 plan.append((f"{name} download", lambda n=name: [self.download_row(n)]))
         if "small" in self.server_sets:
             plan.append(("server upload", lambda: [self.server_upload_row()]))
+            plan.append(("server dir upload", lambda: [self.server_directory_upload_row()]))
         if "small" in self.server_sets:
             plan.append(("server download small", lambda: [self.server_small_download_row()]))
         if "large" in self.server_sets:

@@ -153,23 +153,8 @@ class Servers:
         self.work.mkdir(parents=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CAIRN_", "WANDB_"))}
         env.update(BOTO_ENV)
-        port = free_port()
-        self.s3_url = f"http://127.0.0.1:{port}"
-        moto_log = self.work / "moto.log"
-        with open(moto_log, "wb") as out:
-            moto = subprocess.Popen(
-                ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        moto = None if self.directory else self._start_moto(env)
         try:
-            _wait(self.s3_url, moto, moto_log)
-            import boto3
-
-            boto3.client("s3", endpoint_url=self.s3_url, **_boto_kwargs()).create_bucket(
-                Bucket=self.bucket
-            )
             home = self.work / "home"
             home.mkdir(exist_ok=True)
             env.update(
@@ -204,7 +189,32 @@ class Servers:
             finally:
                 _stop(server)
         finally:
+            if moto is not None:
+                _stop(moto)
+
+    def _start_moto(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """moto's S3 server on a free port, with the bench's bucket."""
+        port = free_port()
+        self.s3_url = f"http://127.0.0.1:{port}"
+        moto_log = self.work / "moto.log"
+        with open(moto_log, "wb") as out:
+            moto = subprocess.Popen(
+                ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait(self.s3_url, moto, moto_log)
+            import boto3
+
+            boto3.client("s3", endpoint_url=self.s3_url, **_boto_kwargs()).create_bucket(
+                Bucket=self.bucket
+            )
+        except BaseException:
             _stop(moto)
+            raise
+        return moto
 
     def new_team(self) -> str:
         name = f"b-{secrets.token_hex(5)}"

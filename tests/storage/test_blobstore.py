@@ -247,6 +247,35 @@ def test_put_rejects_invalid_digest(store: LocalBlobStore, make_file: MakeFile) 
     assert tmp_files(store) == []
 
 
+def test_put_many_checked_stores_each_once_and_leaves_no_temporary_file(
+    store: LocalBlobStore,
+) -> None:
+    store.put_bytes(b"stored before")
+    blobs = [(b"one", "md5"), (b"two", "xxh128"), (b"one", "md5"), (b"stored before", "md5")]
+    store.put_many_checked([(data, digest_bytes(data, alg), alg) for data, alg in blobs])
+    for data, algorithm in blobs:
+        digest = digest_bytes(data, algorithm)
+        assert store.read_bytes(digest, algorithm) == data
+        assert stat.S_IMODE(store.path_for(digest, algorithm).stat().st_mode) == 0o444
+    assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_put_many_checked_failure_leaves_no_partial_blob(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_write(fd: int, data: bytes) -> None:
+        if data == b"second":
+            os.write(fd, data[:3])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.write(fd, data)
+
+    monkeypatch.setattr("cairn.storage.local.blobs.write_all", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        store.put_many_checked([(b, digest_bytes(b), "md5") for b in (b"first", b"second")])
+    assert not store.has(digest_bytes(b"second"), "md5")
+    assert list(store.tmp_dir.iterdir()) == []
+
+
 def test_put_bytes_and_read_bytes(store: LocalBlobStore) -> None:
     blob = store.put_bytes(HELLO)
     assert blob.digest == HELLO_MD5

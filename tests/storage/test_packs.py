@@ -67,6 +67,31 @@ def test_small_blobs_go_into_one_pack_and_read_back(store: LocalBlobStore, tmp_p
     assert listed == {("md5", b64_to_hex(b.digest)) for b in blobs}
 
 
+def test_many_files_with_repeats_across_chunks_and_packs(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    # 700 files (chunks of 256): contents repeat within a chunk and across chunks, 100 of
+    # them are packed already, and one large file sits among them.
+    earlier = [f"content {i}\n".encode() for i in range(100)]
+    store.ingest_many(make_files(tmp_path / "earlier", earlier), "md5", workers=2)
+    contents = [f"content {i % 300}\n".encode() for i in range(700)]
+    contents[5] = b"x" * (PACK_MAX_BLOB + 1)
+    sources = make_files(tmp_path / "src", contents)
+    packs_before = set((store.root / PACKS_DIR).iterdir())
+
+    blobs = store.ingest_many(sources, "md5", workers=2)
+
+    assert [b.digest for b in blobs] == [digest_bytes(c) for c in contents]
+    assert [b.size for b in blobs] == [len(c) for c in contents]
+    new_packs = set((store.root / PACKS_DIR).iterdir()) - packs_before
+    new_index = next(p for p in new_packs if p.suffix == ".idx")
+    records = list(decode_index(new_index.read_bytes(), "new"))
+    assert len(records) == 200  # each content not packed before, once (the large one: loose)
+    reopened = LocalBlobStore(store.root)
+    for data in set(contents):
+        assert reopened.read_bytes(digest_bytes(data), "md5") == data
+
+
 def test_large_files_stay_loose_and_duplicates_are_stored_once(
     store: LocalBlobStore, tmp_path: Path
 ) -> None:

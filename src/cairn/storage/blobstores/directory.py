@@ -19,7 +19,6 @@ import secrets
 import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
 _CHUNK = 8 * 1024 * 1024
-BATCH_WORKERS = 8  # blobs of a batch written at once
 
 
 def _upload_id(entity: str, digest: str, algorithm: str, size: int, part_size: int) -> str:
@@ -115,12 +113,8 @@ class DirectoryServerStore:
         verify_batch(source, items)
         fd = os.open(source, os.O_RDONLY)
         try:
-
-            def put(item: BatchItem) -> None:
-                area.put_bytes(read_batch_item(fd, item), item[1])
-
-            with ThreadPoolExecutor(max(1, min(BATCH_WORKERS, len(items)))) as pool:
-                list(pool.map(put, items))
+            blobs = [(read_batch_item(fd, item), item[0], item[1]) for item in items]
+            area.put_many_checked(blobs)
         finally:
             os.close(fd)
 

@@ -25,6 +25,9 @@ import os
 import secrets
 import struct
 import threading
+from array import array
+from itertools import accumulate, repeat
+from operator import lshift, or_
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +37,7 @@ from cairn.storage.chunking import CHUNK_ALGORITHM, CHUNK_DIGEST_SIZE
 from cairn.storage.local.placing import new_file, write_all
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 PACKS_DIR = "packs"
 PACK_SUFFIX = ".pack"
@@ -75,14 +78,26 @@ def encode_index(records: list[tuple[str, bytes, int, int]]) -> bytes:
     """The bytes of an index for ``(algorithm, raw digest, offset, size)`` records: the
     first format (``CAIRNIX1``, as every store before chunks wrote) unless a record holds a
     32-byte chunk digest (``CAIRNIX2``)."""
+    ids = _ALGORITHM_IDS
     wide = any(len(raw) > _RAW_SIZES[0] for _alg, raw, _offset, _size in records)
-    magic, record = (_MAGIC_WIDE, _RECORD_WIDE) if wide else (_MAGIC, _RECORD)
-    parts = [_HEADER.pack(magic, len(records))]
-    parts.extend(
-        record.pack(_ALGORITHM_IDS[alg], raw, offset, size) for alg, raw, offset, size in records
+    record = _RECORD_WIDE if wide else _RECORD
+    return _index_bytes(
+        len(records),
+        [record.pack(ids[alg], raw, offset, size) for alg, raw, offset, size in records],
+        wide=wide,
     )
-    body = b"".join(parts)
+
+
+def _index_bytes(count: int, encoded: list[bytes], *, wide: bool) -> bytes:
+    """An index of ``count`` records from their encoded bytes (in any grouping), in the
+    wide format (``CAIRNIX2``) when ``wide``."""
+    body = b"".join((_HEADER.pack(_MAGIC_WIDE if wide else _MAGIC, count), *encoded))
     return body + hashlib.md5(body).digest()
+
+
+def _record_of(alg_id: int) -> struct.Struct:
+    """The record struct an ``alg_id`` digest is written in: wide for chunk digests."""
+    return _RECORD_WIDE if _RAW_SIZES[alg_id] > _RAW_SIZES[0] else _RECORD
 
 
 def decode_index(data: bytes, name: str) -> Iterator[tuple[int, bytes, int, int]]:
@@ -177,6 +192,14 @@ class PackTable:
         Raises ``ValueError`` for an unknown algorithm.
         """
         return digest in self._tables[index_key(algorithm, digest)[0]]
+
+    def held(self, algorithm: str, digests: Iterable[str]) -> set[str]:
+        """Those of ``digests`` (base64) in a loaded pack, without a reload: one set
+        operation in C for a chunk of files.
+
+        Raises ``ValueError`` for an unknown algorithm.
+        """
+        return self._tables[index_key(algorithm, "")[0]].keys() & digests
 
     def split_packed(
         self, refs: Iterable[tuple[str, str]]
@@ -298,18 +321,32 @@ class PackTable:
             tables[alg_id].setdefault(digest, base | offset << _SIZE_BITS | size)
         self._loaded.add(name)
 
-    def adopt(self, pack: Path, records: Iterable[tuple[str, str, int, int]]) -> None:
-        """Serve the pack this process just published from its ``(algorithm, base64
-        digest, offset, size)`` records, without reading its index back."""
+    def adopt(
+        self,
+        pack: Path,
+        alg_ids: Sequence[int],
+        digests: Sequence[str],
+        offsets: Sequence[int],
+        sizes: Sequence[int],
+    ) -> None:
+        """Serve the pack this process just published from its records (algorithm id,
+        base64 digest, offset and size of each blob, four parallel sequences), without
+        reading its index back. A blob the table serves already keeps its location."""
         name = pack.with_suffix(INDEX_SUFFIX).name
         with self._lock:
             if name in self._loaded:
                 return
             base = len(self._packs) << _PACK_SHIFT
             self._packs.append(pack)
-            for algorithm, digest, offset, size in records:
-                table = self._tables[_ALGORITHM_IDS[algorithm]]
-                table.setdefault(digest, base | offset << _SIZE_BITS | size)
+            # ``base | offset << _SIZE_BITS | size`` of each blob, computed in C.
+            shifted = map(lshift, offsets, repeat(_SIZE_BITS))
+            packed = list(map(or_, map(or_, repeat(base), shifted), sizes))
+            tables = self._tables
+            if len(set(alg_ids)) == 1 and tables[alg_ids[0]].keys().isdisjoint(digests):
+                tables[alg_ids[0]].update(zip(digests, packed, strict=True))  # the common case
+            else:
+                for alg_id, digest, location in zip(alg_ids, digests, packed, strict=True):
+                    tables[alg_id].setdefault(digest, location)
             self._loaded.add(name)
 
     def items(self) -> Iterator[tuple[str, str, Location]]:
@@ -341,7 +378,12 @@ class PackTable:
 
 
 class PackWriter:
-    """Appends blobs to one temporary pack; ``publish`` makes them all visible at once."""
+    """Appends blobs to one temporary pack; ``publish`` makes them all visible at once.
+
+    What the index will hold is kept compact, a million tiny blobs being the case it is
+    built for: the records already encoded (33 bytes each), offsets and sizes in arrays,
+    and the base64 digests (shared with the caller's) for the table.
+    """
 
     def __init__(self, tmp_dir: Path, packs_dir: Path, buffer_size: int = 1 << 20) -> None:
         """A new temporary pack; appends are buffered up to ``buffer_size`` bytes (a
@@ -352,10 +394,16 @@ class PackWriter:
         self._tmp = tmp_dir / f"{self._token}{PACK_SUFFIX}.tmp"
         self._file = open(self._tmp, "xb", buffering=buffer_size)  # noqa: SIM115 - closed in publish/abort
         self._offset = 0
-        self._records: list[tuple[str, bytes, int, int]] = []
-        self._digests: list[str] = []  # base64, in ``_records`` order
-        self._seen: dict[tuple[int, str], int] = {}
+        self._reset()
         self.final = packs_dir / f"pack-{secrets.token_hex(12)}{PACK_SUFFIX}"
+
+    def _reset(self) -> None:
+        self._index: list[bytes] = []  # encoded records, a blob or a batch of blobs each
+        self._alg_ids, self._offsets, self._sizes = array("B"), array("Q"), array("Q")
+        self._digests: list[str] = []  # base64, in record order
+        self._wide: bool | None = None  # the index's format, fixed by the first record
+        # Per algorithm id: the base64 digests this pack holds.
+        self._seen: tuple[set[str], ...] = tuple(set() for _ in _ALGORITHMS)
 
     @property
     def size(self) -> int:
@@ -368,26 +416,76 @@ class PackWriter:
         self._file.flush()
         return self._file.fileno()
 
+    def _record(self, alg_id: int) -> struct.Struct:
+        """The record struct of this pack's index, fixed by its first record: a pack holds
+        whole small blobs or chunks, never both.
+
+        Raises ``ValueError`` for a digest of the other width.
+        """
+        record = _record_of(alg_id)
+        wide = record is _RECORD_WIDE
+        if self._wide is None:
+            self._wide = wide
+        elif self._wide != wide:
+            raise ValueError("A pack holds either chunks or whole blobs, not both")
+        return record
+
     def append(
         self, algorithm: str, raw: bytes, data: bytes | memoryview, digest: str | None = None
-    ) -> int:
-        """Append one blob (skipped if this pack holds it already); return its offset.
-        ``digest`` is ``raw`` in base64 when the caller has it already.
+    ) -> None:
+        """Append one blob (skipped if this pack holds it already). ``digest`` is ``raw``
+        in base64 when the caller has it already.
 
-        Raises ``OSError`` if the temporary pack cannot be written.
+        Raises ``OSError`` if the temporary pack cannot be written; ``ValueError`` for an
+        unknown algorithm or a digest of the other width than the pack's.
         """
         digest = digest or base64.b64encode(raw).decode("ascii")
-        key = index_key(algorithm, digest)
-        offset = self._seen.get(key)
-        if offset is not None:
-            return offset
-        offset = self._offset
+        alg_id = index_key(algorithm, digest)[0]
+        seen = self._seen[alg_id]
+        if digest in seen:
+            return
+        record = self._record(alg_id)
+        offset, size = self._offset, len(data)
         self._file.write(data)
-        self._offset += len(data)
-        self._records.append((algorithm, raw, offset, len(data)))
+        self._offset += size
+        self._index.append(record.pack(alg_id, raw, offset, size))
+        self._alg_ids.append(alg_id)
+        self._offsets.append(offset)
+        self._sizes.append(size)
         self._digests.append(digest)
-        self._seen[key] = offset
-        return offset
+        seen.add(digest)
+
+    def append_many(
+        self,
+        algorithm: str,
+        raws: Sequence[bytes],
+        datas: Sequence[bytes | memoryview],
+        digests: Sequence[str],
+    ) -> None:
+        """``append`` for many blobs at once (``digests`` are ``raws`` in base64): when no
+        blob repeats, in the batch or in this pack, they are written and recorded without
+        a Python step per blob (a folder of tiny files is mostly such steps).
+
+        Raises ``OSError`` if the temporary pack cannot be written; ``ValueError`` for an
+        unknown algorithm or a digest of the other width than the pack's.
+        """
+        alg_id = index_key(algorithm, "")[0]
+        seen = self._seen[alg_id]
+        if len(set(digests)) != len(digests) or not seen.isdisjoint(digests):
+            for raw, data, digest in zip(raws, datas, digests, strict=True):
+                self.append(algorithm, raw, data, digest)
+            return
+        record = self._record(alg_id)
+        sizes = list(map(len, datas))
+        offsets = list(accumulate(sizes, initial=self._offset))
+        self._file.writelines(datas)
+        self._offset = offsets.pop()
+        self._index.append(b"".join(map(record.pack, repeat(alg_id), raws, offsets, sizes)))
+        self._alg_ids.extend(repeat(alg_id, len(sizes)))
+        self._offsets.extend(offsets)
+        self._sizes.extend(sizes)
+        self._digests.extend(digests)
+        seen.update(digests)
 
     def publish(self, table: PackTable | None = None) -> Path | None:
         """Fsync and publish the pack, then its index; return the pack path (None if empty).
@@ -399,7 +497,7 @@ class PackWriter:
         """
         try:
             self._file.flush()
-            if not self._records:
+            if not self._digests:
                 self._file.close()
                 os.unlink(self._tmp)
                 return None
@@ -411,7 +509,9 @@ class PackWriter:
             index_tmp = self._tmp_dir / f"{self._token}{INDEX_SUFFIX}.tmp"
             try:
                 with new_file(index_tmp, 0o600) as fd:
-                    write_all(fd, encode_index(self._records))
+                    write_all(
+                        fd, _index_bytes(len(self._digests), self._index, wide=bool(self._wide))
+                    )
                     os.fsync(fd)
                 os.chmod(index_tmp, PACK_MODE)
                 os.replace(index_tmp, self.final.with_suffix(INDEX_SUFFIX))
@@ -423,16 +523,8 @@ class PackWriter:
             self.abort()
             raise
         if table is not None:
-            table.adopt(
-                self.final,
-                (
-                    (algorithm, digest, offset, size)
-                    for (algorithm, _raw, offset, size), digest in zip(
-                        self._records, self._digests, strict=True
-                    )
-                ),
-            )
-        self._records, self._digests, self._seen = [], [], {}  # the index holds them now
+            table.adopt(self.final, self._alg_ids, self._digests, self._offsets, self._sizes)
+        self._reset()  # the index holds them now
         return self.final
 
     def abort(self) -> None:

@@ -106,7 +106,6 @@ class StatCache:
         """
         if not paths:
             return {}
-        wanted = set(paths)
         # Only the rows whose path starts as all of ``paths`` do (a range of the primary
         # key): the cache also holds every other folder ever added.
         low = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 - a string range
@@ -123,6 +122,9 @@ class StatCache:
                 ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot read the stat cache '{self.path}': {exc}") from exc
+        if not rows:  # the common case since folder snapshots: no set of a million paths
+            return {}
+        wanted = set(paths)
         return {
             path: ((size, mtime_ns, inode, ctime_ns), digest)
             for path, size, mtime_ns, inode, ctime_ns, digest in rows

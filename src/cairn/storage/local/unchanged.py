@@ -16,8 +16,8 @@ import time
 from array import array
 from functools import partial
 from itertools import compress, repeat
-from operator import is_, itemgetter
-from typing import TYPE_CHECKING
+from operator import attrgetter, is_, itemgetter
+from typing import TYPE_CHECKING, cast
 
 from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
 from cairn.storage.local.folder_snapshots import SNAPSHOT_MAX_FILES, FolderSnapshot, snapshot_folder
@@ -32,6 +32,7 @@ _FIRST_CHARACTER = itemgetter(slice(0, 1))
 # ``StoredBlob`` from a tuple without a Python call per file (a namedtuple's own
 # constructor is Python code).
 _as_stored = partial(tuple.__new__, StoredBlob)
+_DIGEST = attrgetter("digest")
 _BLOCK = 512  # files compared at once against the snapshot's same positions
 
 
@@ -206,7 +207,11 @@ class Survey:
         unknown = self.unknown()
         if not unknown:
             return
-        cached = self.cache.lookup([self.absolute[index] for index in unknown], self.algorithm)
+        absolute = self.absolute
+        wanted = absolute if len(unknown) == len(absolute) else [absolute[i] for i in unknown]
+        cached = self.cache.lookup(wanted, self.algorithm)
+        if not cached:
+            return
         for index in unknown:
             hit = cached.get(self.absolute[index])
             if hit is not None and hit[0] == self.stats.key(index):
@@ -246,6 +251,11 @@ class Survey:
             on_progress=progress,
             sizes=[sizes[index] for index in todo],
         )
+        if len(stored) == total and self.folder is not None:
+            # Every file was read (a new folder): no Python step per file.
+            self.digests = list(map(_DIGEST, stored))
+            self.record((), generation)
+            return stored
         read = ((index, blob.digest) for index, blob in zip(todo, stored, strict=True))
         self.record(read, generation)  # every digest is known from here on
         results = list(map(_as_stored, zip(self.digests, repeat(algorithm), sizes, sources)))
@@ -274,7 +284,8 @@ class Survey:
             return
         for index, digest in read:
             digests[index] = digest
-        known = [digest or "" for digest in digests]
+        # Every digest is known but those of files that vanished meanwhile (a scan in C).
+        known = cast("list[str]", digests) if None not in digests else [d or "" for d in digests]
         snapshot = FolderSnapshot(
             self.joined, stats.fields, stats.inodes, known, time.time_ns(), generation
         )
