@@ -4,13 +4,24 @@ nothing (404); the viewer reads but may not write or manage (403)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import random
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from cairn.protocol import BlobRef
+from cairn.remote.chunked import ChunkTransfers, cut_file
+from cairn.remote.http import ApiClient
+from cairn.storage.cache.client_cache import ClientCache
+
 from .conftest import Server
 from .helpers import log_version, new_key, ok, setup_accounts
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _BODIES: dict[str, dict[str, Any]] = {
     "RunCreate": {"run_id": "r2"},
@@ -101,14 +112,33 @@ def _call(
             "source_id": "QXJ0aWZhY3Q6MQ==",
             "created_at": "2026-01-01T00:00:00Z",
         }
-    params = {"origin": "elsewhere"} if path.endswith("/replicas") and method == "GET" else None
+    if body == "ChunkIds":
+        payload = {"chunks": [values["chunk"]]}
+    params: dict[str, Any] | None = None
+    if path.endswith("/replicas") and method == "GET":
+        params = {"origin": "elsewhere"}
+    if "/chunk-lists/" in path and method == "PUT":
+        params = {"size": 1}
     return client.request(method, url, json=payload if body else None, params=params)
 
 
-def test_every_route_enforces_the_role_table(server: Server) -> None:
+def _chunked_file(server: Server, key: str, tmp_path: Path) -> tuple[str, str]:
+    """A 9 MiB file of team vision sent as chunks: its MD5 (hex) and its first chunk id."""
+    source = tmp_path / "big.bin"
+    source.write_bytes(random.Random(5).randbytes(9 * 1024 * 1024))
+    data = source.read_bytes()
+    blob = BlobRef(base64.b64encode(hashlib.md5(data).digest()).decode(), "md5", len(data))
+    cache = ClientCache(tmp_path / "cache")
+    ChunkTransfers(ApiClient(server.url, key), lambda: cache).upload("vision", blob, source)
+    first_chunk = next(iter(cut_file(source, blob)))[0]
+    return hashlib.md5(data).hexdigest(), first_chunk
+
+
+def test_every_route_enforces_the_role_table(server: Server, tmp_path: Path) -> None:
     keys = setup_accounts(server)
     with server.client(keys["alice"]) as alice:
         version = log_version(alice, {"f": b"data"})["version"]
+    hexdigest, chunk = _chunked_file(server, keys["alice"], tmp_path)
     revoked, revoked_id = new_key(server, "alice")
     with server.client(server.admin_key) as admin:
         ok(admin.delete(f"/api/v1/users/alice/keys/{revoked_id}"))
@@ -124,6 +154,8 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
         "user": "alice",
         "key_id": revoked_id,
         "automation_id": "1",
+        "hexdigest": hexdigest,
+        "chunk": chunk,
     }
     routes = _routes(server)
     assert len(routes) >= 40
@@ -160,7 +192,7 @@ def test_every_route_enforces_the_role_table(server: Server) -> None:
             elif not team_scoped:
                 expected = 404  # admin routes, another user's keys, a restricted registry
             elif (method == "GET" and not path.endswith("/members")) or path.endswith(
-                ("/download-urls", "/batch-read")
+                ("/download-urls", "/batch-read", "/chunks/read")
             ):
                 expected = 200
             else:

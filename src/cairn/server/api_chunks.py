@@ -91,6 +91,7 @@ def parse_chunk_batch(path: Path) -> list[tuple[str, bytes]]:
 async def upload_chunks(entity: str, request: Request, state: StateDep, who: CallerDep) -> Response:
     """Store many chunks sent in one body. Errors: 400 invalid_argument (malformed body),
     400 digest_mismatch (a wrong chunk; nothing of the batch stored), 413, 401, 403, 404."""
+    grant = await run_in_threadpool(chunk_transfer.writer, state.store, who, entity)
     limit = state.config.limits.max_body_bytes
     path = Path(tempfile.gettempdir()) / f"cairn-chunks-{os.getpid()}-{secrets.token_hex(12)}"
     try:
@@ -99,7 +100,7 @@ async def upload_chunks(entity: str, request: Request, state: StateDep, who: Cal
         except BodyTooLarge:
             return error_response(413, "too_large", f"request body over {limit} bytes")
         chunks = await run_in_threadpool(parse_chunk_batch, path)
-        await run_in_threadpool(chunk_transfer.put_chunks, state.store, who, entity, chunks)
+        await run_in_threadpool(chunk_transfer.put_chunks, state.store, grant, chunks)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -117,6 +118,7 @@ async def declare_list(
     """Declare the chunk list of the file whose MD5 is ``hexdigest``. Errors: 400
     invalid_argument (not a list of that file), 400 digest_mismatch (the chunks
     reassemble to another MD5), 409 (chunks never uploaded), 413, 401, 403, 404."""
+    grant = await run_in_threadpool(chunk_transfer.writer, state.store, who, entity)
     md5 = signing.hex_to_digest(hexdigest)
     limit = chunk_transfer.MAX_LIST_BYTES
     path = Path(tempfile.gettempdir()) / f"cairn-list-{os.getpid()}-{secrets.token_hex(12)}"
@@ -126,8 +128,7 @@ async def declare_list(
         except BodyTooLarge:
             return error_response(413, "too_large", f"a chunk list has at most {limit} bytes")
         data = path.read_bytes()
-        args = (state.store, who, entity, md5, size, data)
-        await run_in_threadpool(chunk_transfer.declare_file, *args)
+        await run_in_threadpool(chunk_transfer.declare_file, grant, md5, size, data)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

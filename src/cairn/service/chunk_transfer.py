@@ -27,6 +27,7 @@ from cairn.storage.chunking import MAX_SIZE
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from cairn.service.blob_access import BlobGrant
     from cairn.service.caller import Caller
     from cairn.service.resources import Store
     from cairn.storage.blobstores.chunk_area import ChunkArea
@@ -54,38 +55,49 @@ def lacking(store: Store, caller: Caller, entity: str, ids: Sequence[str]) -> li
     return [hex_id for hex_id in dict.fromkeys(ids) if hex_id in missing]
 
 
-def put_chunks(
-    store: Store, caller: Caller, entity: str, chunks: Sequence[tuple[str, bytes | memoryview]]
-) -> None:
-    """Store ``(hex id, bytes)`` chunks for ``entity`` once every one matches its id.
+def writer(store: Store, caller: Caller, entity: str) -> BlobGrant:
+    """Leave for ``caller`` to send chunks and chunk lists to ``entity``, asked before a
+    request's body is received (an outsider's body is never read).
 
-    Raises: ValueError (an invalid id, a chunk over ``chunking.MAX_SIZE`` bytes, or too
-    many chunks), CorruptionError (a wrong chunk: nothing of the batch stored),
-    NotFoundError / AuthorizationError (the caller may not write to the entity).
+    Raises: NotFoundError / AuthorizationError (the caller may not write to the entity).
     """
+    return blob_access.grant(store, caller, entity, blob_access.WRITE)
+
+
+def put_chunks(
+    store: Store, grant: BlobGrant, chunks: Sequence[tuple[str, bytes | memoryview]]
+) -> None:
+    """Store ``(hex id, bytes)`` chunks for the entity of ``grant`` (from ``writer``) once
+    every one matches its id.
+
+    Raises: ValueError (an invalid id, a chunk over ``chunking.MAX_SIZE`` bytes, or more
+    chunks than ``limits.max_blob_list``), CorruptionError (a wrong chunk: nothing of the
+    batch stored).
+    """
+    if len(chunks) > store.limits.max_blob_list:
+        limit = store.limits.max_blob_list
+        raise ValueError(f"Too many chunks in one request: {len(chunks)}, the limit is {limit}")
     for hex_id, data in chunks:
         parse_chunk_id(hex_id)
         if len(data) > MAX_SIZE:
             raise ValueError(f"chunk {hex_id} has {len(data)} bytes, over {MAX_SIZE}")
-    _area(store, caller, entity, blob_access.WRITE, len(chunks)).put_chunks(chunks)
+    grant.server.chunks(grant.entity).put_chunks(chunks)
 
 
-def declare_file(
-    store: Store, caller: Caller, entity: str, md5: str, size: int, data: bytes
-) -> None:
-    """Store ``data`` as the chunk list of the file ``md5`` (``size`` bytes) of ``entity``,
-    once its chunks are stored and reassemble to that MD5 and size; from then on the file
-    counts as a stored blob of the entity (a commit may name it).
+def declare_file(grant: BlobGrant, md5: str, size: int, data: bytes) -> None:
+    """Store ``data`` as the chunk list of the file ``md5`` (``size`` bytes) of the entity
+    of ``grant`` (from ``writer``), once its chunks are stored and reassemble to that MD5
+    and size; from then on the file counts as a stored blob of the entity (a commit may
+    name it).
 
     Raises: ValueError (an invalid digest or size, a list over ``MAX_LIST_BYTES`` or not
     of this file), CommError (chunks of the list never uploaded), CorruptionError (the
-    chunks reassemble to another MD5: nothing stored), NotFoundError /
-    AuthorizationError (the caller may not write to the entity).
+    chunks reassemble to another MD5: nothing stored).
     """
     checked_size(size)
     if len(data) > MAX_LIST_BYTES:
         raise ValueError(f"a chunk list has at most {MAX_LIST_BYTES} bytes")
-    _area(store, caller, entity, blob_access.WRITE).declare(md5, size, data)
+    grant.server.chunks(grant.entity).declare(md5, size, data)
 
 
 def chunk_list(store: Store, caller: Caller, entity: str, md5: str) -> bytes:
