@@ -50,7 +50,6 @@ CHUNK_PACKS_DIR = "chunks"
 LIST_MODE = 0o444
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack of chunks is published past this
 _BLOCK = 1024 * 1024  # bytes read at once
-_DEPTH = 4  # blocks in flight (hashed on a helper thread)
 _PACK_BUFFER = 16 * 1024  # below the smallest chunk but the last one of a file
 _FLUSH_BYTES = 64 * 1024 * 1024  # new chunk bytes written between background flushes
 _HEX_NAME = re.compile(r"[0-9a-f]{32}")
@@ -381,39 +380,46 @@ class _ChunkSink:
 
 
 def _read_cut_and_hash(reader: io.FileIO, hasher: Hasher, sink: _ChunkSink) -> int:
-    """Read ``reader`` to its end once: each block is hashed on a helper thread while this
-    thread cuts it into chunks for ``sink`` (both release the GIL); a block's buffer is
-    reused only once its hash is done. Returns the bytes read.
+    """Read ``reader`` to its end once, straight into the chunker's window: each block is
+    hashed on a helper thread while this thread reads on and cuts the window into chunks
+    for ``sink`` (hashing, cutting, BLAKE3 and writes release the GIL). Returns the bytes
+    read.
+
+    The hash may lag the reads by up to a whole window (8 MiB): this thread only waits for
+    it before the chunker writes over a window again (``before_reuse``), never block by
+    block. A shorter lag (a ring of a few blocks, as ``copy_and_hash`` has) serialises
+    the two: this thread would wait for the hash while it fills a window, and the hash
+    would run dry while a full window is cut.
 
     Raises ``OSError`` from a read or from the sink.
     """
-    chunker = StreamChunker()
-    buffers = [bytearray(_BLOCK) for _ in range(_DEPTH)]
-    hashed: list[Future[None] | None] = [None] * _DEPTH
+    pending: list[list[Future[None]]] = [[], []]  # hashes of blocks in each window
+
+    def before_reuse(window: int) -> None:
+        for future in pending[window]:
+            future.result()
+        pending[window].clear()
+
+    chunker = StreamChunker(before_reuse)
     size = 0
     with ThreadPoolExecutor(max_workers=1) as helper:
         try:
-            for slot in itertools.cycle(range(_DEPTH)):
-                previous = hashed[slot]
-                if previous is not None:
-                    previous.result()
-                count = reader.readinto(buffers[slot])
+            while True:
+                window, free = chunker.space()
+                count = reader.readinto(free[:_BLOCK])
                 if not count:
                     break
-                block = memoryview(buffers[slot])[:count]
-                hashed[slot] = helper.submit(hasher.update, block)
-                for digest, data in chunker.feed(block):
+                pending[window].append(helper.submit(hasher.update, free[:count]))
+                for digest, data in chunker.commit(count):
                     sink.add(digest, data)
                 size += count
             for digest, data in chunker.finish():
                 sink.add(digest, data)
-            for future in hashed:
-                if future is not None:
-                    future.result()
+            before_reuse(0)
+            before_reuse(1)
         except BaseException:
-            for future in hashed:
-                if future is not None:
-                    future.cancel()
+            for future in itertools.chain(*pending):
+                future.cancel()
             raise
     return size
 
