@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 import re
 import secrets
@@ -33,23 +32,21 @@ from typing import TYPE_CHECKING
 from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, new_hasher
 from cairn.errors import CorruptionError
 from cairn.storage.chunk_lists import ChunkList, decode_chunk_list, encode_chunk_list, reassemble
-from cairn.storage.chunking import CHUNK_ALGORITHM, ChunkRef, StreamChunker, chunk_key
+from cairn.storage.chunking import CHUNK_ALGORITHM, ChunkRef, chunk_key, cut_and_hash
 from cairn.storage.local.packs import PackTable, PackWriter
 from cairn.storage.local.placing import new_file, write_all
 
 if TYPE_CHECKING:
-    import io
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
-    from cairn.core.digest import Hasher
     from cairn.storage.local.packs import Location
 
 LISTS_DIR = "chunklists"
 CHUNK_PACKS_DIR = "chunks"
 LIST_MODE = 0o444
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack of chunks is published past this
-_BLOCK = 1024 * 1024  # bytes read at once
+_BLOCK = 1024 * 1024  # bytes copied at once when the kernel cannot copy a range
 _PACK_BUFFER = 16 * 1024  # below the smallest chunk but the last one of a file
 _FLUSH_BYTES = 64 * 1024 * 1024  # new chunk bytes written between background flushes
 _HEX_NAME = re.compile(r"[0-9a-f]{32}")
@@ -145,8 +142,11 @@ class ChunkStore:
         self.packs.refresh()
         sink = _ChunkSink(self.packs, self._tmp_dir)
         try:
+            size = 0
             with open(src, "rb", buffering=0) as reader:
-                size = _read_cut_and_hash(reader, hasher, sink)
+                for chunk_digest, data in cut_and_hash(reader, hasher):
+                    sink.add(chunk_digest, data)
+                    size += len(data)
             digest = b64(hasher.digest())
             if expected is not None and b64_to_hex(expected) != b64_to_hex(digest):
                 raise CorruptionError(
@@ -377,51 +377,6 @@ class _ChunkSink:
         if self._flush is not None:
             self._flush.result()
             self._flush = None
-
-
-def _read_cut_and_hash(reader: io.FileIO, hasher: Hasher, sink: _ChunkSink) -> int:
-    """Read ``reader`` to its end once, straight into the chunker's window: each block is
-    hashed on a helper thread while this thread reads on and cuts the window into chunks
-    for ``sink`` (hashing, cutting, BLAKE3 and writes release the GIL). Returns the bytes
-    read.
-
-    The hash may lag the reads by up to a whole window (8 MiB): this thread only waits for
-    it before the chunker writes over a window again (``before_reuse``), never block by
-    block. A shorter lag (a ring of a few blocks, as ``copy_and_hash`` has) serialises
-    the two: this thread would wait for the hash while it fills a window, and the hash
-    would run dry while a full window is cut.
-
-    Raises ``OSError`` from a read or from the sink.
-    """
-    pending: list[list[Future[None]]] = [[], []]  # hashes of blocks in each window
-
-    def before_reuse(window: int) -> None:
-        for future in pending[window]:
-            future.result()
-        pending[window].clear()
-
-    chunker = StreamChunker(before_reuse)
-    size = 0
-    with ThreadPoolExecutor(max_workers=1) as helper:
-        try:
-            while True:
-                window, free = chunker.space()
-                count = reader.readinto(free[:_BLOCK])
-                if not count:
-                    break
-                pending[window].append(helper.submit(hasher.update, free[:count]))
-                for digest, data in chunker.commit(count):
-                    sink.add(digest, data)
-                size += count
-            for digest, data in chunker.finish():
-                sink.add(digest, data)
-            before_reuse(0)
-            before_reuse(1)
-        except BaseException:
-            for future in itertools.chain(*pending):
-                future.cancel()
-            raise
-    return size
 
 
 def _copy_range(src_fd: int, dest_fd: int, offset: int, length: int) -> None:
