@@ -55,6 +55,39 @@ def test_streaming_cuts_equal_cutting_the_whole_buffer(block: int) -> None:
     assert all(len(c) <= MAX_SIZE for _d, c in streamed)
 
 
+def test_reading_into_the_window_cuts_as_feeding_and_keeps_a_window_until_released() -> None:
+    """``space``/``commit`` (the reader writes into the chunker's window, no copy) cut as
+    ``feed`` does; a window is written again only after ``before_reuse`` named it, and
+    until then the bytes read into it stay as they were (a hash on another thread may
+    still be reading them)."""
+    data = random_bytes(29 * 1024 * 1024 + 4321, seed=3)
+    reads: list[tuple[int, memoryview, bytes]] = []  # window, its view, bytes read into it
+    released: list[int] = []
+
+    def before_reuse(window: int) -> None:
+        for read_window, view, expected in reads:
+            if read_window == window:
+                assert bytes(view) == expected  # untouched until now
+        reads[:] = [read for read in reads if read[0] != window]
+        released.append(window)
+
+    chunker = StreamChunker(before_reuse)
+    out: list[bytes] = []
+    position = 0
+    while position < len(data):
+        window, free = chunker.space()
+        assert len(free) > 0
+        block = data[position : position + 1_000_003][: len(free)]
+        free[: len(block)] = block
+        reads.append((window, free[: len(block)], block))
+        out.extend(bytes(c) for _d, c in chunker.commit(len(block)))
+        position += len(block)
+    out.extend(bytes(c) for _d, c in chunker.finish())
+    assert out == [c for _d, c in stream_chunks(data, 1 << 20)]
+    assert len(released) >= 3
+    assert released == [(turn + 1) % 2 for turn in range(len(released))]  # in turn
+
+
 def test_small_and_empty_streams() -> None:
     assert stream_chunks(b"", 1 << 20) == []
     assert [c for _d, c in stream_chunks(b"abc", 1)] == [b"abc"]

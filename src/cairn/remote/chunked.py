@@ -33,7 +33,7 @@ from cairn.core.digest import b64, b64_to_hex, new_hasher
 from cairn.errors import CommError, CorruptionError, NotFoundError
 from cairn.remote.http import ApiClient, check_retryable, raise_for, with_retries
 from cairn.storage.chunk_lists import decode_chunk_list, encode_chunk_list
-from cairn.storage.chunking import ChunkRef, StreamChunker, chunk_digest
+from cairn.storage.chunking import ChunkRef, chunk_digest, cut_and_hash
 from cairn.storage.local.placing import COPY_MODE
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from cairn.protocol import BlobRef
     from cairn.storage.cache.client_cache import ClientCache
 
-READ_BLOCK = 8 * 1024 * 1024  # bytes read from the file at a time while it is cut
 ASK_MAX = 50_000  # chunk ids asked about in one request
 BATCH_BYTES = 16 * 1024 * 1024  # chunk bytes per upload request (the server takes 64 MiB)
 BATCH_WORKERS = 4  # upload or download requests in flight
@@ -75,20 +74,13 @@ def cut_file(source: Path, blob: BlobRef) -> list[Located]:
 
     Raises: CorruptionError (the file changed since it was added), OSError.
     """
-    chunker = StreamChunker()
     hasher = new_hasher(blob.algorithm)
     located: list[Located] = []
     offset = 0
     with open(source, "rb", buffering=0) as reader:
-        while True:
-            block = reader.read(READ_BLOCK)
-            hasher.update(block)
-            pieces = chunker.feed(block) if block else chunker.finish()
-            for digest, data in pieces:
-                located.append((digest.hex(), offset, len(data)))
-                offset += len(data)
-            if not block:
-                break
+        for digest, data in cut_and_hash(reader, hasher):
+            located.append((digest.hex(), offset, len(data)))
+            offset += len(data)
     if offset != blob.size or b64(hasher.digest()) != blob.digest:
         raise CorruptionError(
             f"'{source}' no longer hashes to {blob.digest}: it changed since it was added"

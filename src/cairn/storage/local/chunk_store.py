@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 import re
 import secrets
@@ -33,24 +32,21 @@ from typing import TYPE_CHECKING
 from cairn.core.digest import MD5, XXH128, b64, b64_to_hex, blob_key, new_hasher
 from cairn.errors import CorruptionError
 from cairn.storage.chunk_lists import ChunkList, decode_chunk_list, encode_chunk_list, reassemble
-from cairn.storage.chunking import CHUNK_ALGORITHM, ChunkRef, StreamChunker, chunk_key
+from cairn.storage.chunking import CHUNK_ALGORITHM, ChunkRef, chunk_key, cut_and_hash
 from cairn.storage.local.packs import PackTable, PackWriter
 from cairn.storage.local.placing import new_file, write_all
 
 if TYPE_CHECKING:
-    import io
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
-    from cairn.core.digest import Hasher
     from cairn.storage.local.packs import Location
 
 LISTS_DIR = "chunklists"
 CHUNK_PACKS_DIR = "chunks"
 LIST_MODE = 0o444
 PACK_MAX_SIZE = 256 * 1024 * 1024  # a pack of chunks is published past this
-_BLOCK = 1024 * 1024  # bytes read at once
-_DEPTH = 4  # blocks in flight (hashed on a helper thread)
+_BLOCK = 1024 * 1024  # bytes copied at once when the kernel cannot copy a range
 _PACK_BUFFER = 16 * 1024  # below the smallest chunk but the last one of a file
 _FLUSH_BYTES = 64 * 1024 * 1024  # new chunk bytes written between background flushes
 _HEX_NAME = re.compile(r"[0-9a-f]{32}")
@@ -146,8 +142,11 @@ class ChunkStore:
         self.packs.refresh()
         sink = _ChunkSink(self.packs, self._tmp_dir)
         try:
+            size = 0
             with open(src, "rb", buffering=0) as reader:
-                size = _read_cut_and_hash(reader, hasher, sink)
+                for chunk_digest, data in cut_and_hash(reader, hasher):
+                    sink.add(chunk_digest, data)
+                    size += len(data)
             digest = b64(hasher.digest())
             if expected is not None and b64_to_hex(expected) != b64_to_hex(digest):
                 raise CorruptionError(
@@ -378,44 +377,6 @@ class _ChunkSink:
         if self._flush is not None:
             self._flush.result()
             self._flush = None
-
-
-def _read_cut_and_hash(reader: io.FileIO, hasher: Hasher, sink: _ChunkSink) -> int:
-    """Read ``reader`` to its end once: each block is hashed on a helper thread while this
-    thread cuts it into chunks for ``sink`` (both release the GIL); a block's buffer is
-    reused only once its hash is done. Returns the bytes read.
-
-    Raises ``OSError`` from a read or from the sink.
-    """
-    chunker = StreamChunker()
-    buffers = [bytearray(_BLOCK) for _ in range(_DEPTH)]
-    hashed: list[Future[None] | None] = [None] * _DEPTH
-    size = 0
-    with ThreadPoolExecutor(max_workers=1) as helper:
-        try:
-            for slot in itertools.cycle(range(_DEPTH)):
-                previous = hashed[slot]
-                if previous is not None:
-                    previous.result()
-                count = reader.readinto(buffers[slot])
-                if not count:
-                    break
-                block = memoryview(buffers[slot])[:count]
-                hashed[slot] = helper.submit(hasher.update, block)
-                for digest, data in chunker.feed(block):
-                    sink.add(digest, data)
-                size += count
-            for digest, data in chunker.finish():
-                sink.add(digest, data)
-            for future in hashed:
-                if future is not None:
-                    future.result()
-        except BaseException:
-            for future in hashed:
-                if future is not None:
-                    future.cancel()
-            raise
-    return size
 
 
 def _copy_range(src_fd: int, dest_fd: int, offset: int, length: int) -> None:
