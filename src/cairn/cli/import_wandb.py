@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cairn.cli._common import command_options, emit
+from cairn.cli._common import command_options
 from cairn.cli._errors import CliError
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ def wandb(
     """Copy the artifacts of a W&B project (all collections, or NAMES) into Cairn."""
     import cairn  # noqa: F401 - registers the backends
     from cairn.cli._store import say_store
+    from cairn.cli.sync import report_copy
     from cairn.progress import default_callback
     from cairn.protocol import open_backend
     from cairn.replication.engine import Engine, Options
@@ -117,24 +118,15 @@ def wandb(
         force_aliases=force_aliases,
         dry_run=dry_run,
     )
-    with WandbSource(project_, names, types, progress) as source:
-        summary = Engine(source, open_backend(settings), options, progress).run()
-        data: dict[str, Any] = {
-            "source": f"{base_url.rstrip('/')}/{entity}/{project}",
-            "wandb": source.wandb_version,
-            **summary.to_json(),
-        }
-
-    def human() -> None:
-        if not quiet:
-            for item in summary.conflicts:
-                click.echo(
-                    f"conflict: {item.collection}:{item.alias} is on v{item.held_by_index} "
-                    "there (left; --force-aliases moves it)"
-                )
-            for moved in summary.renumbered:
-                target = "appended" if moved.index is None else f"v{moved.index}"
-                click.echo(f"renumbered: {moved.collection} v{moved.source_index} -> {target}")
-        click.echo(summary.line("imported"))
-
-    emit(as_json, data, human)
+    dest = open_backend(settings)
+    try:
+        with WandbSource(project_, names, types, progress) as source:
+            summary = Engine(source, dest, options, progress).run()
+            data: dict[str, Any] = {
+                "source": f"{base_url.rstrip('/')}/{entity}/{project}",
+                "wandb": source.wandb_version,
+                **summary.to_json(),
+            }
+    finally:
+        dest.close()
+    report_copy(summary, "imported", as_json, quiet, data)

@@ -67,7 +67,44 @@ def _run(source: Backend, dest: Backend, chosen: Selection, options: dict[str, A
     return engine.run()
 
 
-def _report(summary: Summary, verb: str, as_json: bool, quiet: bool) -> None:
+def _copy(
+    chosen: Selection,
+    entity_map: tuple[str, ...],
+    force_aliases: bool,
+    dry_run: bool,
+    base_url: str | None,
+    api_key: str | None,
+    *,
+    to_server: bool,
+) -> Summary:
+    """Copy ``chosen`` from the embedded store to the server (``to_server``) or back.
+
+    Raises CliError (a malformed --entity-map, no server configured) before anything is
+    opened; the engine's errors (docs/sync.md) after.
+    """
+    options = {
+        "entity_map": _entity_map(entity_map),
+        "force_aliases": force_aliases,
+        "dry_run": dry_run,
+    }
+    embedded, server = _settings(base_url, api_key)
+    source = _open(embedded if to_server else server)
+    try:
+        dest = _open(server if to_server else embedded)
+        try:
+            return _run(source, dest, chosen, options)
+        finally:
+            dest.close()
+    finally:
+        source.close()
+
+
+def report_copy(
+    summary: Summary, verb: str, as_json: bool, quiet: bool, data: dict[str, Any] | None = None
+) -> None:
+    """Print a copy's conflicts, renumbered versions and summary line (``--quiet``: the
+    line alone), or ``data`` (default: the summary's JSON) with ``--json``."""
+
     def human() -> None:
         if not quiet:
             for item in summary.conflicts:
@@ -80,7 +117,7 @@ def _report(summary: Summary, verb: str, as_json: bool, quiet: bool) -> None:
                 click.echo(f"renumbered: {moved.collection} v{moved.source_index} -> {target}")
         click.echo(summary.line(verb))
 
-    emit(as_json, summary.to_json(), human)
+    emit(as_json, summary.to_json() if data is None else data, human)
 
 
 _SELECTION = click.argument("selection", required=False, metavar="[[ENTITY/]PROJECT[/NAME]]")
@@ -124,19 +161,8 @@ def sync(
 ) -> None:
     """Push versions from the embedded store to a server (resumable; a repeat is a no-op)."""
     chosen = _selection(selection)
-    options = {
-        "entity_map": _entity_map(entity_map),
-        "force_aliases": force_aliases,
-        "dry_run": dry_run,
-    }
-    embedded, server = _settings(base_url, api_key)
-    source, dest = _open(embedded), _open(server)
-    try:
-        summary = _run(source, dest, chosen, options)
-    finally:
-        source.close()
-        dest.close()
-    _report(summary, "synced", as_json, quiet)
+    args = (entity_map, force_aliases, dry_run, base_url, api_key)
+    report_copy(_copy(chosen, *args, to_server=True), "synced", as_json, quiet)
 
 
 @click.command()
@@ -167,16 +193,5 @@ def mirror(
 ) -> None:
     """Copy a server's versions into the embedded store (resumable; a repeat is a no-op)."""
     chosen = _selection(selection)
-    options = {
-        "entity_map": _entity_map(entity_map),
-        "force_aliases": force_aliases,
-        "dry_run": dry_run,
-    }
-    embedded, server = _settings(base_url, api_key)
-    source, dest = _open(server), _open(embedded)
-    try:
-        summary = _run(source, dest, chosen, options)
-    finally:
-        source.close()
-        dest.close()
-    _report(summary, "mirrored", as_json, quiet)
+    args = (entity_map, force_aliases, dry_run, base_url, api_key)
+    report_copy(_copy(chosen, *args, to_server=False), "mirrored", as_json, quiet)
