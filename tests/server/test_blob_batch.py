@@ -72,7 +72,9 @@ def test_a_batch_stores_every_blob_and_they_download(store_server: Server, tmp_p
             assert httpx.get(signed["url"], headers=signed["headers"]).content == data
     if store_server.config.store_url is not None:  # straight to the final keys
         assert not [key for key in _stored(store_server) if "/incoming/" in key]
-    assert len(_stored(store_server)) == len(payloads)
+        assert len(_stored(store_server)) == len(payloads)
+    else:  # a directory store keeps the batch as one pack and its index, nothing loose
+        assert [Path(p).suffix for p in _stored(store_server)] == [".idx", ".pack"]
 
 
 def test_a_wrong_blob_in_the_middle_stores_nothing(store_server: Server) -> None:

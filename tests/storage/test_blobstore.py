@@ -16,7 +16,7 @@ import pytest
 
 from cairn.core.digest import digest_bytes
 from cairn.errors import CorruptionError, StoreError
-from cairn.storage.local.blobs import LocalBlobStore, StoredBlob
+from cairn.storage.local.blobs import PACK_MAX_BLOB, LocalBlobStore, StoredBlob
 
 MiB = 1024 * 1024
 HELLO = b"hello world\n"
@@ -247,33 +247,67 @@ def test_put_rejects_invalid_digest(store: LocalBlobStore, make_file: MakeFile) 
     assert tmp_files(store) == []
 
 
-def test_put_many_checked_stores_each_once_and_leaves_no_temporary_file(
+def test_put_many_checked_packs_small_blobs_once_and_leaves_no_temporary_file(
     store: LocalBlobStore,
 ) -> None:
     store.put_bytes(b"stored before")
-    blobs = [(b"one", "md5"), (b"two", "xxh128"), (b"one", "md5"), (b"stored before", "md5")]
+    large = os.urandom(PACK_MAX_BLOB + 1)
+    blobs = [
+        (b"one", "md5"),
+        (b"two", "xxh128"),
+        (b"one", "md5"),
+        (b"stored before", "md5"),
+        (large, "md5"),
+    ]
     store.put_many_checked([(data, digest_bytes(data, alg), alg) for data, alg in blobs])
     for data, algorithm in blobs:
-        digest = digest_bytes(data, algorithm)
-        assert store.read_bytes(digest, algorithm) == data
-        assert stat.S_IMODE(store.path_for(digest, algorithm).stat().st_mode) == 0o444
+        assert store.read_bytes(digest_bytes(data, algorithm), algorithm) == data
+    # the small new ones in one pack (each once), the large one loose and read-only
+    packed = sorted((alg, digest) for alg, digest, _where in store.packs.items())
+    assert packed == sorted(
+        [("md5", digest_bytes(b"one")), ("xxh128", digest_bytes(b"two", "xxh128"))]
+    )
+    assert len(list(store.packs.dir.glob("*.pack"))) == 1
+    assert stat.S_IMODE(store.path_for(digest_bytes(large), "md5").stat().st_mode) == 0o444
+    assert not store.path_for(digest_bytes(b"one"), "md5").exists()
     assert list(store.tmp_dir.iterdir()) == []
+    # a second batch of the same blobs writes nothing
+    store.put_many_checked([(data, digest_bytes(data, alg), alg) for data, alg in blobs])
+    assert len(list(store.packs.dir.glob("*.pack"))) == 1
 
 
 def test_put_many_checked_failure_leaves_no_partial_blob(
     store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def failing_write(fd: int, data: bytes) -> None:
-        if data == b"second":
+        if data.startswith(b"second"):
             os.write(fd, data[:3])
             raise OSError(errno.ENOSPC, "No space left on device")
         os.write(fd, data)
 
     monkeypatch.setattr("cairn.storage.local.blobs.write_all", failing_write)
+    second = b"second".ljust(PACK_MAX_BLOB + 1, b"x")
     with pytest.raises(OSError, match="No space"):
-        store.put_many_checked([(b, digest_bytes(b), "md5") for b in (b"first", b"second")])
-    assert not store.has(digest_bytes(b"second"), "md5")
+        store.put_many_checked([(b, digest_bytes(b), "md5") for b in (b"first", second)])
+    assert not store.has(digest_bytes(second), "md5")
     assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_put_many_checked_failing_pack_leaves_nothing_visible(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr("cairn.storage.local.packs.os.fsync", failing_fsync)
+    blobs = [b"first", b"second"]
+    with pytest.raises(OSError, match="I/O error"):
+        store.put_many_checked([(b, digest_bytes(b), "md5") for b in blobs])
+    assert store.missing([(digest_bytes(b), "md5") for b in blobs]) == {
+        (digest_bytes(b), "md5") for b in blobs
+    }
+    assert list(store.tmp_dir.iterdir()) == []
+    assert list(store.packs.dir.glob("*")) == []
 
 
 def test_put_bytes_and_read_bytes(store: LocalBlobStore) -> None:

@@ -200,16 +200,17 @@ class Transfers:
             manifest = Manifest.from_json(manifest_json)
         except ValueError:
             return
-        dead: set[tuple[str, str]] = set()  # (algorithm, digest), as packs name blobs
-        for entry in manifest.entries.values():
-            if entry.ref is None:
-                dead.add((entry.algorithm(), entry.digest))
-                with contextlib.suppress(OSError, ValueError):
-                    staging.delete(entry.digest, entry.algorithm())
+        refs = [(e.digest, e.algorithm()) for e in manifest.entries.values() if e.ref is None]
+        dead = {(algorithm, digest) for digest, algorithm in refs}  # as packs name blobs
+        try:
+            staging.packs.refresh()
+            packs, loose = staging.packs.split_packed(refs)
+        except (OSError, ValueError, CorruptionError):
+            packs, loose = set(), refs
+        for digest, algorithm in loose:  # packed ones have no loose copy to look for
+            with contextlib.suppress(OSError, ValueError):
+                staging.delete(digest, algorithm)
         with contextlib.suppress(OSError, ValueError, CorruptionError):
-            packs = {
-                where[0] for alg, digest, where in staging.packs.items() if (alg, digest) in dead
-            }
             for pack in sorted(packs):
                 with contextlib.suppress(OSError, CorruptionError):
                     staging.drop_packed(pack, dead)

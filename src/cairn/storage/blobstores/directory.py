@@ -1,7 +1,8 @@
 """A Cairn server's blobs in a directory (``--store DIR``, by default ``$CAIRN_DIR/server/blobs``).
 
-Each entity's blobs are a ``LocalBlobStore`` of loose files under
-``<root>/entities/<entity>`` (a server's areas never pack); the parts of a multipart
+Each entity's blobs are a ``LocalBlobStore`` under ``<root>/entities/<entity>``: loose
+files, and packs of the small blobs a batch upload brings (``put_batch``: one pack per
+batch, so 20,000 small files cost two fsyncs a batch, not one each); the parts of a multipart
 upload wait under ``<root>/multipart/<upload id>/<n>`` until it completes. Clients send
 and fetch the bytes through the server's own signed transfer routes
 (``server_transfers()``), which stream each body to a file and store it only once its
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cairn.core.digest import b64_to_hex
 from cairn.errors import CommError, CorruptionError, NotFoundError, StoreError
 from cairn.storage.blobstores.batch_files import read_batch_item, verify_batch
 from cairn.storage.blobstores.chunk_area import ChunkArea, shelf_kind
@@ -245,8 +247,9 @@ def _part_size_of(parts: Path) -> int:
 
 
 class DirectoryMaintenance:
-    """Over ``<root>/entities/<entity>/<algorithm>/xx/...`` (loose files: a server's areas
-    never pack) and ``<root>/multipart/<upload id>``."""
+    """Over ``<root>/entities/<entity>/<algorithm>/xx/...`` (loose files),
+    ``<root>/entities/<entity>/packs/`` (a packed blob is named ``<pack>#<algorithm>/<hex>``,
+    as old as its pack; deleting it rewrites the pack) and ``<root>/multipart/<upload id>``."""
 
     recorded = False
 
@@ -272,20 +275,36 @@ class DirectoryMaintenance:
                 yield StoredObject(
                     entity, algorithm, hex_digest, stat.st_size, stat.st_mtime, str(path)
                 )
+            yield from _packed_objects(entity, area)
             for name, size, modified, where in self.store.chunk_shelf(entity).walk():
                 kind = shelf_kind(name)
                 if kind is not None:
                     yield StoredObject(entity, kind[0], kind[1], size, modified, where)
 
     def delete(self, blobs: Sequence[StoredObject]) -> int:
-        """Raises: OSError (a blob cannot be removed; those before stay removed)."""
+        """Loose files are removed, packs rewritten without their dead blobs (removed when
+        none is left: ``LocalBlobStore.drop_packed``).
+
+        Raises: OSError (a blob cannot be removed; those before stay removed),
+        CorruptionError (a pack is shorter than its index says).
+        """
         deleted = 0
+        packed: dict[tuple[str, str], set[tuple[str, str]]] = {}
         for blob in blobs:
+            pack, mark, _key = blob.name.rpartition(_PACKED_MARK)
+            if mark:
+                packed.setdefault((blob.entity, pack), set()).add((blob.algorithm, blob.digest))
+                continue
             try:
                 os.unlink(blob.name)
             except FileNotFoundError:
                 continue
             deleted += 1
+        for (entity, pack), dead in packed.items():
+            area = self.store.area(entity)
+            held = [blob for blob in dead if _in_pack(area, blob, pack)]
+            area.drop_packed(Path(pack), dead)
+            deleted += len(held)
         return deleted
 
     def verify(self, blob: StoredObject) -> bool:
@@ -305,13 +324,13 @@ class DirectoryMaintenance:
         folders = [self.store.root / "multipart"]
         folders += [self.store.area(entity).tmp_dir for entity in self._entities()]
         folders += [self.store.chunk_shelf(entity).tmp_dir for entity in self._entities()]
-        for folder in folders:
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.iterdir()):
-                item = _staged_path(path)
-                if item is not None and item.modified < cutoff:
-                    yield item
+        paths = [path for folder in folders if folder.is_dir() for path in sorted(folder.iterdir())]
+        for entity in self._entities():  # packs a crash left without their index
+            paths += self.store.area(entity).packs.orphan_packs()
+        for path in paths:
+            item = _staged_path(path)
+            if item is not None and item.modified < cutoff:
+                yield item
 
     def drop_staging(self, items: Sequence[StagedItem]) -> int:
         """Raises: OSError (an item cannot be removed)."""
@@ -327,6 +346,31 @@ class DirectoryMaintenance:
                     continue
             dropped += 1
         return dropped
+
+
+_PACKED_MARK = "#"  # a packed blob's name: ``<pack path>#<algorithm>/<hex digest>``
+
+
+def _packed_objects(entity: str, area: DirectoryArea) -> Iterator[StoredObject]:
+    """The blobs of ``area``'s packs (batch uploads), each as old as its pack's file."""
+    modified: dict[Path, float] = {}
+    for algorithm, digest, (pack, _offset, size) in area.packs.items():
+        if pack not in modified:
+            try:
+                modified[pack] = pack.stat().st_mtime
+            except FileNotFoundError:
+                modified[pack] = -1.0  # rewritten meanwhile (another collection): skipped
+        if modified[pack] < 0:
+            continue
+        hex_digest = b64_to_hex(digest)
+        name = f"{pack}{_PACKED_MARK}{algorithm}/{hex_digest}"
+        yield StoredObject(entity, algorithm, hex_digest, size, modified[pack], name)
+
+
+def _in_pack(area: DirectoryArea, blob: tuple[str, str], pack: str) -> bool:
+    """Whether ``area``'s table serves the ``(algorithm, base64 digest)`` blob from ``pack``."""
+    location = area.packs.peek(*blob)
+    return location is not None and str(location[0]) == pack
 
 
 def _staged_path(path: Path) -> StagedItem | None:

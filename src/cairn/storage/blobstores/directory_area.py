@@ -1,7 +1,7 @@
 """One entity's area of a directory server store: its loose blobs, and its chunked files.
 
-``DirectoryArea`` is the entity's ``LocalBlobStore`` (loose files under
-``<root>/entities/<entity>``; a server's areas never pack) that also answers for the files
+``DirectoryArea`` is the entity's ``LocalBlobStore`` (loose files and packs of batch
+uploads under ``<root>/entities/<entity>``) that also answers for the files
 stored as chunk lists (``chunk_area``, on a ``DirectoryShelf`` under
 ``<root>/chunks/<entity>``): such a file is present when its list passes its self-check
 (a torn list reads as a missing file), its bytes are its chunks reassembled
