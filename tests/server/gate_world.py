@@ -85,7 +85,8 @@ def upload(client: httpx.Client, entity: str, files: dict[str, bytes]) -> None:
     urls = ok(client.post(f"{base}/upload-urls", json={"blobs": missing}))["urls"]
     by_digest = {md5_b64(d): d for d in files.values()}
     for signed in urls:
-        ok(httpx.put(signed["url"], content=by_digest[signed["digest"]], headers=signed["headers"]))
+        data = by_digest[signed["digest"]]
+        ok(httpx.put(signed["url"], content=data, headers=signed["headers"], timeout=60))
 
 
 def commit_body(

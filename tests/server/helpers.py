@@ -74,7 +74,7 @@ def log_version(client: httpx.Client, files: dict[str, bytes], collection: str =
     by_digest = {md5_b64(data): data for data in files.values()}
     for signed in urls:
         data = by_digest[signed["digest"]]
-        ok(httpx.put(signed["url"], content=data, headers=signed["headers"]))
+        ok(httpx.put(signed["url"], content=data, headers=signed["headers"], timeout=60))
     manifest = Manifest()
     for path, data in files.items():
         manifest.add_entry(ManifestEntry(path=path, digest=md5_b64(data), size=len(data)))

@@ -130,7 +130,7 @@ def test_cairn_server_with_an_s3_store(
             body = {"blobs": [blob]}
             (signed,) = ok(client.post("/api/v1/entities/t1/blobs/upload-urls", json=body))["urls"]
             assert signed["url"].startswith(moto_endpoint) and "X-Amz-Signature" in signed["url"]
-            ok(httpx.put(signed["url"], content=data, headers=signed["headers"]))
+            ok(httpx.put(signed["url"], content=data, headers=signed["headers"], timeout=60))
             ok(client.post("/api/v1/entities/t1/blobs/download-urls", json=body))  # promotes it
             assert ok(client.post("/api/v1/entities/t1/blobs/missing", json=body))["blobs"] == []
     finally:
